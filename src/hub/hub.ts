@@ -1,0 +1,57 @@
+// The registry of clients and the one place every fan-out and peer hand-off goes through, so that a
+// later transport between processes needs only this seam.
+import type { Logger } from "../log.ts";
+import { encodePacket, type Msg } from "../packets/index.ts";
+import type { ClientInterfacer } from "./client.ts";
+
+/** Publishes to every subscriber of a topic (Bun's `server.publish`). */
+export type ServerPublish = (topic: string, bytes: Uint8Array) => void;
+
+export class Hub {
+  readonly clients = new Map<number, ClientInterfacer>();
+  private lastId = 0;
+  private serverPublish: ServerPublish | undefined;
+
+  constructor(private readonly log: Logger) {}
+
+  /** Connects the hub to the server's own publish, for packets the server originates. */
+  attach(serverPublish: ServerPublish): void {
+    this.serverPublish = serverPublish;
+  }
+
+  get size(): number {
+    return this.clients.size;
+  }
+
+  /** Gives the client the next id (from 1, never reused, never 0) and lets it enter its first state. */
+  register(client: ClientInterfacer): number {
+    const id = ++this.lastId;
+    this.clients.set(id, client);
+    client.initialize(id);
+    return id;
+  }
+
+  /** Removes the client; true only the first time for a given id. */
+  unregister(id: number): boolean {
+    const removed = this.clients.delete(id);
+    if (removed) this.log.debug(`Client ${id} unregistered, ${this.clients.size} remain`);
+    return removed;
+  }
+
+  /**
+   * Encodes the packet once and lets the native pub/sub copy it to every subscriber of `topic` but the
+   * sender. Sender 0 is the server itself, whose packets reach every subscriber.
+   */
+  broadcast(senderId: number, msg: Msg, topic: string): void {
+    const bytes = encodePacket(senderId, msg);
+    const sender = senderId === 0 ? undefined : this.clients.get(senderId);
+    // A closing socket can no longer publish; it has already left every topic, so the server's
+    // publish still reaches exactly the others.
+    if (sender?.publish(topic, bytes)) return;
+    this.serverPublish?.(topic, bytes);
+  }
+
+  passToPeer(senderId: number, msg: Msg, peerId: number): void {
+    this.clients.get(peerId)?.processMessage(senderId, msg);
+  }
+}

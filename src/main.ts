@@ -1,0 +1,45 @@
+// The command line: options → config → server; SIGINT and SIGTERM shut it down cleanly.
+import pkg from "../package.json" with { type: "json" };
+import { ConfigError, parseCommandLine, usage } from "./config.ts";
+import { createLogger } from "./log.ts";
+import { startServer } from "./server.ts";
+
+function main(): void {
+  let parsed;
+  try {
+    parsed = parseCommandLine(process.argv.slice(2));
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`mmo-server: ${err.message} (see --help)`);
+    process.exit(2);
+  }
+  if (parsed.kind === "help") {
+    console.log(usage());
+    return;
+  }
+  if (parsed.kind === "version") {
+    console.log(`mmo-server ${pkg.version} (bun ${Bun.version})`);
+    return;
+  }
+
+  const { config } = parsed;
+  const log = createLogger(config.logLevel, config.logFormat);
+  let mmo;
+  try {
+    mmo = startServer(config, log);
+  } catch (err) {
+    console.error(`mmo-server: cannot listen on ${config.host}:${config.port}: ${err instanceof Error ? err.message : err}`);
+    process.exit(1);
+  }
+  log.info(`Starting server on :${mmo.port}`);
+  log.info("Awaiting client registrations");
+
+  const stop = (signal: string) => {
+    log.info(`Received ${signal}`);
+    void mmo.shutdown().then(() => process.exit(0));
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+main();

@@ -1,0 +1,142 @@
+// Test helpers: a real server on an ephemeral port and real WebSocket clients that speak Packets.
+import { defaultConfig, type Config } from "../src/config.ts";
+import { Logger, type LogLevel } from "../src/log.ts";
+import { decodePacket, encodePacket, type Msg, type MsgCase, type Packet } from "../src/packets/index.ts";
+import { startServer, type MmoServer } from "../src/server.ts";
+
+/** Collects log lines in memory, so tests can read what the server said. */
+export class LogCapture {
+  readonly lines: string[] = [];
+  readonly logger: Logger;
+  constructor(level: LogLevel = "debug") {
+    this.logger = new Logger({ level, format: "text", write: (line) => this.lines.push(line) });
+  }
+  has(pattern: RegExp | string): boolean {
+    return this.lines.some((l) => (typeof pattern === "string" ? l.includes(pattern) : pattern.test(l)));
+  }
+}
+
+export interface TestServer extends MmoServer {
+  url: string;
+  logs: LogCapture;
+  stop(): Promise<void>;
+}
+
+export function startTestServer(overrides: Partial<Config> = {}): TestServer {
+  const logs = new LogCapture();
+  const mmo = startServer(defaultConfig({ port: 0, host: "127.0.0.1", ...overrides }), logs.logger);
+  return {
+    ...mmo,
+    url: `ws://127.0.0.1:${mmo.port}/ws`,
+    logs,
+    stop: () => mmo.shutdown(1000),
+  };
+}
+
+export type MsgValue<K extends MsgCase> = Extract<Msg, { $case: K }>["value"];
+
+export interface CloseEventInfo {
+  code: number;
+  reason: string;
+}
+
+export class TestClient {
+  readonly packets: Packet[] = [];
+  readonly closed: Promise<CloseEventInfo>;
+  id = 0;
+  private waiters: (() => void)[] = [];
+  private isClosed = false;
+
+  private constructor(readonly ws: WebSocket) {
+    ws.binaryType = "arraybuffer";
+    ws.addEventListener("message", (ev) => {
+      if (typeof ev.data === "string") throw new Error(`server sent a text frame: ${ev.data}`);
+      this.packets.push(decodePacket(new Uint8Array(ev.data as ArrayBuffer)));
+      this.wake();
+    });
+    this.closed = new Promise((resolve) =>
+      ws.addEventListener("close", (ev) => {
+        this.isClosed = true;
+        this.wake();
+        resolve({ code: ev.code, reason: ev.reason });
+      }),
+    );
+  }
+
+  /** Connects and, unless told otherwise, waits for the id packet that every connection gets first. */
+  static async connect(url: string, opts: { awaitId?: boolean; headers?: Record<string, string> } = {}): Promise<TestClient> {
+    const ws = new WebSocket(url, { headers: opts.headers } as unknown as string[]);
+    const client = new TestClient(ws);
+    await new Promise<void>((resolve, reject) => {
+      ws.addEventListener("open", () => resolve(), { once: true });
+      ws.addEventListener("error", () => reject(new Error(`cannot connect to ${url}`)), { once: true });
+    });
+    if (opts.awaitId !== false) {
+      const first = await client.next();
+      if (first.msg?.$case !== "id") throw new Error(`first packet was ${first.msg?.$case}, not id`);
+      client.id = first.msg.value.id;
+    }
+    return client;
+  }
+
+  send(msg: Msg, senderId = 0): void {
+    this.ws.send(encodePacket(senderId, msg));
+  }
+
+  sendRaw(data: Uint8Array | string): void {
+    this.ws.send(data);
+  }
+
+  /** The next packet (optionally of one kind, skipping others), or an error after `timeoutMs`. */
+  async next(kind?: MsgCase, timeoutMs = 3000): Promise<Packet> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const index = kind ? this.packets.findIndex((p) => p.msg?.$case === kind) : 0;
+      if (index >= 0 && index < this.packets.length) return this.packets.splice(index, 1)[0]!;
+      if (this.isClosed) throw new Error(`connection closed while waiting for ${kind ?? "a packet"}`);
+      const left = deadline - performance.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${kind ?? "a packet"}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Typed shortcut: the value of the next packet of `kind`, with its sender. */
+  async expect<K extends MsgCase>(kind: K, timeoutMs?: number): Promise<{ senderId: number; value: MsgValue<K> }> {
+    const packet = await this.next(kind, timeoutMs);
+    return { senderId: packet.senderId, value: packet.msg!.value as MsgValue<K> };
+  }
+
+  /** Waits `ms` and returns whatever packets of `kind` (or any) arrived meanwhile. */
+  async drain(ms: number, kind?: MsgCase): Promise<Packet[]> {
+    await Bun.sleep(ms);
+    const taken = this.packets.filter((p) => !kind || p.msg?.$case === kind);
+    for (const p of taken) this.packets.splice(this.packets.indexOf(p), 1);
+    return taken;
+  }
+
+  close(code = 1000): Promise<CloseEventInfo> {
+    this.ws.close(code);
+    return this.closed;
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+/** Polls `check` until it holds or `timeoutMs` passes. */
+export async function waitFor(check: () => boolean, timeoutMs = 3000, what = "condition"): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(5);
+  }
+}
