@@ -37,6 +37,13 @@ function text(raw: string): string {
   return raw.trim();
 }
 
+function list(raw: string): string[] {
+  return raw
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
+}
+
 function option<T>(spec: OptionSpec<T>): OptionSpec<T> {
   return spec;
 }
@@ -77,6 +84,94 @@ export const OPTIONS = {
     arg: "FORMAT",
     help: "text (the series' lines) or json (one object a line)",
     parse: oneOf(LOG_FORMATS),
+  }),
+  maxPayload: option({
+    flag: "max-payload",
+    env: "MMO_MAX_PAYLOAD",
+    default: 32 * 1024,
+    arg: "BYTES",
+    help: "largest frame a client may send; a larger one closes the connection with 1009",
+    parse: integer(64, 16 * 1024 * 1024),
+  }),
+  maxMalformed: option({
+    flag: "max-malformed",
+    env: "MMO_MAX_MALFORMED",
+    default: 20,
+    arg: "N",
+    help: "malformed frames a client may send in 10 s (each is dropped); one more closes it with 1008",
+    parse: integer(0, 1_000_000),
+  }),
+  rateLimit: option({
+    flag: "rate-limit",
+    env: "MMO_RATE_LIMIT",
+    default: 100,
+    arg: "MSGS",
+    help: "messages per second a client may send (token bucket); more are dropped",
+    parse: integer(1, 1_000_000),
+  }),
+  rateBurst: option({
+    flag: "rate-burst",
+    env: "MMO_RATE_BURST",
+    default: 200,
+    arg: "MSGS",
+    help: "messages a client may send at once above --rate-limit",
+    parse: integer(1, 1_000_000),
+  }),
+  floodLimit: option({
+    flag: "flood-limit",
+    env: "MMO_FLOOD_LIMIT",
+    default: 500,
+    arg: "N",
+    help: "messages over the rate limit a client may send in 10 s; one more closes it with 1008",
+    parse: integer(0, 100_000_000),
+  }),
+  backpressureLimit: option({
+    flag: "backpressure-limit",
+    env: "MMO_BACKPRESSURE_LIMIT",
+    default: 1024 * 1024,
+    arg: "BYTES",
+    help: "bytes queued for one slow client; packets past it are dropped for that client",
+    parse: integer(1024, 1024 * 1024 * 1024),
+  }),
+  slowReaderGrace: option({
+    flag: "slow-reader-grace",
+    env: "MMO_SLOW_READER_GRACE",
+    default: 10,
+    arg: "SECONDS",
+    help: "how long a client may stay backed up (half its backpressure limit queued) before it is closed with 1013",
+    parse: integer(1, 3600),
+  }),
+  idleTimeout: option({
+    flag: "idle-timeout",
+    env: "MMO_IDLE_TIMEOUT",
+    default: 60,
+    arg: "SECONDS",
+    help: "a WebSocket that sends nothing, not even a pong to the server's pings, for this long is closed",
+    parse: integer(8, 960),
+  }),
+  maxClients: option({
+    flag: "max-clients",
+    env: "MMO_MAX_CLIENTS",
+    default: 10_000,
+    arg: "N",
+    help: "connections at once; past it the upgrade is refused with 503 (0: no limit)",
+    parse: integer(0, 10_000_000),
+  }),
+  maxClientsPerIp: option({
+    flag: "max-clients-per-ip",
+    env: "MMO_MAX_CLIENTS_PER_IP",
+    default: 0,
+    arg: "N",
+    help: "connections at once from one IP address; past it the upgrade is refused with 429 (0: no limit)",
+    parse: integer(0, 10_000_000),
+  }),
+  allowedOrigins: option<string[]>({
+    flag: "allowed-origins",
+    env: "MMO_ALLOWED_ORIGINS",
+    default: [],
+    arg: "LIST",
+    help: "comma-separated Origins browsers may connect from (empty: any); requests without Origin (native Godot) always pass",
+    parse: list,
   }),
 };
 

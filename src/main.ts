@@ -2,6 +2,7 @@
 import pkg from "../package.json" with { type: "json" };
 import { ConfigError, parseCommandLine, usage } from "./config.ts";
 import { createLogger } from "./log.ts";
+import { errorText } from "./hub/websocket-client.ts";
 import { startServer } from "./server.ts";
 
 function main(): void {
@@ -24,6 +25,9 @@ function main(): void {
 
   const { config } = parsed;
   const log = createLogger(config.logLevel, config.logFormat);
+  // A bug in one handler must not take every player down with it.
+  process.on("unhandledRejection", (reason) => log.error(`Unhandled rejection: ${errorText(reason)}`));
+  process.on("uncaughtException", (err) => log.error(`Uncaught exception: ${err.stack ?? err.message}`));
   let mmo;
   try {
     mmo = startServer(config, log);

@@ -1,26 +1,43 @@
 // Bun.serve: the HTTP routes and the websocket handlers that feed the hub, nothing else.
 import type { Server } from "bun";
+import { Admission } from "./admission.ts";
 import type { Config } from "./config.ts";
 import type { ClientState } from "./hub/client.ts";
 import { Hub } from "./hub/hub.ts";
-import { CloseCode, WebSocketClient, type SocketData } from "./hub/websocket-client.ts";
+import { Stats } from "./hub/stats.ts";
+import { CloseCode, WebSocketClient, type ClientContext, type SocketData } from "./hub/websocket-client.ts";
 import type { Logger } from "./log.ts";
 import { newDisconnect } from "./packets/index.ts";
 import { Connected } from "./states/connected.ts";
 
 export interface MmoServer {
   readonly server: Server<SocketData>;
-  readonly hub: Hub;
+  readonly hub: Hub<WebSocketClient>;
+  readonly stats: Stats;
   readonly port: number;
   /** Tells every client the server is going, closes them with 1001 and stops; resolves when done. */
   shutdown(timeoutMs?: number): Promise<void>;
 }
 
-const SHUTDOWN_REASON = "server shutting down";
+export interface ServerParts {
+  /** The state every connection starts in; Connected unless a test or an embedder says otherwise. */
+  firstState?: () => ClientState;
+}
 
-export function startServer(config: Config, log: Logger): MmoServer {
-  const hub = new Hub(log);
-  const firstState = (): ClientState => new Connected();
+const SHUTDOWN_REASON = "server shutting down";
+const SWEEP_INTERVAL_MS = 1000;
+
+export function startServer(config: Config, log: Logger, parts: ServerParts = {}): MmoServer {
+  const hub = new Hub<WebSocketClient>(log);
+  const stats = new Stats();
+  const admission = new Admission(config);
+  const context: ClientContext = {
+    hub,
+    firstState: parts.firstState ?? (() => new Connected()),
+    log,
+    limits: config,
+    stats,
+  };
 
   const server = Bun.serve<SocketData>({
     port: config.port,
@@ -33,15 +50,29 @@ export function startServer(config: Config, log: Logger): MmoServer {
           status: 400,
         });
       }
-      const remoteAddress = formatAddress(server.requestIP(req));
-      if (server.upgrade(req, { data: { remoteAddress } })) return undefined;
+      const peer = server.requestIP(req);
+      const ip = peer?.address ?? "unknown";
+      const refusal = admission.admit(ip, req.headers.get("origin"));
+      if (refusal) {
+        stats.refuse(refusal.cause);
+        log.warn(`Refused a connection from ${ip}: ${refusal.message}`);
+        return new Response(refusal.message + "\n", { status: refusal.status });
+      }
+      if (server.upgrade(req, { data: { ip, remoteAddress: formatAddress(peer) } })) return undefined;
+      admission.release(ip);
       return new Response("WebSocket upgrade failed: send a valid WebSocket handshake\n", { status: 400 });
     },
     websocket: {
       perMessageDeflate: false,
+      maxPayloadLength: config.maxPayload,
+      backpressureLimit: config.backpressureLimit,
+      closeOnBackpressureLimit: false,
+      idleTimeout: config.idleTimeout,
+      sendPings: true,
       open(ws) {
         log.info(`New client connected from ${ws.data.remoteAddress}`);
-        const client = new WebSocketClient(ws, hub, firstState, log);
+        stats.connectionsOpened++;
+        const client = new WebSocketClient(ws, context);
         ws.data.client = client;
         hub.register(client);
       },
@@ -49,29 +80,38 @@ export function startServer(config: Config, log: Logger): MmoServer {
         ws.data.client?.receive(frame);
       },
       close(ws, code, reason) {
+        admission.release(ws.data.ip);
         ws.data.client?.closed(code, reason);
       },
     },
   });
   hub.attach((topic, bytes) => void server.publish(topic, bytes));
 
+  // One timer for every client, not one per client.
+  const sweep = setInterval(() => {
+    const now = performance.now();
+    for (const client of hub.clients.values()) client.checkBackpressure(now);
+  }, SWEEP_INTERVAL_MS);
+
   let stopping: Promise<void> | undefined;
   const shutdown = (timeoutMs = 5000): Promise<void> => {
     stopping ??= (async () => {
       log.info(`Shutting down: closing ${hub.size} client connection(s)`);
+      void server.stop(false);
       for (const client of hub.clients.values()) {
         client.socketSendAs(newDisconnect(SHUTDOWN_REASON), 0);
         client.close(SHUTDOWN_REASON, CloseCode.goingAway);
       }
       const deadline = performance.now() + timeoutMs;
       while (hub.size > 0 && performance.now() < deadline) await Bun.sleep(10);
+      clearInterval(sweep);
       // Whoever has not finished the closing handshake by now is cut off.
       await server.stop(true);
     })();
     return stopping;
   };
 
-  return { server, hub, port: server.port ?? config.port, shutdown };
+  return { server, hub, stats, port: server.port ?? config.port, shutdown };
 }
 
 function formatAddress(ip: { address: string; port: number } | null): string {

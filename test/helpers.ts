@@ -2,7 +2,7 @@
 import { defaultConfig, type Config } from "../src/config.ts";
 import { Logger, type LogLevel } from "../src/log.ts";
 import { decodePacket, encodePacket, type Msg, type MsgCase, type Packet } from "../src/packets/index.ts";
-import { startServer, type MmoServer } from "../src/server.ts";
+import { startServer, type MmoServer, type ServerParts } from "../src/server.ts";
 
 /** Collects log lines in memory, so tests can read what the server said. */
 export class LogCapture {
@@ -22,9 +22,9 @@ export interface TestServer extends MmoServer {
   stop(): Promise<void>;
 }
 
-export function startTestServer(overrides: Partial<Config> = {}): TestServer {
+export function startTestServer(overrides: Partial<Config> = {}, parts: ServerParts = {}): TestServer {
   const logs = new LogCapture();
-  const mmo = startServer(defaultConfig({ port: 0, host: "127.0.0.1", ...overrides }), logs.logger);
+  const mmo = startServer(defaultConfig({ port: 0, host: "127.0.0.1", ...overrides }), logs.logger, parts);
   return {
     ...mmo,
     url: `ws://127.0.0.1:${mmo.port}/ws`,

@@ -7,8 +7,8 @@ import type { ClientInterfacer } from "./client.ts";
 /** Publishes to every subscriber of a topic (Bun's `server.publish`). */
 export type ServerPublish = (topic: string, bytes: Uint8Array) => void;
 
-export class Hub {
-  readonly clients = new Map<number, ClientInterfacer>();
+export class Hub<C extends ClientInterfacer = ClientInterfacer> {
+  readonly clients = new Map<number, C>();
   private lastId = 0;
   private serverPublish: ServerPublish | undefined;
 
@@ -24,7 +24,7 @@ export class Hub {
   }
 
   /** Gives the client the next id (from 1, never reused, never 0) and lets it enter its first state. */
-  register(client: ClientInterfacer): number {
+  register(client: C): number {
     const id = ++this.lastId;
     this.clients.set(id, client);
     client.initialize(id);

@@ -1,0 +1,276 @@
+// Bad input, floods, slow readers, idle and half-open connections, admission, containment, shutdown:
+// each against a real server with real sockets, bounded in count and time.
+import { afterEach, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import type { ClientState } from "../src/hub/client.ts";
+import { newChat, type Msg } from "../src/packets/index.ts";
+import { Connected } from "../src/states/connected.ts";
+import { fuzzFrame, seededRandom } from "../scripts/lib/frames.ts";
+import { startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
+
+const servers: TestServer[] = [];
+function serve(...args: Parameters<typeof startTestServer>): TestServer {
+  const srv = startTestServer(...args);
+  servers.push(srv);
+  return srv;
+}
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.stop()));
+});
+
+/** A canary pair: a chats to b and back; returns the round-trip times in ms. */
+async function canaryRoundTrips(a: TestClient, b: TestClient, rounds: number, tag: string): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const text = `${tag} ${i}`;
+    const start = performance.now();
+    a.send(newChat(text));
+    for (;;) {
+      const chat = await b.expect("chat", 5000);
+      if (chat.value.msg === text && chat.senderId === a.id) break;
+    }
+    times.push(performance.now() - start);
+  }
+  return times;
+}
+
+const max = (xs: number[]) => Math.max(...xs);
+
+/** Starts a process that holds `count` connections and then is stopped, so they never read again. */
+async function stalledReaders(url: string, count: number) {
+  const proc = Bun.spawn([process.execPath, join(import.meta.dir, "fixtures", "stalled-readers.ts"), url, String(count)], {
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  const reader = proc.stdout.getReader();
+  const { value } = await reader.read();
+  expect(new TextDecoder().decode(value)).toContain(`ready ${count}`);
+  proc.kill("SIGSTOP");
+  return {
+    proc,
+    async end() {
+      proc.kill("SIGKILL");
+      proc.kill("SIGCONT");
+      await proc.exited;
+    },
+  };
+}
+
+describe("frame size", () => {
+  test("an oversized frame closes that connection with 1009, and only that one", async () => {
+    const srv = serve({ maxPayload: 1024 });
+    const [big, a, b] = await Promise.all([1, 2, 3].map(() => TestClient.connect(srv.url)));
+    big!.send(newChat("x".repeat(2000)));
+    expect((await big!.closed).code).toBe(1009);
+    a!.send(newChat("fine"));
+    expect((await b!.expect("chat")).value.msg).toBe("fine");
+    await waitFor(() => srv.hub.size === 2, 3000, "the big sender to leave");
+  });
+
+  test("a frame just under the limit passes", async () => {
+    const srv = serve({ maxPayload: 1024 });
+    const [a, b] = await Promise.all([1, 2].map(() => TestClient.connect(srv.url)));
+    a!.send(newChat("y".repeat(1000)));
+    expect((await b!.expect("chat")).value.msg).toHaveLength(1000);
+  });
+});
+
+describe("malformed frames", () => {
+  test("below the threshold they are dropped; past it the client is closed with 1008", async () => {
+    const srv = serve({ maxMalformed: 5 });
+    const [bad, other] = await Promise.all([1, 2].map(() => TestClient.connect(srv.url)));
+    for (let i = 0; i < 5; i++) bad!.sendRaw(new Uint8Array([0xff, 0xff]));
+    bad!.send(newChat("after five bad frames"));
+    expect((await other!.expect("chat")).value.msg).toBe("after five bad frames");
+    bad!.sendRaw(new Uint8Array([0xff, 0xff]));
+    const closed = await bad!.closed;
+    expect(closed.code).toBe(1008);
+    expect(closed.reason).toContain("malformed");
+    expect(srv.stats.malformedDropped).toBe(6);
+    // Only one warning line made it to the log for the whole burst: the rest were held back.
+    expect(srv.logs.lines.filter((l) => l.includes("Dropped a malformed frame")).length).toBe(1);
+  });
+
+  test("10,000 random and mutated frames never crash the server; a canary pair keeps chatting", async () => {
+    const srv = serve({ maxMalformed: 1_000_000, rateLimit: 1_000_000, rateBurst: 1_000_000 });
+    const [fuzzer, a, b] = await Promise.all([1, 2, 3].map(() => TestClient.connect(srv.url)));
+    const random = seededRandom(20261126);
+    for (let round = 0; round < 10; round++) {
+      for (let i = 0; i < 1000; i++) fuzzer!.sendRaw(fuzzFrame(random));
+      await canaryRoundTrips(a!, b!, 1, `canary ${round}`);
+    }
+    await canaryRoundTrips(b!, a!, 3, "canary back");
+    expect(fuzzer!.ws.readyState).toBe(WebSocket.OPEN);
+    expect(srv.stats.framesIn).toBeGreaterThanOrEqual(10_000);
+    expect(srv.stats.malformedDropped).toBeGreaterThan(1000);
+  }, 30_000);
+});
+
+describe("rate limit", () => {
+  test("a flooder is limited, then closed with 1008, while the canary's latency stays low", async () => {
+    const srv = serve({ rateLimit: 50, rateBurst: 50, floodLimit: 2000 });
+    const [flooder, a, b, observer] = await Promise.all([1, 2, 3, 4].map(() => TestClient.connect(srv.url)));
+    const baseline = await canaryRoundTrips(a!, b!, 20, "before");
+
+    const start = performance.now();
+    const flood = (async () => {
+      for (let i = 0; i < 30 && flooder!.ws.readyState === WebSocket.OPEN; i++) {
+        for (let j = 0; j < 200; j++) flooder!.send(newChat(`flood ${i}.${j}`));
+        await Bun.sleep(5);
+      }
+    })();
+    const during = await canaryRoundTrips(a!, b!, 20, "during");
+    await flood;
+    const closed = await flooder!.closed;
+    const seconds = (performance.now() - start) / 1000;
+    expect(closed.code).toBe(1008);
+    expect(closed.reason).toContain("flooding");
+
+    // The others got at most the burst plus the allowed rate of the flood.
+    const floodSeen = (await observer!.drain(100, "chat")).filter((p) => p.senderId === flooder!.id).length;
+    expect(floodSeen).toBeGreaterThanOrEqual(50);
+    expect(floodSeen).toBeLessThanOrEqual(50 + 50 * seconds + 5);
+    expect(srv.stats.rateDropped).toBeGreaterThan(2000);
+    console.log(`flood: canary max round trip ${max(baseline).toFixed(1)} ms before, ${max(during).toFixed(1)} ms during; ${floodSeen} flood chats passed, ${srv.stats.rateDropped} dropped`);
+    expect(max(during)).toBeLessThan(250);
+  }, 30_000);
+});
+
+describe("slow readers", () => {
+  test("twenty clients that never read stay within the backpressure limit, and are closed with 1013", async () => {
+    const limit = 256 * 1024;
+    const srv = serve({ backpressureLimit: limit, slowReaderGrace: 1, rateLimit: 100_000, rateBurst: 100_000 });
+    const stalled = await stalledReaders(srv.url, 20);
+    try {
+      const [writer, canary] = await Promise.all([1, 2].map(() => TestClient.connect(srv.url)));
+      await waitFor(() => srv.hub.size === 22, 3000, "all clients");
+      const chunk = newChat("z".repeat(16 * 1024));
+      let maxBuffered = 0;
+      // 24 MiB of chat: well past what the kernel's socket buffers of 20 stalled readers take.
+      for (let i = 0; i < 1536; i++) {
+        writer!.send(chunk);
+        if (i % 64 === 63) {
+          await Bun.sleep(1);
+          for (const c of srv.hub.clients.values()) {
+            if (c.id !== writer!.id && c.id !== canary!.id && c.open) maxBuffered = Math.max(maxBuffered, c.bufferedAmount);
+          }
+        }
+      }
+      // The canary, which reads, got every chunk.
+      await waitFor(() => canary!.packets.length >= 1536, 10_000, "the canary to get every chunk");
+      expect(maxBuffered).toBeGreaterThan(0);
+      expect(maxBuffered).toBeLessThanOrEqual(limit + 17 * 1024);
+      // The stalled readers are closed after the grace period and cut off when they cannot take the close.
+      await waitFor(() => srv.hub.size === 2, 10_000, "the stalled readers to be closed");
+      expect(srv.logs.has("slow reader: backed up")).toBe(true);
+      console.log(`slow readers: max ${maxBuffered} bytes queued for one (limit ${limit}); all 20 closed`);
+    } finally {
+      await stalled.end();
+    }
+  }, 30_000);
+});
+
+describe("idle and half-open connections", () => {
+  // uWS drops a connection whose request headers are not complete within 10 s; that is not tunable.
+  test("a half-open HTTP connection that never finishes its upgrade is dropped", async () => {
+    const srv = serve();
+    const start = performance.now();
+    const closed = Promise.withResolvers<number>();
+    await Bun.connect({
+      hostname: "127.0.0.1",
+      port: srv.port,
+      socket: {
+        open(socket) {
+          socket.write("GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n");
+        },
+        data() {},
+        close() {
+          closed.resolve(performance.now() - start);
+        },
+      },
+    });
+    const ms = await closed.promise;
+    expect(ms).toBeLessThan(12_000);
+  }, 15_000);
+
+  test("a client that answers no ping is closed after the idle timeout", async () => {
+    const srv = serve({ idleTimeout: 8 });
+    const stalled = await stalledReaders(srv.url, 1);
+    try {
+      await waitFor(() => srv.hub.size === 1, 3000, "the client");
+      await waitFor(() => srv.hub.size === 0, 25_000, "the idle client to be closed");
+    } finally {
+      await stalled.end();
+    }
+  }, 30_000);
+});
+
+describe("admission", () => {
+  test("past --max-clients the upgrade is refused with 503 and a reason", async () => {
+    const srv = serve({ maxClients: 3 });
+    const clients = await Promise.all([1, 2, 3].map(() => TestClient.connect(srv.url)));
+    const res = await fetch(srv.url.replace("ws://", "http://"), { headers: { Upgrade: "websocket", Connection: "Upgrade", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version": "13" } });
+    expect(res.status).toBe(503);
+    expect(await res.text()).toContain("Server full");
+    await clients[0]!.close();
+    await waitFor(() => srv.hub.size === 2, 3000, "a free place");
+    expect((await TestClient.connect(srv.url)).id).toBeGreaterThan(0);
+  });
+
+  test("an origin allowlist refuses other browsers with 403 and always lets native Godot (no Origin) in", async () => {
+    const srv = serve({ allowedOrigins: ["https://game.example"] });
+    expect((await TestClient.connect(srv.url, { headers: { Origin: "https://game.example" } })).id).toBeGreaterThan(0);
+    expect((await TestClient.connect(srv.url)).id).toBeGreaterThan(0);
+    const res = await fetch(srv.url.replace("ws://", "http://"), {
+      headers: { Origin: "https://evil.example", Upgrade: "websocket", Connection: "Upgrade", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version": "13" },
+    });
+    expect(res.status).toBe(403);
+    expect(await res.text()).toContain("https://evil.example");
+  });
+
+  test("the per-IP cap refuses with 429", async () => {
+    const srv = serve({ maxClientsPerIp: 2 });
+    await Promise.all([1, 2].map(() => TestClient.connect(srv.url)));
+    await expect(TestClient.connect(srv.url)).rejects.toThrow();
+    expect(srv.stats.upgradesRefused.get("ip_limit")).toBe(1);
+  });
+});
+
+class ThrowingLobby extends Connected {
+  override handleMessage(senderId: number, msg: Msg): void | Promise<void> {
+    if (msg.$case === "chat" && msg.value.msg === "throw") throw new Error("boom");
+    if (msg.$case === "chat" && msg.value.msg === "reject") return Promise.reject(new Error("async boom"));
+    return super.handleMessage(senderId, msg);
+  }
+}
+
+describe("containment", () => {
+  test("an exception in a state handler drops that packet; the client and the server carry on", async () => {
+    const srv = serve({}, { firstState: (): ClientState => new ThrowingLobby() });
+    const [a, b] = await Promise.all([1, 2].map(() => TestClient.connect(srv.url)));
+    a!.send(newChat("throw"));
+    a!.send(newChat("reject"));
+    a!.send(newChat("still alive"));
+    expect((await b!.expect("chat")).value.msg).toBe("still alive");
+    await waitFor(() => srv.stats.handlerErrors === 2, 2000, "both errors");
+    expect(srv.logs.has(new RegExp(`Client ${a!.id}: State Connected failed on a chat packet, which was dropped: boom`))).toBe(true);
+    expect(srv.logs.has("async boom")).toBe(true);
+  });
+});
+
+describe("shutdown", () => {
+  test("every client gets disconnect then 1001; done within 5 s even with a client that never reads", async () => {
+    const srv = startTestServer();
+    const stalled = await stalledReaders(srv.url, 1);
+    try {
+      const a = await TestClient.connect(srv.url);
+      const start = performance.now();
+      await srv.shutdown(5000);
+      expect(performance.now() - start).toBeLessThan(5500);
+      expect((await a.expect("disconnect")).value.reason).toBe("server shutting down");
+      expect((await a.closed).code).toBe(1001);
+    } finally {
+      await stalled.end();
+    }
+  }, 15_000);
+});
