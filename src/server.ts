@@ -44,6 +44,7 @@ export function startServer(config: Config, log: Logger, parts: ServerParts = {}
     hostname: config.host,
     fetch(req, server) {
       const url = new URL(req.url);
+      if (url.pathname === "/healthz") return Response.json(health());
       if (url.pathname !== "/ws") return new Response("Not found\n", { status: 404 });
       if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
         return new Response("This endpoint speaks WebSocket only: connect with a WebSocket client to ws://HOST:PORT/ws\n", {
@@ -86,6 +87,12 @@ export function startServer(config: Config, log: Logger, parts: ServerParts = {}
     },
   });
   hub.attach((topic, bytes) => void server.publish(topic, bytes));
+  const startedAt = performance.now();
+  const health = () => ({
+    status: stopping ? "stopping" : "ok",
+    uptimeSeconds: Math.round((performance.now() - startedAt) / 1000),
+    clients: hub.size,
+  });
 
   // One timer for every client, not one per client.
   const sweep = setInterval(() => {

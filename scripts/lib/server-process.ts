@@ -1,0 +1,62 @@
+// Starts mmo-server (the compiled binary, or the source with Bun) as a child process on a free
+// loopback port, and reads its memory from /proc.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+export const ROOT = join(import.meta.dir, "..", "..");
+
+export interface ServerProcess {
+  proc: ReturnType<typeof Bun.spawn>;
+  port: number;
+  url: string;
+  /** Resident set size in KiB, from /proc/PID/status. */
+  rssKiB(): number;
+  stop(): Promise<number>;
+}
+
+/** The command that runs mmo-server: ./mmo-server when built, else the source. */
+export function serverCommand(binary = join(ROOT, "mmo-server")): string[] {
+  return existsSync(binary) ? [binary] : [process.execPath, join(ROOT, "src", "main.ts")];
+}
+
+export async function startServerProcess(command: string[], args: string[] = []): Promise<ServerProcess> {
+  const proc = Bun.spawn([...command, "--port", "0", "--host", "127.0.0.1", ...args], { stdout: "pipe", stderr: "inherit" });
+  const port = await new Promise<number>((resolve, reject) => {
+    void (async () => {
+      const decoder = new TextDecoder();
+      let seen = "";
+      let listening = false;
+      // Reads to the end, so the server never writes to a closed pipe.
+      for await (const chunk of proc.stdout) {
+        if (listening) continue;
+        seen += decoder.decode(chunk);
+        const m = seen.match(/Starting server on :(\d+)/);
+        if (m) {
+          listening = true;
+          resolve(Number(m[1]));
+        }
+      }
+      if (!listening) reject(new Error(`the server exited before listening:\n${seen}`));
+    })();
+  });
+  return {
+    proc,
+    port,
+    url: `ws://127.0.0.1:${port}/ws`,
+    rssKiB: () => readRssKiB(proc.pid),
+    async stop() {
+      proc.kill("SIGTERM");
+      return proc.exited;
+    },
+  };
+}
+
+export function readRssKiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const m = status.match(/^VmRSS:\s+(\d+) kB/m);
+  return m ? Number(m[1]) : NaN;
+}
+
+export async function healthz(port: number): Promise<{ clients: number; [key: string]: unknown }> {
+  return (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { clients: number };
+}

@@ -1,0 +1,216 @@
+// Stress scenarios against a real mmo-server process on loopback, each bounded in count and time:
+//   fuzz   100,000 random and mutated frames while a canary pair keeps chatting
+//   churn  10,000 connect/close cycles (every third without a close frame); ids, hub and RSS after
+//   slow   20 clients that never read while a writer floods the lobby; server RSS stays bounded
+// Usage: bun scripts/stress.ts [fuzz|churn|slow ...] [--frames N] [--cycles N]
+// Runs ./mmo-server when built, else the source. Prints one JSON line per scenario.
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { decodePacket, encodePacket, newChat } from "../src/packets/index.ts";
+import { fuzzFrame, seededRandom } from "./lib/frames.ts";
+import { healthz, serverCommand, startServerProcess, type ServerProcess } from "./lib/server-process.ts";
+
+const { values, positionals } = parseArgs({
+  args: Bun.argv.slice(2),
+  allowPositionals: true,
+  options: { frames: { type: "string", default: "100000" }, cycles: { type: "string", default: "10000" } },
+});
+const scenarios = positionals.length > 0 ? positionals : ["fuzz", "churn", "slow"];
+
+interface Client {
+  ws: WebSocket;
+  id: number;
+  chats: { text: string; senderId: number; at: number }[];
+}
+
+function connect(url: string): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.binaryType = "arraybuffer";
+    const client: Client = { ws, id: 0, chats: [] };
+    const timer = setTimeout(() => reject(new Error("no id within 5 s")), 5000);
+    ws.onmessage = (ev) => {
+      const packet = decodePacket(new Uint8Array(ev.data as ArrayBuffer));
+      if (packet.msg?.$case === "id" && client.id === 0) {
+        client.id = packet.msg.value.id;
+        clearTimeout(timer);
+        resolve(client);
+      } else if (packet.msg?.$case === "chat") {
+        client.chats.push({ text: packet.msg.value.msg, senderId: packet.senderId, at: performance.now() });
+      }
+    };
+    ws.onerror = () => reject(new Error(`cannot connect to ${url}`));
+  });
+}
+
+async function roundTrip(from: Client, to: Client, text: string): Promise<number> {
+  const start = performance.now();
+  from.ws.send(encodePacket(0, newChat(text)));
+  const deadline = start + 5000;
+  while (performance.now() < deadline) {
+    const hit = to.chats.find((c) => c.text === text && c.senderId === from.id);
+    if (hit) return hit.at - start;
+    await Bun.sleep(0);
+  }
+  throw new Error(`canary chat "${text}" did not arrive within 5 s`);
+}
+
+const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? NaN;
+const round = (n: number) => Math.round(n * 100) / 100;
+
+async function withServer<T>(args: string[], run: (srv: ServerProcess) => Promise<T>): Promise<T> {
+  const srv = await startServerProcess(serverCommand(), args);
+  try {
+    return await run(srv);
+  } finally {
+    const code = await srv.stop();
+    if (code !== 0) throw new Error(`the server exited with ${code}`);
+  }
+}
+
+async function fuzz(frames: number) {
+  return withServer(["--max-malformed", "1000000", "--rate-limit", "1000000", "--rate-burst", "1000000"], async (srv) => {
+    const [fuzzer, a, b] = await Promise.all([connect(srv.url), connect(srv.url), connect(srv.url)]);
+    const random = seededRandom(7);
+    const latencies: number[] = [];
+    const rssBefore = srv.rssKiB();
+    for (let sent = 0; sent < frames; ) {
+      for (let i = 0; i < 1000 && sent < frames; i++, sent++) fuzzer!.ws.send(fuzzFrame(random));
+      latencies.push(await roundTrip(a!, b!, `canary ${sent}`));
+      if (sent % 20000 === 0) process.stderr.write(`\rfuzz: ${sent}/${frames} frames`);
+    }
+    process.stderr.write("\n");
+    const alive = fuzzer!.ws.readyState === WebSocket.OPEN;
+    for (const c of [fuzzer!, a!, b!]) c.ws.close();
+    return {
+      scenario: "fuzz",
+      frames,
+      fuzzerStillConnected: alive,
+      canaryRoundTrips: latencies.length,
+      canaryP50Ms: round(percentile(latencies, 0.5)),
+      canaryP99Ms: round(percentile(latencies, 0.99)),
+      canaryMaxMs: round(Math.max(...latencies)),
+      serverRssKiBBefore: rssBefore,
+      serverRssKiBAfter: srv.rssKiB(),
+    };
+  });
+}
+
+async function churn(cycles: number) {
+  return withServer([], async (srv) => {
+    await Bun.sleep(500);
+    const rssBefore = srv.rssKiB();
+    const ids = new Set<number>();
+    let repeated = 0;
+    let abrupt = 0;
+    const start = performance.now();
+    // Four rounds: memory that follows a high-water mark levels off, a leak keeps climbing.
+    const rounds = 4;
+    const rssAfterEachRound: number[] = [];
+    let clients = 0;
+    for (let r = 0; r < rounds; r++) {
+      let next = 0;
+      const perRound = Math.ceil(cycles / rounds);
+      await Promise.all(
+        Array.from({ length: 50 }, async () => {
+          while (next < perRound) {
+            const n = next++;
+            const client = await connect(srv.url);
+            if (ids.has(client.id)) repeated++;
+            ids.add(client.id);
+            if (n % 3 === 0) {
+              abrupt++;
+              (client.ws as WebSocket & { terminate(): void }).terminate();
+            } else {
+              client.ws.close();
+            }
+          }
+        }),
+      );
+      const deadline = performance.now() + 10_000;
+      clients = (await healthz(srv.port)).clients;
+      while (clients > 0 && performance.now() < deadline) {
+        await Bun.sleep(100);
+        clients = (await healthz(srv.port)).clients;
+      }
+      await Bun.sleep(500);
+      rssAfterEachRound.push(srv.rssKiB());
+      process.stderr.write(`churn: round ${r + 1}/${rounds}, ${ids.size} cycles, server RSS ${rssAfterEachRound.at(-1)} KiB\n`);
+    }
+    return {
+      scenario: "churn",
+      cycles: ids.size,
+      withoutCloseFrame: abrupt,
+      seconds: round((performance.now() - start) / 1000),
+      distinctIds: ids.size,
+      repeatedIds: repeated,
+      hubClientsAfter: clients,
+      serverRssKiBBefore: rssBefore,
+      serverRssKiBAfterEachQuarter: rssAfterEachRound,
+      growthInTheLastHalfKiB: rssAfterEachRound[rounds - 1]! - rssAfterEachRound[rounds / 2 - 1]!,
+    };
+  });
+}
+
+async function slow() {
+  const limit = 256 * 1024;
+  return withServer(["--backpressure-limit", String(limit), "--slow-reader-grace", "3", "--rate-limit", "100000", "--rate-burst", "100000"], async (srv) => {
+    const rssIdle = srv.rssKiB();
+    const stalled = Bun.spawn([process.execPath, join(import.meta.dir, "..", "test", "fixtures", "stalled-readers.ts"), srv.url, "20"], {
+      stdout: "pipe",
+    });
+    await stalled.stdout.getReader().read();
+    stalled.kill("SIGSTOP");
+    try {
+      const [writer, canary] = await Promise.all([connect(srv.url), connect(srv.url)]);
+      const chunk = encodePacket(0, newChat("z".repeat(16 * 1024)));
+      let rssPeak = 0;
+      // 64 MiB offered to each of the 20 stalled readers; the RSS at each quarter shows whether memory
+      // follows the limits (flat) or the traffic (growing).
+      const sends = 4096;
+      const rssAtQuarters: number[] = [];
+      for (let i = 0; i < sends; i++) {
+        writer!.ws.send(chunk);
+        if (i % 128 === 127) {
+          await Bun.sleep(2);
+          rssPeak = Math.max(rssPeak, srv.rssKiB());
+        }
+        if (i % 1024 === 1023) rssAtQuarters.push(srv.rssKiB());
+      }
+      const deadline = performance.now() + 15_000;
+      while (canary!.chats.length < sends && performance.now() < deadline) await Bun.sleep(20);
+      let clients = (await healthz(srv.port)).clients;
+      while (clients > 2 && performance.now() < deadline) {
+        await Bun.sleep(200);
+        rssPeak = Math.max(rssPeak, srv.rssKiB());
+        clients = (await healthz(srv.port)).clients;
+      }
+      return {
+        scenario: "slow",
+        stalledReaders: 20,
+        backpressureLimitBytes: limit,
+        bytesOfferedPerReaderMiB: (sends * chunk.length) / 1024 / 1024,
+        canaryReceived: canary!.chats.length,
+        canaryExpected: sends,
+        clientsLeftAfterGrace: clients,
+        serverRssKiBIdle: rssIdle,
+        serverRssKiBAtEachQuarterOfTheFlood: rssAtQuarters,
+        serverRssKiBPeak: rssPeak,
+        queuedForStalledReadersAtMostKiB: (20 * limit) / 1024,
+      };
+    } finally {
+      stalled.kill("SIGKILL");
+      stalled.kill("SIGCONT");
+      await stalled.exited;
+    }
+  });
+}
+
+for (const scenario of scenarios) {
+  let result;
+  if (scenario === "fuzz") result = await fuzz(Number(values.frames));
+  else if (scenario === "churn") result = await churn(Number(values.cycles));
+  else if (scenario === "slow") result = await slow();
+  else throw new Error(`unknown scenario ${scenario}: use fuzz, churn or slow`);
+  console.log(JSON.stringify(result));
+}
