@@ -69,6 +69,18 @@ export const OPTIONS = {
       return host;
     },
   }),
+  dataDir: option({
+    flag: "data-dir",
+    env: "DATA_PATH",
+    default: "data",
+    arg: "DIR",
+    help: "folder of the database (db.sqlite), created when missing",
+    parse: (raw: string) => {
+      const dir = text(raw);
+      if (dir === "") throw new ConfigError("expected a folder, got an empty value");
+      return dir;
+    },
+  }),
   logLevel: option<LogLevel>({
     flag: "log-level",
     env: "MMO_LOG_LEVEL",

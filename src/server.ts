@@ -9,11 +9,16 @@ import { CloseCode, WebSocketClient, type ClientContext, type SocketData } from 
 import type { Logger } from "./log.ts";
 import { newDisconnect } from "./packets/index.ts";
 import { Connected } from "./states/connected.ts";
+import type { Services } from "./states/services.ts";
+import { LoginThrottle, Sessions } from "./store/accounts.ts";
+import { DB_FILE, Store } from "./store/store.ts";
+import { resolve } from "node:path";
 
 export interface MmoServer {
   readonly server: Server<SocketData>;
   readonly hub: Hub<WebSocketClient>;
   readonly stats: Stats;
+  readonly services: Services;
   readonly port: number;
   /** Tells every client the server is going, closes them with 1001 and stops; resolves when done. */
   shutdown(timeoutMs?: number): Promise<void>;
@@ -21,19 +26,29 @@ export interface MmoServer {
 
 export interface ServerParts {
   /** The state every connection starts in; Connected unless a test or an embedder says otherwise. */
-  firstState?: () => ClientState;
+  firstState?: (services: Services) => ClientState;
 }
 
 const SHUTDOWN_REASON = "server shutting down";
 const SWEEP_INTERVAL_MS = 1000;
+const PRUNE_EVERY_SWEEPS = 60;
 
 export function startServer(config: Config, log: Logger, parts: ServerParts = {}): MmoServer {
+  const store = Store.open(config.dataDir);
+  log.info(`Database ${resolve(config.dataDir, DB_FILE)} (schema version ${store.schemaVersion})`);
+  const services: Services = {
+    store,
+    throttle: new LoginThrottle(),
+    sessions: new Sessions(),
+    now: () => performance.now(),
+  };
+  const makeFirstState = parts.firstState ?? ((s: Services) => new Connected(s));
   const hub = new Hub<WebSocketClient>(log);
   const stats = new Stats();
   const admission = new Admission(config);
   const context: ClientContext = {
     hub,
-    firstState: parts.firstState ?? (() => new Connected()),
+    firstState: () => makeFirstState(services),
     log,
     limits: config,
     stats,
@@ -95,9 +110,11 @@ export function startServer(config: Config, log: Logger, parts: ServerParts = {}
   });
 
   // One timer for every client, not one per client.
+  let sweeps = 0;
   const sweep = setInterval(() => {
     const now = performance.now();
     for (const client of hub.clients.values()) client.checkBackpressure(now);
+    if (++sweeps % PRUNE_EVERY_SWEEPS === 0) services.throttle.prune(services.now());
   }, SWEEP_INTERVAL_MS);
 
   let stopping: Promise<void> | undefined;
@@ -114,11 +131,12 @@ export function startServer(config: Config, log: Logger, parts: ServerParts = {}
       clearInterval(sweep);
       // Whoever has not finished the closing handshake by now is cut off.
       await server.stop(true);
+      store.close();
     })();
     return stopping;
   };
 
-  return { server, hub, stats, port: server.port ?? config.port, shutdown };
+  return { server, hub, stats, services, port: server.port ?? config.port, shutdown };
 }
 
 function formatAddress(ip: { address: string; port: number } | null): string {

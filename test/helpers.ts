@@ -1,4 +1,7 @@
 // Test helpers: a real server on an ephemeral port and real WebSocket clients that speak Packets.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { defaultConfig, type Config } from "../src/config.ts";
 import { Logger, type LogLevel } from "../src/log.ts";
 import { decodePacket, encodePacket, type Msg, type MsgCase, type Packet } from "../src/packets/index.ts";
@@ -22,14 +25,19 @@ export interface TestServer extends MmoServer {
   stop(): Promise<void>;
 }
 
+/** A server on an ephemeral loopback port, with its database in a fresh temporary folder. */
 export function startTestServer(overrides: Partial<Config> = {}, parts: ServerParts = {}): TestServer {
   const logs = new LogCapture();
-  const mmo = startServer(defaultConfig({ port: 0, host: "127.0.0.1", ...overrides }), logs.logger, parts);
+  const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), "mmo-test-"));
+  const mmo = startServer(defaultConfig({ port: 0, host: "127.0.0.1", dataDir, ...overrides }), logs.logger, parts);
   return {
     ...mmo,
     url: `ws://127.0.0.1:${mmo.port}/ws`,
     logs,
-    stop: () => mmo.shutdown(1000),
+    async stop() {
+      await mmo.shutdown(1000);
+      if (overrides.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
+    },
   };
 }
 
@@ -139,4 +147,24 @@ export async function waitFor(check: () => boolean, timeoutMs = 3000, what = "co
     if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await Bun.sleep(5);
   }
+}
+
+/** The answer to a register or login request: "ok" or the deny reason. */
+export type Answer = "ok" | string;
+
+async function answer(client: TestClient): Promise<Answer> {
+  const packet = await client.next(undefined, 5000);
+  if (packet.msg?.$case === "okResponse") return "ok";
+  if (packet.msg?.$case === "denyResponse") return packet.msg.value.reason;
+  throw new Error(`expected ok_response or deny_response, got ${packet.msg?.$case}`);
+}
+
+export async function register(client: TestClient, username: string, password: string, color = 0): Promise<Answer> {
+  client.send({ $case: "registerRequest", value: { username, password, color } });
+  return answer(client);
+}
+
+export async function login(client: TestClient, username: string, password: string): Promise<Answer> {
+  client.send({ $case: "loginRequest", value: { username, password } });
+  return answer(client);
 }

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { ClientState } from "../src/hub/client.ts";
 import { newChat, type Msg } from "../src/packets/index.ts";
 import { Connected } from "../src/states/connected.ts";
+import type { Services } from "../src/states/services.ts";
 import { fuzzFrame, seededRandom } from "../scripts/lib/frames.ts";
 import { startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
 
@@ -237,6 +238,10 @@ describe("admission", () => {
 });
 
 class ThrowingLobby extends Connected {
+  constructor(services: Services) {
+    super(services);
+  }
+
   override handleMessage(senderId: number, msg: Msg): void | Promise<void> {
     if (msg.$case === "chat" && msg.value.msg === "throw") throw new Error("boom");
     if (msg.$case === "chat" && msg.value.msg === "reject") return Promise.reject(new Error("async boom"));
@@ -246,7 +251,7 @@ class ThrowingLobby extends Connected {
 
 describe("containment", () => {
   test("an exception in a state handler drops that packet; the client and the server carry on", async () => {
-    const srv = serve({}, { firstState: (): ClientState => new ThrowingLobby() });
+    const srv = serve({}, { firstState: (services): ClientState => new ThrowingLobby(services) });
     const [a, b] = await Promise.all([1, 2].map(() => TestClient.connect(srv.url)));
     a!.send(newChat("throw"));
     a!.send(newChat("reject"));

@@ -7,6 +7,8 @@ export interface ClientInterfacer {
   readonly id: number;
   /** False once the connection has closed, whichever side closed it. */
   readonly open: boolean;
+  /** The peer's IP address, for per-address rules such as login throttling. */
+  readonly ip: string;
   /** Lines prefixed `Client N: `. */
   readonly log: Logger;
   /** Called once by the hub with the client's id; enters the first state. */

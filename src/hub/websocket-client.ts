@@ -85,6 +85,10 @@ export class WebSocketClient implements ClientInterfacer {
     this.floodStrikes = new StrikeWindow(this.limits.floodLimit, STRIKE_WINDOW_MS, now);
   }
 
+  get ip(): string {
+    return this.ws.data.ip;
+  }
+
   /** Bytes queued in this client's socket, waiting for it to read. */
   get bufferedAmount(): number {
     return this.ws.getBufferedAmount();

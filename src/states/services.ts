@@ -1,0 +1,11 @@
+// What the states share across every client of one server.
+import type { LoginThrottle, Sessions } from "../store/accounts.ts";
+import type { Store } from "../store/store.ts";
+
+export interface Services {
+  store: Store;
+  throttle: LoginThrottle;
+  sessions: Sessions;
+  /** Milliseconds; injectable so rule tests need not sleep. */
+  now(): number;
+}

@@ -1,0 +1,40 @@
+// The schema, versioned with PRAGMA user_version. Version 1 is the series' own tables, exactly as its
+// Go server creates them (so a series db.sqlite opens as it is), plus the indexes the hiscores need.
+import type { Database } from "bun:sqlite";
+
+const MIGRATIONS: string[] = [
+  // 1: the series' tables (kept byte-for-byte compatible) and our indexes.
+  `CREATE TABLE IF NOT EXISTS users (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    username TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS players (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    best_score INTEGER NOT NULL DEFAULT 0,
+    color INTEGER NOT NULL,
+    FOREIGN KEY (user_id) REFERENCES users(id)
+  );
+  CREATE INDEX IF NOT EXISTS players_by_user ON players(user_id);
+  CREATE INDEX IF NOT EXISTS players_by_board_order ON players(best_score DESC, id);
+  CREATE INDEX IF NOT EXISTS players_by_lower_name ON players(lower(name));`,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings the database up to SCHEMA_VERSION, one transaction per step; returns the version found. */
+export function migrate(db: Database): number {
+  const found = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
+  if (found > SCHEMA_VERSION) {
+    throw new Error(`the database has schema version ${found}, newer than this server's ${SCHEMA_VERSION}: upgrade mmo-server`);
+  }
+  for (let version = found; version < SCHEMA_VERSION; version++) {
+    db.transaction(() => {
+      db.run(MIGRATIONS[version]!);
+      db.run(`PRAGMA user_version = ${version + 1}`);
+    })();
+  }
+  return found;
+}
