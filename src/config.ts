@@ -81,6 +81,14 @@ export const OPTIONS = {
       return dir;
     },
   }),
+  seed: option({
+    flag: "seed",
+    env: "MMO_SEED",
+    default: 0,
+    arg: "N",
+    help: "seed of the world's random source, to replay a world exactly (0: a random seed, logged at start)",
+    parse: integer(0, 2 ** 32 - 1),
+  }),
   logLevel: option<LogLevel>({
     flag: "log-level",
     env: "MMO_LOG_LEVEL",

@@ -8,6 +8,9 @@ import { Stats } from "./hub/stats.ts";
 import { CloseCode, WebSocketClient, type ClientContext, type SocketData } from "./hub/websocket-client.ts";
 import type { Logger } from "./log.ts";
 import { newDisconnect } from "./packets/index.ts";
+import { seededRandom } from "./game/random.ts";
+import { World } from "./game/world.ts";
+import { WORLD } from "./hub/topics.ts";
 import { Connected } from "./states/connected.ts";
 import type { Services } from "./states/services.ts";
 import { LoginThrottle, Sessions } from "./store/accounts.ts";
@@ -32,18 +35,33 @@ export interface ServerParts {
 const SHUTDOWN_REASON = "server shutting down";
 const SWEEP_INTERVAL_MS = 1000;
 const PRUNE_EVERY_SWEEPS = 60;
+/** Best scores reach the database at most this often while players play (and always on leaving). */
+const SCORE_FLUSH_EVERY_SWEEPS = 5;
 
 export function startServer(config: Config, log: Logger, parts: ServerParts = {}): MmoServer {
   const store = Store.open(config.dataDir);
   log.info(`Database ${resolve(config.dataDir, DB_FILE)} (schema version ${store.schemaVersion})`);
+  const hub = new Hub<WebSocketClient>(log);
+  const seed = config.seed || crypto.getRandomValues(new Uint32Array(1))[0]!;
+  log.info(`World seed ${seed}`);
+  const world = new World({
+    random: seededRandom(seed),
+    now: () => services.now(),
+    output: {
+      toAll: (senderId, msg) => hub.publish(senderId, msg, WORLD),
+      toOthers: (senderId, msg) => hub.broadcast(senderId, msg, WORLD),
+      toPlayer: (playerId, senderId, msg) => hub.clients.get(playerId)?.socketSendAs(msg, senderId),
+      refused: (playerId, why) => hub.clients.get(playerId)?.log.debug(`Refused a claim: ${why}`),
+    },
+  });
   const services: Services = {
     store,
+    world,
     throttle: new LoginThrottle(),
     sessions: new Sessions(),
     now: () => performance.now(),
   };
   const makeFirstState = parts.firstState ?? ((s: Services) => new Connected(s));
-  const hub = new Hub<WebSocketClient>(log);
   const stats = new Stats();
   const admission = new Admission(config);
   const context: ClientContext = {
@@ -107,6 +125,9 @@ export function startServer(config: Config, log: Logger, parts: ServerParts = {}
     status: stopping ? "stopping" : "ok",
     uptimeSeconds: Math.round((performance.now() - startedAt) / 1000),
     clients: hub.size,
+    players: world.players.size,
+    spores: world.spores.size,
+    tickMs: world.tickStats(),
   });
 
   // One timer for every client, not one per client.
@@ -115,7 +136,18 @@ export function startServer(config: Config, log: Logger, parts: ServerParts = {}
     const now = performance.now();
     for (const client of hub.clients.values()) client.checkBackpressure(now);
     if (++sweeps % PRUNE_EVERY_SWEEPS === 0) services.throttle.prune(services.now());
+    if (sweeps % SCORE_FLUSH_EVERY_SWEEPS === 0) flushScores();
   }, SWEEP_INTERVAL_MS);
+  const flushScores = () => {
+    const scores = world.takeDirtyScores();
+    if (scores.length === 0) return;
+    try {
+      store.saveBestScores(scores);
+    } catch (err) {
+      log.error(`Saving ${scores.length} best score(s) failed: ${err instanceof Error ? err.message : err}`);
+    }
+  };
+  world.start();
 
   let stopping: Promise<void> | undefined;
   const shutdown = (timeoutMs = 5000): Promise<void> => {
@@ -129,6 +161,8 @@ export function startServer(config: Config, log: Logger, parts: ServerParts = {}
       const deadline = performance.now() + timeoutMs;
       while (hub.size > 0 && performance.now() < deadline) await Bun.sleep(10);
       clearInterval(sweep);
+      world.stop();
+      flushScores();
       // Whoever has not finished the closing handshake by now is cut off.
       await server.stop(true);
       store.close();

@@ -1,6 +1,8 @@
 // Frames for fuzzing: one valid Packet of every kind, and seeded mutations of them.
 import { encodePacket, type Msg } from "../../src/packets/index.ts";
 
+export { seededRandom } from "../../src/game/random.ts";
+
 export const SAMPLE_MESSAGES: Msg[] = [
   { $case: "chat", value: { msg: "hello ✓" } },
   { $case: "id", value: { id: 42 } },
@@ -23,18 +25,6 @@ export const SAMPLE_MESSAGES: Msg[] = [
 ];
 
 export const SAMPLE_FRAMES: Uint8Array[] = SAMPLE_MESSAGES.map((msg) => encodePacket(0, msg));
-
-/** mulberry32: a small seeded generator, so a failing fuzz run can be repeated. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A random frame: pure noise, or a valid frame flipped, truncated, extended, spliced or repeated. */
 export function fuzzFrame(random: () => number, maxLength = 512): Uint8Array {

@@ -51,6 +51,11 @@ export class Hub<C extends ClientInterfacer = ClientInterfacer> {
     this.serverPublish?.(topic, bytes);
   }
 
+  /** Encodes once and publishes to every subscriber of `topic`, the sender's own socket included. */
+  publish(senderId: number, msg: Msg, topic: string): void {
+    this.serverPublish?.(topic, encodePacket(senderId, msg));
+  }
+
   passToPeer(senderId: number, msg: Msg, peerId: number): void {
     this.clients.get(peerId)?.processMessage(senderId, msg);
   }

@@ -26,6 +26,8 @@ export class InGame implements ClientState {
 
   onEnter(): void {
     this.client.subscribe(WORLD);
+    const { name, color, bestScore, playerId } = this.account;
+    this.services.world.join(this.client.id, { name, color, bestScore, scoreKey: playerId });
   }
 
   handleMessage(senderId: number, msg: Msg): void {
@@ -34,6 +36,15 @@ export class InGame implements ClientState {
       return;
     }
     switch (msg.$case) {
+      case "playerDirection":
+        this.services.world.setDirection(this.client.id, msg.value.direction);
+        return;
+      case "sporeConsumed":
+        this.services.world.consumeSpore(this.client.id, msg.value.sporeId);
+        return;
+      case "playerConsumed":
+        this.services.world.consumePlayer(this.client.id, msg.value.playerId);
+        return;
       case "chat":
         this.client.broadcast(msg, WORLD);
         return;
@@ -47,8 +58,18 @@ export class InGame implements ClientState {
   }
 
   onExit(): void {
+    const player = this.services.world.leave(this.client.id);
+    if (player) this.saveBestScore(player.bestScore);
     this.client.unsubscribe(WORLD);
     this.client.broadcast(this.farewell ?? newDisconnect(LEFT_REASON), WORLD);
     this.services.sessions.release(this.account.userId);
+  }
+
+  private saveBestScore(score: number): void {
+    try {
+      this.services.store.saveBestScores([[this.account.playerId, score]]);
+    } catch (err) {
+      this.client.log.error(`Saving the best score ${score} failed: ${err instanceof Error ? err.message : err}`);
+    }
   }
 }

@@ -1,4 +1,5 @@
 // What the states share across every client of one server.
+import type { World } from "../game/world.ts";
 import type { LoginThrottle, Sessions } from "../store/accounts.ts";
 import type { Store } from "../store/store.ts";
 
@@ -6,6 +7,7 @@ export interface Services {
   store: Store;
   throttle: LoginThrottle;
   sessions: Sessions;
+  world: World;
   /** Milliseconds; injectable so rule tests need not sleep. */
   now(): number;
 }

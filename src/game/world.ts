@@ -1,0 +1,296 @@
+// The world of Radius Rumble: every player and spore, and one tick at 20 Hz that moves every player,
+// drops and replenishes spores, and publishes each player's state once. It knows no sockets: what it
+// says goes out through WorldOutput.
+import type { Msg } from "../packets/index.ts";
+import { SpatialGrid } from "./grid.ts";
+import { gaussian, type Random } from "./random.ts";
+import {
+  bestScoreOf,
+  canEatPlayer,
+  dropChance,
+  dropCooldownSeconds,
+  droppedSporeRadius,
+  grownRadius,
+  MAX_SPORES,
+  moved,
+  overlaps,
+  PLAYER_SPEED,
+  PLAYER_START_RADIUS,
+  REPLENISH_SECONDS,
+  spawnPoint,
+  SPORES_PER_BATCH,
+  SPORES_PER_REPLENISH,
+  sporeRadiusFrom,
+  TICK_SECONDS,
+  withinReach,
+} from "./rules.ts";
+
+export interface WorldOutput {
+  /** To every client in the world, the sender's own included. */
+  toAll(senderId: number, msg: Msg): void;
+  /** To every client in the world but the sender's. */
+  toOthers(senderId: number, msg: Msg): void;
+  /** To one player's client, as from `senderId`. */
+  toPlayer(playerId: number, senderId: number, msg: Msg): void;
+  /** A claim that the rules refused (logged at debug level by the caller). */
+  refused(playerId: number, why: string): void;
+}
+
+export interface PlayerProfile {
+  name: string;
+  color: number;
+  bestScore: number;
+  /** Where the best score is kept (the database's player id); the world only hands it back. */
+  scoreKey: number;
+}
+
+export interface Player extends PlayerProfile {
+  id: number;
+  x: number;
+  y: number;
+  radius: number;
+  direction: number;
+  speed: number;
+  /** False until the first player_direction: a player without a heading does not move. */
+  moving: boolean;
+}
+
+export interface Spore {
+  id: number;
+  x: number;
+  y: number;
+  radius: number;
+  /** The player that dropped it, and when (ms); 0 for spores the world made. */
+  droppedBy: number;
+  droppedAt: number;
+}
+
+/** Batches of spores a newly entered player is still owed, sent a few per tick. */
+interface SporeDelivery {
+  playerId: number;
+  pending: number[];
+}
+
+const BATCHES_PER_TICK = 10;
+const TICKS_PER_REPLENISH = Math.round(REPLENISH_SECONDS / TICK_SECONDS);
+const TICK_HISTORY = 200;
+
+export interface WorldOptions {
+  random: Random;
+  /** Milliseconds, for the drop cooldown; injectable so tests need not sleep. */
+  now: () => number;
+  output: WorldOutput;
+  maxSpores?: number;
+}
+
+export class World {
+  readonly players = new Map<number, Player>();
+  readonly spores = new Map<number, Spore>();
+  private readonly playerGrid = new SpatialGrid<Player>();
+  private readonly sporeGrid = new SpatialGrid<Spore>();
+  private readonly deliveries: SporeDelivery[] = [];
+  private readonly dirtyScores = new Map<number, number>();
+  private readonly random: Random;
+  private readonly now: () => number;
+  private readonly output: WorldOutput;
+  private readonly maxSpores: number;
+  private nextSporeId = 1;
+  private ticks = 0;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  /** Durations of the most recent ticks, in ms, for /healthz and the benchmarks. */
+  private readonly tickMs: number[] = [];
+  private largestPlayerRadius = PLAYER_START_RADIUS;
+
+  constructor(options: WorldOptions) {
+    this.random = options.random;
+    this.now = options.now;
+    this.output = options.output;
+    this.maxSpores = options.maxSpores ?? MAX_SPORES;
+    for (let i = 0; i < this.maxSpores; i++) this.addSpore();
+  }
+
+  start(): void {
+    this.timer ??= setInterval(() => this.tick(), TICK_SECONDS * 1000);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Spawns a player with the client's id, sends it its own state, and queues the spores for it. */
+  join(id: number, profile: PlayerProfile): Player {
+    const { x, y } = spawnPoint(PLAYER_START_RADIUS, this.random, (c) => this.isFree(c));
+    const player: Player = { ...profile, id, x, y, radius: PLAYER_START_RADIUS, direction: 0, speed: PLAYER_SPEED, moving: false };
+    this.players.set(id, player);
+    this.playerGrid.insert(player);
+    this.output.toPlayer(id, id, playerMsg(player));
+    this.deliveries.push({ playerId: id, pending: [...this.spores.keys()] });
+    return player;
+  }
+
+  /** Removes the player; returns it (with its best score) when it was in the world. */
+  leave(id: number): Player | undefined {
+    const player = this.players.get(id);
+    if (!player) return undefined;
+    this.players.delete(id);
+    this.playerGrid.remove(player);
+    const i = this.deliveries.findIndex((d) => d.playerId === id);
+    if (i >= 0) this.deliveries.splice(i, 1);
+    this.dirtyScores.delete(player.scoreKey);
+    return player;
+  }
+
+  setDirection(id: number, direction: number): void {
+    const player = this.players.get(id);
+    if (!player || !Number.isFinite(direction)) return;
+    player.direction = direction;
+    player.moving = true;
+  }
+
+  /** A client's claim that its player ate a spore; true when the rules allow it. */
+  consumeSpore(id: number, sporeId: number): boolean {
+    const player = this.players.get(id);
+    const spore = this.spores.get(sporeId);
+    if (!player) return false;
+    if (!spore) return this.refuse(id, `spore ${sporeId} does not exist`);
+    if (!withinReach(player, spore)) return this.refuse(id, `spore ${sporeId} is out of reach`);
+    if (spore.droppedBy === id && (this.now() - spore.droppedAt) / 1000 < dropCooldownSeconds(spore.radius, player.radius, player.speed)) {
+      return this.refuse(id, `spore ${sporeId} was dropped by this player too recently`);
+    }
+    this.removeSpore(spore);
+    this.grow(player, spore.radius);
+    this.output.toOthers(id, { $case: "sporeConsumed", value: { sporeId } });
+    return true;
+  }
+
+  /** A client's claim that its player ate another; the victim respawns. True when the rules allow it. */
+  consumePlayer(id: number, victimId: number): boolean {
+    const player = this.players.get(id);
+    const victim = this.players.get(victimId);
+    if (!player) return false;
+    if (!victim || victimId === id) return this.refuse(id, `player ${victimId} is not in the world`);
+    if (!withinReach(player, victim)) return this.refuse(id, `player ${victimId} is out of reach`);
+    if (!canEatPlayer(player.radius, victim.radius)) return this.refuse(id, `player ${victimId} is not small enough to eat`);
+    this.grow(player, victim.radius);
+    this.leave(victimId);
+    this.output.toOthers(id, { $case: "playerConsumed", value: { playerId: victimId } });
+    // A fresh entry, as the series' client expects: same name, colour, account and best score.
+    const { name, color, bestScore, scoreKey } = victim;
+    this.join(victimId, { name, color, bestScore, scoreKey });
+    return true;
+  }
+
+  /** One step of the world; the timer calls it every 50 ms, tests call it directly. */
+  tick(): void {
+    const started = performance.now();
+    this.ticks++;
+    for (const player of this.players.values()) {
+      if (player.moving) {
+        const to = moved(player.x, player.y, player.direction, player.speed, TICK_SECONDS);
+        player.x = to.x;
+        player.y = to.y;
+        this.playerGrid.moved(player);
+      }
+      if (this.random() < dropChance(player.radius)) this.dropSpore(player);
+      this.output.toAll(player.id, playerMsg(player));
+    }
+    if (this.ticks % TICKS_PER_REPLENISH === 0) this.replenish();
+    this.deliverSpores();
+    this.tickMs.push(performance.now() - started);
+    if (this.tickMs.length > TICK_HISTORY) this.tickMs.shift();
+  }
+
+  /** Best scores that changed since the last call, by score key. */
+  takeDirtyScores(): [number, number][] {
+    const scores = [...this.dirtyScores];
+    this.dirtyScores.clear();
+    return scores;
+  }
+
+  /** p50, p99 and max of the recent ticks' durations, in ms. */
+  tickStats(): { p50: number; p99: number; max: number; ticks: number } {
+    const sorted = [...this.tickMs].sort((a, b) => a - b);
+    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? 0;
+    return { p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? 0, ticks: this.ticks };
+  }
+
+  private refuse(id: number, why: string): false {
+    this.output.refused(id, why);
+    return false;
+  }
+
+  private grow(player: Player, eatenRadius: number): void {
+    player.radius = grownRadius(player.radius, eatenRadius);
+    this.largestPlayerRadius = Math.max(this.largestPlayerRadius, player.radius);
+    const score = bestScoreOf(player.radius);
+    if (score > player.bestScore) {
+      player.bestScore = score;
+      this.dirtyScores.set(player.scoreKey, score);
+    }
+  }
+
+  private isFree(circle: { x: number; y: number; radius: number }): boolean {
+    const hit = (other: { x: number; y: number; radius: number }) => overlaps(circle, other);
+    return !this.playerGrid.some(circle, this.largestPlayerRadius, hit) && !this.sporeGrid.some(circle, 15, hit);
+  }
+
+  private addSpore(): Spore {
+    const radius = sporeRadiusFrom(gaussian(this.random));
+    const { x, y } = spawnPoint(radius, this.random, (c) => this.isFree(c));
+    const spore: Spore = { id: this.nextSporeId++, x, y, radius, droppedBy: 0, droppedAt: 0 };
+    this.spores.set(spore.id, spore);
+    this.sporeGrid.insert(spore);
+    return spore;
+  }
+
+  private removeSpore(spore: Spore): void {
+    this.spores.delete(spore.id);
+    this.sporeGrid.remove(spore);
+  }
+
+  private dropSpore(player: Player): void {
+    const radius = droppedSporeRadius(player.radius);
+    const spore: Spore = { id: this.nextSporeId++, x: player.x, y: player.y, radius, droppedBy: player.id, droppedAt: this.now() };
+    // The spore's mass comes off the player.
+    player.radius = Math.sqrt(Math.max(0, player.radius * player.radius - radius * radius));
+    this.spores.set(spore.id, spore);
+    this.sporeGrid.insert(spore);
+    this.output.toAll(player.id, sporeMsg(spore));
+  }
+
+  private replenish(): void {
+    for (let i = 0; i < SPORES_PER_REPLENISH && this.spores.size < this.maxSpores; i++) {
+      this.output.toAll(0, sporeMsg(this.addSpore()));
+    }
+  }
+
+  private deliverSpores(): void {
+    let budget = BATCHES_PER_TICK;
+    while (budget > 0 && this.deliveries.length > 0) {
+      const delivery = this.deliveries[0]!;
+      const spores: ReturnType<typeof sporeMsg>["value"][] = [];
+      // Spores eaten since the player entered are skipped: it will never hear of them otherwise.
+      while (spores.length < SPORES_PER_BATCH && delivery.pending.length > 0) {
+        const spore = this.spores.get(delivery.pending.pop()!);
+        if (spore) spores.push(sporeMsg(spore).value);
+      }
+      if (spores.length > 0) {
+        this.output.toPlayer(delivery.playerId, 0, { $case: "sporesBatch", value: { spores } });
+        budget--;
+      }
+      if (delivery.pending.length === 0) this.deliveries.shift();
+    }
+  }
+}
+
+export function playerMsg(p: Player): Extract<Msg, { $case: "player" }> {
+  return {
+    $case: "player",
+    value: { id: p.id, name: p.name, x: p.x, y: p.y, radius: p.radius, direction: p.direction, speed: p.speed, color: p.color },
+  };
+}
+
+function sporeMsg(s: Spore): Extract<Msg, { $case: "spore" }> {
+  return { $case: "spore", value: { id: s.id, x: s.x, y: s.y, radius: s.radius } };
+}
