@@ -62,12 +62,13 @@ export class WebSocketClient implements ClientInterfacer {
   private readonly stats: Stats;
   private readonly limits: ClientLimits;
   private readonly bucket: TokenBucket;
-  private readonly malformedStrikes: StrikeWindow;
-  private readonly floodStrikes: StrikeWindow;
-  private readonly malformedLog = new LogThrottle(LOG_INTERVAL_MS);
-  private readonly spoofLog = new LogThrottle(LOG_INTERVAL_MS);
-  private readonly dropLog = new LogThrottle(LOG_INTERVAL_MS);
-  private readonly rateLog = new LogThrottle(LOG_INTERVAL_MS);
+  private malformedStrikes?: StrikeWindow;
+  private floodStrikes?: StrikeWindow;
+  // Made on first use: most clients never need them, and an idle connection should cost little.
+  private malformedLog?: LogThrottle;
+  private spoofLog?: LogThrottle;
+  private dropLog?: LogThrottle;
+  private rateLog?: LogThrottle;
   private backedUpSince = -1;
   private closeRequestedAt = -1;
 
@@ -81,8 +82,6 @@ export class WebSocketClient implements ClientInterfacer {
     this.stats = context.stats;
     this.limits = context.limits;
     this.bucket = new TokenBucket(this.limits.rateLimit, this.limits.rateBurst, now);
-    this.malformedStrikes = new StrikeWindow(this.limits.maxMalformed, STRIKE_WINDOW_MS, now);
-    this.floodStrikes = new StrikeWindow(this.limits.floodLimit, STRIKE_WINDOW_MS, now);
   }
 
   get ip(): string {
@@ -127,7 +126,7 @@ export class WebSocketClient implements ClientInterfacer {
     }
     if (packet.senderId !== 0 && packet.senderId !== this.id) {
       this.stats.spoofedSenderIds++;
-      const held = this.spoofLog.take(now);
+      const held = (this.spoofLog ??= new LogThrottle(LOG_INTERVAL_MS)).take(now);
       if (held >= 0) this.log.warn(withHeld(`Ignored sender_id ${packet.senderId} on a ${packet.msg.$case} packet; using ${this.id}`, held));
     }
     this.processMessage(this.id, packet.msg);
@@ -136,21 +135,23 @@ export class WebSocketClient implements ClientInterfacer {
   private rejectOverRate(now: number): void {
     this.rateDrops++;
     this.stats.rateDropped++;
+    this.floodStrikes ??= new StrikeWindow(this.limits.floodLimit, STRIKE_WINDOW_MS, now);
     if (this.floodStrikes.add(now)) {
       this.close(`flooding: over ${this.limits.rateLimit} messages/s for too long`, CloseCode.policyViolation);
       return;
     }
-    const held = this.rateLog.take(now);
+    const held = (this.rateLog ??= new LogThrottle(LOG_INTERVAL_MS)).take(now);
     if (held >= 0) this.log.warn(withHeld(`Dropped a message over the rate limit of ${this.limits.rateLimit}/s (${this.rateDrops} so far)`, held));
   }
 
   private rejectMalformed(now: number, what: string): void {
     this.stats.malformedDropped++;
+    this.malformedStrikes ??= new StrikeWindow(this.limits.maxMalformed, STRIKE_WINDOW_MS, now);
     if (this.malformedStrikes.add(now)) {
       this.close(`too many malformed frames (over ${this.limits.maxMalformed} in 10 s)`, CloseCode.policyViolation);
       return;
     }
-    const held = this.malformedLog.take(now);
+    const held = (this.malformedLog ??= new LogThrottle(LOG_INTERVAL_MS)).take(now);
     if (held >= 0) this.log.warn(withHeld(`Dropped ${what}`, held));
   }
 
@@ -187,7 +188,7 @@ export class WebSocketClient implements ClientInterfacer {
     if (this.ws.send(bytes) === 0) {
       this.sendDrops++;
       this.stats.sendDropped++;
-      const held = this.dropLog.take();
+      const held = (this.dropLog ??= new LogThrottle(LOG_INTERVAL_MS)).take();
       if (held >= 0) this.log.warn(withHeld(`Dropped an outgoing packet: the socket is backed up (${this.sendDrops} so far)`, held));
     }
   }
