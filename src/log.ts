@@ -47,8 +47,13 @@ export class Logger {
     this.emit("error", msg);
   }
 
-  private emit(level: LogLevel, msg: string): void {
-    if (!this.enabled(level)) return;
+  /** At info level, but printed whatever the level: the lines that tell where the server listens. */
+  announce(msg: string): void {
+    this.emit("info", msg, true);
+  }
+
+  private emit(level: LogLevel, msg: string, always = false): void {
+    if (!always && !this.enabled(level)) return;
     const now = new Date();
     this.sink.write(
       this.sink.format === "json"

@@ -35,8 +35,8 @@ function main(): void {
     console.error(`mmo-server: cannot listen on ${config.host}:${config.port}: ${err instanceof Error ? err.message : err}`);
     process.exit(1);
   }
-  log.info(`Starting server on :${mmo.port}`);
-  log.info("Awaiting client registrations");
+  log.announce(`Starting server on :${mmo.port}`);
+  log.announce("Awaiting client registrations");
 
   const stop = (signal: string) => {
     log.info(`Received ${signal}`);

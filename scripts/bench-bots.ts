@@ -1,0 +1,45 @@
+// `bun run bench:bots`: bots in one world. For each bot count, a fresh ./mmo-server (built first)
+// and N bots that register, log in and steer at random; each bot counts the player updates it gets
+// from every player. Targets: every bot gets >= 95% of the expected 20 updates/s from every player,
+// and the server's tick p99 <= 10 ms. Prints a table and the largest count that meets the update target.
+// Options: --bots 50,100,200,300 --duration 10
+import { mkdtempSync, rmSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { runBots, type ScenarioResult } from "./load.ts";
+import { ROOT, startServerProcess } from "./lib/server-process.ts";
+
+const { values } = parseArgs({ args: Bun.argv.slice(2), options: { bots: { type: "string", default: "50,100,200,300" }, duration: { type: "string", default: "10" } } });
+const counts = values.bots.split(",").map(Number);
+const duration = Number(values.duration);
+
+if (Bun.spawnSync([process.execPath, join(ROOT, "scripts", "build.ts")], { stdout: "inherit", stderr: "inherit" }).exitCode !== 0) process.exit(1);
+
+const results: ScenarioResult[] = [];
+for (const bots of counts) {
+  const dataDir = mkdtempSync(join(tmpdir(), "mmo-bots-"));
+  const srv = await startServerProcess([join(ROOT, "mmo-server")], ["--data-dir", dataDir, "--log-level", "warn", "--seed", "1"]);
+  try {
+    const result = await runBots(srv.url, srv.proc.pid, bots, duration, 2, `http://127.0.0.1:${srv.port}/healthz`);
+    console.error(JSON.stringify(result));
+    results.push(result);
+  } finally {
+    await srv.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const updatesOk = (r: ScenarioResult) => (r.updateFractionMin as number) >= 0.95 && r.minPlayersSeenByABot === r.bots;
+const tickOk = (r: ScenarioResult) => (r.serverTickP99Ms as number) <= 10;
+console.log(`\nmmo-server bots: ${duration} s per run; machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, bun ${Bun.version}`);
+console.log("| bots | updates/s got, worst bot-player pair | gap p99 ms | tick p50 ms | tick p99 ms | simulation p99 ms | updates ≥ 95% | tick p99 ≤ 10 ms |");
+console.log("|------|------|------|------|------|------|------|------|");
+for (const r of results) {
+  console.log(
+    `| ${r.bots} | ${((r.updateFractionMin as number) * 100).toFixed(1)}% | ${r.updateGapP99Ms} | ${r.serverTickP50Ms} | ${r.serverTickP99Ms} | ${r.serverSimulationP99Ms} | ${updatesOk(r) ? "pass" : "FAIL"} | ${tickOk(r) ? "pass" : "FAIL"} |`,
+  );
+}
+const best = Math.max(0, ...results.filter(updatesOk).map((r) => r.bots as number));
+const bestBoth = Math.max(0, ...results.filter((r) => updatesOk(r) && tickOk(r)).map((r) => r.bots as number));
+console.log(`\nlargest bot count meeting the update target: ${best}; meeting both targets: ${bestBoth}`);
