@@ -1,5 +1,6 @@
-// Every option of the server in one place: its flag, environment variable, default and validation.
-// Precedence: command-line flag > environment variable > default.
+// Every option of the server in one place: its flag, environment variable (also its key in a config
+// file), default and validation. Precedence: flag > environment variable > config file > default.
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 
@@ -68,6 +69,30 @@ export const OPTIONS = {
       if (host === "") throw new ConfigError("expected an address, got an empty value");
       return host;
     },
+  }),
+  cert: option({
+    flag: "cert",
+    env: "CERT_PATH",
+    default: "",
+    arg: "FILE",
+    help: "TLS certificate (PEM); with --key, serves https and wss on the same port",
+    parse: text,
+  }),
+  key: option({
+    flag: "key",
+    env: "KEY_PATH",
+    default: "",
+    arg: "FILE",
+    help: "TLS private key (PEM) of --cert",
+    parse: text,
+  }),
+  clientPath: option({
+    flag: "client-path",
+    env: "CLIENT_PATH",
+    default: "",
+    arg: "DIR",
+    help: "a Godot HTML5 export to serve at / (with the headers threaded web builds need)",
+    parse: text,
   }),
   dataDir: option({
     flag: "data-dir",
@@ -199,8 +224,11 @@ type Options = typeof OPTIONS;
 export type Config = { -readonly [K in keyof Options]: Options[K]["default"] };
 export type ConfigKey = keyof Config;
 
+/** Where a value came from, for --print-config. */
+export type ConfigSources = Record<ConfigKey, string>;
+
 export type ParsedCommandLine =
-  | { kind: "run"; config: Config }
+  | { kind: "run"; config: Config; sources: ConfigSources; warnings: string[]; printConfig: boolean }
   | { kind: "help" }
   | { kind: "version" };
 
@@ -221,6 +249,26 @@ function parseValue(key: ConfigKey, raw: string, source: string): unknown {
   }
 }
 
+/**
+ * Reads a config file in the `.env` format of the series: `KEY=value` lines, `#` comments, optional
+ * `export ` and quotes. Returns each key with its value and line number.
+ */
+export function parseEnvFile(text: string, path: string): Map<string, { value: string; line: number }> {
+  const entries = new Map<string, { value: string; line: number }>();
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) return;
+    const m = line.match(/^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/);
+    if (!m) throw new ConfigError(`${path}:${i + 1}: expected KEY=value, got "${line}"`);
+    let value = m[2]!;
+    const quoted = value.match(/^"((?:[^"\\]|\\.)*)"$/) ?? value.match(/^'([^']*)'$/);
+    if (quoted) value = quoted[1]!.replace(/\\(["\\])/g, "$1");
+    else value = value.replace(/\s+#.*$/, "").trim();
+    entries.set(m[1]!, { value, line: i + 1 });
+  });
+  return entries;
+}
+
 export function parseCommandLine(
   argv: string[],
   env: Record<string, string | undefined> = process.env,
@@ -234,6 +282,8 @@ export function parseCommandLine(
       options: {
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
+        config: { type: "string" },
+        "print-config": { type: "boolean" },
         ...Object.fromEntries(keys.map((k) => [OPTIONS[k].flag, { type: "string" as const }])),
       },
     });
@@ -244,15 +294,50 @@ export function parseCommandLine(
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
 
+  const warnings: string[] = [];
+  let file = new Map<string, { value: string; line: number }>();
+  const configPath = typeof values.config === "string" ? values.config : env.MMO_CONFIG;
+  if (configPath) {
+    let text: string;
+    try {
+      text = readFileSync(configPath, "utf8");
+    } catch (err) {
+      throw new ConfigError(`cannot read the config file ${configPath}: ${err instanceof Error ? err.message : err}`);
+    }
+    file = parseEnvFile(text, configPath);
+    const known = new Set(keys.map((k) => OPTIONS[k].env));
+    for (const [key, { line }] of file) if (!known.has(key)) warnings.push(`${configPath}:${line}: unknown key ${key} is ignored`);
+  }
+
   const config = defaultConfig() as Record<ConfigKey, unknown>;
+  const sources = Object.fromEntries(keys.map((k) => [k, "default"])) as ConfigSources;
   for (const key of keys) {
     const spec = OPTIONS[key];
     const fromFlag = values[spec.flag];
     const fromEnv = env[spec.env];
-    if (typeof fromFlag === "string") config[key] = parseValue(key, fromFlag, `--${spec.flag}`);
-    else if (fromEnv !== undefined && fromEnv !== "") config[key] = parseValue(key, fromEnv, spec.env);
+    const fromFile = file.get(spec.env);
+    if (typeof fromFlag === "string") {
+      config[key] = parseValue(key, fromFlag, `--${spec.flag}`);
+      sources[key] = `flag --${spec.flag}`;
+    } else if (fromEnv !== undefined && fromEnv !== "") {
+      config[key] = parseValue(key, fromEnv, spec.env);
+      sources[key] = `environment ${spec.env}`;
+    } else if (fromFile !== undefined) {
+      config[key] = parseValue(key, fromFile.value, `${spec.env} in ${configPath}:${fromFile.line}`);
+      sources[key] = `${configPath}:${fromFile.line}`;
+    }
   }
-  return { kind: "run", config: config as Config };
+  const result = config as Config;
+  if ((result.cert === "") !== (result.key === "")) {
+    throw new ConfigError("TLS needs both --cert (CERT_PATH) and --key (KEY_PATH)");
+  }
+  return { kind: "run", config: result, sources, warnings, printConfig: values["print-config"] === true };
+}
+
+/** The effective configuration, one option a line, with where each value came from. */
+export function describeConfig(config: Config, sources: ConfigSources): string {
+  const width = Math.max(...keys.map((k) => OPTIONS[k].flag.length));
+  return keys.map((k) => `${OPTIONS[k].flag.padEnd(width)}  ${JSON.stringify(config[k])}  (${sources[k]})`).join("\n");
 }
 
 export function usage(): string {
@@ -260,7 +345,12 @@ export function usage(): string {
     const spec = OPTIONS[k];
     return [`--${spec.flag} ${spec.arg}`, `${spec.help} (default ${JSON.stringify(spec.default)}, env ${spec.env})`];
   });
-  rows.push(["-h, --help", "print this help and exit"], ["-v, --version", "print the version and exit"]);
+  rows.push(
+    ["--config FILE", "read options from a file in the .env format (KEY=value; keys are the env names above; env MMO_CONFIG)"],
+    ["--print-config", "print the effective options and where each came from, then exit"],
+    ["-h, --help", "print this help and exit"],
+    ["-v, --version", "print the version and exit"],
+  );
   const width = Math.max(...rows.map(([flag]) => flag!.length));
   return [
     "Usage: mmo-server [options]",

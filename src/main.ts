@@ -1,6 +1,6 @@
 // The command line: options → config → server; SIGINT and SIGTERM shut it down cleanly.
 import pkg from "../package.json" with { type: "json" };
-import { ConfigError, parseCommandLine, usage } from "./config.ts";
+import { ConfigError, describeConfig, parseCommandLine, usage } from "./config.ts";
 import { createLogger } from "./log.ts";
 import { errorText } from "./hub/websocket-client.ts";
 import { startServer } from "./server.ts";
@@ -24,7 +24,12 @@ function main(): void {
   }
 
   const { config } = parsed;
+  if (parsed.printConfig) {
+    console.log(describeConfig(config, parsed.sources));
+    return;
+  }
   const log = createLogger(config.logLevel, config.logFormat);
+  for (const warning of parsed.warnings) log.warn(warning);
   // A bug in one handler must not take every player down with it.
   process.on("unhandledRejection", (reason) => log.error(`Unhandled rejection: ${errorText(reason)}`));
   process.on("uncaughtException", (err) => log.error(`Uncaught exception: ${err.stack ?? err.message}`));
@@ -32,7 +37,11 @@ function main(): void {
   try {
     mmo = startServer(config, log);
   } catch (err) {
-    console.error(`mmo-server: cannot listen on ${config.host}:${config.port}: ${err instanceof Error ? err.message : err}`);
+    if (err instanceof ConfigError) {
+      console.error(`mmo-server: ${err.message}`);
+      process.exit(2);
+    }
+    console.error(`mmo-server: cannot start on ${config.host}:${config.port}: ${errorText(err)}`);
     process.exit(1);
   }
   log.announce(`Starting server on :${mmo.port}`);

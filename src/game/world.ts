@@ -82,6 +82,8 @@ export interface WorldOptions {
   now: () => number;
   output: WorldOutput;
   maxSpores?: number;
+  /** Told each tick's duration in ms (for the metrics). */
+  onTick?: (ms: number) => void;
 }
 
 export class World {
@@ -95,6 +97,7 @@ export class World {
   private readonly now: () => number;
   private readonly output: WorldOutput;
   private readonly maxSpores: number;
+  private readonly onTick: ((ms: number) => void) | undefined;
   private nextSporeId = 1;
   private ticks = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -108,6 +111,7 @@ export class World {
     this.now = options.now;
     this.output = options.output;
     this.maxSpores = options.maxSpores ?? MAX_SPORES;
+    this.onTick = options.onTick;
     for (let i = 0; i < this.maxSpores; i++) this.addSpore();
   }
 
@@ -225,6 +229,7 @@ export class World {
       this.tickMs.shift();
       this.simulationMs.shift();
     }
+    this.onTick?.(done - started);
   }
 
   /** Best scores that changed since the last call, by score key. */

@@ -3,6 +3,7 @@
 import type { Logger } from "../log.ts";
 import { encodePacket, type Msg } from "../packets/index.ts";
 import type { ClientInterfacer } from "./client.ts";
+import type { Stats } from "./stats.ts";
 
 /** Publishes to every subscriber of a topic (Bun's `server.publish`). */
 export type ServerPublish = (topic: string, bytes: Uint8Array) => void;
@@ -12,7 +13,10 @@ export class Hub<C extends ClientInterfacer = ClientInterfacer> {
   private lastId = 0;
   private serverPublish: ServerPublish | undefined;
 
-  constructor(private readonly log: Logger) {}
+  constructor(
+    private readonly log: Logger,
+    readonly stats: Stats,
+  ) {}
 
   /** Connects the hub to the server's own publish, for packets the server originates. */
   attach(serverPublish: ServerPublish): void {
@@ -44,6 +48,7 @@ export class Hub<C extends ClientInterfacer = ClientInterfacer> {
    */
   broadcast(senderId: number, msg: Msg, topic: string): void {
     const bytes = encodePacket(senderId, msg);
+    this.stats.packetOut(msg.$case, bytes.length);
     const sender = senderId === 0 ? undefined : this.clients.get(senderId);
     // A closing socket can no longer publish; it has already left every topic, so the server's
     // publish still reaches exactly the others.
@@ -53,7 +58,9 @@ export class Hub<C extends ClientInterfacer = ClientInterfacer> {
 
   /** Encodes once and publishes to every subscriber of `topic`, the sender's own socket included. */
   publish(senderId: number, msg: Msg, topic: string): void {
-    this.serverPublish?.(topic, encodePacket(senderId, msg));
+    const bytes = encodePacket(senderId, msg);
+    this.stats.packetOut(msg.$case, bytes.length);
+    this.serverPublish?.(topic, bytes);
   }
 
   passToPeer(senderId: number, msg: Msg, peerId: number): void {

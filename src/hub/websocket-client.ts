@@ -129,6 +129,7 @@ export class WebSocketClient implements ClientInterfacer {
       const held = (this.spoofLog ??= new LogThrottle(LOG_INTERVAL_MS)).take(now);
       if (held >= 0) this.log.warn(withHeld(`Ignored sender_id ${packet.senderId} on a ${packet.msg.$case} packet; using ${this.id}`, held));
     }
+    this.stats.messageIn(packet.msg.$case);
     this.processMessage(this.id, packet.msg);
   }
 
@@ -180,11 +181,9 @@ export class WebSocketClient implements ClientInterfacer {
   }
 
   socketSendAs(msg: Msg, senderId: number): void {
-    this.sendBytes(encodePacket(senderId, msg));
-  }
-
-  sendBytes(bytes: Uint8Array): void {
     if (!this.open) return;
+    const bytes = encodePacket(senderId, msg);
+    this.stats.packetOut(msg.$case, bytes.length);
     if (this.ws.send(bytes) === 0) {
       this.sendDrops++;
       this.stats.sendDropped++;

@@ -80,9 +80,10 @@ export class Connected implements ClientState {
   }
 
   private async login({ username, password }: LoginRequestMessage): Promise<void> {
-    const { store, throttle, sessions } = this.services;
+    const { store, throttle, sessions, stats } = this.services;
     const { ip, log } = this.client;
     if (throttle.isBlocked(username, ip, this.services.now())) {
+      stats.login("throttled");
       log.info(`Login for "${username}" refused: too many failed attempts`);
       this.deny(Reason.badLogin);
       return;
@@ -92,29 +93,34 @@ export class Connected implements ClientState {
     if (!this.active) return;
     if (!valid || !account) {
       throttle.recordFailure(username, ip, this.services.now());
+      stats.login("bad_credentials");
       log.info(`Failed login for "${username}"`);
       this.deny(Reason.badLogin);
       return;
     }
     throttle.recordSuccess(username);
     if (!sessions.claim(account.userId)) {
+      stats.login("already_logged_in");
       log.info(`Login for "${username}" refused: the account is already in the world`);
       this.deny(Reason.alreadyLoggedIn);
       return;
     }
+    stats.login("ok");
     log.info(`User ${username} logged in`);
     this.client.socketSend(newOkResponse());
     this.client.setState(new InGame(this.services, account));
   }
 
   private async register({ username, password, color }: RegisterRequestMessage): Promise<void> {
-    const { store } = this.services;
+    const { store, stats } = this.services;
     const problem = usernameProblem(username) ?? passwordProblem(password);
     if (problem) {
+      stats.registration("invalid");
       this.deny(problem);
       return;
     }
     if (store.findAccount(username)) {
+      stats.registration("exists");
       this.deny(Reason.userExists);
       return;
     }
@@ -124,13 +130,16 @@ export class Connected implements ClientState {
       store.createAccount(username, hash, color);
     } catch (err) {
       if (err instanceof UserExistsError) {
+        stats.registration("exists");
         this.deny(Reason.userExists);
         return;
       }
       this.client.log.error(`Failed to register "${username}": ${err instanceof Error ? err.message : err}`);
+      stats.registration("failed");
       this.deny(Reason.registerFailed);
       return;
     }
+    stats.registration("ok");
     this.client.log.info(`User ${username.toLowerCase()} registered`);
     this.client.socketSend(newOkResponse());
   }
