@@ -133,6 +133,7 @@ async function chatWorker(task: Extract<WorkerTask, { kind: "chat" }>): Promise<
   const perSender = Math.floor(task.rate * task.duration);
   const sentBy = new Array<number>(senders.length).fill(0);
   let sent = 0;
+  let reported = 0;
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
       const elapsed = (wallMs() - startAt) / 1000;
@@ -146,7 +147,7 @@ async function chatWorker(task: Extract<WorkerTask, { kind: "chat" }>): Promise<
           sent++;
         }
       }
-      say({ type: "progress", done: sent });
+      if (sent - reported >= 100) say({ type: "progress", done: (reported = sent) });
       if (sent >= perSender * senders.length) {
         clearInterval(timer);
         resolve();
@@ -265,7 +266,11 @@ interface WorkerHandle {
 
 function startWorker(task: WorkerTask, onProgress: (done: number) => void): WorkerHandle {
   const proc = Bun.spawn([process.execPath, import.meta.path, "--worker", JSON.stringify(task)], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
-  async function* messages(): AsyncGenerator<WorkerMessage> {
+  // Read the worker's stdout eagerly, so that a full pipe never blocks it; messages wait in a queue.
+  const queue: WorkerMessage[] = [];
+  let wake: (() => void) | undefined;
+  let ended = false;
+  void (async () => {
     let buffered = "";
     for await (const chunk of proc.stdout as ReadableStream<Uint8Array>) {
       buffered += new TextDecoder().decode(chunk);
@@ -274,8 +279,18 @@ function startWorker(task: WorkerTask, onProgress: (done: number) => void): Work
       for (const line of lines) {
         const message = JSON.parse(line) as WorkerMessage;
         if (message.type === "progress") onProgress(message.done);
-        else yield message;
+        else queue.push(message);
       }
+      wake?.();
+    }
+    ended = true;
+    wake?.();
+  })();
+  async function* messages(): AsyncGenerator<WorkerMessage> {
+    for (;;) {
+      while (queue.length > 0) yield queue.shift()!;
+      if (ended) return;
+      await new Promise<void>((resolve) => (wake = resolve));
     }
   }
   return {

@@ -72,8 +72,9 @@ export class TestClient {
   }
 
   /** Connects and, unless told otherwise, waits for the id packet that every connection gets first. */
-  static async connect(url: string, opts: { awaitId?: boolean; headers?: Record<string, string> } = {}): Promise<TestClient> {
-    const ws = new WebSocket(url, { headers: opts.headers } as unknown as string[]);
+  static async connect(url: string, opts: { awaitId?: boolean; headers?: Record<string, string>; tls?: { rejectUnauthorized: boolean } } = {}): Promise<TestClient> {
+    // Bun's WebSocket takes headers and TLS options as a second argument.
+    const ws = new WebSocket(url, { headers: opts.headers, tls: opts.tls } as unknown as string[]);
     const client = new TestClient(ws);
     await new Promise<void>((resolve, reject) => {
       ws.addEventListener("open", () => resolve(), { once: true });

@@ -10,11 +10,12 @@ export function hashPassword(password: string): Promise<string> {
 }
 
 // Verified when the user does not exist, so that an unknown name takes as long as a wrong password.
-const DUMMY_HASH = Bun.password.hashSync("not a password of anyone", { algorithm: "argon2id", memoryCost: 19456, timeCost: 2 });
+// Made on first need, not at start: the server should be listening within milliseconds.
+let dummyHash: Promise<string> | undefined;
 
 export async function verifyPassword(password: string, hash: string | undefined): Promise<boolean> {
   if (hash === undefined) {
-    await Bun.password.verify(password, DUMMY_HASH);
+    await Bun.password.verify(password, await (dummyHash ??= hashPassword("not a password of anyone")));
     return false;
   }
   try {
