@@ -158,17 +158,17 @@ describe("slow readers", () => {
         }
       }
       // The canary, which reads, got every chunk.
-      await waitFor(() => canary!.packets.length >= 1536, 10_000, "the canary to get every chunk");
+      await waitFor(() => canary!.packets.length >= 1536, 20_000, () => `the canary to get every chunk (it has ${canary!.packets.length})`);
       expect(maxBuffered).toBeGreaterThan(0);
       expect(maxBuffered).toBeLessThanOrEqual(limit + 17 * 1024);
       // The stalled readers are closed after the grace period and cut off when they cannot take the close.
-      await waitFor(() => srv.hub.size === 2, 10_000, "the stalled readers to be closed");
+      await waitFor(() => srv.hub.size === 2, 20_000, () => `the stalled readers to be closed (${srv.hub.size - 2} left, queued: ${[...srv.hub.clients.values()].map((c) => c.bufferedAmount).join(",")})`);
       expect(srv.logs.has("slow reader: backed up")).toBe(true);
       console.log(`slow readers: max ${maxBuffered} bytes queued for one (limit ${limit}); all 20 closed`);
     } finally {
       await stalled.end();
     }
-  }, 30_000);
+  }, 60_000);
 });
 
 describe("idle and half-open connections", () => {
