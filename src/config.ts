@@ -2,7 +2,7 @@
 // file), default and validation. Precedence: flag > environment variable > config file > default.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
+import { errorText, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 
 export class ConfigError extends Error {}
 
@@ -288,7 +288,7 @@ export function parseCommandLine(
       },
     });
   } catch (err) {
-    throw new ConfigError(err instanceof Error ? err.message : String(err));
+    throw new ConfigError(errorText(err));
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
   if (values.help) return { kind: "help" };
@@ -302,7 +302,7 @@ export function parseCommandLine(
     try {
       text = readFileSync(configPath, "utf8");
     } catch (err) {
-      throw new ConfigError(`cannot read the config file ${configPath}: ${err instanceof Error ? err.message : err}`);
+      throw new ConfigError(`cannot read the config file ${configPath}: ${errorText(err)}`);
     }
     file = parseEnvFile(text, configPath);
     const known = new Set(keys.map((k) => OPTIONS[k].env));

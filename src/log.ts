@@ -94,3 +94,8 @@ export class LogThrottle {
 export function withHeld(msg: string, held: number): string {
   return held > 0 ? `${msg} (${held} more since the last line)` : msg;
 }
+
+/** The message of an error, or the thrown value as text. */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,8 +1,7 @@
 // The command line: options → config → server; SIGINT and SIGTERM shut it down cleanly.
 import pkg from "../package.json" with { type: "json" };
 import { ConfigError, describeConfig, parseCommandLine, usage } from "./config.ts";
-import { createLogger } from "./log.ts";
-import { errorText } from "./hub/websocket-client.ts";
+import { createLogger, errorText } from "./log.ts";
 import { startServer } from "./server.ts";
 
 function main(): void {

@@ -1,7 +1,7 @@
 // One connection over Bun's ServerWebSocket: the seed's read pump (decode, stamp the sender, hand to
 // the state) and write pump (binary frames, dropped and counted when the socket is backed up).
 import type { ServerWebSocket } from "bun";
-import { LogThrottle, withHeld, type Logger } from "../log.ts";
+import { errorText, LogThrottle, withHeld, type Logger } from "../log.ts";
 import { decodePacket, encodePacket, type Msg } from "../packets/index.ts";
 import type { ClientInterfacer, ClientState } from "./client.ts";
 import type { Hub } from "./hub.ts";
@@ -20,8 +20,6 @@ export const CloseCode = {
   goingAway: 1001,
   unsupportedData: 1003,
   policyViolation: 1008,
-  messageTooBig: 1009,
-  internalError: 1011,
   tryAgainLater: 1013,
 } as const;
 
@@ -267,8 +265,4 @@ export class WebSocketClient implements ClientInterfacer {
     this.stats.handlerErrors++;
     this.log.error(`State ${state.name} failed on a ${msg.$case} packet, which was dropped: ${errorText(err)}`);
   }
-}
-
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -1,5 +1,6 @@
 // The hiscore board: the top 10 on entering, a search centred on a player, then back to the lobby.
 import type { ClientInterfacer, ClientState } from "../hub/client.ts";
+import { errorText } from "../log.ts";
 import { newDenyResponse, type Msg } from "../packets/index.ts";
 import { Reason } from "../store/accounts.ts";
 import { Connected } from "./connected.ts";
@@ -44,7 +45,7 @@ export class BrowsingHiscores implements ClientState {
     try {
       rank = this.services.store.rankOf(name);
     } catch (err) {
-      this.client.log.error(`Hiscore search for "${name}" failed: ${err instanceof Error ? err.message : err}`);
+      this.client.log.error(`Hiscore search for "${name}" failed: ${errorText(err)}`);
       this.client.socketSend(newDenyResponse(Reason.unranked));
       return;
     }
@@ -60,7 +61,7 @@ export class BrowsingHiscores implements ClientState {
       const hiscores = this.services.store.hiscores(offset, BOARD_SIZE);
       this.client.socketSend({ $case: "hiscoreBoard", value: { hiscores } });
     } catch (err) {
-      this.client.log.error(`Reading the hiscores failed: ${err instanceof Error ? err.message : err}`);
+      this.client.log.error(`Reading the hiscores failed: ${errorText(err)}`);
       this.client.socketSend(newDenyResponse(Reason.hiscoresFailed));
     }
   }

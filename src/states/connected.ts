@@ -2,6 +2,7 @@
 // clients in the lobby, registers, logs in (→ InGame) or asks for the hiscores (→ BrowsingHiscores).
 import type { ClientInterfacer, ClientState } from "../hub/client.ts";
 import { LOBBY } from "../hub/topics.ts";
+import { errorText } from "../log.ts";
 import {
   newDenyResponse,
   newId,
@@ -134,7 +135,7 @@ export class Connected implements ClientState {
         this.deny(Reason.userExists);
         return;
       }
-      this.client.log.error(`Failed to register "${username}": ${err instanceof Error ? err.message : err}`);
+      this.client.log.error(`Failed to register "${username}": ${errorText(err)}`);
       stats.registration("failed");
       this.deny(Reason.registerFailed);
       return;

@@ -2,6 +2,7 @@
 // closing. Every other client in the world hears of a leave exactly once.
 import type { ClientInterfacer, ClientState } from "../hub/client.ts";
 import { WORLD } from "../hub/topics.ts";
+import { errorText } from "../log.ts";
 import { newDisconnect, type Msg } from "../packets/index.ts";
 import type { Account } from "../store/store.ts";
 import { Connected } from "./connected.ts";
@@ -69,7 +70,7 @@ export class InGame implements ClientState {
     try {
       this.services.store.saveBestScores([[this.account.playerId, score]]);
     } catch (err) {
-      this.client.log.error(`Saving the best score ${score} failed: ${err instanceof Error ? err.message : err}`);
+      this.client.log.error(`Saving the best score ${score} failed: ${errorText(err)}`);
     }
   }
 }
