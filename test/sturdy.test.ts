@@ -147,11 +147,13 @@ describe("slow readers", () => {
       await waitFor(() => srv.hub.size === 22, 3000, "all clients");
       const chunk = newChat("z".repeat(16 * 1024));
       let maxBuffered = 0;
-      // 24 MiB of chat: well past what the kernel's socket buffers of 20 stalled readers take.
+      // 24 MiB of chat: well past what the kernel's socket buffers of 20 stalled readers take. The
+      // canary lives in this process, so the writer waits for it to keep up (it reads, but only when
+      // this loop lets it): a canary that fell a whole backpressure limit behind would rightly lose packets.
       for (let i = 0; i < 1536; i++) {
         writer!.send(chunk);
-        if (i % 64 === 63) {
-          await Bun.sleep(1);
+        if (i % 8 === 7) {
+          await waitFor(() => canary!.packets.length >= i - 7, 10_000, "the canary to keep up");
           for (const c of srv.hub.clients.values()) {
             if (c.id !== writer!.id && c.id !== canary!.id && c.open) maxBuffered = Math.max(maxBuffered, c.bufferedAmount);
           }
