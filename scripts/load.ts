@@ -463,7 +463,7 @@ export async function runBots(url: string, pid: number | undefined, bots: number
   for (const h of handles) h.send(`go ${startAt}`);
   const parts: Record<string, unknown>[] = [];
   for (const h of handles) parts.push(((await expect(h, "result")) as Extract<WorkerMessage, { type: "result" }>).result);
-  const health = healthUrl ? ((await (await fetch(healthUrl)).json()) as { tickMs: { p50: number; p99: number; max: number; simulationP50: number; simulationP99: number } }) : undefined;
+  const health = healthUrl ? ((await (await fetch(healthUrl)).json()) as { tickMs: { p50: number; p99: number; max: number; stepP99: number; longestBlockP99: number } }) : undefined;
   for (const h of handles) h.send("stop");
   await Promise.all(handles.map((h) => h.proc.exited));
   if (process.stderr.isTTY) process.stderr.write("\n");
@@ -485,8 +485,8 @@ export async function runBots(url: string, pid: number | undefined, bots: number
     serverTickP50Ms: health ? round(health.tickMs.p50, 3) : NaN,
     serverTickP99Ms: health ? round(health.tickMs.p99, 3) : NaN,
     serverTickMaxMs: health ? round(health.tickMs.max, 3) : NaN,
-    serverSimulationP50Ms: health ? round(health.tickMs.simulationP50, 3) : NaN,
-    serverSimulationP99Ms: health ? round(health.tickMs.simulationP99, 3) : NaN,
+    serverTickStepP99Ms: health ? round(health.tickMs.stepP99, 3) : NaN,
+    serverTickLongestBlockP99Ms: health ? round(health.tickMs.longestBlockP99, 3) : NaN,
     serverRssKiB: rss(pid),
   };
 }

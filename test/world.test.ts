@@ -134,6 +134,22 @@ describe("world", () => {
     expect(out.all.filter(([sender, m]) => sender === 1 && m.$case === "player")).toHaveLength(3);
   });
 
+  test("a large world's fan-out is published in chunks on later turns of the event loop, never from the grave", async () => {
+    const { world, out } = newWorld();
+    for (let id = 1; id <= 120; id++) world.join(id, profile(`p${id}`));
+    const published = () => out.all.filter(([, m]) => m.$case === "player").map(([sender]) => sender);
+    world.tick();
+    expect(published()).toHaveLength(25);
+    world.leave(120);
+    for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setImmediate(resolve));
+    expect(published()).toHaveLength(119);
+    expect(new Set(published()).size).toBe(119);
+    expect(published()).not.toContain(120);
+    const stats = world.tickStats();
+    expect(stats.p99).toBeGreaterThanOrEqual(stats.stepP99);
+    expect(stats.longestBlockP99).toBeLessThanOrEqual(stats.p99 + 1e-9);
+  });
+
   test("spore consumption: near is accepted and grows the player; far, unknown and own fresh drops are refused", () => {
     const { world, out, advance } = newWorld();
     const p = world.join(1, profile("a"));
