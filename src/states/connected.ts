@@ -22,7 +22,7 @@ export class Connected implements ClientState {
   readonly name = "Connected";
   private client!: ClientInterfacer;
   private active = false;
-  /** A login or registration is being hashed; a second one waits for its answer. */
+  /** A login or registration is being hashed; another one meanwhile is ignored (and logged). */
   private busy = false;
 
   constructor(private readonly services: Services) {}
