@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { newChat, newDisconnect } from "../src/packets/index.ts";
 import { Reason } from "../src/store/accounts.ts";
+import { startServerProcess } from "../scripts/lib/server-process.ts";
 import { login, register, startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
 
 const FIXTURE = join(import.meta.dir, "..", "..", "shared", "fixtures", "series-v0.12-db.sqlite");
@@ -275,24 +276,7 @@ describe("the series' database", () => {
 describe("durability", () => {
   test("SIGKILL right after a registration's ok_response loses no account", async () => {
     const dir = mkdtempSync(join(tmpdir(), "mmo-kill-"));
-    const main = join(import.meta.dir, "..", "src", "main.ts");
-    const start = async () => {
-      const proc = Bun.spawn([process.execPath, main, "--port", "0", "--host", "127.0.0.1", "--data-dir", dir], { stdout: "pipe" });
-      const reader = proc.stdout.getReader();
-      let seen = "";
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error(`server exited: ${seen}`);
-        seen += new TextDecoder().decode(value);
-        const m = seen.match(/Starting server on :(\d+)/);
-        if (m) {
-          void (async () => {
-            while (!(await reader.read()).done);
-          })();
-          return { proc, url: `ws://127.0.0.1:${m[1]}/ws` };
-        }
-      }
-    };
+    const start = () => startServerProcess([process.execPath, join(import.meta.dir, "..", "src", "main.ts")], ["--data-dir", dir]);
     try {
       const first = await start();
       const c = await TestClient.connect(first.url);

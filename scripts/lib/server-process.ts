@@ -19,8 +19,9 @@ export function serverCommand(binary = join(ROOT, "mmo-server")): string[] {
   return existsSync(binary) ? [binary] : [process.execPath, join(ROOT, "src", "main.ts")];
 }
 
-export async function startServerProcess(command: string[], args: string[] = []): Promise<ServerProcess> {
-  const proc = Bun.spawn([...command, "--port", "0", "--host", "127.0.0.1", ...args], { stdout: "pipe", stderr: "inherit" });
+/** Starts the server on a free loopback port and resolves once its log says which port it got. */
+export async function startServerProcess(command: string[], args: string[] = [], cwd?: string): Promise<ServerProcess> {
+  const proc = Bun.spawn([...command, "--port", "0", "--host", "127.0.0.1", ...args], { cwd, stdout: "pipe", stderr: "inherit" });
   const port = await new Promise<number>((resolve, reject) => {
     void (async () => {
       const decoder = new TextDecoder();
