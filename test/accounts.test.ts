@@ -9,7 +9,7 @@ import { Reason } from "../src/store/accounts.ts";
 import { startServerProcess } from "../scripts/lib/server-process.ts";
 import { login, register, startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
 
-const FIXTURE = join(import.meta.dir, "..", "..", "shared", "fixtures", "series-v0.12-db.sqlite");
+const FIXTURE = join(import.meta.dir, "fixtures", "series-v0.12-db.sqlite");
 
 let srv: TestServer;
 beforeAll(() => {
@@ -22,7 +22,7 @@ let unique = 0;
 const freshName = (prefix = "user") => `${prefix}${++unique}`;
 
 describe("registration", () => {
-  test("every reason string of protocol.md, byte-for-byte", async () => {
+  test("every reason string of the README's Protocol section, byte-for-byte", async () => {
     const c = await connect();
     expect(await register(c, "", "pw")).toBe("Invalid username: empty");
     expect(await register(c, "a".repeat(21), "pw")).toBe("Invalid username: too long");

@@ -1,4 +1,4 @@
-// The seed's hub over real sockets: ids, lobby chat, sender stamping, bad frames, unregistering.
+// The hub over real sockets: ids, lobby chat, sender stamping, bad frames, unregistering.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { encodePacket, newChat, newId, Packet } from "../src/packets/index.ts";
 import { startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
@@ -15,7 +15,7 @@ async function closeAll(clients: TestClient[]): Promise<void> {
 }
 
 describe("wire format", () => {
-  test("Packet{sender_id: 1, id: {id: 1}} is the 6 bytes of protocol.md", () => {
+  test("Packet{sender_id: 1, id: {id: 1}} is the 6 bytes of the README's Protocol section", () => {
     expect([...encodePacket(1, newId(1))]).toEqual([0x08, 0x01, 0x1a, 0x02, 0x08, 0x01]);
   });
 
