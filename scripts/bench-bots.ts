@@ -9,7 +9,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { runBots, type ScenarioResult } from "./load.ts";
-import { ROOT, startServerProcess } from "./lib/server-process.ts";
+import { ROOT, startServerProcess } from "../src/testing/server-process.ts";
 
 const { values } = parseArgs({ args: Bun.argv.slice(2), options: { bots: { type: "string", default: "50,100,200,300" }, duration: { type: "string", default: "10" } } });
 const counts = values.bots.split(",").map(Number);

@@ -8,7 +8,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { runChat, runIdle, type ScenarioResult } from "./load.ts";
-import { ROOT, startServerProcess, type ServerProcess } from "./lib/server-process.ts";
+import { ROOT, startServerProcess, type ServerProcess } from "../src/testing/server-process.ts";
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),

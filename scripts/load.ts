@@ -14,9 +14,9 @@
 // Prints a progress line on stderr and one JSON result line on stdout.
 import { parseArgs } from "node:util";
 import { encodePacket } from "../src/packets/index.ts";
-import { Histogram } from "./lib/histogram.ts";
-import { readRssKiB } from "./lib/server-process.ts";
-import { chatNumber, firstVarint, peek } from "./lib/wire.ts";
+import { Histogram } from "../src/testing/histogram.ts";
+import { readRssKiB } from "../src/testing/server-process.ts";
+import { chatNumber, firstVarint, peek } from "../src/testing/wire.ts";
 
 export interface ChatOptions {
   clients: number;

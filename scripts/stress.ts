@@ -7,8 +7,8 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { decodePacket, encodePacket, newChat } from "../src/packets/index.ts";
-import { fuzzFrame, seededRandom } from "./lib/frames.ts";
-import { healthz, serverCommand, startServerProcess, type ServerProcess } from "./lib/server-process.ts";
+import { fuzzFrame, seededRandom } from "../src/testing/frames.ts";
+import { healthz, serverCommand, startServerProcess, type ServerProcess } from "../src/testing/server-process.ts";
 
 const { values, positionals } = parseArgs({
   args: Bun.argv.slice(2),

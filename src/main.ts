@@ -2,7 +2,7 @@
 import pkg from "../package.json" with { type: "json" };
 import { ConfigError, describeConfig, parseCommandLine, usage } from "./config.ts";
 import { createLogger, errorText } from "./log.ts";
-import { startServer } from "./server.ts";
+import { startServer } from "./server/start.ts";
 
 function main(): void {
   let parsed;

@@ -5,9 +5,9 @@ import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { newChat, newDisconnect } from "../src/packets/index.ts";
-import { Reason } from "../src/store/accounts.ts";
-import { startServerProcess } from "../scripts/lib/server-process.ts";
-import { login, register, startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
+import { Reason } from "../src/accounts/rules.ts";
+import { startServerProcess } from "../src/testing/server-process.ts";
+import { login, register, startTestServer, TestClient, waitFor, type TestServer } from "../src/testing/server.ts";
 
 const FIXTURE = join(import.meta.dir, "fixtures", "series-v0.12-db.sqlite");
 

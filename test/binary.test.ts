@@ -3,9 +3,9 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startServerProcess } from "../scripts/lib/server-process.ts";
+import { startServerProcess } from "../src/testing/server-process.ts";
 import { newChat } from "../src/packets/index.ts";
-import { TestClient } from "./helpers.ts";
+import { TestClient } from "../src/testing/server.ts";
 
 const root = join(import.meta.dir, "..");
 let work: string;

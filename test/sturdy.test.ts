@@ -4,10 +4,10 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { ClientState } from "../src/hub/client.ts";
 import { newChat, type Msg } from "../src/packets/index.ts";
-import { Connected } from "../src/states/connected.ts";
-import type { Services } from "../src/states/services.ts";
-import { fuzzFrame, seededRandom } from "../scripts/lib/frames.ts";
-import { startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
+import { Connected } from "../src/accounts/lobby.ts";
+import type { Services } from "../src/games/radius-rumble/services.ts";
+import { fuzzFrame, seededRandom } from "../src/testing/frames.ts";
+import { startTestServer, TestClient, waitFor, type TestServer } from "../src/testing/server.ts";
 
 const servers: TestServer[] = [];
 function serve(...args: Parameters<typeof startTestServer>): TestServer {
@@ -39,7 +39,7 @@ const max = (xs: number[]) => Math.max(...xs);
 
 /** Starts a process that holds `count` connections and then is stopped, so they never read again. */
 async function stalledReaders(url: string, count: number) {
-  const proc = Bun.spawn([process.execPath, join(import.meta.dir, "fixtures", "stalled-readers.ts"), url, String(count)], {
+  const proc = Bun.spawn([process.execPath, join(import.meta.dir, "..", "src", "testing", "stalled-readers.ts"), url, String(count)], {
     stdout: "pipe",
     stderr: "inherit",
   });

@@ -1,11 +1,11 @@
 // The world: rules as pure functions, the world stepped by hand with a seeded random source and a
 // fake clock, and the whole game over real sockets.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { seededRandom } from "../src/game/random.ts";
-import * as rules from "../src/game/rules.ts";
-import { World, type WorldOutput } from "../src/game/world.ts";
+import { seededRandom } from "../src/rooms/random.ts";
+import * as rules from "../src/games/radius-rumble/rules.ts";
+import { World, type WorldOutput } from "../src/games/radius-rumble/world.ts";
 import type { Msg } from "../src/packets/index.ts";
-import { login, register, startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
+import { login, register, startTestServer, TestClient, waitFor, type TestServer } from "../src/testing/server.ts";
 
 describe("rules", () => {
   test("mass and radius", () => {

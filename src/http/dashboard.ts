@@ -1,6 +1,6 @@
 // GET /dashboard: a page built into the binary; GET /dashboard/events: server-sent events with a
 // snapshot twice a second. One timer serves every open dashboard, and runs only while one is open.
-import type { World } from "../game/world.ts";
+import type { World } from "../games/radius-rumble/world.ts";
 import type { Hub } from "../hub/hub.ts";
 import type { Stats } from "../hub/stats.ts";
 import dashboardHtml from "./dashboard.html" with { type: "text" };

@@ -1,7 +1,7 @@
 // GET /metrics in the Prometheus text format (prom-client). The hot path only bumps plain counters in
 // Stats; these metrics read them when scraped. The world's tick duration is a real histogram.
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { World } from "../game/world.ts";
+import type { World } from "../games/radius-rumble/world.ts";
 import type { Hub } from "../hub/hub.ts";
 import type { Stats } from "../hub/stats.ts";
 

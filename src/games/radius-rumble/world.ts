@@ -1,9 +1,9 @@
 // The world of Radius Rumble: every player and spore, and one tick at 20 Hz that moves every player,
 // drops and replenishes spores, and publishes each player's state once. It knows no sockets: what it
 // says goes out through WorldOutput.
-import type { Msg } from "../packets/index.ts";
+import type { Msg } from "../../packets/index.ts";
 import { SpatialGrid } from "./grid.ts";
-import { gaussian, type Random } from "./random.ts";
+import { gaussian, type Random } from "../../rooms/random.ts";
 import {
   bestScoreOf,
   canEatPlayer,

@@ -1,11 +1,11 @@
 // In the world: chat with the other players, and leave by logging out (back to the lobby) or by
 // closing. Every other client in the world hears of a leave exactly once.
-import type { ClientInterfacer, ClientState } from "../hub/client.ts";
-import { WORLD } from "../hub/topics.ts";
-import { errorText } from "../log.ts";
-import { newDisconnect, type Msg } from "../packets/index.ts";
-import type { Account } from "../store/store.ts";
-import { Connected } from "./connected.ts";
+import type { ClientInterfacer, ClientState } from "../../hub/client.ts";
+import { WORLD } from "../../hub/topics.ts";
+import { errorText } from "../../log.ts";
+import { newDisconnect, type Msg } from "../../packets/index.ts";
+import type { Account } from "../../store/store.ts";
+import { Connected } from "../../accounts/lobby.ts";
 import type { Services } from "./services.ts";
 
 export const LEFT_REASON = "Client disconnected";

@@ -1,9 +1,9 @@
 // The hiscore board: the top 10 on entering, a search centred on a player, then back to the lobby.
-import type { ClientInterfacer, ClientState } from "../hub/client.ts";
-import { errorText } from "../log.ts";
-import { newDenyResponse, type Msg } from "../packets/index.ts";
-import { Reason } from "../store/accounts.ts";
-import { Connected } from "./connected.ts";
+import type { ClientInterfacer, ClientState } from "../../hub/client.ts";
+import { errorText } from "../../log.ts";
+import { newDenyResponse, type Msg } from "../../packets/index.ts";
+import { Reason } from "../../accounts/rules.ts";
+import { Connected } from "../../accounts/lobby.ts";
 import type { Services } from "./services.ts";
 
 const BOARD_SIZE = 10;

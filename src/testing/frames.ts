@@ -1,7 +1,7 @@
 // Frames for fuzzing: one valid Packet of every kind, and seeded mutations of them.
-import { encodePacket, type Msg } from "../../src/packets/index.ts";
+import { encodePacket, type Msg } from "../packets/index.ts";
 
-export { seededRandom } from "../../src/game/random.ts";
+export { seededRandom } from "../rooms/random.ts";
 
 export const SAMPLE_MESSAGES: Msg[] = [
   { $case: "chat", value: { msg: "hello ✓" } },

@@ -1,5 +1,5 @@
 // Who may open a WebSocket: the origin allowlist, the server-wide cap and the per-IP cap.
-import type { Config } from "./config.ts";
+import type { Config } from "../config.ts";
 
 export interface Refusal {
   status: number;

@@ -11,12 +11,12 @@ import {
   type Msg,
   type RegisterRequestMessage,
 } from "../packets/index.ts";
-import { passwordProblem, Reason, usernameProblem } from "../store/accounts.ts";
-import { hashPassword, MAX_PASSWORD_BYTES, verifyPassword } from "../store/passwords.ts";
+import { passwordProblem, Reason, usernameProblem } from "./rules.ts";
+import { hashPassword, MAX_PASSWORD_BYTES, verifyPassword } from "./passwords.ts";
 import { UserExistsError } from "../store/store.ts";
-import { BrowsingHiscores } from "./browsing-hiscores.ts";
-import { InGame } from "./in-game.ts";
-import type { Services } from "./services.ts";
+import { BrowsingHiscores } from "../games/radius-rumble/browsing-hiscores.ts";
+import { InGame } from "../games/radius-rumble/in-game.ts";
+import type { Services } from "../games/radius-rumble/services.ts";
 
 export class Connected implements ClientState {
   readonly name = "Connected";

@@ -1,8 +1,8 @@
 // What the states share across every client of one server.
-import type { World } from "../game/world.ts";
-import type { Stats } from "../hub/stats.ts";
-import type { LoginThrottle, Sessions } from "../store/accounts.ts";
-import type { Store } from "../store/store.ts";
+import type { World } from "./world.ts";
+import type { Stats } from "../../hub/stats.ts";
+import type { LoginThrottle, Sessions } from "../../accounts/rules.ts";
+import type { Store } from "../../store/store.ts";
 
 export interface Services {
   store: Store;

@@ -2,10 +2,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { defaultConfig, type Config } from "../src/config.ts";
-import { Logger, type LogLevel } from "../src/log.ts";
-import { decodePacket, encodePacket, type Msg, type MsgCase, type Packet } from "../src/packets/index.ts";
-import { startServer, type MmoServer, type ServerParts } from "../src/server.ts";
+import { defaultConfig, type Config } from "../config.ts";
+import { Logger, type LogLevel } from "../log.ts";
+import { decodePacket, encodePacket, type Msg, type MsgCase, type Packet } from "../packets/index.ts";
+import { startServer, type MmoServer, type ServerParts } from "../server/start.ts";
 
 /** Collects log lines in memory, so tests can read what the server said. */
 export class LogCapture {
