@@ -4,11 +4,11 @@
 //   slow   20 clients that never read while a writer floods the lobby; server RSS stays bounded
 // Usage: bun scripts/stress.ts [fuzz|churn|slow ...] [--frames N] [--cycles N]
 // Runs ./mmo-server when built, else the source. Prints one JSON line per scenario.
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { decodePacket, encodePacket, newChat } from "../src/packets/index.ts";
 import { fuzzFrame, seededRandom } from "../src/testing/frames.ts";
 import { healthz, serverCommand, startServerProcess, type ServerProcess } from "../src/testing/server-process.ts";
+import { stalledReaders } from "../src/testing/stalled-readers.ts";
 
 const { values, positionals } = parseArgs({
   args: Bun.argv.slice(2),
@@ -156,11 +156,7 @@ async function slow() {
   const limit = 256 * 1024;
   return withServer(["--backpressure-limit", String(limit), "--slow-reader-grace", "3", "--rate-limit", "100000", "--rate-burst", "100000"], async (srv) => {
     const rssIdle = srv.rssKiB();
-    const stalled = Bun.spawn([process.execPath, join(import.meta.dir, "..", "test", "fixtures", "stalled-readers.ts"), srv.url, "20"], {
-      stdout: "pipe",
-    });
-    await stalled.stdout.getReader().read();
-    stalled.kill("SIGSTOP");
+    const stalled = await stalledReaders(srv.url, 20);
     try {
       const [writer, canary] = await Promise.all([connect(srv.url), connect(srv.url)]);
       const chunk = encodePacket(0, newChat("z".repeat(16 * 1024)));
@@ -199,9 +195,7 @@ async function slow() {
         queuedForStalledReadersAtMostKiB: (20 * limit) / 1024,
       };
     } finally {
-      stalled.kill("SIGKILL");
-      stalled.kill("SIGCONT");
-      await stalled.exited;
+      await stalled.end();
     }
   });
 }

@@ -106,6 +106,18 @@ export const OPTIONS = {
       return dir;
     },
   }),
+  game: option({
+    flag: "game",
+    env: "MMO_GAME",
+    default: "radius-rumble",
+    arg: "NAME",
+    help: "the game to run (the games are listed below)",
+    parse: (raw: string) => {
+      const name = text(raw).toLowerCase();
+      if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new ConfigError(`expected a game's name (letters, digits, dashes), got "${raw}"`);
+      return name;
+    },
+  }),
   seed: option({
     flag: "seed",
     env: "MMO_SEED",
@@ -340,7 +352,8 @@ export function describeConfig(config: Config, sources: ConfigSources): string {
   return keys.map((k) => `${OPTIONS[k].flag.padEnd(width)}  ${JSON.stringify(config[k])}  (${sources[k]})`).join("\n");
 }
 
-export function usage(): string {
+/** The help text; `games` lists the games `--game` may name, with a line each. */
+export function usage(games: readonly { name: string; description: string }[] = []): string {
   const rows = keys.map((k) => {
     const spec = OPTIONS[k];
     return [`--${spec.flag} ${spec.arg}`, `${spec.help} (default ${JSON.stringify(spec.default)}, env ${spec.env})`];
@@ -360,5 +373,6 @@ export function usage(): string {
     "",
     "Options:",
     ...rows.map(([flag, help]) => `  ${flag!.padEnd(width)}  ${help}`),
+    ...(games.length > 0 ? ["", "Games:", ...games.map((g) => `  ${g.name.padEnd(width)}  ${g.description}`)] : []),
   ].join("\n");
 }

@@ -2,6 +2,7 @@
 import pkg from "../package.json" with { type: "json" };
 import { ConfigError, describeConfig, parseCommandLine, usage } from "./config.ts";
 import { createLogger, errorText } from "./log.ts";
+import { GAMES } from "./games/index.ts";
 import { startServer } from "./server/start.ts";
 
 function main(): void {
@@ -14,7 +15,7 @@ function main(): void {
     process.exit(2);
   }
   if (parsed.kind === "help") {
-    console.log(usage());
+    console.log(usage(GAMES));
     return;
   }
   if (parsed.kind === "version") {
@@ -23,6 +24,11 @@ function main(): void {
   }
 
   const { config } = parsed;
+  const game = GAMES.find((g) => g.name === config.game);
+  if (!game) {
+    console.error(`mmo-server: no game named "${config.game}"; the games are ${GAMES.map((g) => g.name).join(", ")} (see --help)`);
+    process.exit(2);
+  }
   if (parsed.printConfig) {
     console.log(describeConfig(config, parsed.sources));
     return;
@@ -34,7 +40,7 @@ function main(): void {
   process.on("uncaughtException", (err) => log.error(`Uncaught exception: ${err.stack ?? err.message}`));
   let mmo;
   try {
-    mmo = startServer(config, log);
+    mmo = startServer(config, log, game);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`mmo-server: ${err.message}`);

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { newChat, newDisconnect } from "../src/packets/index.ts";
 import { Reason } from "../src/accounts/rules.ts";
 import { startServerProcess } from "../src/testing/server-process.ts";
-import { login, register, startTestServer, TestClient, waitFor, type TestServer } from "../src/testing/server.ts";
+import { login, register, startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
 
 const FIXTURE = join(import.meta.dir, "fixtures", "series-v0.12-db.sqlite");
 

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServerProcess } from "../src/testing/server-process.ts";
 import { newChat } from "../src/packets/index.ts";
-import { TestClient } from "../src/testing/server.ts";
+import { TestClient } from "./helpers.ts";
 
 const root = join(import.meta.dir, "..");
 let work: string;

@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
-import { login, register, startTestServer, TestClient, type TestServer } from "../src/testing/server.ts";
+import { login, register, startTestServer, TestClient, type TestServer } from "./helpers.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const SCREENSHOT = join(tmpdir(), "mmo-dashboard.png");

@@ -7,7 +7,7 @@ import { gzipSync } from "node:zlib";
 import { ConfigError, parseCommandLine } from "../src/config.ts";
 import { Logger } from "../src/log.ts";
 import { newChat } from "../src/packets/index.ts";
-import { login, register, startTestServer, TestClient, type TestServer } from "../src/testing/server.ts";
+import { login, register, startTestServer, TestClient, type TestServer } from "./helpers.ts";
 
 const MAIN = join(import.meta.dir, "..", "src", "main.ts");
 const work = mkdtempSync(join(tmpdir(), "mmo-deploy-"));

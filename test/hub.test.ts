@@ -1,7 +1,7 @@
 // The hub over real sockets: ids, lobby chat, sender stamping, bad frames, unregistering.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { encodePacket, newChat, newId, Packet } from "../src/packets/index.ts";
-import { startTestServer, TestClient, waitFor, type TestServer } from "../src/testing/server.ts";
+import { startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
 
 let srv: TestServer;
 beforeAll(() => {

@@ -1,13 +1,12 @@
 // Bad input, floods, slow readers, idle and half-open connections, admission, containment, shutdown:
 // each against a real server with real sockets, bounded in count and time.
 import { afterEach, describe, expect, test } from "bun:test";
-import { join } from "node:path";
-import type { ClientState } from "../src/hub/client.ts";
-import { newChat, type Msg } from "../src/packets/index.ts";
-import { Connected } from "../src/accounts/lobby.ts";
-import type { Services } from "../src/games/radius-rumble/services.ts";
+import { lobbyState } from "../src/accounts/lobby.ts";
+import { newChat } from "../src/packets/index.ts";
+import { defineGame } from "../src/rooms/game.ts";
 import { fuzzFrame, seededRandom } from "../src/testing/frames.ts";
-import { startTestServer, TestClient, waitFor, type TestServer } from "../src/testing/server.ts";
+import { stalledReaders } from "../src/testing/stalled-readers.ts";
+import { startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
 
 const servers: TestServer[] = [];
 function serve(...args: Parameters<typeof startTestServer>): TestServer {
@@ -36,26 +35,6 @@ async function canaryRoundTrips(a: TestClient, b: TestClient, rounds: number, ta
 }
 
 const max = (xs: number[]) => Math.max(...xs);
-
-/** Starts a process that holds `count` connections and then is stopped, so they never read again. */
-async function stalledReaders(url: string, count: number) {
-  const proc = Bun.spawn([process.execPath, join(import.meta.dir, "..", "src", "testing", "stalled-readers.ts"), url, String(count)], {
-    stdout: "pipe",
-    stderr: "inherit",
-  });
-  const reader = proc.stdout.getReader();
-  const { value } = await reader.read();
-  expect(new TextDecoder().decode(value)).toContain(`ready ${count}`);
-  proc.kill("SIGSTOP");
-  return {
-    proc,
-    async end() {
-      proc.kill("SIGKILL");
-      proc.kill("SIGCONT");
-      await proc.exited;
-    },
-  };
-}
 
 describe("frame size", () => {
   test("an oversized frame closes that connection with 1009, and only that one", async () => {
@@ -239,21 +218,38 @@ describe("admission", () => {
   });
 });
 
-class ThrowingLobby extends Connected {
-  constructor(services: Services) {
-    super(services);
-  }
-
-  override handleMessage(senderId: number, msg: Msg): void | Promise<void> {
-    if (msg.$case === "chat" && msg.value.msg === "throw") throw new Error("boom");
-    if (msg.$case === "chat" && msg.value.msg === "reject") return Promise.reject(new Error("async boom"));
-    return super.handleMessage(senderId, msg);
-  }
-}
+/** A game whose lobby throws on the chat "throw" and rejects on the chat "reject". */
+const throwingGame = defineGame({
+  name: "throwing",
+  description: "a lobby whose chat handler fails on purpose",
+  create({ accounts }) {
+    const lobby = lobbyState(accounts, { afterLogin: () => {} });
+    return {
+      states: {
+        initial: "Connected",
+        states: {
+          Connected: {
+            ...lobby,
+            handleMessage: {
+              ...lobby.handleMessage,
+              chat(client, chat, data) {
+                if (chat.msg === "throw") throw new Error("boom");
+                if (chat.msg === "reject") return Promise.reject(new Error("async boom"));
+                return lobby.handleMessage.chat!(client, chat, data);
+              },
+            },
+          },
+        },
+        transitions: { Connected: [] },
+      },
+      rooms: {},
+    };
+  },
+});
 
 describe("containment", () => {
   test("an exception in a state handler drops that packet; the client and the server carry on", async () => {
-    const srv = serve({}, { firstState: (services): ClientState => new ThrowingLobby(services) });
+    const srv = serve({}, throwingGame);
     const [a, b] = await Promise.all([1, 2].map(() => TestClient.connect(srv.url)));
     a!.send(newChat("throw"));
     a!.send(newChat("reject"));

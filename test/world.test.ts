@@ -5,7 +5,8 @@ import { seededRandom } from "../src/rooms/random.ts";
 import * as rules from "../src/games/radius-rumble/rules.ts";
 import { World, type WorldOutput } from "../src/games/radius-rumble/world.ts";
 import type { Msg } from "../src/packets/index.ts";
-import { login, register, startTestServer, TestClient, waitFor, type TestServer } from "../src/testing/server.ts";
+import { WORLD_ROOM, type WorldRoom } from "../src/games/radius-rumble/world-room.ts";
+import { login, register, startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
 
 describe("rules", () => {
   test("mass and radius", () => {
@@ -297,12 +298,12 @@ describe("the game over real sockets", () => {
 
   test("spore consumption is accepted near and rejected far; the others hear of the accepted one", async () => {
     const [a, b] = [await player(), await player()];
-    const me = srv.services.world.players.get(a.id)!;
-    const spores = [...srv.services.world.spores.values()];
+    const me = srv.rooms.get<WorldRoom>(WORLD_ROOM)!.world.players.get(a.id)!;
+    const spores = [...srv.rooms.get<WorldRoom>(WORLD_ROOM)!.world.spores.values()];
     const far = spores.find((s) => Math.hypot(s.x - me.x, s.y - me.y) > 1000)!;
     a.send({ $case: "sporeConsumed", value: { sporeId: far.id } });
     await Bun.sleep(100);
-    expect(srv.services.world.spores.has(far.id)).toBe(true);
+    expect(srv.rooms.get<WorldRoom>(WORLD_ROOM)!.world.spores.has(far.id)).toBe(true);
     expect(me.radius).toBe(20);
 
     const near = spores.find((s) => s !== far)!;
@@ -318,7 +319,7 @@ describe("the game over real sockets", () => {
 
   test("eating a player needs more than 1.5 × its mass; the eaten one respawns with its colour; the best score is saved", async () => {
     const [eater, victim, watcher] = [await player(), await player(), await player()];
-    const world = srv.services.world;
+    const world = srv.rooms.get<WorldRoom>(WORLD_ROOM)!.world;
     const e = world.players.get(eater.id)!;
     const v = world.players.get(victim.id)!;
     const victimColor = v.color;
@@ -353,8 +354,8 @@ describe("the game over real sockets", () => {
     expect((await c.expect("disconnect")).senderId).toBe(a.id);
     await b.close();
     expect((await c.expect("disconnect")).senderId).toBe(b.id);
-    expect(srv.services.world.players.has(a.id)).toBe(false);
-    expect(srv.services.world.players.has(b.id)).toBe(false);
+    expect(srv.rooms.get<WorldRoom>(WORLD_ROOM)!.world.players.has(a.id)).toBe(false);
+    expect(srv.rooms.get<WorldRoom>(WORLD_ROOM)!.world.players.has(b.id)).toBe(false);
     await Bun.sleep(100);
     c.packets.splice(0);
     await Bun.sleep(200);

@@ -1,8 +1,8 @@
 // GET /dashboard: a page built into the binary; GET /dashboard/events: server-sent events with a
 // snapshot twice a second. One timer serves every open dashboard, and runs only while one is open.
-import type { World } from "../games/radius-rumble/world.ts";
 import type { Hub } from "../hub/hub.ts";
 import type { Stats } from "../hub/stats.ts";
+import type { DashboardView } from "../rooms/game.ts";
 import dashboardHtml from "./dashboard.html" with { type: "text" };
 
 // Imported as text (Bun's types describe .html imports as HTML bundles, for the other import kind).
@@ -10,14 +10,13 @@ const page = dashboardHtml as unknown as string;
 
 const INTERVAL_MS = 500;
 
-export interface DashboardSnapshot {
+/** The framework's figures, and what the running game shows (its tiles and its players). */
+export interface DashboardSnapshot extends DashboardView {
   clients: number;
   uptimeSeconds: number;
   messagesInPerSecond: number;
   packetsOutPerSecond: number;
   drops: number;
-  tickP99Ms: number;
-  players: { id: number; name: string; score: number; x: number; y: number; radius: number; color: number }[];
 }
 
 export class Dashboard {
@@ -28,9 +27,9 @@ export class Dashboard {
 
   constructor(
     private readonly hub: Hub,
-    private readonly world: World,
     private readonly stats: Stats,
     private readonly startedAt: number,
+    private readonly game: () => DashboardView,
   ) {}
 
   page(): Response {
@@ -68,13 +67,12 @@ export class Dashboard {
     const now = performance.now();
     const seconds = Math.max(0.001, (now - this.last.at) / 1000);
     const snapshot: DashboardSnapshot = {
+      ...this.game(),
       clients: this.hub.size,
       uptimeSeconds: Math.round((now - this.startedAt) / 1000),
       messagesInPerSecond: (this.stats.framesIn - this.last.framesIn) / seconds,
       packetsOutPerSecond: (this.stats.packetsOut - this.last.packetsOut) / seconds,
       drops: this.stats.malformedDropped + this.stats.rateDropped + this.stats.sendDropped,
-      tickP99Ms: this.world.tickStats().p99,
-      players: [...this.world.players.values()].map((p) => ({ id: p.id, name: p.name, score: p.bestScore, x: p.x, y: p.y, radius: p.radius, color: p.color })),
     };
     this.last = { at: now, framesIn: this.stats.framesIn, packetsOut: this.stats.packetsOut };
     return snapshot;

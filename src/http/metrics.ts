@@ -1,14 +1,9 @@
 // GET /metrics in the Prometheus text format (prom-client). The hot path only bumps plain counters in
-// Stats; these metrics read them when scraped. The world's tick duration is a real histogram.
+// Stats; these metrics read them when scraped. A game adds its own through GameMetrics.
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { World } from "../games/radius-rumble/world.ts";
 import type { Hub } from "../hub/hub.ts";
 import type { Stats } from "../hub/stats.ts";
-
-export interface Metrics {
-  registry: Registry;
-  tickSeconds: Histogram;
-}
+import type { GameMetrics } from "../rooms/game.ts";
 
 /** A counter whose values are read from `read` at scrape time, one series per label value. */
 function counterFrom(registry: Registry, name: string, help: string, label: string | undefined, read: () => Iterable<[string, number]> | number) {
@@ -26,33 +21,40 @@ function counterFrom(registry: Registry, name: string, help: string, label: stri
   });
 }
 
-export function createMetrics(stats: Stats, hub: Hub, world: World): Metrics {
-  const registry = new Registry();
-  new Gauge({ name: "mmo_clients", help: "Connected WebSocket clients", registers: [registry], collect() { this.set(hub.size); } });
-  new Gauge({ name: "mmo_players", help: "Players in the world", registers: [registry], collect() { this.set(world.players.size); } });
-  new Gauge({ name: "mmo_spores", help: "Spores in the world", registers: [registry], collect() { this.set(world.spores.size); } });
-  counterFrom(registry, "mmo_connections_total", "WebSocket connections opened", undefined, () => stats.connectionsOpened);
-  counterFrom(registry, "mmo_frames_in_total", "Frames received from clients", undefined, () => stats.framesIn);
-  counterFrom(registry, "mmo_bytes_in_total", "Bytes received from clients", undefined, () => stats.bytesIn);
-  counterFrom(registry, "mmo_messages_in_total", "Valid packets received, by message kind", "kind", () => Object.entries(stats.messagesIn) as [string, number][]);
-  counterFrom(registry, "mmo_messages_out_total", "Packets sent or published (a publish counts once), by message kind", "kind", () => Object.entries(stats.messagesOut) as [string, number][]);
-  counterFrom(registry, "mmo_bytes_out_total", "Bytes of packets sent or published (a publish counts once)", undefined, () => stats.bytesOut);
-  counterFrom(registry, "mmo_dropped_total", "Packets dropped, by cause", "cause", () => [
-    ["malformed", stats.malformedDropped],
-    ["rate_limit", stats.rateDropped],
-    ["backpressure", stats.sendDropped],
-  ]);
-  counterFrom(registry, "mmo_spoofed_sender_ids_total", "Packets whose client-supplied sender_id was replaced", undefined, () => stats.spoofedSenderIds);
-  counterFrom(registry, "mmo_handler_errors_total", "Packets dropped because a state handler failed", undefined, () => stats.handlerErrors);
-  counterFrom(registry, "mmo_upgrades_refused_total", "WebSocket upgrades refused, by cause", "cause", () => stats.upgradesRefused);
-  counterFrom(registry, "mmo_closes_total", "Connections closed, by close code", "code", () => [...stats.closeCodes].map(([code, n]) => [String(code), n] as [string, number]));
-  counterFrom(registry, "mmo_logins_total", "Login attempts, by outcome", "outcome", () => Object.entries(stats.logins) as [string, number][]);
-  counterFrom(registry, "mmo_registrations_total", "Registration attempts, by outcome", "outcome", () => Object.entries(stats.registrations) as [string, number][]);
-  const tickSeconds = new Histogram({
-    name: "mmo_world_tick_seconds",
-    help: "Duration of one world tick (simulation and fan-out)",
-    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1],
-    registers: [registry],
-  });
-  return { registry, tickSeconds };
+export class Metrics implements GameMetrics {
+  readonly registry = new Registry();
+
+  constructor(stats: Stats, hub: Hub) {
+    const registry = this.registry;
+    this.gauge("mmo_clients", "Connected WebSocket clients", () => hub.size);
+    counterFrom(registry, "mmo_connections_total", "WebSocket connections opened", undefined, () => stats.connectionsOpened);
+    counterFrom(registry, "mmo_frames_in_total", "Frames received from clients", undefined, () => stats.framesIn);
+    counterFrom(registry, "mmo_bytes_in_total", "Bytes received from clients", undefined, () => stats.bytesIn);
+    counterFrom(registry, "mmo_messages_in_total", "Valid packets received, by message kind", "kind", () => Object.entries(stats.messagesIn) as [string, number][]);
+    counterFrom(registry, "mmo_messages_out_total", "Packets sent or published (a publish counts once), by message kind", "kind", () => Object.entries(stats.messagesOut) as [string, number][]);
+    counterFrom(registry, "mmo_bytes_out_total", "Bytes of packets sent or published (a publish counts once)", undefined, () => stats.bytesOut);
+    counterFrom(registry, "mmo_dropped_total", "Packets dropped, by cause", "cause", () => [
+      ["malformed", stats.malformedDropped],
+      ["rate_limit", stats.rateDropped],
+      ["backpressure", stats.sendDropped],
+    ]);
+    counterFrom(registry, "mmo_spoofed_sender_ids_total", "Packets whose client-supplied sender_id was replaced", undefined, () => stats.spoofedSenderIds);
+    counterFrom(registry, "mmo_handler_errors_total", "Packets dropped because a state handler failed", undefined, () => stats.handlerErrors);
+    counterFrom(registry, "mmo_upgrades_refused_total", "WebSocket upgrades refused, by cause", "cause", () => stats.upgradesRefused);
+    counterFrom(registry, "mmo_closes_total", "Connections closed, by close code", "code", () => [...stats.closeCodes].map(([code, n]) => [String(code), n] as [string, number]));
+    counterFrom(registry, "mmo_logins_total", "Login attempts, by outcome", "outcome", () => Object.entries(stats.logins) as [string, number][]);
+    counterFrom(registry, "mmo_registrations_total", "Registration attempts, by outcome", "outcome", () => Object.entries(stats.registrations) as [string, number][]);
+  }
+
+  gauge(name: string, help: string, read: () => number): void {
+    new Gauge({ name, help, registers: [this.registry], collect() { this.set(read()); } });
+  }
+
+  histogram(name: string, help: string, buckets: number[]): { observe(value: number): void } {
+    return new Histogram({ name, help, buckets, registers: [this.registry] });
+  }
+
+  async response(): Promise<Response> {
+    return new Response(await this.registry.metrics(), { headers: { "Content-Type": this.registry.contentType } });
+  }
 }

@@ -1,4 +1,4 @@
-// The seed's two interfaces: a connected client, and the state that decides what its packets mean.
+// The series' interface of a connected client, as the states and rooms see it.
 import type { Logger } from "../log.ts";
 import type { Msg } from "../packets/index.ts";
 
@@ -11,15 +11,24 @@ export interface ClientInterfacer {
   readonly ip: string;
   /** Lines prefixed `Client N: `. */
   readonly log: Logger;
+  /** The name of the state the client is in ("None" before the first). */
+  readonly stateName: string;
+  /**
+   * Counts the client's state changes, its close included. An async handler notes it before it awaits
+   * and compares after: a different number means the client has left the state it started in.
+   */
+  readonly stateChanges: number;
+  /** The account logged in on this connection, from a successful login until it is back in the lobby. */
+  account: unknown;
   /** Called once by the hub with the client's id; enters the first state. */
   initialize(id: number): void;
-  /** A message from this client (senderId = id) or handed over by a peer (passToPeer). */
-  processMessage(senderId: number, msg: Msg): void;
-  setState(state: ClientState): void;
+  /** A message from this client: its state's handler, else its room's, else ignored. */
+  processMessage(msg: Msg): void;
+  /** Leaves the current state and enters `name` (a transition the game's state table allows). */
+  setState(name: string, arg?: unknown): void;
   /** Sends to this client's socket with its own id as the sender. */
   socketSend(msg: Msg): void;
   socketSendAs(msg: Msg, senderId: number): void;
-  passToPeer(msg: Msg, peerId: number): void;
   /** Sends to every other client subscribed to `topic`. */
   broadcast(msg: Msg, topic: string): void;
   subscribe(topic: string): void;
@@ -27,13 +36,4 @@ export interface ClientInterfacer {
   /** Hands already-encoded bytes to every other subscriber of `topic`; false when the socket cannot. */
   publish(topic: string, bytes: Uint8Array): boolean;
   close(reason: string, code?: number): void;
-}
-
-export interface ClientState {
-  readonly name: string;
-  setClient(client: ClientInterfacer): void;
-  onEnter(): void;
-  /** May be async (a login hashes off the event loop); a throw or rejection drops that packet only. */
-  handleMessage(senderId: number, msg: Msg): void | Promise<void>;
-  onExit(): void;
 }

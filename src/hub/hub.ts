@@ -1,5 +1,5 @@
-// The registry of clients and the one place every fan-out and peer hand-off goes through, so that a
-// later transport between processes needs only this seam.
+// The registry of clients and the one place every fan-out goes through, so that a later transport
+// between processes needs only this seam.
 import type { Logger } from "../log.ts";
 import { encodePacket, type Msg } from "../packets/index.ts";
 import type { ClientInterfacer } from "./client.ts";
@@ -61,9 +61,5 @@ export class Hub<C extends ClientInterfacer = ClientInterfacer> {
     const bytes = encodePacket(senderId, msg);
     this.stats.packetOut(msg.$case, bytes.length);
     this.serverPublish?.(topic, bytes);
-  }
-
-  passToPeer(senderId: number, msg: Msg, peerId: number): void {
-    this.clients.get(peerId)?.processMessage(senderId, msg);
   }
 }

@@ -1,16 +1,17 @@
-// One connection over Bun's ServerWebSocket: the seed's read pump (decode, stamp the sender, hand to
+// One connection over Bun's ServerWebSocket: the series' read pump (decode, stamp the sender, hand to
 // the state) and write pump (binary frames, dropped and counted when the socket is backed up).
 import type { ServerWebSocket } from "bun";
 import { errorText, LogThrottle, withHeld, type Logger } from "../log.ts";
 import { decodePacket, encodePacket, type Msg } from "../packets/index.ts";
-import type { ClientInterfacer, ClientState } from "./client.ts";
+import type { ClientInterfacer } from "./client.ts";
 import type { Hub } from "./hub.ts";
 import { StrikeWindow, TokenBucket } from "./rate.ts";
+import type { AnyClientState, StateMachine } from "./states.ts";
 import type { Stats } from "./stats.ts";
 
 export interface SocketData {
   ip: string;
-  remoteAddress: string;
+  port: number;
   client?: WebSocketClient;
 }
 
@@ -41,49 +42,71 @@ export interface ClientLimits {
 /** What every client of one server shares. */
 export interface ClientContext {
   hub: Hub;
-  firstState: () => ClientState;
+  states: StateMachine;
   log: Logger;
   limits: ClientLimits;
   stats: Stats;
+  /** A message the client's state does not handle: its room's, if it is in one; false when nobody took it. */
+  toRoom(client: ClientInterfacer, msg: Msg): boolean;
+  /** The connection is gone and its state has been left: let go of its room and its account. */
+  released(client: ClientInterfacer): void;
+}
+
+/**
+ * What a misbehaving client costs: counts, strike windows and log throttles, made on its first drop,
+ * strike or backlog. Most clients never need one, and an idle connection should cost little.
+ */
+class Trouble {
+  sendDrops = 0;
+  rateDrops = 0;
+  backedUpSince = -1;
+  readonly malformedStrikes: StrikeWindow;
+  readonly floodStrikes: StrikeWindow;
+  readonly malformedLog = new LogThrottle(LOG_INTERVAL_MS);
+  readonly spoofLog = new LogThrottle(LOG_INTERVAL_MS);
+  readonly dropLog = new LogThrottle(LOG_INTERVAL_MS);
+  readonly rateLog = new LogThrottle(LOG_INTERVAL_MS);
+
+  constructor(limits: ClientLimits, now: number) {
+    this.malformedStrikes = new StrikeWindow(limits.maxMalformed, STRIKE_WINDOW_MS, now);
+    this.floodStrikes = new StrikeWindow(limits.floodLimit, STRIKE_WINDOW_MS, now);
+  }
 }
 
 export class WebSocketClient implements ClientInterfacer {
   id = 0;
   open = true;
-  /** Frames Bun dropped because this client's socket was backed up. */
-  sendDrops = 0;
-  /** Messages dropped because this client sent over its rate limit. */
-  rateDrops = 0;
-  log: Logger;
-  private state: ClientState | undefined;
-  private readonly hub: Hub;
-  private readonly stats: Stats;
-  private readonly limits: ClientLimits;
-  private readonly bucket: TokenBucket;
-  private malformedStrikes?: StrikeWindow;
-  private floodStrikes?: StrikeWindow;
-  // Made on first use: most clients never need them, and an idle connection should cost little.
-  private malformedLog?: LogThrottle;
-  private spoofLog?: LogThrottle;
-  private dropLog?: LogThrottle;
-  private rateLog?: LogThrottle;
-  private backedUpSince = -1;
+  stateName = "None";
+  stateChanges = 0;
+  account: unknown = undefined;
+  private state: AnyClientState | undefined;
+  private stateData: unknown;
+  private bucket: TokenBucket | undefined;
+  private trouble: Trouble | undefined;
   private closeRequestedAt = -1;
 
   constructor(
     private readonly ws: ServerWebSocket<SocketData>,
     private readonly context: ClientContext,
-  ) {
-    const now = performance.now();
-    this.log = context.log;
-    this.hub = context.hub;
-    this.stats = context.stats;
-    this.limits = context.limits;
-    this.bucket = new TokenBucket(this.limits.rateLimit, this.limits.rateBurst, now);
-  }
+  ) {}
 
   get ip(): string {
     return this.ws.data.ip;
+  }
+
+  /** Made when a line is written, not kept: log lines are rare, connections are many. */
+  get log(): Logger {
+    return this.context.log.child(`Client ${this.id}: `);
+  }
+
+  /** Frames Bun dropped because this client's socket was backed up. */
+  get sendDrops(): number {
+    return this.trouble?.sendDrops ?? 0;
+  }
+
+  /** Messages dropped because this client sent over its rate limit. */
+  get rateDrops(): number {
+    return this.trouble?.rateDrops ?? 0;
   }
 
   /** Bytes queued in this client's socket, waiting for it to read. */
@@ -93,16 +116,16 @@ export class WebSocketClient implements ClientInterfacer {
 
   initialize(id: number): void {
     this.id = id;
-    this.log = this.log.child(`Client ${id}: `);
-    this.setState(this.context.firstState());
+    this.setState(this.context.states.initial);
   }
 
   /** The read pump: one WebSocket frame from this client's socket. */
   receive(frame: string | Buffer): void {
     const now = performance.now();
-    this.stats.framesIn++;
-    this.stats.bytesIn += frame.length;
-    if (!this.bucket.take(now)) {
+    const { stats, limits } = this.context;
+    stats.framesIn++;
+    stats.bytesIn += frame.length;
+    if (!(this.bucket ??= new TokenBucket(limits.rateLimit, limits.rateBurst, now)).take(now)) {
       this.rejectOverRate(now);
       return;
     }
@@ -123,55 +146,76 @@ export class WebSocketClient implements ClientInterfacer {
       return;
     }
     if (packet.senderId !== 0 && packet.senderId !== this.id) {
-      this.stats.spoofedSenderIds++;
-      const held = (this.spoofLog ??= new LogThrottle(LOG_INTERVAL_MS)).take(now);
+      stats.spoofedSenderIds++;
+      const held = this.troubled(now).spoofLog.take(now);
       if (held >= 0) this.log.warn(withHeld(`Ignored sender_id ${packet.senderId} on a ${packet.msg.$case} packet; using ${this.id}`, held));
     }
-    this.stats.messageIn(packet.msg.$case);
-    this.processMessage(this.id, packet.msg);
+    stats.messageIn(packet.msg.$case);
+    this.processMessage(packet.msg);
+  }
+
+  private troubled(now: number): Trouble {
+    return (this.trouble ??= new Trouble(this.context.limits, now));
   }
 
   private rejectOverRate(now: number): void {
-    this.rateDrops++;
-    this.stats.rateDropped++;
-    this.floodStrikes ??= new StrikeWindow(this.limits.floodLimit, STRIKE_WINDOW_MS, now);
-    if (this.floodStrikes.add(now)) {
-      this.close(`flooding: over ${this.limits.rateLimit} messages/s for too long`, CloseCode.policyViolation);
+    const trouble = this.troubled(now);
+    trouble.rateDrops++;
+    this.context.stats.rateDropped++;
+    const { rateLimit } = this.context.limits;
+    if (trouble.floodStrikes.add(now)) {
+      this.close(`flooding: over ${rateLimit} messages/s for too long`, CloseCode.policyViolation);
       return;
     }
-    const held = (this.rateLog ??= new LogThrottle(LOG_INTERVAL_MS)).take(now);
-    if (held >= 0) this.log.warn(withHeld(`Dropped a message over the rate limit of ${this.limits.rateLimit}/s (${this.rateDrops} so far)`, held));
+    const held = trouble.rateLog.take(now);
+    if (held >= 0) this.log.warn(withHeld(`Dropped a message over the rate limit of ${rateLimit}/s (${trouble.rateDrops} so far)`, held));
   }
 
   private rejectMalformed(now: number, what: string): void {
-    this.stats.malformedDropped++;
-    this.malformedStrikes ??= new StrikeWindow(this.limits.maxMalformed, STRIKE_WINDOW_MS, now);
-    if (this.malformedStrikes.add(now)) {
-      this.close(`too many malformed frames (over ${this.limits.maxMalformed} in 10 s)`, CloseCode.policyViolation);
+    const trouble = this.troubled(now);
+    this.context.stats.malformedDropped++;
+    if (trouble.malformedStrikes.add(now)) {
+      this.close(`too many malformed frames (over ${this.context.limits.maxMalformed} in 10 s)`, CloseCode.policyViolation);
       return;
     }
-    const held = (this.malformedLog ??= new LogThrottle(LOG_INTERVAL_MS)).take(now);
+    const held = trouble.malformedLog.take(now);
     if (held >= 0) this.log.warn(withHeld(`Dropped ${what}`, held));
   }
 
-  processMessage(senderId: number, msg: Msg): void {
+  processMessage(msg: Msg): void {
     const state = this.state;
     if (!state) return;
+    const name = this.stateName;
     try {
-      const pending = state.handleMessage(senderId, msg);
-      if (pending) pending.catch((err) => this.reportHandlerError(state, msg, err));
+      const handler = state.handleMessage[msg.$case] as ((client: this, value: unknown, data: unknown) => void | Promise<void>) | undefined;
+      if (handler) {
+        const pending = handler(this, msg.value, this.stateData);
+        if (pending) pending.catch((err) => this.reportHandlerError(name, msg, err));
+      } else if (!this.context.toRoom(this, msg)) {
+        this.log.debug(`Ignored a ${msg.$case} packet in state ${name}`);
+      }
     } catch (err) {
-      this.reportHandlerError(state, msg, err);
+      this.reportHandlerError(name, msg, err);
     }
   }
 
-  setState(next: ClientState): void {
-    const prev = this.state;
-    this.log.info(`Switching from state ${prev?.name ?? "None"} to ${next.name}`);
-    prev?.onExit();
+  setState(name: string, arg?: unknown): void {
+    const next = this.context.states.next(this.state ? this.stateName : undefined, name);
+    this.log.info(`Switching from state ${this.stateName} to ${name}`);
+    this.leaveState();
     this.state = next;
-    next.setClient(this);
-    next.onEnter();
+    this.stateName = name;
+    this.stateData = next.onEnter?.(this, arg);
+  }
+
+  private leaveState(): void {
+    const state = this.state;
+    if (!state) return;
+    this.state = undefined;
+    this.stateChanges++;
+    const data = this.stateData;
+    this.stateData = undefined;
+    state.onExit?.(this, data);
   }
 
   socketSend(msg: Msg): void {
@@ -181,21 +225,19 @@ export class WebSocketClient implements ClientInterfacer {
   socketSendAs(msg: Msg, senderId: number): void {
     if (!this.open) return;
     const bytes = encodePacket(senderId, msg);
-    this.stats.packetOut(msg.$case, bytes.length);
+    const { stats } = this.context;
+    stats.packetOut(msg.$case, bytes.length);
     if (this.ws.send(bytes) === 0) {
-      this.sendDrops++;
-      this.stats.sendDropped++;
-      const held = (this.dropLog ??= new LogThrottle(LOG_INTERVAL_MS)).take();
-      if (held >= 0) this.log.warn(withHeld(`Dropped an outgoing packet: the socket is backed up (${this.sendDrops} so far)`, held));
+      const trouble = this.troubled(performance.now());
+      trouble.sendDrops++;
+      stats.sendDropped++;
+      const held = trouble.dropLog.take();
+      if (held >= 0) this.log.warn(withHeld(`Dropped an outgoing packet: the socket is backed up (${trouble.sendDrops} so far)`, held));
     }
   }
 
-  passToPeer(msg: Msg, peerId: number): void {
-    this.hub.passToPeer(this.id, msg, peerId);
-  }
-
   broadcast(msg: Msg, topic: string): void {
-    this.hub.broadcast(this.id, msg, topic);
+    this.context.hub.broadcast(this.id, msg, topic);
   }
 
   subscribe(topic: string): void {
@@ -233,15 +275,17 @@ export class WebSocketClient implements ClientInterfacer {
       }
       return;
     }
-    if (this.bufferedAmount < this.limits.backpressureLimit / 2) {
-      this.backedUpSince = -1;
+    const { backpressureLimit, slowReaderGrace } = this.context.limits;
+    if (this.bufferedAmount < backpressureLimit / 2) {
+      if (this.trouble) this.trouble.backedUpSince = -1;
       return;
     }
-    if (this.backedUpSince < 0) {
-      this.backedUpSince = now;
-      this.log.warn(`Backed up: ${this.bufferedAmount} bytes queued; packets past ${this.limits.backpressureLimit} are dropped`);
-    } else if (now - this.backedUpSince > this.limits.slowReaderGrace * 1000) {
-      this.close(`slow reader: backed up for over ${this.limits.slowReaderGrace} s`, CloseCode.tryAgainLater);
+    const trouble = this.troubled(now);
+    if (trouble.backedUpSince < 0) {
+      trouble.backedUpSince = now;
+      this.log.warn(`Backed up: ${this.bufferedAmount} bytes queued; packets past ${backpressureLimit} are dropped`);
+    } else if (now - trouble.backedUpSince > slowReaderGrace * 1000) {
+      this.close(`slow reader: backed up for over ${slowReaderGrace} s`, CloseCode.tryAgainLater);
     }
   }
 
@@ -249,20 +293,20 @@ export class WebSocketClient implements ClientInterfacer {
   closed(code: number, reason: string): void {
     if (!this.open) return;
     this.open = false;
-    this.stats.closed(code);
+    this.context.stats.closed(code);
     this.log.info(`Connection closed (${code}${reason ? ` ${reason}` : ""})`);
-    const state = this.state;
-    this.state = undefined;
+    const name = this.stateName;
     try {
-      state?.onExit();
+      this.leaveState();
     } catch (err) {
-      this.log.error(`Leaving state ${state?.name} failed: ${errorText(err)}`);
+      this.log.error(`Leaving state ${name} failed: ${errorText(err)}`);
     }
-    this.hub.unregister(this.id);
+    this.context.released(this);
+    this.context.hub.unregister(this.id);
   }
 
-  private reportHandlerError(state: ClientState, msg: Msg, err: unknown): void {
-    this.stats.handlerErrors++;
-    this.log.error(`State ${state.name} failed on a ${msg.$case} packet, which was dropped: ${errorText(err)}`);
+  private reportHandlerError(stateName: string, msg: Msg, err: unknown): void {
+    this.context.stats.handlerErrors++;
+    this.log.error(`State ${stateName} failed on a ${msg.$case} packet, which was dropped: ${errorText(err)}`);
   }
 }

@@ -1,68 +1,49 @@
 // The hiscore board: the top 10 on entering, a search centred on a player, then back to the lobby.
-import type { ClientInterfacer, ClientState } from "../../hub/client.ts";
-import { errorText } from "../../log.ts";
-import { newDenyResponse, type Msg } from "../../packets/index.ts";
 import { Reason } from "../../accounts/rules.ts";
-import { Connected } from "../../accounts/lobby.ts";
-import type { Services } from "./services.ts";
+import type { ClientInterfacer } from "../../hub/client.ts";
+import { defineState } from "../../hub/states.ts";
+import { errorText } from "../../log.ts";
+import { newDenyResponse } from "../../packets/index.ts";
+import type { Store } from "../../store/store.ts";
 
 const BOARD_SIZE = 10;
 /** A searched player is shown as the 5th entry of the board, where the board allows. */
 const ENTRIES_ABOVE = 5;
 
-export class BrowsingHiscores implements ClientState {
-  readonly name = "BrowsingHiscores";
-  private client!: ClientInterfacer;
-
-  constructor(private readonly services: Services) {}
-
-  setClient(client: ClientInterfacer): void {
-    this.client = client;
-  }
-
-  onEnter(): void {
-    this.sendBoard(0);
-  }
-
-  handleMessage(senderId: number, msg: Msg): void {
-    if (senderId !== this.client.id) return;
-    switch (msg.$case) {
-      case "searchHiscore":
-        this.search(msg.value.name);
-        return;
-      case "finishedBrowsingHiscores":
-        this.client.setState(new Connected(this.services));
-        return;
-      default:
-        this.client.log.debug(`Ignored a ${msg.$case} packet in state ${this.name}`);
-    }
-  }
-
-  onExit(): void {}
-
-  private search(name: string): void {
-    let rank: number | undefined;
+export function browsingHiscoresState(store: Store) {
+  const sendBoard = (client: ClientInterfacer, offset: number): void => {
     try {
-      rank = this.services.store.rankOf(name);
+      const hiscores = store.hiscores(offset, BOARD_SIZE);
+      client.socketSend({ $case: "hiscoreBoard", value: { hiscores } });
     } catch (err) {
-      this.client.log.error(`Hiscore search for "${name}" failed: ${errorText(err)}`);
-      this.client.socketSend(newDenyResponse(Reason.unranked));
-      return;
+      client.log.error(`Reading the hiscores failed: ${errorText(err)}`);
+      client.socketSend(newDenyResponse(Reason.hiscoresFailed));
     }
-    if (rank === undefined) {
-      this.client.socketSend(newDenyResponse(Reason.noSuchPlayer));
-      return;
-    }
-    this.sendBoard(Math.max(0, rank - ENTRIES_ABOVE));
-  }
+  };
 
-  private sendBoard(offset: number): void {
-    try {
-      const hiscores = this.services.store.hiscores(offset, BOARD_SIZE);
-      this.client.socketSend({ $case: "hiscoreBoard", value: { hiscores } });
-    } catch (err) {
-      this.client.log.error(`Reading the hiscores failed: ${errorText(err)}`);
-      this.client.socketSend(newDenyResponse(Reason.hiscoresFailed));
-    }
-  }
+  return defineState({
+    onEnter(client) {
+      sendBoard(client, 0);
+    },
+    handleMessage: {
+      searchHiscore(client, { name }) {
+        let rank: number | undefined;
+        try {
+          rank = store.rankOf(name);
+        } catch (err) {
+          client.log.error(`Hiscore search for "${name}" failed: ${errorText(err)}`);
+          client.socketSend(newDenyResponse(Reason.unranked));
+          return;
+        }
+        if (rank === undefined) {
+          client.socketSend(newDenyResponse(Reason.noSuchPlayer));
+          return;
+        }
+        sendBoard(client, Math.max(0, rank - ENTRIES_ABOVE));
+      },
+      finishedBrowsingHiscores(client) {
+        client.setState("Connected");
+      },
+    },
+  });
 }

@@ -1,6 +1,6 @@
 // The world of Radius Rumble: every player and spore, and one tick at 20 Hz that moves every player,
 // drops and replenishes spores, and publishes each player's state once. It knows no sockets: what it
-// says goes out through WorldOutput.
+// says goes out through WorldOutput. Its room (world-room.ts) connects it to the framework.
 import type { Msg } from "../../packets/index.ts";
 import { SpatialGrid } from "./grid.ts";
 import { gaussian, type Random } from "../../rooms/random.ts";
@@ -65,6 +65,13 @@ export interface Spore {
   droppedAt: number;
 }
 
+export interface WorldSnapshot {
+  ticks: number;
+  nextSporeId: number;
+  players: Player[];
+  spores: Spore[];
+}
+
 /** Batches of spores a newly entered player is still owed, sent a few per tick. */
 interface SporeDelivery {
   playerId: number;
@@ -74,7 +81,6 @@ interface SporeDelivery {
 const BATCHES_PER_TICK = 10;
 const TICKS_PER_REPLENISH = Math.round(REPLENISH_SECONDS / TICK_SECONDS);
 const TICK_HISTORY = 200;
-const MAX_LAG_TICKS = 5;
 /**
  * Players whose state is published in one turn of the event loop. Small chunks keep every turn short
  * and let the native layer flush between them (bun run bench:bots: at 200 players, chunks of 10 cut
@@ -106,7 +112,6 @@ export class World {
   private readonly onTick: ((ms: number) => void) | undefined;
   private nextSporeId = 1;
   private ticks = 0;
-  private timer: ReturnType<typeof setTimeout> | undefined;
   /** The fan-out of the last tick, while it is being published. */
   private fanout: { players: Player[]; next: number; step: number; spent: number; longestBlock: number } | undefined;
   /** The most recent ticks' durations, for /healthz, the metrics and the benchmarks. */
@@ -122,30 +127,8 @@ export class World {
     for (let i = 0; i < this.maxSpores; i++) this.addSpore();
   }
 
-  /** Ticks every 50 ms on a schedule that does not drift: each timer aims at start + n · 50 ms. */
-  start(): void {
-    if (this.timer) return;
-    const periodMs = TICK_SECONDS * 1000;
-    let origin = performance.now();
-    let n = 0;
-    const loop = () => {
-      this.tick();
-      n++;
-      let delay = origin + n * periodMs - performance.now();
-      // Far behind (a stalled process): start a new schedule rather than tick in a burst.
-      if (delay < -MAX_LAG_TICKS * periodMs) {
-        origin = performance.now();
-        n = 0;
-        delay = periodMs;
-      }
-      this.timer = setTimeout(loop, Math.max(0, delay));
-    };
-    this.timer = setTimeout(loop, periodMs);
-  }
-
+  /** Forgets a fan-out still in flight (the room is closing). */
   stop(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
     this.fanout = undefined;
   }
 
@@ -213,7 +196,7 @@ export class World {
   }
 
   /**
-   * One step of the world (the timer calls it every 50 ms; tests call it directly), then the fan-out
+   * One step of the world (its room ticks it every 50 ms; tests call it directly), then the fan-out
    * of every player's state: the first FANOUT_CHUNK players at once, the rest in chunks on the next
    * turns of the event loop, so that a large world never holds the loop for the whole fan-out.
    */
@@ -263,6 +246,37 @@ export class World {
     this.timings.push({ whole, step: fanout.step, longestBlock: fanout.longestBlock });
     if (this.timings.length > TICK_HISTORY) this.timings.shift();
     this.onTick?.(whole);
+  }
+
+  /** The whole world as plain data: players, spores, the next spore id and the tick count. */
+  snapshot(): WorldSnapshot {
+    return {
+      ticks: this.ticks,
+      nextSporeId: this.nextSporeId,
+      players: [...this.players.values()].map((p) => ({ ...p })),
+      spores: [...this.spores.values()].map((s) => ({ ...s })),
+    };
+  }
+
+  /** Replaces the whole world with a snapshot's (spore ids go on from where it stopped). */
+  restore(snapshot: WorldSnapshot): void {
+    this.stop();
+    for (const player of [...this.players.values()]) this.leave(player.id);
+    for (const spore of [...this.spores.values()]) this.removeSpore(spore);
+    this.deliveries.length = 0;
+    this.ticks = snapshot.ticks;
+    this.nextSporeId = snapshot.nextSporeId;
+    for (const spore of snapshot.spores) {
+      const copy = { ...spore };
+      this.spores.set(copy.id, copy);
+      this.sporeGrid.insert(copy);
+    }
+    for (const player of snapshot.players) {
+      const copy = { ...player };
+      this.players.set(copy.id, copy);
+      this.playerGrid.insert(copy);
+      this.largestPlayerRadius = Math.max(this.largestPlayerRadius, copy.radius);
+    }
   }
 
   /** Best scores that changed since the last call, by score key. */

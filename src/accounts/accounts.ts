@@ -1,0 +1,132 @@
+// Registration and login, as the series' client expects them, with what the series lacked: hashing
+// off the event loop, throttled failures, and one session per account.
+import type { ClientInterfacer } from "../hub/client.ts";
+import type { Stats } from "../hub/stats.ts";
+import { errorText } from "../log.ts";
+import { newDenyResponse, newOkResponse, type LoginRequestMessage, type RegisterRequestMessage } from "../packets/index.ts";
+import { UserExistsError, type Account, type Store } from "../store/store.ts";
+import { hashPassword, MAX_PASSWORD_BYTES, verifyPassword } from "./passwords.ts";
+import { passwordProblem, Reason, usernameProblem } from "./rules.ts";
+import { Sessions } from "./sessions.ts";
+import { LoginThrottle } from "./throttle.ts";
+
+export interface AccountsDeps {
+  store: Store;
+  stats: Stats;
+  /** Milliseconds, for the throttle's windows. */
+  now(): number;
+}
+
+export class Accounts {
+  readonly throttle = new LoginThrottle();
+  readonly sessions = new Sessions();
+  /** Clients whose login or registration is being hashed; another one meanwhile is ignored. */
+  private readonly busy = new Set<number>();
+
+  constructor(private readonly deps: AccountsDeps) {}
+
+  /** The account logged in on this client, if any. */
+  accountOf(client: ClientInterfacer): Account | undefined {
+    return client.account as Account | undefined;
+  }
+
+  /**
+   * Checks the name and password; on success claims the account for this client, sends ok_response
+   * and returns the account. Every failure is answered with a deny_response here. Resolves undefined
+   * also when the client left its state (or closed) while the password was being checked.
+   */
+  async login(client: ClientInterfacer, { username, password }: LoginRequestMessage): Promise<Account | undefined> {
+    const { store, stats } = this.deps;
+    if (this.throttle.isBlocked(username, client.ip, this.deps.now())) {
+      stats.login("throttled");
+      client.log.info(`Login for "${username}" refused: too many failed attempts`);
+      client.socketSend(newDenyResponse(Reason.badLogin));
+      return undefined;
+    }
+    const change = client.stateChanges;
+    const account = Buffer.byteLength(password) <= MAX_PASSWORD_BYTES ? store.findAccount(username) : undefined;
+    const valid = await this.exclusive(client, () => verifyPassword(password, account?.passwordHash));
+    if (valid === undefined || client.stateChanges !== change) return undefined;
+    if (!valid || !account) {
+      this.throttle.recordFailure(username, client.ip, this.deps.now());
+      stats.login("bad_credentials");
+      client.log.info(`Failed login for "${username}"`);
+      client.socketSend(newDenyResponse(Reason.badLogin));
+      return undefined;
+    }
+    this.throttle.recordSuccess(username);
+    if (!this.sessions.claim(account.userId)) {
+      stats.login("already_logged_in");
+      client.log.info(`Login for "${username}" refused: the account is already logged in`);
+      client.socketSend(newDenyResponse(Reason.alreadyLoggedIn));
+      return undefined;
+    }
+    client.account = account;
+    stats.login("ok");
+    client.log.info(`User ${username} logged in`);
+    client.socketSend(newOkResponse());
+    return account;
+  }
+
+  /** Stores a new account (committed before the ok_response) or answers why not. */
+  async register(client: ClientInterfacer, { username, password, color }: RegisterRequestMessage): Promise<void> {
+    const { store, stats } = this.deps;
+    const problem = usernameProblem(username) ?? passwordProblem(password);
+    if (problem) {
+      stats.registration("invalid");
+      client.socketSend(newDenyResponse(problem));
+      return;
+    }
+    if (store.findAccount(username)) {
+      stats.registration("exists");
+      client.socketSend(newDenyResponse(Reason.userExists));
+      return;
+    }
+    const change = client.stateChanges;
+    try {
+      const hash = await this.exclusive(client, () => hashPassword(password));
+      if (hash === undefined || client.stateChanges !== change) return;
+      store.createAccount(username, hash, color);
+    } catch (err) {
+      if (err instanceof UserExistsError) {
+        stats.registration("exists");
+        client.socketSend(newDenyResponse(Reason.userExists));
+        return;
+      }
+      client.log.error(`Failed to register "${username}": ${errorText(err)}`);
+      stats.registration("failed");
+      client.socketSend(newDenyResponse(Reason.registerFailed));
+      return;
+    }
+    stats.registration("ok");
+    client.log.info(`User ${username.toLowerCase()} registered`);
+    client.socketSend(newOkResponse());
+  }
+
+  /** Ends the client's session, if it has one (back in the lobby, or gone). */
+  logout(client: ClientInterfacer): void {
+    const account = this.accountOf(client);
+    if (!account) return;
+    client.account = undefined;
+    this.sessions.release(account.userId);
+  }
+
+  /** Forgets throttle windows that can no longer block anyone. */
+  prune(): void {
+    this.throttle.prune(this.deps.now());
+  }
+
+  /** Runs one hashing task per client at a time; undefined when one was already running. */
+  private async exclusive<T>(client: ClientInterfacer, task: () => Promise<T>): Promise<T | undefined> {
+    if (this.busy.has(client.id)) {
+      client.log.info("Ignored a login or registration while another is in progress");
+      return undefined;
+    }
+    this.busy.add(client.id);
+    try {
+      return await task();
+    } finally {
+      this.busy.delete(client.id);
+    }
+  }
+}

@@ -1,0 +1,53 @@
+// Radius Rumble, the game of the "Godot 4 + Golang MMO" series: log in from the lobby to one shared
+// world of players and spores, or browse the hiscores.
+import { lobbyState } from "../../accounts/lobby.ts";
+import { defineGame } from "../../rooms/game.ts";
+import { browsingHiscoresState } from "./browsing-hiscores.ts";
+import { inGameState } from "./in-game.ts";
+import { WORLD_ROOM, WorldRoom } from "./world-room.ts";
+
+export const radiusRumble = defineGame({
+  name: "radius-rumble",
+  description: "the series' game: one world of players and spores, hiscores (default)",
+  create({ rooms, accounts, store, metrics }) {
+    const tickSeconds = metrics.histogram("mmo_world_tick_seconds", "Duration of one world tick (simulation and fan-out)", [
+      0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1,
+    ]);
+    const world = () => rooms.get<WorldRoom>(WORLD_ROOM)!.world;
+    metrics.gauge("mmo_players", "Players in the world", () => world().players.size);
+    metrics.gauge("mmo_spores", "Spores in the world", () => world().spores.size);
+    return {
+      states: {
+        initial: "Connected",
+        states: {
+          Connected: lobbyState(accounts, {
+            afterLogin: (client, account) => client.setState("InGame", account),
+            handlers: { hiscoreBoardRequest: (client) => client.setState("BrowsingHiscores") },
+          }),
+          InGame: inGameState(rooms),
+          BrowsingHiscores: browsingHiscoresState(store),
+        },
+        transitions: {
+          Connected: ["InGame", "BrowsingHiscores"],
+          InGame: ["Connected"],
+          BrowsingHiscores: ["Connected"],
+        },
+      },
+      rooms: { [WORLD_ROOM]: (ctx) => new WorldRoom(ctx, (ms) => tickSeconds.observe(ms / 1000)) },
+      start() {
+        rooms.create(WORLD_ROOM, WORLD_ROOM);
+      },
+      health() {
+        const w = world();
+        return { players: w.players.size, spores: w.spores.size, tickMs: w.tickStats() };
+      },
+      dashboard() {
+        const w = world();
+        return {
+          tiles: { "Tick p99 (ms)": w.tickStats().p99.toFixed(2) },
+          players: [...w.players.values()].map((p) => ({ id: p.id, name: p.name, score: p.bestScore, x: p.x, y: p.y, radius: p.radius, color: p.color })),
+        };
+      },
+    };
+  },
+});

@@ -1,0 +1,80 @@
+// The world as a room: the framework ticks it at 20 Hz, hands it its members' claims, and carries
+// what it says to the members' sockets. Best scores reach the store every few seconds and on leaving.
+import { errorText } from "../../log.ts";
+import { Room, type RoomContext, type RoomHandlers } from "../../rooms/room.ts";
+import { TICK_SECONDS } from "./rules.ts";
+import { World, type PlayerProfile, type WorldSnapshot } from "./world.ts";
+
+/** The one world every player enters. */
+export const WORLD_ROOM = "world";
+/** Best scores reach the database at most this often while players play (and always on leaving). */
+const SCORE_FLUSH_MS = 5000;
+
+export class WorldRoom extends Room<PlayerProfile, WorldSnapshot> {
+  override readonly tickHz = 1 / TICK_SECONDS;
+  readonly world: World;
+
+  override readonly messages: RoomHandlers = {
+    playerDirection: (id, { direction }) => this.world.setDirection(id, direction),
+    sporeConsumed: (id, { sporeId }) => this.world.consumeSpore(id, sporeId),
+    playerConsumed: (id, { playerId }) => this.world.consumePlayer(id, playerId),
+  };
+
+  constructor(ctx: RoomContext, onTick: (ms: number) => void) {
+    super(ctx);
+    this.world = new World({
+      random: ctx.random,
+      now: () => ctx.now(),
+      output: {
+        toAll: (senderId, msg) => ctx.publish(senderId, msg),
+        toOthers: (senderId, msg) => ctx.broadcast(senderId, msg),
+        toPlayer: (playerId, senderId, msg) => ctx.send(playerId, msg, senderId),
+        refused: (playerId, why) => ctx.log.debug(`Refused a claim of client ${playerId}: ${why}`),
+      },
+      onTick,
+    });
+  }
+
+  override onCreate(): void {
+    this.ctx.setInterval(() => this.flushScores(), SCORE_FLUSH_MS);
+  }
+
+  onJoin(clientId: number, profile: PlayerProfile): void {
+    this.world.join(clientId, profile);
+  }
+
+  onLeave(clientId: number): void {
+    const player = this.world.leave(clientId);
+    if (player) this.saveScores([[player.scoreKey, player.bestScore]]);
+  }
+
+  override onTick(): void {
+    this.world.tick();
+  }
+
+  override onDispose(): void {
+    this.world.stop();
+    this.flushScores();
+  }
+
+  snapshot(): WorldSnapshot {
+    return this.world.snapshot();
+  }
+
+  restore(snapshot: WorldSnapshot): void {
+    this.world.restore(snapshot);
+  }
+
+  private flushScores(): void {
+    const scores = this.world.takeDirtyScores();
+    if (scores.length > 0) this.saveScores(scores);
+  }
+
+  private saveScores(scores: [number, number][]): void {
+    try {
+      this.ctx.store.saveBestScores(scores);
+    } catch (err) {
+      this.ctx.log.error(`Saving ${scores.length} best score(s) failed: ${errorText(err)}`);
+    }
+  }
+}

@@ -1,0 +1,63 @@
+// The Game API: what a game gives the framework (its states, its room types, what it reports) and
+// what the framework gives a game. A game is one folder under src/games/ and one entry in its index.
+import type { Accounts } from "../accounts/accounts.ts";
+import type { StateTable } from "../hub/states.ts";
+import type { Stats } from "../hub/stats.ts";
+import type { Logger } from "../log.ts";
+import type { Store } from "../store/store.ts";
+import type { RoomFactory, Rooms } from "./rooms.ts";
+
+/** Metrics a game adds to /metrics, beside the framework's. */
+export interface GameMetrics {
+  /** A gauge read when /metrics is scraped. */
+  gauge(name: string, help: string, read: () => number): void;
+  histogram(name: string, help: string, buckets: number[]): { observe(value: number): void };
+}
+
+/** What the dashboard draws: tiles of figures, and things on a map (players, units, pieces). */
+export interface DashboardView {
+  /** A few named figures, shown as tiles ("Players": 12). */
+  tiles?: Record<string, number | string>;
+  /** Things with a place, drawn as coloured dots and listed by name and score. */
+  players?: { id: number; name: string; score: number; x: number; y: number; radius: number; color: number }[];
+}
+
+/** What the framework gives a game, once per server. */
+export interface GameContext {
+  readonly rooms: Rooms;
+  readonly store: Store;
+  /** Register, login, one session per account, and the lobby state that uses them. */
+  readonly accounts: Accounts;
+  readonly stats: Stats;
+  readonly metrics: GameMetrics;
+  readonly log: Logger;
+  /** Milliseconds on a monotonic clock; the same clock every room sees. */
+  now(): number;
+}
+
+/** One server's running game. */
+export interface GameRuntime {
+  /** The per-connection states, the transitions between them, and which comes first. */
+  states: StateTable;
+  /** Room types by name; instances are made with `ctx.rooms.create(type, id?)`. */
+  rooms: Record<string, RoomFactory>;
+  /** Once the room types are defined and before the first client: make the rooms that always exist. */
+  start?(): void;
+  /** Merged into /healthz. */
+  health?(): Record<string, unknown>;
+  /** Sent to open dashboards twice a second. */
+  dashboard?(): DashboardView;
+}
+
+export interface Game {
+  /** What `--game NAME` chooses. */
+  name: string;
+  /** One line, for --help. */
+  description: string;
+  create(ctx: GameContext): GameRuntime;
+}
+
+/** Declares a game; `src/games/index.ts` lists it under its name. */
+export function defineGame(game: Game): Game {
+  return game;
+}

@@ -1,0 +1,70 @@
+// The Room API: what a game's room is (its hooks) and what the framework gives it (its context).
+// A room is one instance of a room type ("world", "duel-3"); its members are clients, named by id;
+// its topic carries its broadcasts, encoded once and fanned out by the native pub/sub.
+import type { Logger } from "../log.ts";
+import type { Msg, MsgCase, MsgValue } from "../packets/index.ts";
+import type { Store } from "../store/store.ts";
+import type { Random } from "./random.ts";
+
+/** What the framework gives a room. */
+export interface RoomContext {
+  /** The room type, as the game defined it ("world"). */
+  readonly type: string;
+  /** This instance's id, unique on the server ("world", "duel-3"). */
+  readonly id: string;
+  /** The pub/sub topic of this instance. */
+  readonly topic: string;
+  /** The ids of the clients in the room. */
+  readonly members: ReadonlySet<number>;
+  /** Lines prefixed `Room ID: `. */
+  readonly log: Logger;
+  readonly store: Store;
+  /** Seeded from the server's --seed and the room's id, so a room can be replayed exactly. */
+  readonly random: Random;
+  /** Milliseconds on a monotonic clock. */
+  now(): number;
+  /** To one member's client, as from `senderId` (0: the server). */
+  send(clientId: number, msg: Msg, senderId?: number): void;
+  /** To every member but the sender (sender 0: the server, to every member). */
+  broadcast(senderId: number, msg: Msg): void;
+  /** To every member, the sender's own client included. */
+  publish(senderId: number, msg: Msg): void;
+  /** Moves a member's client to another state of the game (a transition its state table allows). */
+  setState(clientId: number, state: string, arg?: unknown): void;
+  /** Timers that stop when the room is disposed. */
+  setTimeout(run: () => void, ms: number): Timer;
+  setInterval(run: () => void, ms: number): Timer;
+  clearTimer(timer: Timer): void;
+  /** Closes the room: its members leave it (onLeave each), then onDispose. */
+  dispose(): void;
+}
+
+/** A room's message handlers by oneof case: each gets the sender's id and its own message type. */
+export type RoomHandlers = { [K in MsgCase]?: (clientId: number, value: MsgValue<K>) => void };
+
+/**
+ * A game's room. Subclass it, give the hooks a body, and name the class in the game's `rooms`.
+ * `J` is what a client brings when it joins (its name, its account); `S` is the room's snapshot.
+ */
+export abstract class Room<J = undefined, S = unknown> {
+  /** How often onTick runs, per second, on a schedule that does not drift; 0: never. */
+  readonly tickHz: number = 0;
+  /** The messages the room takes from its members; the client's state sees every message first. */
+  readonly messages: RoomHandlers = {};
+
+  constructor(protected readonly ctx: RoomContext) {}
+
+  /** Once, before anyone joins. */
+  onCreate(): void {}
+  /** The client has been subscribed to the room's topic. */
+  abstract onJoin(clientId: number, join: J): void;
+  /** The client is leaving (its state moved on, or its connection closed); it still gets this turn's sends. */
+  abstract onLeave(clientId: number): void;
+  onTick(): void {}
+  /** Once, after every member has left: flush what must be kept. */
+  onDispose(): void {}
+  /** The room's whole state, as plain data (what lets it move to another process). */
+  abstract snapshot(): S;
+  /** Takes the state of a snapshot; the room's members are not part of it and join again. */
+  abstract restore(snapshot: S): void;
+}

@@ -1,0 +1,239 @@
+// Every room instance of one server: made from the game's room types, each with its own topic,
+// members, timers and tick. The one place a client's message reaches its room, and a room's output
+// reaches the clients (through the Hub), so a later transport between processes needs only this seam.
+import type { ClientInterfacer } from "../hub/client.ts";
+import type { Hub } from "../hub/hub.ts";
+import { errorText, type Logger } from "../log.ts";
+import type { Msg } from "../packets/index.ts";
+import type { Store } from "../store/store.ts";
+import { seededRandom, type Random } from "./random.ts";
+import type { Room, RoomContext } from "./room.ts";
+import { Ticker } from "./ticker.ts";
+
+// The registry holds rooms of every join and snapshot type; each room's hooks see only their own.
+export type AnyRoom = Room<any, any>;
+export type RoomFactory = (ctx: RoomContext) => AnyRoom;
+
+export interface RoomsDeps {
+  hub: Hub;
+  store: Store;
+  log: Logger;
+  seed: number;
+  now(): number;
+}
+
+class RoomInstance implements RoomContext {
+  readonly topic: string;
+  readonly members = new Set<number>();
+  readonly log: Logger;
+  readonly random: Random;
+  readonly room: AnyRoom;
+  private readonly timers = new Set<Timer>();
+  private readonly ticker: Ticker | undefined;
+  disposed = false;
+
+  constructor(
+    readonly type: string,
+    readonly id: string,
+    factory: RoomFactory,
+    private readonly rooms: Rooms,
+    private readonly deps: RoomsDeps,
+  ) {
+    this.topic = `room/${id}`;
+    this.log = deps.log.child(`Room ${id}: `);
+    this.random = seededRandom((deps.seed ^ hashOf(id)) >>> 0);
+    this.room = factory(this);
+    if (this.room.tickHz > 0) this.ticker = new Ticker(1000 / this.room.tickHz, () => this.guard("onTick", () => this.room.onTick()));
+  }
+
+  get store(): Store {
+    return this.deps.store;
+  }
+
+  now(): number {
+    return this.deps.now();
+  }
+
+  start(): void {
+    this.room.onCreate();
+    this.ticker?.start();
+  }
+
+  send(clientId: number, msg: Msg, senderId = 0): void {
+    if (this.members.has(clientId)) this.deps.hub.clients.get(clientId)?.socketSendAs(msg, senderId);
+  }
+
+  broadcast(senderId: number, msg: Msg): void {
+    this.deps.hub.broadcast(senderId, msg, this.topic);
+  }
+
+  publish(senderId: number, msg: Msg): void {
+    this.deps.hub.publish(senderId, msg, this.topic);
+  }
+
+  setState(clientId: number, state: string, arg?: unknown): void {
+    this.deps.hub.clients.get(clientId)?.setState(state, arg);
+  }
+
+  setTimeout(run: () => void, ms: number): Timer {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.guard("a timer", run);
+    }, ms);
+    this.timers.add(timer);
+    return timer;
+  }
+
+  setInterval(run: () => void, ms: number): Timer {
+    const timer = setInterval(() => this.guard("a timer", run), ms);
+    this.timers.add(timer);
+    return timer;
+  }
+
+  clearTimer(timer: Timer): void {
+    clearTimeout(timer);
+    this.timers.delete(timer);
+  }
+
+  dispose(): void {
+    this.rooms.dispose(this.id);
+  }
+
+  /** Stops the clock and the timers; the members have left by now. */
+  stop(): void {
+    this.disposed = true;
+    this.ticker?.stop();
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  /** A throw in a room's hook is logged and contained: the room and the server go on. */
+  guard(what: string, run: () => void): void {
+    try {
+      run();
+    } catch (err) {
+      this.log.error(`${what} failed: ${errorText(err)}`);
+    }
+  }
+}
+
+export class Rooms {
+  private readonly types = new Map<string, RoomFactory>();
+  private readonly instances = new Map<string, RoomInstance>();
+  /** Which room each client is in; a client is in one room at most. */
+  private readonly roomOf = new Map<number, RoomInstance>();
+  private readonly counters = new Map<string, number>();
+
+  constructor(private readonly deps: RoomsDeps) {}
+
+  /** Registers a room type by name. */
+  define(type: string, factory: RoomFactory): void {
+    if (this.types.has(type)) throw new Error(`room type ${type} is defined twice`);
+    this.types.set(type, factory);
+  }
+
+  /** Makes an instance of `type`, with `id` (or `TYPE-N`, N counting from 1), and starts it. */
+  create<R extends AnyRoom = AnyRoom>(type: string, id?: string): R {
+    const factory = this.types.get(type);
+    if (!factory) throw new Error(`no room type named ${type}`);
+    if (id === undefined) {
+      const n = (this.counters.get(type) ?? 0) + 1;
+      this.counters.set(type, n);
+      id = `${type}-${n}`;
+    }
+    if (this.instances.has(id)) throw new Error(`a room ${id} exists already`);
+    const instance = new RoomInstance(type, id, factory, this, this.deps);
+    this.instances.set(id, instance);
+    instance.start();
+    this.deps.log.debug(`Room ${id} created`);
+    return instance.room as R;
+  }
+
+  /** The room of that id, if it exists. */
+  get<R extends AnyRoom = AnyRoom>(id: string): R | undefined {
+    return this.instances.get(id)?.room as R | undefined;
+  }
+
+  /** Every instance of one type, oldest first. */
+  *ofType<R extends AnyRoom = AnyRoom>(type: string): IterableIterator<R> {
+    for (const instance of this.instances.values()) if (instance.type === type) yield instance.room as R;
+  }
+
+  get size(): number {
+    return this.instances.size;
+  }
+
+  /** The id of the room the client is in. */
+  roomOfClient(clientId: number): string | undefined {
+    return this.roomOf.get(clientId)?.id;
+  }
+
+  /** Puts the client into the room (leaving any other first): subscribes it to the topic, then onJoin. */
+  join(client: ClientInterfacer, roomId: string, join?: unknown): void {
+    const instance = this.instances.get(roomId);
+    if (!instance) throw new Error(`no room ${roomId}`);
+    this.leave(client);
+    instance.members.add(client.id);
+    this.roomOf.set(client.id, instance);
+    client.subscribe(instance.topic);
+    instance.room.onJoin(client.id, join);
+  }
+
+  /**
+   * Takes the client out of its room, if any: onLeave first (it may still send to it), then
+   * unsubscribes; then `farewell` goes to the members left, as from the client, exactly once.
+   */
+  leave(client: ClientInterfacer, farewell?: Msg): void {
+    const instance = this.roomOf.get(client.id);
+    if (!instance) return;
+    this.roomOf.delete(client.id);
+    instance.guard("onLeave", () => instance.room.onLeave(client.id));
+    instance.members.delete(client.id);
+    client.unsubscribe(instance.topic);
+    if (farewell) client.broadcast(farewell, instance.topic);
+  }
+
+  /** A member's message for its room; false when the client is in no room or the room does not take it. */
+  deliver(client: ClientInterfacer, msg: Msg): boolean {
+    const instance = this.roomOf.get(client.id);
+    const handler = instance?.room.messages[msg.$case] as ((clientId: number, value: unknown) => void) | undefined;
+    if (!handler) return false;
+    handler(client.id, msg.value);
+    return true;
+  }
+
+  /** Broadcasts to the client's room as the client (its chat, its farewell); false when it is in none. */
+  broadcastFrom(client: ClientInterfacer, msg: Msg): boolean {
+    const instance = this.roomOf.get(client.id);
+    if (!instance) return false;
+    client.broadcast(msg, instance.topic);
+    return true;
+  }
+
+  /** Closes a room: every member leaves (onLeave each), then onDispose, then its timers stop. */
+  dispose(id: string): void {
+    const instance = this.instances.get(id);
+    if (!instance || instance.disposed) return;
+    instance.disposed = true;
+    for (const clientId of [...instance.members]) {
+      const client = this.deps.hub.clients.get(clientId);
+      if (client) this.leave(client);
+      else instance.members.delete(clientId);
+    }
+    instance.guard("onDispose", () => instance.room.onDispose());
+    instance.stop();
+    this.instances.delete(id);
+    this.deps.log.debug(`Room ${id} disposed`);
+  }
+
+  disposeAll(): void {
+    for (const id of [...this.instances.keys()]) this.dispose(id);
+  }
+}
+
+/** FNV-1a, to give each room its own random sequence from one server seed. */
+function hashOf(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
+}

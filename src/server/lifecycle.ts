@@ -1,0 +1,68 @@
+// What runs besides the connections: one sweep a second for every client (backpressure, throttle
+// pruning), and the shutdown order: stop listening, tell and close every client, dispose the rooms
+// (they save what they keep), then close the store.
+import type { Server } from "bun";
+import type { Accounts } from "../accounts/accounts.ts";
+import type { Dashboard } from "../http/dashboard.ts";
+import type { Hub } from "../hub/hub.ts";
+import { CloseCode, type SocketData, type WebSocketClient } from "../hub/websocket-client.ts";
+import type { Logger } from "../log.ts";
+import { newDisconnect } from "../packets/index.ts";
+import type { Rooms } from "../rooms/rooms.ts";
+import type { Store } from "../store/store.ts";
+
+const SHUTDOWN_REASON = "server shutting down";
+const SWEEP_INTERVAL_MS = 1000;
+const PRUNE_EVERY_SWEEPS = 60;
+
+export interface LifecycleDeps {
+  hub: Hub<WebSocketClient>;
+  rooms: Rooms;
+  accounts: Accounts;
+  store: Store;
+  dashboard: Dashboard;
+  log: Logger;
+}
+
+export class Lifecycle {
+  private sweep: Timer | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly deps: LifecycleDeps) {}
+
+  get isStopping(): boolean {
+    return this.stopping !== undefined;
+  }
+
+  /** One timer for every client, not one per client. */
+  start(): void {
+    let sweeps = 0;
+    this.sweep = setInterval(() => {
+      const now = performance.now();
+      for (const client of this.deps.hub.clients.values()) client.checkBackpressure(now);
+      if (++sweeps % PRUNE_EVERY_SWEEPS === 0) this.deps.accounts.prune();
+    }, SWEEP_INTERVAL_MS);
+  }
+
+  /** Tells every client the server is going, closes them with 1001 and stops; resolves when done. */
+  shutdown(server: Server<SocketData>, timeoutMs: number): Promise<void> {
+    const { hub, rooms, store, dashboard, log } = this.deps;
+    this.stopping ??= (async () => {
+      log.info(`Shutting down: closing ${hub.size} client connection(s)`);
+      void server.stop(false);
+      dashboard.close();
+      for (const client of hub.clients.values()) {
+        client.socketSendAs(newDisconnect(SHUTDOWN_REASON), 0);
+        client.close(SHUTDOWN_REASON, CloseCode.goingAway);
+      }
+      const deadline = performance.now() + timeoutMs;
+      while (hub.size > 0 && performance.now() < deadline) await Bun.sleep(10);
+      clearInterval(this.sweep);
+      // Whoever has not finished the closing handshake by now is cut off.
+      await server.stop(true);
+      rooms.disposeAll();
+      store.close();
+    })();
+    return this.stopping;
+  }
+}

@@ -1,0 +1,32 @@
+// Bun's websocket handlers: each connection becomes a WebSocketClient, registered with the hub.
+import type { WebSocketHandler } from "bun";
+import type { Config } from "../config.ts";
+import type { Hub } from "../hub/hub.ts";
+import { WebSocketClient, type ClientContext, type SocketData } from "../hub/websocket-client.ts";
+import type { Admission } from "./admission.ts";
+
+export function websocketHandlers(config: Config, context: ClientContext, hub: Hub<WebSocketClient>, admission: Admission): WebSocketHandler<SocketData> {
+  return {
+    perMessageDeflate: false,
+    maxPayloadLength: config.maxPayload,
+    backpressureLimit: config.backpressureLimit,
+    closeOnBackpressureLimit: false,
+    idleTimeout: config.idleTimeout,
+    sendPings: true,
+    open(ws) {
+      const { ip, port } = ws.data;
+      context.log.info(`New client connected from ${ip.includes(":") ? `[${ip}]` : ip}:${port}`);
+      context.stats.connectionsOpened++;
+      const client = new WebSocketClient(ws, context);
+      ws.data.client = client;
+      hub.register(client);
+    },
+    message(ws, frame) {
+      ws.data.client?.receive(frame);
+    },
+    close(ws, code, reason) {
+      admission.release(ws.data.ip);
+      ws.data.client?.closed(code, reason);
+    },
+  };
+}

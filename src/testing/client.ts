@@ -1,0 +1,129 @@
+// The testkit's client: a real WebSocket client that speaks Packets, and the account requests.
+import { decodePacket, encodePacket, type Msg, type MsgCase, type MsgValue, type Packet } from "../packets/index.ts";
+
+export interface CloseEventInfo {
+  code: number;
+  reason: string;
+}
+
+export class TestClient {
+  readonly packets: Packet[] = [];
+  readonly closed: Promise<CloseEventInfo>;
+  id = 0;
+  private waiters: (() => void)[] = [];
+  private isClosed = false;
+
+  private constructor(readonly ws: WebSocket) {
+    ws.binaryType = "arraybuffer";
+    ws.addEventListener("message", (ev) => {
+      if (typeof ev.data === "string") throw new Error(`server sent a text frame: ${ev.data}`);
+      this.packets.push(decodePacket(new Uint8Array(ev.data as ArrayBuffer)));
+      this.wake();
+    });
+    this.closed = new Promise((resolve) =>
+      ws.addEventListener("close", (ev) => {
+        this.isClosed = true;
+        this.wake();
+        resolve({ code: ev.code, reason: ev.reason });
+      }),
+    );
+  }
+
+  /** Connects and, unless told otherwise, waits for the id packet that every connection gets first. */
+  static async connect(url: string, opts: { awaitId?: boolean; headers?: Record<string, string>; tls?: { rejectUnauthorized: boolean } } = {}): Promise<TestClient> {
+    // Bun's WebSocket takes headers and TLS options as a second argument.
+    const ws = new WebSocket(url, { headers: opts.headers, tls: opts.tls } as unknown as string[]);
+    const client = new TestClient(ws);
+    await new Promise<void>((resolve, reject) => {
+      ws.addEventListener("open", () => resolve(), { once: true });
+      ws.addEventListener("error", () => reject(new Error(`cannot connect to ${url}`)), { once: true });
+    });
+    if (opts.awaitId !== false) {
+      const first = await client.next();
+      if (first.msg?.$case !== "id") throw new Error(`first packet was ${first.msg?.$case}, not id`);
+      client.id = first.msg.value.id;
+    }
+    return client;
+  }
+
+  send(msg: Msg, senderId = 0): void {
+    this.ws.send(encodePacket(senderId, msg));
+  }
+
+  sendRaw(data: Uint8Array | string): void {
+    this.ws.send(data);
+  }
+
+  /** The next packet (optionally of one kind, skipping others), or an error after `timeoutMs`. */
+  async next(kind?: MsgCase, timeoutMs = 3000): Promise<Packet> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const index = kind ? this.packets.findIndex((p) => p.msg?.$case === kind) : 0;
+      if (index >= 0 && index < this.packets.length) return this.packets.splice(index, 1)[0]!;
+      if (this.isClosed) throw new Error(`connection closed while waiting for ${kind ?? "a packet"}`);
+      const left = deadline - performance.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${kind ?? "a packet"}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Typed shortcut: the value of the next packet of `kind`, with its sender. */
+  async expect<K extends MsgCase>(kind: K, timeoutMs?: number): Promise<{ senderId: number; value: MsgValue<K> }> {
+    const packet = await this.next(kind, timeoutMs);
+    return { senderId: packet.senderId, value: packet.msg!.value as MsgValue<K> };
+  }
+
+  /** Waits `ms` and returns whatever packets of `kind` (or any) arrived meanwhile. */
+  async drain(ms: number, kind?: MsgCase): Promise<Packet[]> {
+    await Bun.sleep(ms);
+    const taken = this.packets.filter((p) => !kind || p.msg?.$case === kind);
+    for (const p of taken) this.packets.splice(this.packets.indexOf(p), 1);
+    return taken;
+  }
+
+  close(code = 1000): Promise<CloseEventInfo> {
+    this.ws.close(code);
+    return this.closed;
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+/** Polls `check` until it holds or `timeoutMs` passes. */
+export async function waitFor(check: () => boolean, timeoutMs = 3000, what: string | (() => string) = "condition"): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
+    await Bun.sleep(5);
+  }
+}
+
+/** The answer to a register or login request: "ok" or the deny reason. */
+export type Answer = "ok" | string;
+
+async function answer(client: TestClient): Promise<Answer> {
+  const packet = await client.next(undefined, 5000);
+  if (packet.msg?.$case === "okResponse") return "ok";
+  if (packet.msg?.$case === "denyResponse") return packet.msg.value.reason;
+  throw new Error(`expected ok_response or deny_response, got ${packet.msg?.$case}`);
+}
+
+export async function register(client: TestClient, username: string, password: string, color = 0): Promise<Answer> {
+  client.send({ $case: "registerRequest", value: { username, password, color } });
+  return answer(client);
+}
+
+export async function login(client: TestClient, username: string, password: string): Promise<Answer> {
+  client.send({ $case: "loginRequest", value: { username, password } });
+  return answer(client);
+}
