@@ -58,7 +58,7 @@ export abstract class Room<J = undefined, S = unknown> {
   onCreate(): void {}
   /** The client has been subscribed to the room's topic. */
   abstract onJoin(clientId: number, join: J): void;
-  /** The client is leaving (its state moved on, or its connection closed); it still gets this turn's sends. */
+  /** The client is leaving (its state moved on, or its connection closed); `send` still reaches it. */
   abstract onLeave(clientId: number): void;
   onTick(): void {}
   /** Once, after every member has left: flush what must be kept. */

@@ -180,17 +180,18 @@ export class Rooms {
   }
 
   /**
-   * Takes the client out of its room, if any: onLeave first (it may still send to it), then
-   * unsubscribes; then `farewell` goes to the members left, as from the client, exactly once.
+   * Takes the client out of its room, if any: it is unsubscribed, `farewell` goes to every other
+   * member as from the client (before anything onLeave does, which may move them elsewhere), then
+   * onLeave runs while the client may still be sent to directly.
    */
   leave(client: ClientInterfacer, farewell?: Msg): void {
     const instance = this.roomOf.get(client.id);
     if (!instance) return;
     this.roomOf.delete(client.id);
-    instance.guard("onLeave", () => instance.room.onLeave(client.id));
-    instance.members.delete(client.id);
     client.unsubscribe(instance.topic);
     if (farewell) client.broadcast(farewell, instance.topic);
+    instance.guard("onLeave", () => instance.room.onLeave(client.id));
+    instance.members.delete(client.id);
   }
 
   /** A member's message for its room; false when the client is in no room or the room does not take it. */
