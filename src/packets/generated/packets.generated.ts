@@ -97,6 +97,40 @@ export interface DisconnectMessage {
   reason: string;
 }
 
+/**
+ * Duel (src/games/duel, `--game duel`): rock-paper-scissors matches of two players.
+ * Hands: 1 rock, 2 paper, 3 scissors.
+ */
+export interface MatchRequestMessage {
+}
+
+export interface MatchStartMessage {
+  matchId: string;
+  opponentId: number;
+  opponentName: string;
+  winsNeeded: number;
+}
+
+export interface DuelThrowMessage {
+  hand: number;
+}
+
+export interface PlayedHandMessage {
+  playerId: number;
+  hand: number;
+}
+
+export interface RoundResultMessage {
+  round: number;
+  winnerId: number;
+  hands: PlayedHandMessage[];
+}
+
+export interface MatchOverMessage {
+  winnerId: number;
+  reason: string;
+}
+
 export interface Packet {
   senderId: number;
   msg:
@@ -118,6 +152,11 @@ export interface Packet {
     | { $case: "finishedBrowsingHiscores"; value: FinishedBrowsingHiscoresMessage }
     | { $case: "searchHiscore"; value: SearchHiscoreMessage }
     | { $case: "disconnect"; value: DisconnectMessage }
+    | { $case: "matchRequest"; value: MatchRequestMessage }
+    | { $case: "matchStart"; value: MatchStartMessage }
+    | { $case: "duelThrow"; value: DuelThrowMessage }
+    | { $case: "roundResult"; value: RoundResultMessage }
+    | { $case: "matchOver"; value: MatchOverMessage }
     | undefined;
 }
 
@@ -1081,6 +1120,348 @@ export const DisconnectMessage: MessageFns<DisconnectMessage> = {
   },
 };
 
+function createBaseMatchRequestMessage(): MatchRequestMessage {
+  return {};
+}
+
+export const MatchRequestMessage: MessageFns<MatchRequestMessage> = {
+  encode(_: MatchRequestMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MatchRequestMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMatchRequestMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseMatchStartMessage(): MatchStartMessage {
+  return { matchId: "", opponentId: 0, opponentName: "", winsNeeded: 0 };
+}
+
+export const MatchStartMessage: MessageFns<MatchStartMessage> = {
+  encode(message: MatchStartMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.matchId !== "") {
+      writer.uint32(10).string(message.matchId);
+    }
+    if (message.opponentId !== 0) {
+      writer.uint32(16).uint64(message.opponentId);
+    }
+    if (message.opponentName !== "") {
+      writer.uint32(26).string(message.opponentName);
+    }
+    if (message.winsNeeded !== 0) {
+      writer.uint32(32).uint32(message.winsNeeded);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MatchStartMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMatchStartMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.matchId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.opponentId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.opponentName = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.winsNeeded = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseDuelThrowMessage(): DuelThrowMessage {
+  return { hand: 0 };
+}
+
+export const DuelThrowMessage: MessageFns<DuelThrowMessage> = {
+  encode(message: DuelThrowMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.hand !== 0) {
+      writer.uint32(8).uint32(message.hand);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DuelThrowMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDuelThrowMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.hand = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBasePlayedHandMessage(): PlayedHandMessage {
+  return { playerId: 0, hand: 0 };
+}
+
+export const PlayedHandMessage: MessageFns<PlayedHandMessage> = {
+  encode(message: PlayedHandMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.playerId !== 0) {
+      writer.uint32(8).uint64(message.playerId);
+    }
+    if (message.hand !== 0) {
+      writer.uint32(16).uint32(message.hand);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PlayedHandMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePlayedHandMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.playerId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.hand = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRoundResultMessage(): RoundResultMessage {
+  return { round: 0, winnerId: 0, hands: [] };
+}
+
+export const RoundResultMessage: MessageFns<RoundResultMessage> = {
+  encode(message: RoundResultMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.round !== 0) {
+      writer.uint32(8).uint32(message.round);
+    }
+    if (message.winnerId !== 0) {
+      writer.uint32(16).uint64(message.winnerId);
+    }
+    for (const v of message.hands) {
+      PlayedHandMessage.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RoundResultMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRoundResultMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.round = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.winnerId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.hands.push(PlayedHandMessage.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseMatchOverMessage(): MatchOverMessage {
+  return { winnerId: 0, reason: "" };
+}
+
+export const MatchOverMessage: MessageFns<MatchOverMessage> = {
+  encode(message: MatchOverMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.winnerId !== 0) {
+      writer.uint32(8).uint64(message.winnerId);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MatchOverMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMatchOverMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.winnerId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBasePacket(): Packet {
   return { senderId: 0, msg: undefined };
 }
@@ -1144,6 +1525,21 @@ export const Packet: MessageFns<Packet> = {
         break;
       case "disconnect":
         DisconnectMessage.encode(message.msg.value, writer.uint32(154).fork()).join();
+        break;
+      case "matchRequest":
+        MatchRequestMessage.encode(message.msg.value, writer.uint32(162).fork()).join();
+        break;
+      case "matchStart":
+        MatchStartMessage.encode(message.msg.value, writer.uint32(170).fork()).join();
+        break;
+      case "duelThrow":
+        DuelThrowMessage.encode(message.msg.value, writer.uint32(178).fork()).join();
+        break;
+      case "roundResult":
+        RoundResultMessage.encode(message.msg.value, writer.uint32(186).fork()).join();
+        break;
+      case "matchOver":
+        MatchOverMessage.encode(message.msg.value, writer.uint32(194).fork()).join();
         break;
     }
     return writer;
@@ -1318,6 +1714,46 @@ export const Packet: MessageFns<Packet> = {
             }
 
             message.msg = { $case: "disconnect", value: DisconnectMessage.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.msg = { $case: "matchRequest", value: MatchRequestMessage.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.msg = { $case: "matchStart", value: MatchStartMessage.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.msg = { $case: "duelThrow", value: DuelThrowMessage.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            message.msg = { $case: "roundResult", value: RoundResultMessage.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 24: {
+            if (tag !== 194) {
+              break;
+            }
+
+            message.msg = { $case: "matchOver", value: MatchOverMessage.decode(reader, reader.uint32()) };
             continue;
           }
         }

@@ -1,0 +1,34 @@
+// Duel: a small second game that proves the Game/Room API. Log in from the series' lobby, ask for a
+// match, and play rock-paper-scissors against the next player who asks; many matches run at once.
+import { lobbyState } from "../../accounts/lobby.ts";
+import { defineGame } from "../../rooms/game.ts";
+import { DUEL_ROOM, DuelRoom } from "./duel-room.ts";
+import { inMatchState, Matchmaker, readyState } from "./states.ts";
+
+export const duel = defineGame({
+  name: "duel",
+  description: "an example: rock-paper-scissors matches of two, many at once",
+  create({ rooms, accounts, metrics }) {
+    const matchmaker = new Matchmaker(rooms);
+    const matches = () => [...rooms.ofType<DuelRoom>(DUEL_ROOM)].length;
+    metrics.gauge("mmo_duel_matches", "Duels being played", matches);
+    return {
+      states: {
+        initial: "Connected",
+        states: {
+          Connected: lobbyState(accounts, { afterLogin: (client) => client.setState("Ready") }),
+          Ready: readyState(matchmaker),
+          InMatch: inMatchState(rooms),
+        },
+        transitions: {
+          Connected: ["Ready"],
+          Ready: ["InMatch", "Connected"],
+          InMatch: ["Ready"],
+        },
+      },
+      rooms: { [DUEL_ROOM]: (ctx) => new DuelRoom(ctx) },
+      health: () => ({ matches: matches(), waiting: matchmaker.waiting ? 1 : 0 }),
+      dashboard: () => ({ tiles: { Matches: matches(), Waiting: matchmaker.waiting ? 1 : 0 } }),
+    };
+  },
+});

@@ -1,0 +1,143 @@
+// The second game, Duel, over real sockets through the testkit: the API a game author uses.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { duel } from "../src/games/duel/index.ts";
+import type { DuelRoom } from "../src/games/duel/duel-room.ts";
+import { PAPER, ROCK, SCISSORS } from "../src/games/duel/rules.ts";
+import { newChat } from "../src/packets/index.ts";
+import { startServerProcess } from "../src/testing/server-process.ts";
+import { login, register, startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
+
+let srv: TestServer;
+beforeAll(() => {
+  srv = startTestServer({}, duel);
+});
+afterAll(() => srv.stop());
+
+let players = 0;
+/** A client registered, logged in and in the Ready state. */
+async function duelist(url = srv.url): Promise<TestClient> {
+  const name = `Duelist${++players}`;
+  const c = await TestClient.connect(url);
+  expect(await register(c, name, "pw")).toBe("ok");
+  expect(await login(c, name, "pw")).toBe("ok");
+  return c;
+}
+
+/** Two players who asked for a match, in that order; resolves once both got match_start. */
+async function match(url = srv.url) {
+  const a = await duelist(url);
+  const b = await duelist(url);
+  a.send({ $case: "matchRequest", value: {} });
+  await a.expect("okResponse");
+  b.send({ $case: "matchRequest", value: {} });
+  const startA = await a.expect("matchStart");
+  const startB = await b.expect("matchStart");
+  return { a, b, startA: startA.value, startB: startB.value };
+}
+
+const hand = (c: TestClient, h: number) => c.send({ $case: "duelThrow", value: { hand: h } });
+
+describe("duel", () => {
+  test("two players are paired, play rounds, and the first to two wins; both are back in Ready", async () => {
+    const { a, b, startA, startB } = await match();
+    expect(startA).toMatchObject({ opponentId: b.id, opponentName: expect.stringMatching(/^Duelist/), winsNeeded: 2 });
+    expect(startB.opponentId).toBe(a.id);
+    expect(startA.matchId).toBe(startB.matchId);
+
+    hand(a, ROCK);
+    hand(b, SCISSORS);
+    for (const c of [a, b]) {
+      const round = (await c.expect("roundResult")).value;
+      expect(round.round).toBe(1);
+      expect(round.winnerId).toBe(a.id);
+      expect(round.hands).toEqual([{ playerId: a.id, hand: ROCK }, { playerId: b.id, hand: SCISSORS }]);
+    }
+    hand(a, PAPER);
+    hand(b, PAPER);
+    for (const c of [a, b]) expect((await c.expect("roundResult")).value.winnerId).toBe(0);
+    hand(b, ROCK);
+    hand(a, PAPER);
+    for (const c of [a, b]) expect((await c.expect("roundResult")).value.winnerId).toBe(a.id);
+    for (const c of [a, b]) expect((await c.expect("matchOver")).value).toEqual({ winnerId: a.id, reason: "won 2 rounds" });
+
+    await waitFor(() => srv.rooms.get(startA.matchId) === undefined, 2000, "the match room to be disposed");
+    // Back in Ready: they may ask again, and are paired again in a new room.
+    a.send({ $case: "matchRequest", value: {} });
+    await a.expect("okResponse");
+    b.send({ $case: "matchRequest", value: {} });
+    expect((await b.expect("matchStart")).value.matchId).not.toBe(startA.matchId);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  test("several matches run at once, each with its own topic", async () => {
+    const one = await match();
+    const two = await match();
+    expect(one.startA.matchId).not.toBe(two.startA.matchId);
+    one.a.send(newChat("in match one"));
+    expect((await one.b.expect("chat")).value.msg).toBe("in match one");
+    hand(two.a, ROCK);
+    hand(two.b, PAPER);
+    expect((await two.a.expect("roundResult")).value.winnerId).toBe(two.b.id);
+    // Nothing of one match reaches the other.
+    expect(await two.a.drain(150, "chat")).toEqual([]);
+    expect(await one.a.drain(0, "roundResult")).toEqual([]);
+    await Promise.all([one.a, one.b, two.a, two.b].map((c) => c.close()));
+  });
+
+  test("a player who leaves mid-match forfeits; the opponent is told once and is back in Ready", async () => {
+    const { a, b, startA } = await match();
+    hand(a, ROCK);
+    await a.close();
+    const disconnects = await b.drain(300, "disconnect");
+    expect(disconnects.map((p) => p.senderId)).toEqual([a.id]);
+    expect((await b.expect("matchOver")).value).toEqual({ winnerId: b.id, reason: "opponent left" });
+    expect(srv.rooms.get(startA.matchId)).toBeUndefined();
+    b.send({ $case: "matchRequest", value: {} });
+    await b.expect("okResponse");
+    await b.close();
+  });
+
+  test("a throw that is not a hand, or a second throw in a round, is refused", async () => {
+    const { a, b, startA } = await match();
+    hand(a, 7);
+    hand(a, ROCK);
+    hand(a, PAPER);
+    hand(b, SCISSORS);
+    const round = (await b.expect("roundResult")).value;
+    expect(round.hands.find((h) => h.playerId === a.id)!.hand).toBe(ROCK);
+    // A snapshot is the whole match; restored into a fresh instance it reads back the same.
+    const room = srv.rooms.get<DuelRoom>(startA.matchId)!;
+    const copy = srv.rooms.create<DuelRoom>("duel");
+    copy.restore(room.snapshot());
+    expect(copy.snapshot()).toEqual(room.snapshot());
+    srv.rooms.dispose(copy.matchId);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  test("health and metrics report the game's own figures", async () => {
+    const { a, b } = await match();
+    const health = (await (await fetch(`http://127.0.0.1:${srv.port}/healthz`)).json()) as Record<string, unknown>;
+    expect(health).toMatchObject({ game: "duel", matches: 1 });
+    const metrics = await (await fetch(`http://127.0.0.1:${srv.port}/metrics`)).text();
+    expect(metrics).toMatch(/^mmo_duel_matches 1$/m);
+    await Promise.all([a.close(), b.close()]);
+  });
+});
+
+test("the server runs Duel with --game duel", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "mmo-duel-"));
+  const proc = await startServerProcess([process.execPath, join(import.meta.dir, "..", "src", "main.ts")], ["--game", "duel", "--data-dir", dir]);
+  try {
+    const { a, b } = await match(proc.url);
+    hand(a, SCISSORS);
+    hand(b, PAPER);
+    expect((await a.expect("roundResult")).value.winnerId).toBe(a.id);
+    await Promise.all([a.close(), b.close()]);
+  } finally {
+    expect(await proc.stop()).toBe(0);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 20_000);
