@@ -13,7 +13,7 @@
 //   all:   --workers 2
 // Prints a progress line on stderr and one JSON result line on stdout.
 import { parseArgs } from "node:util";
-import { encodePacket } from "../src/packets/index.ts";
+import { encodePacket, type MsgCase } from "../src/packets/index.ts";
 import { Histogram } from "../src/testing/histogram.ts";
 import { readRssKiB } from "../src/testing/server-process.ts";
 import { chatNumber, firstVarint, peek } from "../src/testing/wire.ts";
@@ -83,7 +83,7 @@ async function openMany(url: string, count: number, onMessage: (conn: Conn, byte
         const bytes = ev.data as Uint8Array;
         if (conn.id === 0) {
           const p = peek(bytes);
-          if (p?.field === 3) {
+          if (p?.kind === "id") {
             conn.id = firstVarint(bytes, p);
             conns.push(conn);
             clearTimeout(timer);
@@ -117,7 +117,7 @@ async function chatWorker(task: Extract<WorkerTask, { kind: "chat" }>): Promise<
   let delivered = 0;
   const { conns, errors } = await openMany(task.url, task.clients, (_conn, bytes) => {
     const p = peek(bytes);
-    if (p?.field !== 2) return;
+    if (p?.kind !== "chat") return;
     const sentUs = chatNumber(bytes, p);
     if (Number.isNaN(sentUs)) return;
     delivered++;
@@ -202,7 +202,7 @@ async function botsWorker(task: Extract<WorkerTask, { kind: "bots" }>): Promise<
   let loginErrors = 0;
   const { conns, errors } = await openMany(task.url, task.bots, (conn, bytes) => {
     const p = peek(bytes);
-    if (p?.field !== 8 || !counting) return;
+    if (p?.kind !== "player" || !counting) return;
     const id = firstVarint(bytes, p);
     const now = performance.now();
     let seen = perBot.get(conn)!.get(id);
@@ -217,19 +217,19 @@ async function botsWorker(task: Extract<WorkerTask, { kind: "bots" }>): Promise<
       perBot.set(conn, new Map());
       const name = `${task.prefix}${i}`;
       const reply = (msg: Parameters<typeof encodePacket>[1]) =>
-        new Promise<number>((resolve) => {
+        new Promise<MsgCase>((resolve) => {
           const listener = (ev: MessageEvent) => {
-            const p = peek(ev.data as Uint8Array);
-            if (p && (p.field === 6 || p.field === 7)) {
+            const kind = peek(ev.data as Uint8Array)?.kind;
+            if (kind === "okResponse" || kind === "denyResponse") {
               conn.ws.removeEventListener("message", listener);
-              resolve(p.field);
+              resolve(kind);
             }
           };
           conn.ws.addEventListener("message", listener);
           conn.ws.send(encodePacket(0, msg));
         });
       await reply({ $case: "registerRequest", value: { username: name, password: "bot-password", color: (i * 2654435761) | 0 } });
-      if ((await reply({ $case: "loginRequest", value: { username: name, password: "bot-password" } })) !== 6) loginErrors++;
+      if ((await reply({ $case: "loginRequest", value: { username: name, password: "bot-password" } })) !== "okResponse") loginErrors++;
     }),
   );
   say({ type: "ready", connectErrors: errors + loginErrors });

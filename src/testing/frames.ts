@@ -1,28 +1,22 @@
 // Frames for fuzzing: one valid Packet of every kind, and seeded mutations of them.
-import { encodePacket, type Msg } from "../packets/index.ts";
+import { encodePacket, MESSAGE_CASES, type Msg } from "../packets/index.ts";
 
 export { seededRandom } from "../rooms/random.ts";
 
-export const SAMPLE_MESSAGES: Msg[] = [
-  { $case: "chat", value: { msg: "hello ✓" } },
-  { $case: "id", value: { id: 42 } },
-  { $case: "loginRequest", value: { username: "alice", password: "correct horse" } },
-  { $case: "registerRequest", value: { username: "bob", password: "hunter2", color: -16711936 } },
-  { $case: "okResponse", value: {} },
-  { $case: "denyResponse", value: { reason: "no" } },
-  { $case: "player", value: { id: 3, name: "Carol", x: 1.5, y: -2.5, radius: 20, direction: 1, speed: 150, color: 255 } },
-  { $case: "playerDirection", value: { direction: 3.14 } },
-  { $case: "spore", value: { id: 9, x: 10, y: 20, radius: 12 } },
-  { $case: "sporeConsumed", value: { sporeId: 9 } },
-  { $case: "sporesBatch", value: { spores: [{ id: 1, x: 0, y: 0, radius: 5 }, { id: 2, x: 1, y: 1, radius: 6 }] } },
-  { $case: "playerConsumed", value: { playerId: 3 } },
-  { $case: "hiscoreBoardRequest", value: {} },
-  { $case: "hiscore", value: { rank: 1, name: "Alice", score: 1234 } },
-  { $case: "hiscoreBoard", value: { hiscores: [{ rank: 1, name: "Alice", score: 1234 }] } },
-  { $case: "finishedBrowsingHiscores", value: {} },
-  { $case: "searchHiscore", value: { name: "ali%_'" } },
-  { $case: "disconnect", value: { reason: "bye" } },
-];
+/** A value of the same shape with every field set: strings with non-ASCII and SQL wildcards, numbers. */
+function filled(value: unknown, n: number): unknown {
+  if (typeof value === "string") return `sample ${n} ✓ %_'`;
+  if (typeof value === "number") return n;
+  if (typeof value === "boolean") return true;
+  if (Array.isArray(value) || value === null || typeof value !== "object") return value;
+  return Object.fromEntries(Object.entries(value).map(([key, v], i) => [key, filled(v, n + i)]));
+}
+
+/**
+ * One valid message of every case of the protocol, from the one map of cases: a message added to
+ * packets.proto is fuzzed as soon as it is generated.
+ */
+export const SAMPLE_MESSAGES: Msg[] = MESSAGE_CASES.map(({ empty }) => ({ ...empty, value: filled(empty.value, empty.$case.length) }) as Msg);
 
 export const SAMPLE_FRAMES: Uint8Array[] = SAMPLE_MESSAGES.map((msg) => encodePacket(0, msg));
 

@@ -1,5 +1,6 @@
 // Just enough of the wire format for the load generator to read 100,000s of packets a second without
 // a full decode: the sender, the oneof field number, and the first field of the message.
+import { CASE_OF_FIELD, type MsgCase } from "../packets/index.ts";
 
 /** Reads a varint at `pos`; returns [value, next position]. Values stay below 2^53. */
 export function readVarint(bytes: Uint8Array, pos: number): [number, number] {
@@ -18,6 +19,8 @@ export interface Peek {
   senderId: number;
   /** The oneof field number of the message (2 = chat, 3 = id, 8 = player, …). */
   field: number;
+  /** The message's case, from the one map of cases (src/packets/cases.ts); undefined when unknown. */
+  kind: MsgCase | undefined;
   /** Where the message's own bytes start, and end. */
   start: number;
   end: number;
@@ -27,10 +30,11 @@ export function peek(bytes: Uint8Array): Peek | undefined {
   let pos = 0;
   let senderId = 0;
   if (bytes[0] === 0x08) [senderId, pos] = readVarint(bytes, 1);
-  const tag = bytes[pos];
-  if (tag === undefined || (tag & 7) !== 2) return undefined;
-  const [length, start] = readVarint(bytes, pos + 1);
-  return { senderId, field: tag >> 3, start, end: start + length };
+  const [tag, afterTag] = readVarint(bytes, pos);
+  if (!Number.isFinite(tag) || tag % 8 !== 2) return undefined;
+  const field = Math.floor(tag / 8);
+  const [length, start] = readVarint(bytes, afterTag);
+  return { senderId, field, kind: CASE_OF_FIELD.get(field), start, end: start + length };
 }
 
 /** A chat message whose text is a decimal integer (the load generator's send times), or NaN. */
