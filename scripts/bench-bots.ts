@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { runBots, type ScenarioResult } from "./load.ts";
+import { runBots } from "../src/testing/load/bots.ts";
+import type { ScenarioResult } from "../src/testing/load/coordinator.ts";
 import { ROOT, startServerProcess } from "../src/testing/server-process.ts";
 
 const { values } = parseArgs({ args: Bun.argv.slice(2), options: { bots: { type: "string", default: "50,100,200,300" }, duration: { type: "string", default: "10" } } });

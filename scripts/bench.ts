@@ -7,7 +7,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { runChat, runIdle, type ScenarioResult } from "./load.ts";
+import { runChat } from "../src/testing/load/chat.ts";
+import type { ScenarioResult } from "../src/testing/load/coordinator.ts";
+import { runIdle } from "../src/testing/load/idle.ts";
 import { ROOT, startServerProcess, type ServerProcess } from "../src/testing/server-process.ts";
 
 const { values } = parseArgs({

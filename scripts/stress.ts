@@ -1,12 +1,13 @@
 // Stress scenarios against a real mmo-server process on loopback, each bounded in count and time:
 //   fuzz   100,000 random and mutated frames while a canary pair keeps chatting
-//   churn  10,000 connect/close cycles (every third without a close frame); ids, hub and RSS after
+//   churn  10,000 connect/close cycles (src/testing/load/churn.ts) in 4 rounds; ids, hub and RSS after
 //   slow   20 clients that never read while a writer floods the lobby; server RSS stays bounded
 // Usage: bun scripts/stress.ts [fuzz|churn|slow ...] [--frames N] [--cycles N]
 // Runs ./mmo-server when built, else the source. Prints one JSON line per scenario.
 import { parseArgs } from "node:util";
 import { decodePacket, encodePacket, newChat } from "../src/packets/index.ts";
 import { fuzzFrame, seededRandom } from "../src/testing/frames.ts";
+import { runChurn } from "../src/testing/load/churn.ts";
 import { healthz, serverCommand, startServerProcess, type ServerProcess } from "../src/testing/server-process.ts";
 import { stalledReaders } from "../src/testing/stalled-readers.ts";
 
@@ -101,32 +102,14 @@ async function churn(cycles: number) {
     await Bun.sleep(500);
     const rssBefore = srv.rssKiB();
     const ids = new Set<number>();
-    let repeated = 0;
-    let abrupt = 0;
+    let repeatedIds = 0;
     const start = performance.now();
     // Four rounds: memory that follows a high-water mark levels off, a leak keeps climbing.
     const rounds = 4;
     const rssAfterEachRound: number[] = [];
     let clients = 0;
     for (let r = 0; r < rounds; r++) {
-      let next = 0;
-      const perRound = Math.ceil(cycles / rounds);
-      await Promise.all(
-        Array.from({ length: 50 }, async () => {
-          while (next < perRound) {
-            const n = next++;
-            const client = await connect(srv.url);
-            if (ids.has(client.id)) repeated++;
-            ids.add(client.id);
-            if (n % 3 === 0) {
-              abrupt++;
-              (client.ws as WebSocket & { terminate(): void }).terminate();
-            } else {
-              client.ws.close();
-            }
-          }
-        }),
-      );
+      repeatedIds += (await runChurn(srv.url, srv.proc.pid, Math.ceil(cycles / rounds), 2, ids)).repeatedIds as number;
       const deadline = performance.now() + 10_000;
       clients = (await healthz(srv.port)).clients;
       while (clients > 0 && performance.now() < deadline) {
@@ -140,10 +123,9 @@ async function churn(cycles: number) {
     return {
       scenario: "churn",
       cycles: ids.size,
-      withoutCloseFrame: abrupt,
       seconds: round((performance.now() - start) / 1000),
       distinctIds: ids.size,
-      repeatedIds: repeated,
+      repeatedIds,
       hubClientsAfter: clients,
       serverRssKiBBefore: rssBefore,
       serverRssKiBAfterEachQuarter: rssAfterEachRound,

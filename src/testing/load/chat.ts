@@ -1,0 +1,119 @@
+// The chat scenario: N clients in the lobby, S of them sending R msg/s for D s; every client counts
+// deliveries and their latency (each message carries its send time).
+import { encodePacket } from "../../packets/index.ts";
+import { Histogram } from "../histogram.ts";
+import { chatNumber, peek } from "../wire.ts";
+import { allReady, progressReporter, results, rss, split, startWorker, type ScenarioResult } from "./coordinator.ts";
+import { commands, openMany, round, say, wallMs } from "./workers.ts";
+
+export interface ChatOptions {
+  clients: number;
+  senders: number;
+  rate: number;
+  duration: number;
+}
+
+export interface ChatTask extends ChatOptions {
+  kind: "chat";
+  url: string;
+  senderOffset: number;
+  totalSenders: number;
+}
+
+export async function chatWorker(task: ChatTask): Promise<void> {
+  const latency = new Histogram();
+  let delivered = 0;
+  const { conns, errors } = await openMany(task.url, task.clients, (_conn, bytes) => {
+    const p = peek(bytes);
+    if (p?.kind !== "chat") return;
+    const sentUs = chatNumber(bytes, p);
+    if (Number.isNaN(sentUs)) return;
+    delivered++;
+    latency.record(wallMs() - sentUs / 1000);
+  });
+  say({ type: "ready", connectErrors: errors });
+  const cmds = commands();
+  const go = (await cmds.next()).value as string;
+  const startAt = Number(go.split(" ")[1]);
+  await Bun.sleep(Math.max(0, startAt - wallMs()));
+
+  const senders = conns.slice(0, task.senders);
+  const perSender = Math.floor(task.rate * task.duration);
+  const sentBy = new Array<number>(senders.length).fill(0);
+  let sent = 0;
+  let reported = 0;
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      const elapsed = (wallMs() - startAt) / 1000;
+      for (let s = 0; s < senders.length; s++) {
+        // Sender s's k-th message is due at (k + s/S) / R seconds: the senders are spread evenly.
+        const phase = (task.senderOffset + s) / task.totalSenders;
+        const due = Math.min(perSender, Math.floor(elapsed * task.rate - phase) + 1);
+        while (sentBy[s]! < due) {
+          senders[s]!.ws.send(encodePacket(0, { $case: "chat", value: { msg: String(Math.round(wallMs() * 1000)) } }));
+          sentBy[s]!++;
+          sent++;
+        }
+      }
+      if (sent - reported >= 100) say({ type: "progress", done: (reported = sent) });
+      if (sent >= perSender * senders.length) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 5);
+  });
+  // Deliveries still in flight: wait for the coordinator's stop.
+  await cmds.next();
+  say({ type: "result", result: { sent, delivered, connectErrors: errors, histogram: latency.toSparse(), max: latency.max } });
+  for (const c of conns) c.ws.close();
+}
+
+export async function runChat(url: string, pid: number | undefined, o: ChatOptions, workers = 2): Promise<ScenarioResult> {
+  const clients = split(o.clients, workers);
+  const senders = split(o.senders, workers);
+  let sentSoFar = 0;
+  const progress = progressReporter("chat", o.senders * Math.floor(o.rate * o.duration));
+  const counts = new Array<number>(workers).fill(0);
+  const handles = clients.map((n, i) =>
+    startWorker(
+      { kind: "chat", url, clients: n, senders: senders[i]!, rate: o.rate, duration: o.duration, senderOffset: senders.slice(0, i).reduce((a, b) => a + b, 0), totalSenders: o.senders } satisfies ChatTask,
+      (done) => {
+        counts[i] = done;
+        sentSoFar = counts.reduce((a, b) => a + b, 0);
+        progress(sentSoFar);
+      },
+    ),
+  );
+  const connectErrors = await allReady(handles);
+  const startAt = wallMs() + 300;
+  for (const h of handles) h.send(`go ${startAt}`);
+  // Sending takes `duration`; then give deliveries in flight two more seconds.
+  await Bun.sleep(o.duration * 1000 + 2300);
+  for (const h of handles) h.send("stop");
+  const parts = await results(handles);
+  if (process.stderr.isTTY) process.stderr.write("\n");
+  const latency = new Histogram();
+  let sent = 0;
+  let delivered = 0;
+  for (const r of parts) {
+    sent += r.sent as number;
+    delivered += r.delivered as number;
+    latency.merge(Histogram.fromSparse(r.histogram as number[], r.max as number));
+  }
+  const expected = sent * (o.clients - connectErrors - 1);
+  return {
+    scenario: "chat",
+    clients: o.clients,
+    senders: o.senders,
+    sent,
+    expectedDeliveries: expected,
+    delivered,
+    lost: expected - delivered,
+    deliveriesPerSecond: Math.round(delivered / o.duration),
+    p50Ms: round(latency.percentile(0.5)),
+    p99Ms: round(latency.percentile(0.99)),
+    maxMs: round(latency.max),
+    connectErrors,
+    serverRssKiB: rss(pid),
+  };
+}

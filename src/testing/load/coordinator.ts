@@ -1,0 +1,105 @@
+// The coordinator side of the load generator: starts worker processes (so the load uses every core),
+// gathers their messages, shows progress, and splits a load between them.
+import type { FileSink } from "bun";
+import { join } from "node:path";
+import { readRssKiB } from "../server-process.ts";
+import type { WorkerMessage } from "./workers.ts";
+
+export interface ScenarioResult {
+  scenario: string;
+  [key: string]: unknown;
+}
+
+/** What a worker process is asked to do: a scenario's kind and its own options. */
+export interface WorkerTask {
+  kind: string;
+  url: string;
+}
+
+export interface WorkerHandle {
+  proc: ReturnType<typeof Bun.spawn>;
+  messages: AsyncGenerator<WorkerMessage>;
+  send(line: string): void;
+}
+
+export function startWorker<T extends WorkerTask>(task: T, onProgress: (done: number) => void): WorkerHandle {
+  const proc = Bun.spawn([process.execPath, join(import.meta.dir, "worker.ts"), JSON.stringify(task)], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+  // Read the worker's stdout eagerly, so that a full pipe never blocks it; messages wait in a queue.
+  const queue: WorkerMessage[] = [];
+  let wake: (() => void) | undefined;
+  let ended = false;
+  void (async () => {
+    let buffered = "";
+    for await (const chunk of proc.stdout as ReadableStream<Uint8Array>) {
+      buffered += new TextDecoder().decode(chunk);
+      const lines = buffered.split("\n");
+      buffered = lines.pop()!;
+      for (const line of lines) {
+        const message = JSON.parse(line) as WorkerMessage;
+        if (message.type === "progress") onProgress(message.done);
+        else queue.push(message);
+      }
+      wake?.();
+    }
+    ended = true;
+    wake?.();
+  })();
+  async function* messages(): AsyncGenerator<WorkerMessage> {
+    for (;;) {
+      while (queue.length > 0) yield queue.shift()!;
+      if (ended) return;
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+  }
+  return {
+    proc,
+    messages: messages(),
+    send(line: string) {
+      (proc.stdin as FileSink).write(line + "\n");
+      (proc.stdin as FileSink).flush();
+    },
+  };
+}
+
+export async function expectMessage(handle: WorkerHandle, type: WorkerMessage["type"]): Promise<WorkerMessage> {
+  const { value, done } = await handle.messages.next();
+  if (done || value.type !== type) throw new Error(`a load worker ended before sending "${type}"`);
+  return value;
+}
+
+/** A progress line: a bar on a terminal, a line every few seconds otherwise. */
+export function progressReporter(label: string, total: number): (done: number) => void {
+  let last = 0;
+  return (done: number) => {
+    const now = performance.now();
+    if (process.stderr.isTTY) {
+      const width = 30;
+      const filled = Math.round((Math.min(done, total) / total) * width);
+      process.stderr.write(`\r${label} [${"#".repeat(filled)}${" ".repeat(width - filled)}] ${done}/${total}`);
+    } else if (now - last > 2000) {
+      last = now;
+      process.stderr.write(`${label}: ${done}/${total}\n`);
+    }
+  };
+}
+
+export function split(total: number, parts: number): number[] {
+  return Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0));
+}
+
+export async function allReady(workers: WorkerHandle[]): Promise<number> {
+  let errors = 0;
+  for (const w of workers) errors += ((await expectMessage(w, "ready")) as Extract<WorkerMessage, { type: "ready" }>).connectErrors;
+  return errors;
+}
+
+export async function results(workers: WorkerHandle[]): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  for (const w of workers) out.push(((await expectMessage(w, "result")) as Extract<WorkerMessage, { type: "result" }>).result);
+  for (const w of workers) w.send("stop");
+  await Promise.all(workers.map((w) => w.proc.exited));
+  return out;
+}
+
+export const rss = (pid: number | undefined) => (pid ? readRssKiB(pid) : NaN);
+
