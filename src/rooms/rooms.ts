@@ -163,11 +163,6 @@ export class Rooms {
     return this.instances.size;
   }
 
-  /** The id of the room the client is in. */
-  roomOfClient(clientId: number): string | undefined {
-    return this.roomOf.get(clientId)?.id;
-  }
-
   /** Puts the client into the room (leaving any other first): subscribes it to the topic, then onJoin. */
   join(client: ClientInterfacer, roomId: string, join?: unknown): void {
     const instance = this.instances.get(roomId);

@@ -40,14 +40,6 @@ export class DuelRoom extends Room<Duelist, DuelSnapshot> {
     return this.ctx.id;
   }
 
-  get players(): readonly number[] {
-    return this.seats.map((s) => s.id);
-  }
-
-  get isOver(): boolean {
-    return this.over;
-  }
-
   onJoin(clientId: number, { name }: Duelist): void {
     this.seats.push({ id: clientId, name, wins: 0, hand: 0 });
     if (this.seats.length < 2) return;

@@ -1,4 +1,5 @@
-// The rules of Radius Rumble (protocol.md, InGame), as pure functions.
+// The rules of Radius Rumble as the series plays them (spawning, movement, dropping and eating spores
+// and players), as pure functions.
 
 export const TICK_SECONDS = 0.05;
 export const SPAWN_BOUND = 3000;
