@@ -2,6 +2,7 @@
 // file), default and validation. Precedence: flag > environment variable > config file > default.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { maskUrl } from "./store/url.ts";
 import { errorText, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 
 export class ConfigError extends Error {}
@@ -15,6 +16,8 @@ interface OptionSpec<T> {
   arg: string;
   help: string;
   parse(raw: string): T;
+  /** How --print-config shows a value (to mask a password). */
+  show?(value: T): string;
 }
 
 function integer(min: number, max: number) {
@@ -105,6 +108,23 @@ export const OPTIONS = {
       if (dir === "") throw new ConfigError("expected a folder, got an empty value");
       return dir;
     },
+  }),
+  databaseUrl: option({
+    flag: "database-url",
+    env: "DATABASE_URL",
+    default: "",
+    arg: "URL",
+    help: "postgres://USER:PASSWORD@HOST:PORT/DB: keep accounts and hiscores in PostgreSQL (empty: SQLite in --data-dir)",
+    parse: (raw: string) => {
+      const url = text(raw);
+      if (url === "") return url;
+      const scheme = url.match(/^([a-z][a-z0-9+.-]*):/i)?.[1];
+      if (!scheme || !/^postgres(ql)?$/i.test(scheme) || !URL.canParse(url)) {
+        throw new ConfigError(`expected a postgres:// or postgresql:// URL, got ${scheme ? `a ${scheme}: URL` : "no URL"}`);
+      }
+      return url;
+    },
+    show: maskUrl,
   }),
   game: option({
     flag: "game",
@@ -349,7 +369,12 @@ export function parseCommandLine(
 /** The effective configuration, one option a line, with where each value came from. */
 export function describeConfig(config: Config, sources: ConfigSources): string {
   const width = Math.max(...keys.map((k) => OPTIONS[k].flag.length));
-  return keys.map((k) => `${OPTIONS[k].flag.padEnd(width)}  ${JSON.stringify(config[k])}  (${sources[k]})`).join("\n");
+  return keys
+    .map((k) => {
+      const spec = OPTIONS[k] as OptionSpec<unknown>;
+      return `${spec.flag.padEnd(width)}  ${JSON.stringify(spec.show ? spec.show(config[k]) : config[k])}  (${sources[k]})`;
+    })
+    .join("\n");
 }
 
 /** The help text; `games` lists the games `--game` may name, with a line each. */

@@ -4,8 +4,9 @@ import { ConfigError, describeConfig, parseCommandLine, usage } from "./config.t
 import { createLogger, errorText } from "./log.ts";
 import { GAMES } from "./games/index.ts";
 import { startServer } from "./server/start.ts";
+import { StoreOpenError } from "./store/store.ts";
 
-function main(): void {
+async function main(): Promise<void> {
   let parsed;
   try {
     parsed = parseCommandLine(process.argv.slice(2));
@@ -40,9 +41,9 @@ function main(): void {
   process.on("uncaughtException", (err) => log.error(`Uncaught exception: ${err.stack ?? err.message}`));
   let mmo;
   try {
-    mmo = startServer(config, log, game);
+    mmo = await startServer(config, log, game);
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof StoreOpenError) {
       console.error(`mmo-server: ${err.message}`);
       process.exit(2);
     }
@@ -60,4 +61,4 @@ function main(): void {
   process.on("SIGTERM", () => stop("SIGTERM"));
 }
 
-main();
+await main();

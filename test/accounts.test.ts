@@ -1,264 +1,278 @@
-// Accounts, states and hiscores over real sockets and a real SQLite file in a temporary folder.
+// Accounts, states and hiscores over real sockets, on each store: a real SQLite file in a temporary
+// folder, and a real PostgreSQL database.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
+import { SQL } from "bun";
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { newChat, newDisconnect } from "../src/packets/index.ts";
 import { Reason } from "../src/accounts/rules.ts";
 import { startServerProcess } from "../src/testing/server-process.ts";
-import { login, register, startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
+import { describeStores, login, register, startTestServer, storeOptions, TestClient, waitFor, type TestServer } from "./helpers.ts";
 
 const FIXTURE = join(import.meta.dir, "fixtures", "series-v0.12-db.sqlite");
 
-let srv: TestServer;
-beforeAll(() => {
-  srv = startTestServer();
-});
-afterAll(() => srv.stop());
-
-const connect = () => TestClient.connect(srv.url);
 let unique = 0;
 const freshName = (prefix = "user") => `${prefix}${++unique}`;
 
-describe("registration", () => {
-  test("every reason string of the README's Protocol section, byte-for-byte", async () => {
-    const c = await connect();
-    expect(await register(c, "", "pw")).toBe("Invalid username: empty");
-    expect(await register(c, "a".repeat(21), "pw")).toBe("Invalid username: too long");
-    // 11 characters, 22 bytes: lengths count bytes, as the series does.
-    expect(await register(c, "é".repeat(11), "pw")).toBe("Invalid username: too long");
-    expect(await register(c, " padded", "pw")).toBe("Invalid username: leading or trailing whitespace");
-    expect(await register(c, "padded\t", "pw")).toBe("Invalid username: leading or trailing whitespace");
-    expect(await register(c, "nopassword", "")).toBe(Reason.passwordEmpty);
-    expect(await register(c, "longpassword", "p".repeat(73))).toBe("Invalid password: too long (at most 72 bytes)");
-    expect(await register(c, "a".repeat(20), "pw")).toBe("ok");
-    expect(await register(c, "Twice", "pw")).toBe("ok");
-    expect(await register(c, "twice", "other")).toBe("User already exists");
-    expect(await register(c, "TWICE", "other")).toBe("User already exists");
-  });
-
-  test("register then log in, with any case of the name; the client stays in Connected after registering", async () => {
-    const [c, lobby] = await Promise.all([connect(), connect()]);
-    const name = freshName("Mixed");
-    expect(await register(c, name, "s3cret", 0xff00ff)).toBe("ok");
-    c.send(newChat("still in the lobby"));
-    expect((await lobby.expect("chat")).value.msg).toBe("still in the lobby");
-    expect(await login(c, name.toUpperCase(), "s3cret")).toBe("ok");
-  });
-
-  test("the user is stored lower-cased with a slow hash, the player in its original case", async () => {
-    const c = await connect();
-    const name = freshName("CamelCase");
-    expect(await register(c, name, "pw", 1234)).toBe("ok");
-    const db = new Database(join(dataDirOf(srv), "db.sqlite"), { readonly: true });
-    const row = db.query("SELECT u.username, u.password_hash, p.name, p.color, p.best_score FROM users u JOIN players p ON p.user_id = u.id WHERE u.username = ?").get(name.toLowerCase()) as Record<string, unknown>;
+/** The user's row and its player's, as the store keeps them. */
+async function rawAccountRow(s: TestServer, username: string): Promise<Record<string, unknown>> {
+  const query = "SELECT u.username, u.password_hash, p.name, p.color, p.best_score FROM users u JOIN players p ON p.user_id = u.id WHERE u.username = $1";
+  if (s.config.databaseUrl) {
+    const sql = new SQL(s.config.databaseUrl, { max: 1 });
+    try {
+      return (await sql.unsafe(query, [username]))[0];
+    } finally {
+      await sql.close();
+    }
+  }
+  const db = new Database(join(s.config.dataDir, "db.sqlite"), { readonly: true });
+  try {
+    return db.query(query.replace("$1", "?")).get(username) as Record<string, unknown>;
+  } finally {
     db.close();
-    expect(row.username).toBe(name.toLowerCase());
-    expect(String(row.password_hash)).toStartWith("$argon2id$");
-    expect(row.name).toBe(name);
-    expect(row.color).toBe(1234);
-    expect(row.best_score).toBe(0);
-  });
-
-  test("quotes, wildcards, SQL and multi-byte names are data, stored and found literally", async () => {
-    const c = await connect();
-    const names = ["o'brien", 'say "hi"', "100%", "a_b", "x'); DROP TABLE users;--".slice(0, 20), "日本語"];
-    for (const name of names) expect(await register(c, name, "pw")).toBe("ok");
-    for (const name of names) expect(await login(await connect(), name, "pw")).toBe("ok");
-    c.send({ $case: "hiscoreBoardRequest", value: {} });
-    await c.expect("hiscoreBoard");
-    for (const name of names) {
-      c.send({ $case: "searchHiscore", value: { name } });
-      const board = (await c.expect("hiscoreBoard")).value.hiscores;
-      expect(board.map((h) => h.name)).toContain(name);
-    }
-    // Wildcards match only themselves.
-    for (const pattern of ["%", "_", "a%", "100_"]) {
-      c.send({ $case: "searchHiscore", value: { name: pattern } });
-      expect((await c.expect("denyResponse")).value.reason).toBe(Reason.noSuchPlayer);
-    }
-  });
-});
-
-function dataDirOf(s: TestServer): string {
-  const line = s.logs.lines.find((l) => l.includes("Database "));
-  if (!line) throw new Error("the server did not log its database");
-  return line.replace(/.*Database (.*)\/db\.sqlite.*/, "$1");
+  }
 }
 
-describe("login", () => {
-  test("an unknown user and a wrong password get the same answer", async () => {
-    const c = await connect();
-    const name = freshName();
-    expect(await register(c, name, "right")).toBe("ok");
-    expect(await login(c, name, "wrong")).toBe("Incorrect username or password");
-    expect(await login(c, freshName("nobody"), "right")).toBe("Incorrect username or password");
+describeStores("accounts", (kind) => {
+  let srv: TestServer;
+  beforeAll(async () => {
+    srv = await startTestServer(await storeOptions(kind));
+  });
+  afterAll(() => srv.stop());
+
+  const connect = () => TestClient.connect(srv.url);
+
+  describe("registration", () => {
+    test("every reason string of the README's Protocol section, byte-for-byte", async () => {
+      const c = await connect();
+      expect(await register(c, "", "pw")).toBe("Invalid username: empty");
+      expect(await register(c, "a".repeat(21), "pw")).toBe("Invalid username: too long");
+      // 11 characters, 22 bytes: lengths count bytes, as the series does.
+      expect(await register(c, "é".repeat(11), "pw")).toBe("Invalid username: too long");
+      expect(await register(c, " padded", "pw")).toBe("Invalid username: leading or trailing whitespace");
+      expect(await register(c, "padded\t", "pw")).toBe("Invalid username: leading or trailing whitespace");
+      expect(await register(c, "nopassword", "")).toBe(Reason.passwordEmpty);
+      expect(await register(c, "longpassword", "p".repeat(73))).toBe("Invalid password: too long (at most 72 bytes)");
+      expect(await register(c, "a".repeat(20), "pw")).toBe("ok");
+      expect(await register(c, "Twice", "pw")).toBe("ok");
+      expect(await register(c, "twice", "other")).toBe("User already exists");
+      expect(await register(c, "TWICE", "other")).toBe("User already exists");
+    });
+
+    test("register then log in, with any case of the name; the client stays in Connected after registering", async () => {
+      const [c, lobby] = await Promise.all([connect(), connect()]);
+      const name = freshName("Mixed");
+      expect(await register(c, name, "s3cret", 0xff00ff)).toBe("ok");
+      c.send(newChat("still in the lobby"));
+      expect((await lobby.expect("chat")).value.msg).toBe("still in the lobby");
+      expect(await login(c, name.toUpperCase(), "s3cret")).toBe("ok");
+    });
+
+    test("the user is stored lower-cased with a slow hash, the player in its original case", async () => {
+      const c = await connect();
+      const name = freshName("CamelCase");
+      expect(await register(c, name, "pw", 1234)).toBe("ok");
+      const row = await rawAccountRow(srv, name.toLowerCase());
+      expect(row.username).toBe(name.toLowerCase());
+      expect(String(row.password_hash)).toStartWith("$argon2id$");
+      expect(row.name).toBe(name);
+      expect(row.color).toBe(1234);
+      expect(Number(row.best_score)).toBe(0);
+    });
+
+    test("quotes, wildcards, SQL and multi-byte names are data, stored and found literally", async () => {
+      const c = await connect();
+      const names = ["o'brien", 'say "hi"', "100%", "a_b", "x'); DROP TABLE users;--".slice(0, 20), "日本語"];
+      for (const name of names) expect(await register(c, name, "pw")).toBe("ok");
+      for (const name of names) expect(await login(await connect(), name, "pw")).toBe("ok");
+      c.send({ $case: "hiscoreBoardRequest", value: {} });
+      await c.expect("hiscoreBoard");
+      for (const name of names) {
+        c.send({ $case: "searchHiscore", value: { name } });
+        const board = (await c.expect("hiscoreBoard")).value.hiscores;
+        expect(board.map((h) => h.name)).toContain(name);
+      }
+      // Wildcards match only themselves.
+      for (const pattern of ["%", "_", "a%", "100_"]) {
+        c.send({ $case: "searchHiscore", value: { name: pattern } });
+        expect((await c.expect("denyResponse")).value.reason).toBe(Reason.noSuchPlayer);
+      }
+    });
   });
 
-  test("a second session of an account in the world is denied; after logout it may log in", async () => {
-    const [first, second] = await Promise.all([connect(), connect()]);
-    const name = freshName();
-    expect(await register(first, name, "pw")).toBe("ok");
-    expect(await login(first, name, "pw")).toBe("ok");
-    expect(await login(second, name, "pw")).toBe(Reason.alreadyLoggedIn);
-    first.send(newDisconnect("logging out"));
-    expect((await first.expect("id")).value.id).toBe(first.id);
-    expect(await login(second, name, "pw")).toBe("ok");
-  });
-
-  test("a session ends when its connection closes", async () => {
-    const first = await connect();
-    const name = freshName();
-    expect(await register(first, name, "pw")).toBe("ok");
-    expect(await login(first, name, "pw")).toBe("ok");
-    await first.close();
-    const again = await connect();
-    await waitFor(() => !srv.hub.clients.has(first.id), 3000, "the first session to end");
-    expect(await login(again, name, "pw")).toBe("ok");
-  });
-
-  test("after 5 failures for a name within a minute, even the right password is refused for a minute", async () => {
-    let now = 1_000_000;
-    const realNow = srv.services.now;
-    srv.services.now = () => now;
-    try {
+  describe("login", () => {
+    test("an unknown user and a wrong password get the same answer", async () => {
       const c = await connect();
       const name = freshName();
       expect(await register(c, name, "right")).toBe("ok");
-      for (let i = 0; i < 5; i++) expect(await login(c, name, "wrong")).toBe(Reason.badLogin);
-      expect(await login(c, name, "right")).toBe(Reason.badLogin);
-      expect(srv.logs.has(`Login for "${name}" refused: too many failed attempts`)).toBe(true);
-      now += 61_000;
-      expect(await login(c, name, "right")).toBe("ok");
-    } finally {
-      srv.services.now = realNow;
-    }
-  });
+      expect(await login(c, name, "wrong")).toBe("Incorrect username or password");
+      expect(await login(c, freshName("nobody"), "right")).toBe("Incorrect username or password");
+    });
 
-  test("after 20 failures from one address in ten minutes, every login from it is refused for a minute", async () => {
-    // A server of its own: the block covers every name from 127.0.0.1.
-    const own = startTestServer();
-    let now = 50_000_000;
-    own.services.now = () => now;
-    try {
-      const c = await TestClient.connect(own.url);
-      expect(await register(c, "blocked", "right")).toBe("ok");
-      for (let i = 0; i < 20; i++) {
-        expect(await login(c, `ghost${i}`, "x")).toBe(Reason.badLogin);
-        now += 10_000;
+    test("a second session of an account in the world is denied; after logout it may log in", async () => {
+      const [first, second] = await Promise.all([connect(), connect()]);
+      const name = freshName();
+      expect(await register(first, name, "pw")).toBe("ok");
+      expect(await login(first, name, "pw")).toBe("ok");
+      expect(await login(second, name, "pw")).toBe(Reason.alreadyLoggedIn);
+      first.send(newDisconnect("logging out"));
+      expect((await first.expect("id")).value.id).toBe(first.id);
+      expect(await login(second, name, "pw")).toBe("ok");
+    });
+
+    test("a session ends when its connection closes", async () => {
+      const first = await connect();
+      const name = freshName();
+      expect(await register(first, name, "pw")).toBe("ok");
+      expect(await login(first, name, "pw")).toBe("ok");
+      await first.close();
+      const again = await connect();
+      await waitFor(() => !srv.hub.clients.has(first.id), 3000, "the first session to end");
+      expect(await login(again, name, "pw")).toBe("ok");
+    });
+
+    test("after 5 failures for a name within a minute, even the right password is refused for a minute", async () => {
+      let now = 1_000_000;
+      const realNow = srv.services.now;
+      srv.services.now = () => now;
+      try {
+        const c = await connect();
+        const name = freshName();
+        expect(await register(c, name, "right")).toBe("ok");
+        for (let i = 0; i < 5; i++) expect(await login(c, name, "wrong")).toBe(Reason.badLogin);
+        expect(await login(c, name, "right")).toBe(Reason.badLogin);
+        expect(srv.logs.has(`Login for "${name}" refused: too many failed attempts`)).toBe(true);
+        now += 61_000;
+        expect(await login(c, name, "right")).toBe("ok");
+      } finally {
+        srv.services.now = realNow;
       }
-      expect(await login(c, "blocked", "right")).toBe(Reason.badLogin);
-      now += 61_000;
-      expect(await login(c, "blocked", "right")).toBe("ok");
-    } finally {
-      await own.stop();
+    });
+
+    test("after 20 failures from one address in ten minutes, every login from it is refused for a minute", async () => {
+      // A server of its own: the block covers every name from 127.0.0.1.
+      const own = await startTestServer(await storeOptions(kind));
+      let now = 50_000_000;
+      own.services.now = () => now;
+      try {
+        const c = await TestClient.connect(own.url);
+        expect(await register(c, "blocked", "right")).toBe("ok");
+        for (let i = 0; i < 20; i++) {
+          expect(await login(c, `ghost${i}`, "x")).toBe(Reason.badLogin);
+          now += 10_000;
+        }
+        expect(await login(c, "blocked", "right")).toBe(Reason.badLogin);
+        now += 61_000;
+        expect(await login(c, "blocked", "right")).toBe("ok");
+      } finally {
+        await own.stop();
+      }
+    }, 20_000);
+  });
+
+  describe("in the world", () => {
+    async function inGame(): Promise<TestClient> {
+      const c = await connect();
+      const name = freshName("player");
+      expect(await register(c, name, "pw")).toBe("ok");
+      expect(await login(c, name, "pw")).toBe("ok");
+      return c;
     }
-  }, 20_000);
-});
 
-describe("in the world", () => {
-  async function inGame(): Promise<TestClient> {
-    const c = await connect();
-    const name = freshName("player");
-    expect(await register(c, name, "pw")).toBe("ok");
-    expect(await login(c, name, "pw")).toBe("ok");
-    return c;
-  }
+    test("chat goes to the other players only; lobby chat never reaches them", async () => {
+      const [a, b, lobby] = [await inGame(), await inGame(), await connect()];
+      a.send(newChat("in the world"));
+      const chat = await b.expect("chat");
+      expect(chat.senderId).toBe(a.id);
+      expect(chat.value.msg).toBe("in the world");
+      lobby.send(newChat("from the lobby"));
+      await Bun.sleep(100);
+      expect(a.packets.some((p) => p.msg?.$case === "chat")).toBe(false);
+      expect(b.packets.some((p) => p.msg?.$case === "chat")).toBe(false);
+      expect(lobby.packets.some((p) => p.msg?.$case === "chat")).toBe(false);
+      await Promise.all([a.close(), b.close()]);
+    });
 
-  test("chat goes to the other players only; lobby chat never reaches them", async () => {
-    const [a, b, lobby] = [await inGame(), await inGame(), await connect()];
-    a.send(newChat("in the world"));
-    const chat = await b.expect("chat");
-    expect(chat.senderId).toBe(a.id);
-    expect(chat.value.msg).toBe("in the world");
-    lobby.send(newChat("from the lobby"));
-    await Bun.sleep(100);
-    expect(a.packets.some((p) => p.msg?.$case === "chat")).toBe(false);
-    expect(b.packets.some((p) => p.msg?.$case === "chat")).toBe(false);
-    expect(lobby.packets.some((p) => p.msg?.$case === "chat")).toBe(false);
-    await Promise.all([a.close(), b.close()]);
-  });
-
-  test("logout reaches the other players once, and the client is back in the lobby with its id", async () => {
-    const [a, b] = [await inGame(), await inGame()];
-    a.send(newDisconnect("see you"));
-    const bye = await b.expect("disconnect");
-    expect(bye.senderId).toBe(a.id);
-    expect(bye.value.reason).toBe("see you");
-    expect((await a.expect("id")).value.id).toBe(a.id);
-    expect((await b.drain(150, "disconnect")).length).toBe(0);
-    await Promise.all([a.close(), b.close()]);
-  });
-
-  test("a closed connection is told to the other players exactly once", async () => {
-    const [a, b, c] = [await inGame(), await inGame(), await inGame()];
-    await a.close();
-    for (const other of [b, c]) {
-      const bye = await other.expect("disconnect");
+    test("logout reaches the other players once, and the client is back in the lobby with its id", async () => {
+      const [a, b] = [await inGame(), await inGame()];
+      a.send(newDisconnect("see you"));
+      const bye = await b.expect("disconnect");
       expect(bye.senderId).toBe(a.id);
-    }
-    expect((await b.drain(150, "disconnect")).length).toBe(0);
-    await Promise.all([b.close(), c.close()]);
+      expect(bye.value.reason).toBe("see you");
+      expect((await a.expect("id")).value.id).toBe(a.id);
+      expect((await b.drain(150, "disconnect")).length).toBe(0);
+      await Promise.all([a.close(), b.close()]);
+    });
+
+    test("a closed connection is told to the other players exactly once", async () => {
+      const [a, b, c] = [await inGame(), await inGame(), await inGame()];
+      await a.close();
+      for (const other of [b, c]) {
+        const bye = await other.expect("disconnect");
+        expect(bye.senderId).toBe(a.id);
+      }
+      expect((await b.drain(150, "disconnect")).length).toBe(0);
+      await Promise.all([b.close(), c.close()]);
+    });
   });
-});
 
-describe("hiscores", () => {
-  test("top 10 on entering, ordered by score then age; search centres the player; back to the lobby", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "mmo-hiscores-"));
-    const own = startTestServer({ dataDir: dir });
-    try {
-      const c = await TestClient.connect(own.url);
-      // 30 players; scores repeat so that ties need the age order.
-      const names = Array.from({ length: 30 }, (_, i) => `P${String(i).padStart(2, "0")}`);
-      for (const name of names) expect(await register(c, name, "pw")).toBe("ok");
-      const account = (n: string) => own.services.store.findAccount(n)!.playerId;
-      own.services.store.saveBestScores(names.map((n, i) => [account(n), 1000 - Math.floor(i / 2) * 10]));
-      // Expected order: by score descending, and the older (lower id) first among equals.
-      const order = names.map((n, i) => ({ n, s: 1000 - Math.floor(i / 2) * 10, i })).sort((x, y) => y.s - x.s || x.i - y.i);
+  describe("hiscores", () => {
+    test("top 10 on entering, ordered by score then age; search centres the player; back to the lobby", async () => {
+      const own = await startTestServer(await storeOptions(kind));
+      try {
+        const c = await TestClient.connect(own.url);
+        // 30 players; scores repeat so that ties need the age order.
+        const names = Array.from({ length: 30 }, (_, i) => `P${String(i).padStart(2, "0")}`);
+        for (const name of names) expect(await register(c, name, "pw")).toBe("ok");
+        const ids = await Promise.all(names.map(async (n) => (await own.services.store.findAccount(n))!.playerId));
+        await own.services.store.saveBestScores(names.map((n, i) => [ids[i]!, 1000 - Math.floor(i / 2) * 10]));
+        // Expected order: by score descending, and the older (lower id) first among equals.
+        const order = names.map((n, i) => ({ n, s: 1000 - Math.floor(i / 2) * 10, i })).sort((x, y) => y.s - x.s || x.i - y.i);
 
-      c.send({ $case: "hiscoreBoardRequest", value: {} });
-      const top = (await c.expect("hiscoreBoard")).value.hiscores;
-      expect(top.map((h) => [h.rank, h.name, h.score])).toEqual(order.slice(0, 10).map((o, i) => [i + 1, o.n, o.s]));
+        c.send({ $case: "hiscoreBoardRequest", value: {} });
+        const top = (await c.expect("hiscoreBoard")).value.hiscores;
+        expect(top.map((h) => [h.rank, h.name, h.score])).toEqual(order.slice(0, 10).map((o, i) => [i + 1, o.n, o.s]));
 
-      // P21 is 22nd: the board starts at offset 17, so it is the 5th entry, ranks 18..27.
-      c.send({ $case: "searchHiscore", value: { name: "p21" } });
-      const around = (await c.expect("hiscoreBoard")).value.hiscores;
-      expect(around.map((h) => h.rank)).toEqual([18, 19, 20, 21, 22, 23, 24, 25, 26, 27]);
-      expect(around[4]).toEqual({ rank: 22, name: "P21", score: order[21]!.s });
+        // P21 is 22nd: the board starts at offset 17, so it is the 5th entry, ranks 18..27.
+        c.send({ $case: "searchHiscore", value: { name: "p21" } });
+        const around = (await c.expect("hiscoreBoard")).value.hiscores;
+        expect(around.map((h) => h.rank)).toEqual([18, 19, 20, 21, 22, 23, 24, 25, 26, 27]);
+        expect(around[4]).toEqual({ rank: 22, name: "P21", score: order[21]!.s });
 
-      // Near the top the board cannot start before rank 1; near the bottom it runs short.
-      c.send({ $case: "searchHiscore", value: { name: "P01" } });
-      expect((await c.expect("hiscoreBoard")).value.hiscores[0]!.rank).toBe(1);
-      c.send({ $case: "searchHiscore", value: { name: "P29" } });
-      const bottom = (await c.expect("hiscoreBoard")).value.hiscores;
-      expect(bottom.map((h) => h.rank)).toEqual([26, 27, 28, 29, 30]);
+        // Near the top the board cannot start before rank 1; near the bottom it runs short.
+        c.send({ $case: "searchHiscore", value: { name: "P01" } });
+        expect((await c.expect("hiscoreBoard")).value.hiscores[0]!.rank).toBe(1);
+        c.send({ $case: "searchHiscore", value: { name: "P29" } });
+        const bottom = (await c.expect("hiscoreBoard")).value.hiscores;
+        expect(bottom.map((h) => h.rank)).toEqual([26, 27, 28, 29, 30]);
 
-      c.send({ $case: "searchHiscore", value: { name: "nobody" } });
-      expect((await c.expect("denyResponse")).value.reason).toBe("No player found with that name");
+        c.send({ $case: "searchHiscore", value: { name: "nobody" } });
+        expect((await c.expect("denyResponse")).value.reason).toBe("No player found with that name");
 
-      c.send({ $case: "finishedBrowsingHiscores", value: {} });
-      expect((await c.expect("id")).value.id).toBe(c.id);
-    } finally {
-      await own.stop();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }, 20_000);
+        c.send({ $case: "finishedBrowsingHiscores", value: {} });
+        expect((await c.expect("id")).value.id).toBe(c.id);
+      } finally {
+        await own.stop();
+      }
+    }, 20_000);
+  });
 });
 
 describe("the series' database", () => {
   test("a db.sqlite written by the series' Go server opens as it is, and its bcrypt users log in", async () => {
     const dir = mkdtempSync(join(tmpdir(), "mmo-series-db-"));
     copyFileSync(FIXTURE, join(dir, "db.sqlite"));
-    const own = startTestServer({ dataDir: dir });
+    const own = await startTestServer({ dataDir: dir });
     try {
       const [alice, bob] = await Promise.all([TestClient.connect(own.url), TestClient.connect(own.url)]);
       expect(await login(alice, "Alice", "correct horse battery staple")).toBe("ok");
       expect(await login(bob, "bob", "wrong")).toBe(Reason.badLogin);
       expect(await login(bob, "bob", "hunter2")).toBe("ok");
       // The names and colours of the series' players are theirs.
-      expect(own.services.store.findAccount("alice")).toMatchObject({ name: "Alice", color: 3368703 });
-      expect(own.services.store.findAccount("BOB")).toMatchObject({ name: "Bob", color: -16711936 });
+      expect(await own.services.store.findAccount("alice")).toMatchObject({ name: "Alice", color: 3368703 });
+      expect(await own.services.store.findAccount("BOB")).toMatchObject({ name: "Bob", color: -16711936 });
       const newcomer = await TestClient.connect(own.url);
       expect(await register(newcomer, "alice", "x")).toBe("User already exists");
       expect(await register(newcomer, "Carol", "pw")).toBe("ok");
@@ -273,10 +287,12 @@ describe("the series' database", () => {
   });
 });
 
-describe("durability", () => {
+describeStores("durability", (kind) => {
   test("SIGKILL right after a registration's ok_response loses no account", async () => {
     const dir = mkdtempSync(join(tmpdir(), "mmo-kill-"));
-    const start = () => startServerProcess([process.execPath, join(import.meta.dir, "..", "src", "main.ts")], ["--data-dir", dir]);
+    const { databaseUrl } = await storeOptions(kind);
+    const store = databaseUrl ? ["--database-url", databaseUrl] : [];
+    const start = () => startServerProcess([process.execPath, join(import.meta.dir, "..", "src", "main.ts")], ["--data-dir", dir, ...store]);
     try {
       const first = await start();
       const c = await TestClient.connect(first.url);

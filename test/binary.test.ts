@@ -11,7 +11,7 @@ const root = join(import.meta.dir, "..");
 let work: string;
 let exe: string;
 
-beforeAll(() => {
+beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "mmo-binary-"));
   const built = join(work, "build", "mmo-server");
   const build = Bun.spawnSync([process.execPath, join(root, "scripts", "build.ts"), "--outfile", built], { cwd: root, stderr: "pipe" });

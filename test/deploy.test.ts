@@ -63,13 +63,13 @@ describe("configuration", () => {
 describe("TLS", () => {
   const cert = join(work, "cert.pem");
   const key = join(work, "key.pem");
-  beforeAll(() => {
+  beforeAll(async () => {
     const made = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost"], { stderr: "pipe" });
     if (made.exitCode !== 0) throw new Error(`openssl failed: ${made.stderr}`);
   });
 
   test("--cert and --key serve https and wss on the same port", async () => {
-    const srv = startTestServer({ cert, key });
+    const srv = await startTestServer({ cert, key });
     try {
       const res = await fetch(`https://127.0.0.1:${srv.port}/healthz`, { tls: { rejectUnauthorized: false } });
       expect(res.status).toBe(200);
@@ -120,7 +120,7 @@ async function rawGet(port: number, path: string): Promise<{ status: number; tex
 describe("serving the HTML5 export", () => {
   let srv: TestServer;
   let http: string;
-  beforeAll(() => {
+  beforeAll(async () => {
     const root = join(work, "export");
     mkdirSync(join(root, "assets"), { recursive: true });
     writeFileSync(join(root, "index.html"), "<!doctype html><title>game</title>");
@@ -131,7 +131,7 @@ describe("serving the HTML5 export", () => {
     writeFileSync(join(root, "assets", "index.html"), "assets index");
     writeFileSync(join(work, "secret.txt"), "do not serve");
     symlinkSync(join(work, "secret.txt"), join(root, "link-out.txt"));
-    srv = startTestServer({ clientPath: root });
+    srv = await startTestServer({ clientPath: root });
     http = `http://127.0.0.1:${srv.port}`;
   });
   afterAll(() => srv.stop());
@@ -177,8 +177,8 @@ describe("serving the HTML5 export", () => {
 
 describe("health, metrics and logs", () => {
   let srv: TestServer;
-  beforeAll(() => {
-    srv = startTestServer();
+  beforeAll(async () => {
+    srv = await startTestServer();
   });
   afterAll(() => srv.stop());
 

@@ -11,8 +11,8 @@ import { startServerProcess } from "../src/testing/server-process.ts";
 import { login, register, startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
 
 let srv: TestServer;
-beforeAll(() => {
-  srv = startTestServer({}, duel);
+beforeAll(async () => {
+  srv = await startTestServer({}, duel);
 });
 afterAll(() => srv.stop());
 

@@ -1,12 +1,52 @@
 // The testkit (src/testing), with Radius Rumble as the game unless a test says otherwise.
+import { describe } from "bun:test";
 import type { Config } from "../src/config.ts";
 import { radiusRumble } from "../src/games/radius-rumble/index.ts";
 import type { Game } from "../src/rooms/game.ts";
+import { postgresUnavailable, TestPostgres } from "../src/testing/postgres.ts";
 import { startTestServer as startGameServer, type TestServer } from "../src/testing/server.ts";
 
 export * from "../src/testing/client.ts";
 export { LogCapture, type TestServer } from "../src/testing/server.ts";
 
-export function startTestServer(overrides: Partial<Config> = {}, game: Game = radiusRumble): TestServer {
+export function startTestServer(overrides: Partial<Config> = {}, game: Game = radiusRumble): Promise<TestServer> {
   return startGameServer(game, overrides);
+}
+
+/** The stores a server can use; the suites that touch accounts and hiscores run on each. */
+export type StoreKind = "sqlite" | "postgres";
+
+let sharedPostgres: Promise<TestPostgres> | undefined;
+
+/** The test PostgreSQL of this run of the tests: started on first use, stopped when the run ends (test/setup.ts). */
+export function testPostgres(): Promise<TestPostgres> {
+  sharedPostgres ??= TestPostgres.start();
+  return sharedPostgres;
+}
+
+export async function stopTestPostgres(): Promise<void> {
+  const pg = sharedPostgres;
+  sharedPostgres = undefined;
+  (await pg?.catch(() => undefined))?.destroy();
+}
+
+/** Options that put a test server on that store: SQLite in a temporary folder, or a fresh PostgreSQL database. */
+export async function storeOptions(kind: StoreKind): Promise<Partial<Config>> {
+  return kind === "postgres" ? { databaseUrl: await (await testPostgres()).createDatabase() } : {};
+}
+
+/**
+ * Declares a suite once per store. Where PostgreSQL is not installed, its suite is skipped, saying
+ * so; with MMO_REQUIRE_POSTGRES=1 (as in CI) that is an error instead.
+ */
+export function describeStores(name: string, body: (kind: StoreKind) => void): void {
+  describe(`${name} [sqlite]`, () => body("sqlite"));
+  const missing = postgresUnavailable();
+  if (!missing) {
+    describe(`${name} [postgres]`, () => body("postgres"));
+    return;
+  }
+  if (process.env.MMO_REQUIRE_POSTGRES === "1") throw new Error(`${missing}, and MMO_REQUIRE_POSTGRES=1 requires it`);
+  console.warn(`Skipped "${name} [postgres]": ${missing}`);
+  describe.skip(`${name} [postgres]`, () => body("postgres"));
 }

@@ -4,8 +4,8 @@ import { encodePacket, newChat, newId, Packet } from "../src/packets/index.ts";
 import { startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
 
 let srv: TestServer;
-beforeAll(() => {
-  srv = startTestServer();
+beforeAll(async () => {
+  srv = await startTestServer();
 });
 afterAll(() => srv.stop());
 

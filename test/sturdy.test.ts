@@ -9,8 +9,8 @@ import { stalledReaders } from "../src/testing/stalled-readers.ts";
 import { startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
 
 const servers: TestServer[] = [];
-function serve(...args: Parameters<typeof startTestServer>): TestServer {
-  const srv = startTestServer(...args);
+async function serve(...args: Parameters<typeof startTestServer>): Promise<TestServer> {
+  const srv = await startTestServer(...args);
   servers.push(srv);
   return srv;
 }
@@ -38,7 +38,7 @@ const max = (xs: number[]) => Math.max(...xs);
 
 describe("frame size", () => {
   test("an oversized frame closes that connection with 1009, and only that one", async () => {
-    const srv = serve({ maxPayload: 1024 });
+    const srv = await serve({ maxPayload: 1024 });
     const [big, a, b] = await Promise.all([1, 2, 3].map(() => TestClient.connect(srv.url)));
     big!.send(newChat("x".repeat(2000)));
     expect((await big!.closed).code).toBe(1009);
@@ -48,7 +48,7 @@ describe("frame size", () => {
   });
 
   test("a frame just under the limit passes", async () => {
-    const srv = serve({ maxPayload: 1024 });
+    const srv = await serve({ maxPayload: 1024 });
     const [a, b] = await Promise.all([1, 2].map(() => TestClient.connect(srv.url)));
     a!.send(newChat("y".repeat(1000)));
     expect((await b!.expect("chat")).value.msg).toHaveLength(1000);
@@ -57,7 +57,7 @@ describe("frame size", () => {
 
 describe("malformed frames", () => {
   test("below the threshold they are dropped; past it the client is closed with 1008", async () => {
-    const srv = serve({ maxMalformed: 5 });
+    const srv = await serve({ maxMalformed: 5 });
     const [bad, other] = await Promise.all([1, 2].map(() => TestClient.connect(srv.url)));
     for (let i = 0; i < 5; i++) bad!.sendRaw(new Uint8Array([0xff, 0xff]));
     bad!.send(newChat("after five bad frames"));
@@ -72,7 +72,7 @@ describe("malformed frames", () => {
   });
 
   test("10,000 random and mutated frames never crash the server; a canary pair keeps chatting", async () => {
-    const srv = serve({ maxMalformed: 1_000_000, rateLimit: 1_000_000, rateBurst: 1_000_000 });
+    const srv = await serve({ maxMalformed: 1_000_000, rateLimit: 1_000_000, rateBurst: 1_000_000 });
     const [fuzzer, a, b] = await Promise.all([1, 2, 3].map(() => TestClient.connect(srv.url)));
     const random = seededRandom(20261126);
     for (let round = 0; round < 10; round++) {
@@ -88,7 +88,7 @@ describe("malformed frames", () => {
 
 describe("rate limit", () => {
   test("a flooder is limited, then closed with 1008, while the canary's latency stays low", async () => {
-    const srv = serve({ rateLimit: 50, rateBurst: 50, floodLimit: 2000 });
+    const srv = await serve({ rateLimit: 50, rateBurst: 50, floodLimit: 2000 });
     const [flooder, a, b, observer] = await Promise.all([1, 2, 3, 4].map(() => TestClient.connect(srv.url)));
     const baseline = await canaryRoundTrips(a!, b!, 20, "before");
 
@@ -119,7 +119,7 @@ describe("rate limit", () => {
 describe("slow readers", () => {
   test("twenty clients that never read stay within the backpressure limit, and are closed with 1013", async () => {
     const limit = 256 * 1024;
-    const srv = serve({ backpressureLimit: limit, slowReaderGrace: 1, rateLimit: 100_000, rateBurst: 100_000 });
+    const srv = await serve({ backpressureLimit: limit, slowReaderGrace: 1, rateLimit: 100_000, rateBurst: 100_000 });
     const stalled = await stalledReaders(srv.url, 20);
     try {
       const [writer, canary] = await Promise.all([1, 2].map(() => TestClient.connect(srv.url)));
@@ -155,7 +155,7 @@ describe("slow readers", () => {
 describe("idle and half-open connections", () => {
   // uWS drops a connection whose request headers are not complete within 10 s; that is not tunable.
   test("a half-open HTTP connection that never finishes its upgrade is dropped", async () => {
-    const srv = serve();
+    const srv = await serve();
     const start = performance.now();
     const closed = Promise.withResolvers<number>();
     await Bun.connect({
@@ -176,7 +176,7 @@ describe("idle and half-open connections", () => {
   }, 15_000);
 
   test("a client that answers no ping is closed after the idle timeout", async () => {
-    const srv = serve({ idleTimeout: 8 });
+    const srv = await serve({ idleTimeout: 8 });
     const stalled = await stalledReaders(srv.url, 1);
     try {
       await waitFor(() => srv.hub.size === 1, 3000, "the client");
@@ -189,7 +189,7 @@ describe("idle and half-open connections", () => {
 
 describe("admission", () => {
   test("past --max-clients the upgrade is refused with 503 and a reason", async () => {
-    const srv = serve({ maxClients: 3 });
+    const srv = await serve({ maxClients: 3 });
     const clients = await Promise.all([1, 2, 3].map(() => TestClient.connect(srv.url)));
     const res = await fetch(srv.url.replace("ws://", "http://"), { headers: { Upgrade: "websocket", Connection: "Upgrade", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version": "13" } });
     expect(res.status).toBe(503);
@@ -200,7 +200,7 @@ describe("admission", () => {
   });
 
   test("an origin allowlist refuses other browsers with 403 and always lets native Godot (no Origin) in", async () => {
-    const srv = serve({ allowedOrigins: ["https://game.example"] });
+    const srv = await serve({ allowedOrigins: ["https://game.example"] });
     expect((await TestClient.connect(srv.url, { headers: { Origin: "https://game.example" } })).id).toBeGreaterThan(0);
     expect((await TestClient.connect(srv.url)).id).toBeGreaterThan(0);
     const res = await fetch(srv.url.replace("ws://", "http://"), {
@@ -211,7 +211,7 @@ describe("admission", () => {
   });
 
   test("the per-IP cap refuses with 429", async () => {
-    const srv = serve({ maxClientsPerIp: 2 });
+    const srv = await serve({ maxClientsPerIp: 2 });
     await Promise.all([1, 2].map(() => TestClient.connect(srv.url)));
     await expect(TestClient.connect(srv.url)).rejects.toThrow();
     expect(srv.stats.upgradesRefused.get("ip_limit")).toBe(1);
@@ -249,7 +249,7 @@ const throwingGame = defineGame({
 
 describe("containment", () => {
   test("an exception in a state handler drops that packet; the client and the server carry on", async () => {
-    const srv = serve({}, throwingGame);
+    const srv = await serve({}, throwingGame);
     const [a, b] = await Promise.all([1, 2].map(() => TestClient.connect(srv.url)));
     a!.send(newChat("throw"));
     a!.send(newChat("reject"));
@@ -263,7 +263,7 @@ describe("containment", () => {
 
 describe("shutdown", () => {
   test("every client gets disconnect then 1001; done within 5 s even with a client that never reads", async () => {
-    const srv = startTestServer();
+    const srv = await startTestServer();
     const stalled = await stalledReaders(srv.url, 1);
     try {
       const a = await TestClient.connect(srv.url);

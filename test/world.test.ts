@@ -249,8 +249,8 @@ describe("world", () => {
 
 describe("the game over real sockets", () => {
   let srv: TestServer;
-  beforeAll(() => {
-    srv = startTestServer({ seed: 1234 });
+  beforeAll(async () => {
+    srv = await startTestServer({ seed: 1234 });
   });
   afterAll(() => srv.stop());
 
@@ -344,7 +344,9 @@ describe("the game over real sockets", () => {
     const score = rules.bestScoreOf(rules.grownRadius(30, 20));
     await eater.close();
     await waitFor(() => !world.players.has(eater.id), 3000, "the eater to leave");
-    expect(srv.services.store.findAccount(`Gamer${n - 2}`)!.bestScore).toBe(score);
+    const bestScore = async () => (await srv.services.store.findAccount(`Gamer${n - 2}`))!.bestScore;
+    await waitFor(async () => (await bestScore()) === score, 3000, "the best score to be saved");
+    expect(await bestScore()).toBe(score);
     await Promise.all([victim.close(), watcher.close()]);
   });
 

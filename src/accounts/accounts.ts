@@ -44,8 +44,17 @@ export class Accounts {
       return undefined;
     }
     const change = client.stateChanges;
-    const account = Buffer.byteLength(password) <= MAX_PASSWORD_BYTES ? store.findAccount(username) : undefined;
-    const valid = await this.exclusive(client, () => verifyPassword(password, account?.passwordHash));
+    let account: Account | undefined;
+    const valid = await this.exclusive(client, async () => {
+      account = Buffer.byteLength(password) <= MAX_PASSWORD_BYTES ? await store.findAccount(username) : undefined;
+      return verifyPassword(password, account?.passwordHash);
+    }).catch((err: unknown) => {
+      // The database is unavailable: the login is denied, and it does not count as a failed attempt.
+      client.log.error(`Login for "${username}" failed: ${errorText(err)}`);
+      stats.login("failed");
+      client.socketSend(newDenyResponse(Reason.badLogin));
+      return undefined;
+    });
     if (valid === undefined || client.stateChanges !== change) return undefined;
     if (!valid || !account) {
       this.throttle.recordFailure(username, client.ip, this.deps.now());
@@ -77,16 +86,15 @@ export class Accounts {
       client.socketSend(newDenyResponse(problem));
       return;
     }
-    if (store.findAccount(username)) {
-      stats.registration("exists");
-      client.socketSend(newDenyResponse(Reason.userExists));
-      return;
-    }
     const change = client.stateChanges;
     try {
-      const hash = await this.exclusive(client, () => hashPassword(password));
+      const hash = await this.exclusive(client, async () => {
+        // Checked before hashing, to spare the work; the unique index decides a race.
+        if (await store.findAccount(username)) throw new UserExistsError(username);
+        return hashPassword(password);
+      });
       if (hash === undefined || client.stateChanges !== change) return;
-      store.createAccount(username, hash, color);
+      await store.createAccount(username, hash, color);
     } catch (err) {
       if (err instanceof UserExistsError) {
         stats.registration("exists");

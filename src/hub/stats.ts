@@ -2,7 +2,7 @@
 // logins ended. Plain numbers, so the hot path pays an increment; /metrics and /dashboard read them.
 import type { MsgCase } from "../packets/index.ts";
 
-export type LoginOutcome = "ok" | "bad_credentials" | "throttled" | "already_logged_in";
+export type LoginOutcome = "ok" | "bad_credentials" | "throttled" | "already_logged_in" | "failed";
 export type RegistrationOutcome = "ok" | "invalid" | "exists" | "failed";
 
 export class Stats {

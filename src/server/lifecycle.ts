@@ -61,7 +61,7 @@ export class Lifecycle {
       // Whoever has not finished the closing handshake by now is cut off.
       await server.stop(true);
       rooms.disposeAll();
-      store.close();
+      await store.close();
     })();
     return this.stopping;
   }

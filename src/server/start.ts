@@ -1,7 +1,6 @@
 // The composition root: builds the parts of one server in the order they need each other, starts the
 // game and Bun.serve, and hands back what an embedder or a test needs.
 import type { Server } from "bun";
-import { resolve } from "node:path";
 import { Accounts } from "../accounts/accounts.ts";
 import type { Config } from "../config.ts";
 import { Dashboard } from "../http/dashboard.ts";
@@ -13,7 +12,8 @@ import type { ClientContext, SocketData, WebSocketClient } from "../hub/websocke
 import { errorText, type Logger } from "../log.ts";
 import type { Game } from "../rooms/game.ts";
 import { Rooms } from "../rooms/rooms.ts";
-import { DB_FILE, Store } from "../store/store.ts";
+import { openStore } from "../store/open.ts";
+import type { Store } from "../store/store.ts";
 import { Admission } from "./admission.ts";
 import { loadClientFiles, loadTls } from "./files.ts";
 import { Lifecycle } from "./lifecycle.ts";
@@ -42,11 +42,28 @@ export interface MmoServer {
   shutdown(timeoutMs?: number): Promise<void>;
 }
 
-export function startServer(config: Config, log: Logger, game: Game): MmoServer {
+/** Opens the store, then starts; a store that cannot be opened throws StoreOpenError, a bad option ConfigError. */
+export async function startServer(config: Config, log: Logger, game: Game): Promise<MmoServer> {
   const tls = loadTls(config);
   const clientFiles = loadClientFiles(config);
-  const store = Store.open(config.dataDir);
-  log.info(`Database ${resolve(config.dataDir, DB_FILE)} (schema version ${store.schemaVersion})`);
+  const store = await openStore(config, log);
+  log.info(`Database ${store.description} (schema version ${store.schemaVersion})`);
+  try {
+    return listen(config, log, game, store, tls, clientFiles);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
+
+function listen(
+  config: Config,
+  log: Logger,
+  game: Game,
+  store: Store,
+  tls: ReturnType<typeof loadTls>,
+  clientFiles: ReturnType<typeof loadClientFiles>,
+): MmoServer {
   const startedAt = performance.now();
   const stats = new Stats();
   const hub = new Hub<WebSocketClient>(log, stats);

@@ -1,8 +1,6 @@
-// Accounts and hiscores in one SQLite file (bun:sqlite), in the series' tables.
-import { Database, type Statement } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { migrate, SCHEMA_VERSION } from "./schema.ts";
+// What the server keeps between runs: accounts and best scores. One interface, two implementations
+// with the same behaviour: SQLite in the data folder (the embedded default) and PostgreSQL (one
+// database several machines share), chosen by `--database-url`.
 
 export interface Account {
   userId: number;
@@ -19,91 +17,28 @@ export interface HiscoreEntry {
   score: number;
 }
 
+/** createAccount's answer when the name is taken (names are unique case-insensitively). */
 export class UserExistsError extends Error {}
 
-export const DB_FILE = "db.sqlite";
+/** The store cannot be opened at start; the message names the file or the database, never a password. */
+export class StoreOpenError extends Error {}
 
-export class Store {
-  private readonly insertUser: Statement;
-  private readonly insertPlayer: Statement;
-  private readonly selectAccount: Statement<Account, [string]>;
-  private readonly selectBoard: Statement<{ name: string; score: number }, [number, number]>;
-  private readonly selectPlayerByName: Statement<{ id: number; score: number }, [string]>;
-  private readonly countAhead: Statement<{ ahead: number }, [number, number, number]>;
-  private readonly updateBestScore: Statement;
-
-  private constructor(private readonly db: Database) {
-    this.insertUser = db.query("INSERT INTO users (username, password_hash) VALUES (?, ?)");
-    this.insertPlayer = db.query("INSERT INTO players (user_id, name, best_score, color) VALUES (?, ?, 0, ?)");
-    this.selectAccount = db.query(
-      `SELECT u.id AS userId, u.password_hash AS passwordHash, p.id AS playerId, p.name AS name,
-              p.color AS color, p.best_score AS bestScore
-       FROM users u JOIN players p ON p.user_id = u.id
-       WHERE u.username = ? ORDER BY p.id LIMIT 1`,
-    );
-    this.selectBoard = db.query("SELECT name, best_score AS score FROM players ORDER BY best_score DESC, id LIMIT ? OFFSET ?");
-    // lower(name) = lower(?) is what LIKE does without wildcards (ASCII case folding), so % and _
-    // in a search are plain characters, and the expression index applies.
-    this.selectPlayerByName = db.query("SELECT id, best_score AS score FROM players WHERE lower(name) = lower(?) ORDER BY id LIMIT 1");
-    this.countAhead = db.query("SELECT count(*) AS ahead FROM players WHERE best_score > ? OR (best_score = ? AND id < ?)");
-    this.updateBestScore = db.query("UPDATE players SET best_score = max(best_score, ?) WHERE id = ?");
-  }
-
-  /** Opens (creating when missing) `db.sqlite` in `dataDir`, in WAL mode, migrated to the current schema. */
-  static open(dataDir: string): Store {
-    mkdirSync(dataDir, { recursive: true });
-    const db = new Database(join(dataDir, DB_FILE), { create: true, strict: true });
-    db.run("PRAGMA journal_mode = WAL");
-    db.run("PRAGMA synchronous = NORMAL");
-    db.run("PRAGMA busy_timeout = 5000");
-    db.run("PRAGMA foreign_keys = ON");
-    migrate(db);
-    return new Store(db);
-  }
-
-  get schemaVersion(): number {
-    return SCHEMA_VERSION;
-  }
-
-  /** Stores a user (name lower-cased) and its player (name as typed); throws UserExistsError. */
-  createAccount(username: string, passwordHash: string, color: number): Account {
-    return this.db.transaction(() => {
-      let userId: number;
-      try {
-        userId = Number(this.insertUser.run(username.toLowerCase(), passwordHash).lastInsertRowid);
-      } catch (err) {
-        if (err instanceof Error && /UNIQUE constraint failed/.test(err.message)) throw new UserExistsError(username);
-        throw err;
-      }
-      const playerId = Number(this.insertPlayer.run(userId, username, color).lastInsertRowid);
-      return { userId, passwordHash, playerId, name: username, color, bestScore: 0 };
-    })();
-  }
-
-  findAccount(username: string): Account | undefined {
-    return this.selectAccount.get(username.toLowerCase()) ?? undefined;
-  }
-
+export interface Store {
+  /** What it is, for the log: the SQLite file, or the PostgreSQL URL with its password masked. */
+  readonly description: string;
+  readonly schemaVersion: number;
+  findAccount(username: string): Promise<Account | undefined>;
+  /** Stores a user (name lower-cased) and its player (name as typed) at once; rejects with UserExistsError. */
+  createAccount(username: string, passwordHash: string, color: number): Promise<Account>;
   /** The board from `offset` (0-based), best score first, older accounts first among equals. */
-  hiscores(offset: number, limit = 10): HiscoreEntry[] {
-    return this.selectBoard.all(limit, offset).map((row, i) => ({ rank: offset + i + 1, name: row.name, score: row.score }));
-  }
-
-  /** The 1-based position of the player of that name (case-insensitive), or undefined when none. */
-  rankOf(name: string): number | undefined {
-    const player = this.selectPlayerByName.get(name);
-    if (!player) return undefined;
-    return this.countAhead.get(player.score, player.score, player.id)!.ahead + 1;
-  }
-
-  /** best = max(best, score) for each player, in one transaction. */
-  saveBestScores(scores: Iterable<[playerId: number, score: number]>): void {
-    this.db.transaction(() => {
-      for (const [playerId, score] of scores) this.updateBestScore.run(Math.round(score), playerId);
-    })();
-  }
-
-  close(): void {
-    this.db.close();
-  }
+  hiscores(offset: number, limit?: number): Promise<HiscoreEntry[]>;
+  /** The 1-based position of the player of that name (ASCII case-insensitive, `%` and `_` literal), or undefined. */
+  rankOf(name: string): Promise<number | undefined>;
+  /**
+   * best = max(best, score) for each player. Never rejects: while the database is unavailable the
+   * scores are kept (the highest per player) and written when it is back. Resolves once written or kept.
+   */
+  saveBestScores(scores: Iterable<[playerId: number, score: number]>): Promise<void>;
+  /** Writes what is kept, then closes. */
+  close(): Promise<void>;
 }

@@ -100,9 +100,9 @@ export class TestClient {
 }
 
 /** Polls `check` until it holds or `timeoutMs` passes. */
-export async function waitFor(check: () => boolean, timeoutMs = 3000, what: string | (() => string) = "condition"): Promise<void> {
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 3000, what: string | (() => string) = "condition"): Promise<void> {
   const deadline = performance.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (performance.now() > deadline) throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
     await Bun.sleep(5);
   }

@@ -23,18 +23,24 @@ export class LogCapture {
 export interface TestServer extends MmoServer {
   url: string;
   logs: LogCapture;
+  config: Config;
   stop(): Promise<void>;
 }
 
-/** A server of `game` on an ephemeral loopback port; `overrides` are options as in src/config.ts. */
-export function startTestServer(game: Game, overrides: Partial<Config> = {}): TestServer {
+/**
+ * A server of `game` on an ephemeral loopback port; `overrides` are options as in src/config.ts
+ * (with `databaseUrl`, its store is that PostgreSQL database).
+ */
+export async function startTestServer(game: Game, overrides: Partial<Config> = {}): Promise<TestServer> {
   const logs = new LogCapture();
   const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), "mmo-test-"));
-  const mmo = startServer(defaultConfig({ port: 0, host: "127.0.0.1", dataDir, ...overrides }), logs.logger, game);
+  const config = defaultConfig({ port: 0, host: "127.0.0.1", dataDir, ...overrides });
+  const mmo = await startServer(config, logs.logger, game);
   return {
     ...mmo,
     url: `ws://127.0.0.1:${mmo.port}/ws`,
     logs,
+    config,
     async stop() {
       await mmo.shutdown(1000);
       if (overrides.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });

@@ -11,35 +11,41 @@ const BOARD_SIZE = 10;
 const ENTRIES_ABOVE = 5;
 
 export function browsingHiscoresState(store: Store) {
-  const sendBoard = (client: ClientInterfacer, offset: number): void => {
+  /** An answer that arrives after the client left this state is dropped. */
+  const answer = (client: ClientInterfacer, change: number, msg: Parameters<ClientInterfacer["socketSend"]>[0]): void => {
+    if (client.stateChanges === change) client.socketSend(msg);
+  };
+
+  const sendBoard = async (client: ClientInterfacer, offset: number, change = client.stateChanges): Promise<void> => {
     try {
-      const hiscores = store.hiscores(offset, BOARD_SIZE);
-      client.socketSend({ $case: "hiscoreBoard", value: { hiscores } });
+      const hiscores = await store.hiscores(offset, BOARD_SIZE);
+      answer(client, change, { $case: "hiscoreBoard", value: { hiscores } });
     } catch (err) {
       client.log.error(`Reading the hiscores failed: ${errorText(err)}`);
-      client.socketSend(newDenyResponse(Reason.hiscoresFailed));
+      answer(client, change, newDenyResponse(Reason.hiscoresFailed));
     }
   };
 
   return defineState({
     onEnter(client) {
-      sendBoard(client, 0);
+      void sendBoard(client, 0);
     },
     handleMessage: {
-      searchHiscore(client, { name }) {
+      async searchHiscore(client, { name }) {
+        const change = client.stateChanges;
         let rank: number | undefined;
         try {
-          rank = store.rankOf(name);
+          rank = await store.rankOf(name);
         } catch (err) {
           client.log.error(`Hiscore search for "${name}" failed: ${errorText(err)}`);
-          client.socketSend(newDenyResponse(Reason.unranked));
+          answer(client, change, newDenyResponse(Reason.unranked));
           return;
         }
         if (rank === undefined) {
-          client.socketSend(newDenyResponse(Reason.noSuchPlayer));
+          answer(client, change, newDenyResponse(Reason.noSuchPlayer));
           return;
         }
-        sendBoard(client, Math.max(0, rank - ENTRIES_ABOVE));
+        await sendBoard(client, Math.max(0, rank - ENTRIES_ABOVE), change);
       },
       finishedBrowsingHiscores(client) {
         client.setState("Connected");

@@ -1,6 +1,5 @@
 // The world as a room: the framework ticks it at 20 Hz, hands it its members' claims, and carries
 // what it says to the members' sockets. Best scores reach the store every few seconds and on leaving.
-import { errorText } from "../../log.ts";
 import { Room, type RoomContext, type RoomHandlers } from "../../rooms/room.ts";
 import { TICK_SECONDS } from "./rules.ts";
 import { World, type PlayerProfile, type WorldSnapshot } from "./world.ts";
@@ -70,11 +69,8 @@ export class WorldRoom extends Room<PlayerProfile, WorldSnapshot> {
     if (scores.length > 0) this.saveScores(scores);
   }
 
+  /** The store keeps them while the database is unavailable, and logs it. */
   private saveScores(scores: [number, number][]): void {
-    try {
-      this.ctx.store.saveBestScores(scores);
-    } catch (err) {
-      this.ctx.log.error(`Saving ${scores.length} best score(s) failed: ${errorText(err)}`);
-    }
+    void this.ctx.store.saveBestScores(scores);
   }
 }

@@ -1,0 +1,182 @@
+// The shared store: accounts and hiscores in PostgreSQL through Bun's built-in client (Bun.sql), for
+// several machines that share one database. Same tables and behaviour as the SQLite store; what
+// SQLite never needed is here: concurrent writers (a unique index decides between two registrations
+// of one name; GREATEST keeps the higher of two scores) and a database that goes away and comes back
+// (queries fail fast, the pool reconnects by itself, best scores wait in a queue).
+import { SQL } from "bun";
+import { errorText, type Logger } from "../log.ts";
+import { BestScoreQueue } from "./best-scores.ts";
+import { migrate, SCHEMA_VERSION } from "./postgres-schema.ts";
+import { maskUrl, urlTarget } from "./url.ts";
+import { StoreOpenError, UserExistsError, type Account, type HiscoreEntry, type Store } from "./store.ts";
+
+const POOL_SIZE = 10;
+/** SQLSTATE of a unique violation. */
+const UNIQUE_VIOLATION = "23505";
+/** Seconds to wait for a connection; a login waits at most this long while the database is down. */
+const CONNECT_TIMEOUT_S = 5;
+/** No query of ours takes this long on a healthy database. */
+const STATEMENT_TIMEOUT_MS = 10_000;
+
+interface AccountRow {
+  userId: string;
+  passwordHash: string;
+  playerId: string;
+  name: string;
+  color: number;
+  bestScore: string;
+}
+
+export class PostgresStore implements Store {
+  readonly description: string;
+  readonly schemaVersion = SCHEMA_VERSION;
+  private readonly scores: BestScoreQueue;
+  /** Whether the last query failed for want of a connection (the outage is logged once). */
+  private down = false;
+
+  private constructor(
+    readonly sql: SQL,
+    url: string,
+    private readonly log: Logger,
+  ) {
+    this.description = `PostgreSQL ${maskUrl(url)}`;
+    this.scores = new BestScoreQueue((scores) => this.writeBestScores(scores), log);
+  }
+
+  /** Connects and migrates; a database that cannot be reached or is newer than this server throws StoreOpenError. */
+  static async open(url: string, log: Logger): Promise<PostgresStore> {
+    const sql = new SQL(url, {
+      max: POOL_SIZE,
+      connectionTimeout: CONNECT_TIMEOUT_S,
+      idleTimeout: 60,
+      connection: { statement_timeout: STATEMENT_TIMEOUT_MS, application_name: "mmo-server" },
+    });
+    try {
+      await migrate(sql);
+    } catch (err) {
+      await sql.close({ timeout: 0 }).catch(() => {});
+      throw new StoreOpenError(`cannot use the database at ${urlTarget(url)}: ${scrub(errorText(err), url)} (check --database-url, and that PostgreSQL runs and accepts this user)`);
+    }
+    return new PostgresStore(sql, url, log);
+  }
+
+  async findAccount(username: string): Promise<Account | undefined> {
+    const rows = await this.query<AccountRow[]>(
+      (sql) => sql`
+        SELECT u.id AS "userId", u.password_hash AS "passwordHash", p.id AS "playerId", p.name AS name,
+               p.color AS color, p.best_score AS "bestScore"
+        FROM users u JOIN players p ON p.user_id = u.id
+        WHERE u.username = ${username.toLowerCase()} ORDER BY p.id LIMIT 1`,
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    return { ...row, userId: Number(row.userId), playerId: Number(row.playerId), bestScore: Number(row.bestScore) };
+  }
+
+  async createAccount(username: string, passwordHash: string, color: number): Promise<Account> {
+    // One statement, so one transaction: the user and its player exist together or not at all. Two
+    // registrations of one name at once: the unique index on users.username lets one through.
+    let rows: { userId: string; playerId: string }[];
+    try {
+      rows = await this.query(
+        (sql) => sql`
+          WITH u AS (INSERT INTO users (username, password_hash) VALUES (${username.toLowerCase()}, ${passwordHash}) RETURNING id)
+          INSERT INTO players (user_id, name, best_score, color) SELECT id, ${username}, 0, ${color} FROM u
+          RETURNING user_id AS "userId", id AS "playerId"`,
+        false, // had it committed before the connection broke, a retry would answer "User already exists"
+      );
+    } catch (err) {
+      if (err instanceof SQL.PostgresError && err.errno === UNIQUE_VIOLATION) throw new UserExistsError(username);
+      throw err;
+    }
+    const row = rows[0]!;
+    return { userId: Number(row.userId), passwordHash, playerId: Number(row.playerId), name: username, color, bestScore: 0 };
+  }
+
+  async hiscores(offset: number, limit = 10): Promise<HiscoreEntry[]> {
+    const rows = await this.query<{ name: string; score: string }[]>(
+      (sql) => sql`SELECT name, best_score AS score FROM players ORDER BY best_score DESC, id LIMIT ${limit} OFFSET ${offset}`,
+    );
+    return rows.map((row, i) => ({ rank: offset + i + 1, name: row.name, score: Number(row.score) }));
+  }
+
+  async rankOf(name: string): Promise<number | undefined> {
+    // lower() under the C collation folds ASCII letters only, as SQLite's lower() does; = keeps % and _ literal.
+    const rows = await this.query<{ rank: string }[]>(
+      (sql) => sql`
+        SELECT (SELECT count(*) FROM players q
+                WHERE q.best_score > p.best_score OR (q.best_score = p.best_score AND q.id < p.id)) + 1 AS rank
+        FROM players p WHERE lower(p.name COLLATE "C") = lower(${name}::text COLLATE "C")
+        ORDER BY p.id LIMIT 1`,
+    );
+    return rows[0] ? Number(rows[0].rank) : undefined;
+  }
+
+  saveBestScores(scores: Iterable<[playerId: number, score: number]>): Promise<void> {
+    return this.scores.add(scores);
+  }
+
+  async close(): Promise<void> {
+    await this.scores.close();
+    await this.sql.close({ timeout: 5 });
+  }
+
+  private async writeBestScores(scores: [number, number][]): Promise<void> {
+    const ids = scores.map(([id]) => id);
+    const values = scores.map(([, score]) => score);
+    await this.query(
+      (sql) => sql`
+        UPDATE players AS p SET best_score = GREATEST(p.best_score, v.score)
+        FROM unnest(${sql.array(ids, "INT8")}::bigint[], ${sql.array(values, "INT8")}::bigint[]) AS v(id, score)
+        WHERE p.id = v.id`,
+    );
+  }
+
+  /**
+   * Runs a query; logs the database going away and coming back once each. A query that only reads,
+   * or writes what it may write twice, is `repeatable`: after a restart of the database the pool may
+   * still hold connections the old server closed, and each of them fails once, so such a query is
+   * tried again on another connection.
+   */
+  private async query<T>(run: (sql: SQL) => Promise<T>, repeatable = true): Promise<T> {
+    try {
+      let result: T;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          result = await run(this.sql);
+          break;
+        } catch (err) {
+          if (!repeatable || !isConnectionError(err) || attempt > POOL_SIZE) throw err;
+        }
+      }
+      if (this.down) {
+        this.down = false;
+        this.log.info("The database is reachable again");
+      }
+      return result;
+    } catch (err) {
+      if (isConnectionError(err) && !this.down) {
+        this.down = true;
+        this.log.error(`The database is unreachable (${errorText(err)}); logins and registrations fail until it is back, best scores are kept`);
+      }
+      throw err;
+    }
+  }
+}
+
+/** Whether the error is about the connection, not the query: Bun's connection errors, SQLSTATE classes 08 and 57P. */
+function isConnectionError(err: unknown): boolean {
+  if (!(err instanceof SQL.PostgresError)) return false;
+  if (err.errno === undefined) return /CONNECTION|TIMEOUT|CLOSED|REFUSED/.test(err.code);
+  return err.errno.startsWith("08") || err.errno.startsWith("57P");
+}
+
+/** An error text with the URL's password taken out, in case a driver quotes the URL. */
+function scrub(text: string, url: string): string {
+  try {
+    const password = decodeURIComponent(new URL(url).password);
+    return password ? text.split(password).join("***") : text;
+  } catch {
+    return text;
+  }
+}

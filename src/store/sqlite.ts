@@ -1,0 +1,112 @@
+// The embedded store: accounts and hiscores in one SQLite file (bun:sqlite) in the data folder, in
+// the series' own tables, so that its db.sqlite opens as it is.
+import { Database, type Statement } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { errorText, type Logger } from "../log.ts";
+import { BestScoreQueue } from "./best-scores.ts";
+import { migrate, SCHEMA_VERSION } from "./sqlite-schema.ts";
+import { StoreOpenError, UserExistsError, type Account, type HiscoreEntry, type Store } from "./store.ts";
+
+export const DB_FILE = "db.sqlite";
+
+export class SqliteStore implements Store {
+  readonly description: string;
+  private readonly scores: BestScoreQueue;
+  private readonly insertUser: Statement;
+  private readonly insertPlayer: Statement;
+  private readonly selectAccount: Statement<Account, [string]>;
+  private readonly selectBoard: Statement<{ name: string; score: number }, [number, number]>;
+  private readonly selectPlayerByName: Statement<{ id: number; score: number }, [string]>;
+  private readonly countAhead: Statement<{ ahead: number }, [number, number, number]>;
+  private readonly updateBestScore: Statement;
+
+  private constructor(
+    private readonly db: Database,
+    readonly file: string,
+    log: Logger,
+  ) {
+    this.description = `SQLite ${file}`;
+    this.scores = new BestScoreQueue(async (scores) => this.writeBestScores(scores), log);
+    this.insertUser = db.query("INSERT INTO users (username, password_hash) VALUES (?, ?)");
+    this.insertPlayer = db.query("INSERT INTO players (user_id, name, best_score, color) VALUES (?, ?, 0, ?)");
+    this.selectAccount = db.query(
+      `SELECT u.id AS userId, u.password_hash AS passwordHash, p.id AS playerId, p.name AS name,
+              p.color AS color, p.best_score AS bestScore
+       FROM users u JOIN players p ON p.user_id = u.id
+       WHERE u.username = ? ORDER BY p.id LIMIT 1`,
+    );
+    this.selectBoard = db.query("SELECT name, best_score AS score FROM players ORDER BY best_score DESC, id LIMIT ? OFFSET ?");
+    // lower(name) = lower(?) is what LIKE does without wildcards (ASCII case folding), so % and _
+    // in a search are plain characters, and the expression index applies.
+    this.selectPlayerByName = db.query("SELECT id, best_score AS score FROM players WHERE lower(name) = lower(?) ORDER BY id LIMIT 1");
+    this.countAhead = db.query("SELECT count(*) AS ahead FROM players WHERE best_score > ? OR (best_score = ? AND id < ?)");
+    this.updateBestScore = db.query("UPDATE players SET best_score = max(best_score, ?) WHERE id = ?");
+  }
+
+  /** Opens (creating when missing) `db.sqlite` in `dataDir`, in WAL mode, migrated to the current schema. */
+  static open(dataDir: string, log: Logger): SqliteStore {
+    const file = resolve(dataDir, DB_FILE);
+    let db: Database | undefined;
+    try {
+      mkdirSync(dataDir, { recursive: true });
+      db = new Database(join(dataDir, DB_FILE), { create: true, strict: true });
+      db.run("PRAGMA journal_mode = WAL");
+      db.run("PRAGMA synchronous = NORMAL");
+      db.run("PRAGMA busy_timeout = 5000");
+      db.run("PRAGMA foreign_keys = ON");
+      migrate(db);
+      return new SqliteStore(db, file, log);
+    } catch (err) {
+      db?.close();
+      throw new StoreOpenError(`cannot open the database ${file}: ${errorText(err)} (check that the folder of --data-dir is writable and the file is an SQLite database)`);
+    }
+  }
+
+  get schemaVersion(): number {
+    return SCHEMA_VERSION;
+  }
+
+  async createAccount(username: string, passwordHash: string, color: number): Promise<Account> {
+    return this.db.transaction(() => {
+      let userId: number;
+      try {
+        userId = Number(this.insertUser.run(username.toLowerCase(), passwordHash).lastInsertRowid);
+      } catch (err) {
+        if (err instanceof Error && /UNIQUE constraint failed/.test(err.message)) throw new UserExistsError(username);
+        throw err;
+      }
+      const playerId = Number(this.insertPlayer.run(userId, username, color).lastInsertRowid);
+      return { userId, passwordHash, playerId, name: username, color, bestScore: 0 };
+    })();
+  }
+
+  async findAccount(username: string): Promise<Account | undefined> {
+    return this.selectAccount.get(username.toLowerCase()) ?? undefined;
+  }
+
+  async hiscores(offset: number, limit = 10): Promise<HiscoreEntry[]> {
+    return this.selectBoard.all(limit, offset).map((row, i) => ({ rank: offset + i + 1, name: row.name, score: row.score }));
+  }
+
+  async rankOf(name: string): Promise<number | undefined> {
+    const player = this.selectPlayerByName.get(name);
+    if (!player) return undefined;
+    return this.countAhead.get(player.score, player.score, player.id)!.ahead + 1;
+  }
+
+  saveBestScores(scores: Iterable<[playerId: number, score: number]>): Promise<void> {
+    return this.scores.add(scores);
+  }
+
+  async close(): Promise<void> {
+    await this.scores.close();
+    this.db.close();
+  }
+
+  private writeBestScores(scores: [number, number][]): void {
+    this.db.transaction(() => {
+      for (const [playerId, score] of scores) this.updateBestScore.run(score, playerId);
+    })();
+  }
+}
