@@ -260,7 +260,15 @@ export type ConfigKey = keyof Config;
 export type ConfigSources = Record<ConfigKey, string>;
 
 export type ParsedCommandLine =
-  | { kind: "run"; config: Config; sources: ConfigSources; warnings: string[]; printConfig: boolean }
+  | {
+      kind: "run";
+      config: Config;
+      sources: ConfigSources;
+      warnings: string[];
+      printConfig: boolean;
+      /** `import-sqlite PATH`: copy that SQLite database's accounts into --database-url, instead of serving. */
+      importFrom?: string;
+    }
   | { kind: "help" }
   | { kind: "version" };
 
@@ -310,7 +318,7 @@ export function parseCommandLine(
     parsed = parseArgs({
       args: argv,
       strict: true,
-      allowPositionals: false,
+      allowPositionals: true,
       options: {
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
@@ -325,6 +333,9 @@ export function parseCommandLine(
   const values = parsed.values as Record<string, string | boolean | undefined>;
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
+  const [command, ...commandArgs] = parsed.positionals;
+  if (command !== undefined && command !== "import-sqlite") throw new ConfigError(`unknown command "${command}" (the only command is import-sqlite PATH)`);
+  if (command === "import-sqlite" && commandArgs.length !== 1) throw new ConfigError("import-sqlite takes one argument: the SQLite file to import");
 
   const warnings: string[] = [];
   let file = new Map<string, { value: string; line: number }>();
@@ -363,7 +374,8 @@ export function parseCommandLine(
   if ((result.cert === "") !== (result.key === "")) {
     throw new ConfigError("TLS needs both --cert (CERT_PATH) and --key (KEY_PATH)");
   }
-  return { kind: "run", config: result, sources, warnings, printConfig: values["print-config"] === true };
+  if (command === "import-sqlite" && result.databaseUrl === "") throw new ConfigError("import-sqlite needs the PostgreSQL database to import into: --database-url URL (or DATABASE_URL)");
+  return { kind: "run", config: result, sources, warnings, printConfig: values["print-config"] === true, importFrom: commandArgs[0] };
 }
 
 /** The effective configuration, one option a line, with where each value came from. */
@@ -392,6 +404,7 @@ export function usage(games: readonly { name: string; description: string }[] = 
   const width = Math.max(...rows.map(([flag]) => flag!.length));
   return [
     "Usage: mmo-server [options]",
+    "       mmo-server import-sqlite PATH --database-url URL   (copy a SQLite db's accounts into PostgreSQL)",
     "",
     "A WebSocket game server for Godot 4 clients of the \"Godot 4 + Golang MMO\" series.",
     "Clients connect to ws://HOST:PORT/ws.",

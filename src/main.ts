@@ -4,6 +4,8 @@ import { ConfigError, describeConfig, parseCommandLine, usage } from "./config.t
 import { createLogger, errorText } from "./log.ts";
 import { GAMES } from "./games/index.ts";
 import { startServer } from "./server/start.ts";
+import { importSqlite } from "./store/import-sqlite.ts";
+import { PostgresStore } from "./store/postgres.ts";
 import { StoreOpenError } from "./store/store.ts";
 
 async function main(): Promise<void> {
@@ -34,6 +36,7 @@ async function main(): Promise<void> {
     console.log(describeConfig(config, parsed.sources));
     return;
   }
+  if (parsed.importFrom !== undefined) return importAccounts(parsed.importFrom, config.databaseUrl);
   const log = createLogger(config.logLevel, config.logFormat);
   for (const warning of parsed.warnings) log.warn(warning);
   // A bug in one handler must not take every player down with it.
@@ -59,6 +62,27 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+/** `import-sqlite PATH`: exit 0 when imported, 1 when refused (nothing imported), 2 when the database cannot be used. */
+async function importAccounts(path: string, databaseUrl: string): Promise<void> {
+  const log = createLogger("warn", "text");
+  let store: PostgresStore;
+  try {
+    store = await PostgresStore.open(databaseUrl, log);
+  } catch (err) {
+    console.error(`mmo-server: ${errorText(err)}`);
+    process.exit(2);
+  }
+  try {
+    const { users, players } = await importSqlite(path, store);
+    console.log(`Imported ${users} user(s) and ${players} player(s) from ${path} into ${store.description}`);
+  } catch (err) {
+    console.error(`mmo-server: import-sqlite: ${errorText(err)}`);
+    process.exitCode = 1;
+  } finally {
+    await store.close();
+  }
 }
 
 await main();

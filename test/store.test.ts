@@ -1,0 +1,240 @@
+// The two stores behave alike to the last detail; PostgreSQL's own cases: concurrent writers, start-up
+// errors, carrying a SQLite database over, and the database going away in the middle of play.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Reason } from "../src/accounts/rules.ts";
+import { WORLD_ROOM, type WorldRoom } from "../src/games/radius-rumble/world-room.ts";
+import { newChat } from "../src/packets/index.ts";
+import { openStore } from "../src/store/open.ts";
+import { PostgresStore } from "../src/store/postgres.ts";
+import { StoreOpenError, UserExistsError, type Store } from "../src/store/store.ts";
+import { postgresUnavailable, TestPostgres } from "../src/testing/postgres.ts";
+import { describeStores, LogCapture, login, register, startTestServer, storeOptions, TestClient, testPostgres, waitFor } from "./helpers.ts";
+
+const MAIN = join(import.meta.dir, "..", "src", "main.ts");
+const FIXTURE = join(import.meta.dir, "fixtures", "series-v0.12-db.sqlite");
+
+/** Runs the server's command line to its end. */
+function cli(...args: string[]) {
+  const result = Bun.spawnSync([process.execPath, MAIN, ...args], { stdout: "pipe", stderr: "pipe", env: { ...process.env, DATABASE_URL: "" } });
+  return { code: result.exitCode, out: result.stdout.toString(), err: result.stderr.toString() };
+}
+
+describeStores("store", (kind) => {
+  const dirs: string[] = [];
+  const stores: Store[] = [];
+  let databaseUrl = "";
+  let dataDir = "";
+  /** Another store on the same database: what a second connection, or a second node, sees. */
+  async function open(): Promise<Store> {
+    const store = await openStore({ dataDir, databaseUrl }, new LogCapture().logger);
+    stores.push(store);
+    return store;
+  }
+  beforeAll(async () => {
+    databaseUrl = (await storeOptions(kind)).databaseUrl ?? "";
+    dataDir = mkdtempSync(join(tmpdir(), "mmo-store-"));
+    dirs.push(dataDir);
+  });
+  afterAll(async () => {
+    for (const store of stores) await store.close();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("names are unique case-insensitively: of 20 registrations of one name at once, on two stores, exactly one succeeds", async () => {
+    const [a, b] = [await open(), await open()];
+    const spellings = ["Racer", "racer", "RACER", "rAcEr"];
+    const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).createAccount(spellings[i % 4]!, "hash", i)));
+    expect(results.filter((r) => r.status === "fulfilled").length).toBe(1);
+    for (const r of results) if (r.status === "rejected") expect(r.reason).toBeInstanceOf(UserExistsError);
+    const winner = (results.find((r) => r.status === "fulfilled") as PromiseFulfilledResult<{ userId: number; name: string }>).value;
+    expect(await a.findAccount("RACER")).toMatchObject({ userId: winner.userId, name: winner.name, bestScore: 0 });
+  });
+
+  test("a best score never goes down, whatever order the saves of two stores arrive in", async () => {
+    const [a, b] = [await open(), await open()];
+    const { playerId } = await a.createAccount("Climber", "hash", 1);
+    const scores = [30, 10, 70, 50, 20, 60, 40];
+    await Promise.all(scores.map((score, i) => (i % 2 ? a : b).saveBestScores([[playerId, score]])));
+    expect((await a.findAccount("climber"))!.bestScore).toBe(70);
+    await b.saveBestScores([[playerId, 5]]);
+    expect((await b.findAccount("climber"))!.bestScore).toBe(70);
+  });
+
+  test("the board: score first, older accounts first among equals; ranks; a search is ASCII case-insensitive and takes % and _ literally", async () => {
+    const store = await open();
+    const names = ["b_1", "b%2", "Émile", "bAB", "b13"];
+    const ids: number[] = [];
+    for (const name of names) ids.push((await store.createAccount(name, "hash", 0)).playerId);
+    await store.saveBestScores(ids.map((id, i) => [id, 1_000_000 + (i < 3 ? 5 : 9)]));
+    const top = (await store.hiscores(0, 5)).filter((h) => h.score >= 1_000_000);
+    expect(top.map((h) => h.name)).toEqual(["bAB", "b13", "b_1", "b%2", "Émile"]);
+    expect(top.map((h) => h.rank)).toEqual([1, 2, 3, 4, 5]);
+    expect(await store.rankOf("BAB")).toBe(1);
+    expect(await store.rankOf("b%2")).toBe(4);
+    expect(await store.rankOf("b_2")).toBeUndefined();
+    expect(await store.rankOf("b%")).toBeUndefined();
+    expect(await store.rankOf("b_1")).toBe(3);
+    // Only ASCII letters fold, in both stores (SQLite's lower() folds no others).
+    expect(await store.rankOf("ÉMILE")).toBe(5);
+    expect(await store.rankOf("émile")).toBeUndefined();
+    expect((await store.hiscores(3, 10))[0]).toEqual({ rank: 4, name: "b%2", score: 1_000_005 });
+  });
+
+  test("a database whose schema is newer than the server stops the start, saying so", async () => {
+    const store = await open();
+    if (databaseUrl) {
+      await (store as PostgresStore).sql`INSERT INTO schema_migrations (version) VALUES (99)`;
+    } else {
+      const db = new Database(join(dataDir, "db.sqlite"));
+      db.run("PRAGMA user_version = 99");
+      db.close();
+    }
+    const attempt = openStore({ dataDir, databaseUrl }, new LogCapture().logger);
+    await expect(attempt).rejects.toThrow(StoreOpenError);
+    await expect(attempt).rejects.toThrow(/schema version 99, newer than this server's 1: upgrade mmo-server/);
+  });
+});
+
+test("a SQLite database that cannot be opened stops the start naming the file, exit 2", () => {
+  const dir = mkdtempSync(join(tmpdir(), "mmo-store-"));
+  try {
+    const notADatabase = join(dir, "db.sqlite");
+    writeFileSync(notADatabase, "this is not a database, but text that is long enough to have a header page\n".repeat(20));
+    const result = cli("--port", "0", "--data-dir", dir);
+    expect(result.code).toBe(2);
+    expect(result.err.trim().split("\n")).toHaveLength(1);
+    expect(result.err).toContain(`cannot open the database ${notADatabase}`);
+    expect(result.err).not.toContain("cannot start on");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+describe.skipIf(postgresUnavailable() !== undefined)("PostgreSQL", () => {
+  test("the schema's versions are recorded in schema_migrations; a second start migrates nothing", async () => {
+    const url = await (await testPostgres()).createDatabase();
+    const first = await PostgresStore.open(url, new LogCapture().logger);
+    await first.close();
+    const second = await PostgresStore.open(url, new LogCapture().logger);
+    const rows = await second.sql`SELECT version FROM schema_migrations ORDER BY version`;
+    expect(rows.map((r: { version: number }) => r.version)).toEqual([1]);
+    await second.close();
+  });
+
+  test("an unreachable database or another scheme stops the start: one line naming the host, never the password, exit 2", async () => {
+    const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    const port = probe.port;
+    probe.stop(true);
+    const down = cli("--port", "0", "--database-url", `postgres://mmo:hunter2secret@127.0.0.1:${port}/game`);
+    expect(down.code).toBe(2);
+    expect(down.err.trim().split("\n")).toHaveLength(1);
+    expect(down.err).toContain(`cannot use the database at 127.0.0.1:${port}/game`);
+    expect(down.err + down.out).not.toContain("hunter2secret");
+
+    const other = cli("--database-url", "mysql://mmo:hunter2secret@127.0.0.1/game");
+    expect(other.code).toBe(2);
+    expect(other.err).toContain("expected a postgres:// or postgresql:// URL, got a mysql: URL");
+    expect(other.err).not.toContain("hunter2secret");
+
+    const shown = cli("--print-config", "--database-url", "postgresql://mmo:hunter2secret@db.example:5433/game");
+    expect(shown.code).toBe(0);
+    expect(shown.out).toContain('database-url        "postgresql://mmo:***@db.example:5433/game"');
+    expect(shown.out).not.toContain("hunter2secret");
+  });
+
+  test("import-sqlite carries the series' players over with their passwords, once; a second run is refused and changes nothing", async () => {
+    const url = await (await testPostgres()).createDatabase();
+    // The database has a user of its own already: the imported ids come after it.
+    const before = await PostgresStore.open(url, new LogCapture().logger);
+    await before.createAccount("Native", "hash", 7);
+    await before.close();
+
+    const first = cli("import-sqlite", FIXTURE, "--database-url", url);
+    expect(first.err).toBe("");
+    expect(first.code).toBe(0);
+    expect(first.out).toContain("Imported 2 user(s) and 2 player(s)");
+    expect(first.out).not.toContain("test-secret");
+
+    const again = cli("import-sqlite", FIXTURE, "--database-url", url);
+    expect(again.code).toBe(1);
+    expect(again.err).toContain("already in the database");
+    expect(again.err).toContain("nothing was imported");
+
+    const srv = await startTestServer({ databaseUrl: url });
+    try {
+      const [alice, bob, carol] = await Promise.all([TestClient.connect(srv.url), TestClient.connect(srv.url), TestClient.connect(srv.url)]);
+      expect(await login(alice, "Alice", "correct horse battery staple")).toBe("ok");
+      expect(await login(bob, "bob", "hunter2")).toBe("ok");
+      expect(await srv.services.store.findAccount("alice")).toMatchObject({ name: "Alice", color: 3368703 });
+      expect(await srv.services.store.findAccount("BOB")).toMatchObject({ name: "Bob", color: -16711936 });
+      // A registration after the import gets a fresh id, after the imported ones.
+      expect(await register(carol, "Newcomer", "pw")).toBe("ok");
+      const ids = await (srv.services.store as PostgresStore).sql`SELECT username FROM users ORDER BY id`;
+      expect(ids.map((r: { username: string }) => r.username)).toEqual(["native", ...seriesUsernames(), "newcomer"]);
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  test("PostgreSQL restarts in the middle of play: logins fail cleanly, the lobby and world go on, a best score waits and is saved, the server reconnects", async () => {
+    const pg = await TestPostgres.start();
+    const srv = await startTestServer({ databaseUrl: await pg.createDatabase(), seed: 7 });
+    try {
+      const [player, other, lobby] = await Promise.all([TestClient.connect(srv.url), TestClient.connect(srv.url), TestClient.connect(srv.url)]);
+      expect(await register(player, "Survivor", "pw")).toBe("ok");
+      expect(await register(other, "Other", "pw")).toBe("ok");
+      expect(await login(player, "Survivor", "pw")).toBe("ok");
+      expect(await login(other, "Other", "pw")).toBe("ok");
+
+      pg.stopServer("fast");
+      // Logins and registrations get the protocol's answers...
+      const latecomer = await TestClient.connect(srv.url);
+      expect(await login(latecomer, "survivor", "pw")).toBe(Reason.badLogin);
+      expect(await register(latecomer, "Latecomer", "pw")).toBe(Reason.registerFailed);
+      // ...the lobby chats...
+      latecomer.send(newChat("anyone there?"));
+      expect((await lobby.expect("chat")).value.msg).toBe("anyone there?");
+      // ...and the world plays: the player eats a spore and grows, seen by the other.
+      const world = srv.rooms.get<WorldRoom>(WORLD_ROOM)!.world;
+      const me = world.players.get(player.id)!;
+      const spore = [...world.spores.values()][0]!;
+      spore.x = me.x + 25;
+      spore.y = me.y;
+      player.send({ $case: "sporeConsumed", value: { sporeId: spore.id } });
+      expect(await other.expect("sporeConsumed")).toEqual({ senderId: player.id, value: { sporeId: spore.id } });
+      other.packets.splice(0);
+      await Bun.sleep(500);
+      expect(other.packets.filter((p) => p.msg?.$case === "player" && p.msg.value.id === player.id).length).toBeGreaterThanOrEqual(7);
+      const score = world.players.get(player.id)!.bestScore;
+      expect(score).toBeGreaterThan(0);
+      // Leaving the world saves its best score: the database is down, so it is kept.
+      await player.close();
+      await waitFor(() => srv.logs.has("best score(s) failed; kept"), 3000, "the failed save to be logged");
+      expect(srv.logs.has("The database is unreachable")).toBe(true);
+
+      pg.startServer();
+      // The server reconnects by itself; the kept score reaches the database.
+      await waitFor(async () => (await srv.services.store.findAccount("survivor").catch(() => undefined))?.bestScore === score, 8000, "the kept best score to be saved");
+      expect(srv.logs.lines.filter((l) => l.includes("The database is unreachable"))).toHaveLength(1);
+      expect(srv.logs.has("The database is reachable again")).toBe(true);
+      expect(await login(latecomer, "survivor", "pw")).toBe("ok");
+      expect(await register(lobby, "Latecomer", "pw")).toBe("ok");
+    } finally {
+      await srv.stop();
+      pg.destroy();
+    }
+  }, 30_000);
+});
+
+function seriesUsernames(): string[] {
+  const db = new Database(FIXTURE, { readonly: true });
+  try {
+    return (db.query("SELECT username FROM users ORDER BY id").all() as { username: string }[]).map((r) => r.username);
+  } finally {
+    db.close();
+  }
+}
