@@ -36,17 +36,19 @@ export async function storeOptions(kind: StoreKind): Promise<Partial<Config>> {
 }
 
 /**
- * Declares a suite once per store. Where PostgreSQL is not installed, its suite is skipped, saying
- * so; with MMO_REQUIRE_POSTGRES=1 (as in CI) that is an error instead.
+ * Declares a suite that needs PostgreSQL. Where it is not installed, the suite is skipped, saying so;
+ * with MMO_REQUIRE_POSTGRES=1 (as in CI) that is an error instead.
  */
+export function describePostgres(name: string, body: () => void): void {
+  const missing = postgresUnavailable();
+  if (!missing) return describe(name, body);
+  if (process.env.MMO_REQUIRE_POSTGRES === "1") throw new Error(`${missing}, and MMO_REQUIRE_POSTGRES=1 requires it`);
+  console.warn(`Skipped "${name}": ${missing}`);
+  describe.skip(name, body);
+}
+
+/** Declares a suite once per store (PostgreSQL's as describePostgres does). */
 export function describeStores(name: string, body: (kind: StoreKind) => void): void {
   describe(`${name} [sqlite]`, () => body("sqlite"));
-  const missing = postgresUnavailable();
-  if (!missing) {
-    describe(`${name} [postgres]`, () => body("postgres"));
-    return;
-  }
-  if (process.env.MMO_REQUIRE_POSTGRES === "1") throw new Error(`${missing}, and MMO_REQUIRE_POSTGRES=1 requires it`);
-  console.warn(`Skipped "${name} [postgres]": ${missing}`);
-  describe.skip(`${name} [postgres]`, () => body("postgres"));
+  describePostgres(`${name} [postgres]`, () => body("postgres"));
 }

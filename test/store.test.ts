@@ -11,8 +11,8 @@ import { newChat } from "../src/packets/index.ts";
 import { openStore } from "../src/store/open.ts";
 import { PostgresStore } from "../src/store/postgres.ts";
 import { StoreOpenError, UserExistsError, type Store } from "../src/store/store.ts";
-import { postgresUnavailable, TestPostgres } from "../src/testing/postgres.ts";
-import { describeStores, LogCapture, login, register, startTestServer, storeOptions, TestClient, testPostgres, waitFor } from "./helpers.ts";
+import { TestPostgres } from "../src/testing/postgres.ts";
+import { describePostgres, describeStores, LogCapture, login, register, startTestServer, storeOptions, TestClient, testPostgres, waitFor } from "./helpers.ts";
 
 const MAIN = join(import.meta.dir, "..", "src", "main.ts");
 const FIXTURE = join(import.meta.dir, "fixtures", "series-v0.12-db.sqlite");
@@ -114,7 +114,7 @@ test("a SQLite database that cannot be opened stops the start naming the file, e
   }
 });
 
-describe.skipIf(postgresUnavailable() !== undefined)("PostgreSQL", () => {
+describePostgres("PostgreSQL", () => {
   test("the schema's versions are recorded in schema_migrations; a second start migrates nothing", async () => {
     const url = await (await testPostgres()).createDatabase();
     const first = await PostgresStore.open(url, new LogCapture().logger);

@@ -1,0 +1,135 @@
+// `bun run bench:store`: the two stores side by side with 100,000 players in the database. SQLite is
+// filled directly; PostgreSQL (a real server the script starts in a temporary folder, as the tests do)
+// gets the same players through `import-sqlite`. Measured, on each store, for a few seconds each:
+// account lookups (the store's part of a login), whole logins (lookup and argon2id verification),
+// the top-10 board, and the search for a player ranked about 50,000 (its rank, then its board):
+// operations a second with several requests in flight, and the latency of a lone request.
+// Options: --players 100000 --seconds 2 --concurrency 8
+import { Database } from "bun:sqlite";
+import { mkdtempSync, rmSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { verifyPassword } from "../src/accounts/passwords.ts";
+import { Logger } from "../src/log.ts";
+import { importSqlite } from "../src/store/import-sqlite.ts";
+import { PostgresStore } from "../src/store/postgres.ts";
+import { DB_FILE, SqliteStore } from "../src/store/sqlite.ts";
+import type { Store } from "../src/store/store.ts";
+import { Histogram } from "../src/testing/histogram.ts";
+import { postgresUnavailable, TestPostgres } from "../src/testing/postgres.ts";
+import { seededRandom } from "../src/rooms/random.ts";
+
+const { values } = parseArgs({
+  args: Bun.argv.slice(2),
+  options: { players: { type: "string", default: "100000" }, seconds: { type: "string", default: "2" }, concurrency: { type: "string", default: "8" } },
+});
+const PLAYERS = Number(values.players);
+const SECONDS = Number(values.seconds);
+const CONCURRENCY = Number(values.concurrency);
+const PASSWORD = "bench password";
+const log = new Logger({ level: "warn", format: "text", write: (line) => console.error(line) });
+
+const nameOf = (i: number) => `player${String(i).padStart(6, "0")}`;
+
+/** A SQLite database of PLAYERS players, one argon2id hash for all; returns the name ranked about PLAYERS / 2. */
+async function fill(dataDir: string): Promise<string> {
+  await SqliteStore.open(dataDir, log).close();
+  const hash = await Bun.password.hash(PASSWORD, { algorithm: "argon2id", memoryCost: 19456, timeCost: 2 });
+  const random = seededRandom(1);
+  const scores = Array.from({ length: PLAYERS }, () => Math.floor(random() * 100_000));
+  const db = new Database(join(dataDir, DB_FILE));
+  const user = db.query("INSERT INTO users (id, username, password_hash) VALUES (?, ?, ?)");
+  const player = db.query("INSERT INTO players (id, user_id, name, best_score, color) VALUES (?, ?, ?, ?, ?)");
+  db.transaction(() => {
+    for (let i = 1; i <= PLAYERS; i++) {
+      user.run(i, nameOf(i).toLowerCase(), hash);
+      player.run(i, i, nameOf(i), scores[i - 1]!, i);
+    }
+  })();
+  db.close();
+  const order = scores.map((score, i) => ({ score, id: i + 1 })).sort((a, b) => b.score - a.score || a.id - b.id);
+  return nameOf(order[Math.floor(PLAYERS / 2) - 1]!.id);
+}
+
+interface Figure {
+  perSecond: number;
+  p50: number;
+  p99: number;
+}
+
+/** Throughput with `concurrency` requests in flight; latency of a lone request (nothing else in flight). */
+async function measure(op: (i: number) => Promise<unknown>, concurrency = CONCURRENCY): Promise<Figure> {
+  const lone = await run(op, 1);
+  const loaded = await run(op, concurrency);
+  return { perSecond: loaded.perSecond, p50: lone.p50, p99: lone.p99 };
+}
+
+/** Runs `op` from `concurrency` loops for SECONDS; operations per second and latency percentiles (ms). */
+async function run(op: (i: number) => Promise<unknown>, concurrency: number): Promise<Figure> {
+  for (let i = 0; i < 5; i++) await op(i); // warm up
+  const latency = new Histogram();
+  let done = 0;
+  const end = performance.now() + SECONDS * 1000;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, worker) => {
+      for (let i = worker; performance.now() < end; i += concurrency) {
+        const t = performance.now();
+        await op(i);
+        latency.record(performance.now() - t);
+        done++;
+      }
+    }),
+  );
+  return { perSecond: done / ((performance.now() - started) / 1000), p50: latency.percentile(0.5), p99: latency.percentile(0.99) };
+}
+
+async function benchmark(store: Store, ranked: string): Promise<Record<string, Figure>> {
+  const random = seededRandom(2);
+  const anyName = () => nameOf(1 + Math.floor(random() * PLAYERS));
+  return {
+    "account lookups": await measure(() => store.findAccount(anyName())),
+    "logins (lookup + argon2id verify)": await measure(async () => verifyPassword(PASSWORD, (await store.findAccount(anyName()))?.passwordHash), 2),
+    "hiscore board, top 10": await measure(() => store.hiscores(0, 10)),
+    "search, a player ranked ~50,000": await measure(async () => store.hiscores(Math.max(0, (await store.rankOf(ranked))! - 5), 10)),
+  };
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), "mmo-bench-store-"));
+let pg: TestPostgres | undefined;
+try {
+  let t = performance.now();
+  const ranked = await fill(dataDir);
+  console.error(`SQLite filled with ${PLAYERS} players in ${Math.round(performance.now() - t)} ms`);
+  const sqlite = SqliteStore.open(dataDir, log);
+  const results: [string, Record<string, Figure>][] = [];
+  console.error(`rank of ${ranked} in SQLite: ${await sqlite.rankOf(ranked)}`);
+  results.push(["SQLite", await benchmark(sqlite, ranked)]);
+  await sqlite.close();
+
+  const missing = postgresUnavailable();
+  if (missing) {
+    console.error(`PostgreSQL skipped: ${missing}`);
+  } else {
+    pg = await TestPostgres.start();
+    const postgres = await PostgresStore.open(await pg.createDatabase(), log);
+    t = performance.now();
+    await importSqlite(join(dataDir, DB_FILE), postgres);
+    await postgres.sql`ANALYZE`;
+    console.error(`PostgreSQL: import-sqlite of ${PLAYERS} players in ${Math.round(performance.now() - t)} ms; rank of ${ranked}: ${await postgres.rankOf(ranked)}`);
+    results.push(["PostgreSQL", await benchmark(postgres, ranked)]);
+    await postgres.close();
+  }
+
+  console.log(`\nmmo-server bench:store: ${PLAYERS} players, per s with ${CONCURRENCY} requests in flight (logins: 2), latency of a lone request; ${SECONDS} s each; machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, bun ${Bun.version}`);
+  console.log(`| operation | ${results.map(([name]) => `${name}: per s | p50 ms | p99 ms`).join(" | ")} |`);
+  console.log(`|---|${results.map(() => "---|---|---").join("|")}|`);
+  for (const op of Object.keys(results[0]![1])) {
+    const cells = results.map(([, r]) => `${Math.round(r[op]!.perSecond).toLocaleString("en")} | ${r[op]!.p50.toFixed(2)} | ${r[op]!.p99.toFixed(2)}`);
+    console.log(`| ${op} | ${cells.join(" | ")} |`);
+  }
+} finally {
+  pg?.destroy();
+  rmSync(dataDir, { recursive: true, force: true });
+}
