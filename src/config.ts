@@ -207,7 +207,7 @@ export const OPTIONS = {
     env: "MMO_BACKPRESSURE_LIMIT",
     default: 1024 * 1024,
     arg: "BYTES",
-    help: "bytes queued for one slow client; packets past it are dropped for that client",
+    help: "bytes queued for one slow client; a packet that would pass it closes the connection instead (never a silent drop)",
     parse: integer(1024, 1024 * 1024 * 1024),
   }),
   slowReaderGrace: option({
@@ -215,7 +215,7 @@ export const OPTIONS = {
     env: "MMO_SLOW_READER_GRACE",
     default: 10,
     arg: "SECONDS",
-    help: "how long a client may stay backed up (half its backpressure limit queued) before it is closed with 1013",
+    help: "how long a client may stay backed up (half its backpressure limit queued) before it is closed with 1013, short of the limit",
     parse: integer(1, 3600),
   }),
   idleTimeout: option({

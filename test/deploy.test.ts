@@ -7,7 +7,7 @@ import { gzipSync } from "node:zlib";
 import { ConfigError, parseCommandLine } from "../src/config.ts";
 import { Logger } from "../src/log.ts";
 import { newChat } from "../src/packets/index.ts";
-import { login, register, startTestServer, TestClient, type TestServer } from "./helpers.ts";
+import { login, register, startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
 
 const MAIN = join(import.meta.dir, "..", "src", "main.ts");
 const work = mkdtempSync(join(tmpdir(), "mmo-deploy-"));
@@ -209,9 +209,18 @@ describe("health, metrics and logs", () => {
     expect(text).toMatch(/^mmo_logins_total\{outcome="ok"\} 1$/m);
     expect(text).toMatch(/^mmo_logins_total\{outcome="bad_credentials"\} 1$/m);
     expect(text).toMatch(/^mmo_registrations_total\{outcome="ok"\} 1$/m);
-    expect(text).toMatch(/^mmo_closes_total\{code="1000"\} 1$/m);
+    expect(text).toMatch(/^mmo_closes_total\{code="normal"\} 1$/m);
     expect(text).toMatch(/^mmo_world_tick_seconds_bucket\{le="0.01"\} [1-9]/m);
     expect(text).toMatch(/^# TYPE mmo_world_tick_seconds histogram$/m);
+  });
+
+  test("close codes that clients choose do not become label values: the standard ones by name, the rest as other", async () => {
+    const clients = await Promise.all(Array.from({ length: 40 }, () => TestClient.connect(srv.url)));
+    await Promise.all(clients.map((c, i) => c.close(i < 20 ? 3000 + i : 4000 + i)));
+    await waitFor(async () => /^mmo_closes_total\{code="other"\} 40$/m.test(await (await fetch(`http://127.0.0.1:${srv.port}/metrics`)).text()), 3000, "40 closes as other");
+    const text = await (await fetch(`http://127.0.0.1:${srv.port}/metrics`)).text();
+    expect(text.match(/^mmo_closes_total\{/gm)!.length).toBeLessThanOrEqual(3);
+    expect(text).not.toMatch(/code="[34]\d{3}"/);
   });
 
   test("--log-format json writes one JSON object a line; text keeps the series' lines", () => {

@@ -41,7 +41,7 @@ export class Metrics implements GameMetrics {
     counterFrom(registry, "mmo_spoofed_sender_ids_total", "Packets whose client-supplied sender_id was replaced", undefined, () => stats.spoofedSenderIds);
     counterFrom(registry, "mmo_handler_errors_total", "Packets dropped because a state handler failed", undefined, () => stats.handlerErrors);
     counterFrom(registry, "mmo_upgrades_refused_total", "WebSocket upgrades refused, by cause", "cause", () => stats.upgradesRefused);
-    counterFrom(registry, "mmo_closes_total", "Connections closed, by close code", "code", () => [...stats.closeCodes].map(([code, n]) => [String(code), n] as [string, number]));
+    counterFrom(registry, "mmo_closes_total", "Connections closed, by close code (standard codes by name, the rest as other)", "code", () => [...stats.closeCodes]);
     counterFrom(registry, "mmo_logins_total", "Login attempts, by outcome", "outcome", () => Object.entries(stats.logins) as [string, number][]);
     counterFrom(registry, "mmo_registrations_total", "Registration attempts, by outcome", "outcome", () => Object.entries(stats.registrations) as [string, number][]);
   }

@@ -5,6 +5,30 @@ import type { MsgCase } from "../packets/index.ts";
 export type LoginOutcome = "ok" | "bad_credentials" | "throttled" | "already_logged_in" | "failed";
 export type RegistrationOutcome = "ok" | "invalid" | "exists" | "failed";
 
+/** The standard close codes (RFC 6455 and IANA's registry) by name. */
+const CLOSE_CODE_NAMES: Record<number, string> = {
+  1000: "normal",
+  1001: "going_away",
+  1002: "protocol_error",
+  1003: "unsupported_data",
+  1005: "no_status",
+  1006: "abnormal",
+  1007: "invalid_payload",
+  1008: "policy_violation",
+  1009: "message_too_big",
+  1010: "mandatory_extension",
+  1011: "internal_error",
+  1012: "service_restart",
+  1013: "try_again_later",
+  1014: "bad_gateway",
+  1015: "tls_handshake",
+};
+
+/** A close code as a metrics label: a bounded set of names, whatever codes clients send. */
+export function closeCodeName(code: number): string {
+  return CLOSE_CODE_NAMES[code] ?? "other";
+}
+
 export class Stats {
   framesIn = 0;
   bytesIn = 0;
@@ -21,7 +45,8 @@ export class Stats {
   handlerErrors = 0;
   connectionsOpened = 0;
   readonly upgradesRefused = new Map<string, number>();
-  readonly closeCodes = new Map<number, number>();
+  /** Closes by the name of their code (a client picks its code: anything non-standard is "other"). */
+  readonly closeCodes = new Map<string, number>();
   readonly logins: Partial<Record<LoginOutcome, number>> = {};
   readonly registrations: Partial<Record<RegistrationOutcome, number>> = {};
 
@@ -40,7 +65,8 @@ export class Stats {
   }
 
   closed(code: number): void {
-    this.closeCodes.set(code, (this.closeCodes.get(code) ?? 0) + 1);
+    const name = closeCodeName(code);
+    this.closeCodes.set(name, (this.closeCodes.get(name) ?? 0) + 1);
   }
 
   login(outcome: LoginOutcome): void {

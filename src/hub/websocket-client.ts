@@ -283,7 +283,7 @@ export class WebSocketClient implements ClientInterfacer {
     const trouble = this.troubled(now);
     if (trouble.backedUpSince < 0) {
       trouble.backedUpSince = now;
-      this.log.warn(`Backed up: ${this.bufferedAmount} bytes queued; packets past ${backpressureLimit} are dropped`);
+      this.log.warn(`Backed up: ${this.bufferedAmount} bytes queued; a packet past ${backpressureLimit} closes the connection`);
     } else if (now - trouble.backedUpSince > slowReaderGrace * 1000) {
       this.close(`slow reader: backed up for over ${slowReaderGrace} s`, CloseCode.tryAgainLater);
     }

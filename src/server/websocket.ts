@@ -9,8 +9,10 @@ export function websocketHandlers(config: Config, context: ClientContext, hub: H
   return {
     perMessageDeflate: false,
     maxPayloadLength: config.maxPayload,
+    // A packet that would take a client's queue past the limit closes the connection instead of
+    // being dropped: a client gets every packet, or is told by the close that it did not.
     backpressureLimit: config.backpressureLimit,
-    closeOnBackpressureLimit: false,
+    closeOnBackpressureLimit: true,
     idleTimeout: config.idleTimeout,
     sendPings: true,
     open(ws) {
