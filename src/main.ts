@@ -53,15 +53,15 @@ async function main(): Promise<void> {
     console.error(`mmo-server: cannot start on ${config.host}:${config.port}: ${errorText(err)}`);
     process.exit(1);
   }
-  log.announce(`Starting server on :${mmo.port}`);
-  log.announce("Awaiting client registrations");
-
   const stop = (signal: string) => {
     log.info(`Received ${signal}`);
     void mmo.shutdown().then(() => process.exit(0));
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+  // Announced once the signals are handled: whoever waits for this line may stop the server at once.
+  log.announce(`Starting server on :${mmo.port}`);
+  log.announce("Awaiting client registrations");
 }
 
 /** `import-sqlite PATH`: exit 0 when imported, 1 when refused (nothing imported), 2 when the database cannot be used. */

@@ -53,6 +53,9 @@ describeStores("accounts", (kind) => {
       expect(await register(c, "é".repeat(11), "pw")).toBe("Invalid username: too long");
       expect(await register(c, " padded", "pw")).toBe("Invalid username: leading or trailing whitespace");
       expect(await register(c, "padded\t", "pw")).toBe("Invalid username: leading or trailing whitespace");
+    for (const name of ["two\nlines", "tab\there", "evil\u202Etxt.exe", "zero\u200Bwidth", "bell\u0007", "bom\uFEFF!", "para\u2029x"]) {
+      expect(await register(c, name, "pw")).toBe("Invalid username: control or invisible characters");
+    }
       expect(await register(c, "nopassword", "")).toBe(Reason.passwordEmpty);
       expect(await register(c, "longpassword", "p".repeat(73))).toBe("Invalid password: too long (at most 72 bytes)");
       expect(await register(c, "a".repeat(20), "pw")).toBe("ok");
@@ -143,7 +146,7 @@ describeStores("accounts", (kind) => {
         expect(await register(c, name, "right")).toBe("ok");
         for (let i = 0; i < 5; i++) expect(await login(c, name, "wrong")).toBe(Reason.badLogin);
         expect(await login(c, name, "right")).toBe(Reason.badLogin);
-        expect(srv.logs.has(`Login for "${name}" refused: too many failed attempts`)).toBe(true);
+        expect(srv.logs.has(`Login for "${name}" refused: too many failed attempts (from 127.0.0.1)`)).toBe(true);
         now += 61_000;
         expect(await login(c, name, "right")).toBe("ok");
       } finally {

@@ -2,7 +2,7 @@
 // errors, carrying a SQLite database over, and the database going away in the middle of play.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Reason } from "../src/accounts/rules.ts";
@@ -12,6 +12,7 @@ import { openStore } from "../src/store/open.ts";
 import { PostgresStore } from "../src/store/postgres.ts";
 import { StoreOpenError, UserExistsError, type Store } from "../src/store/store.ts";
 import { TestPostgres } from "../src/testing/postgres.ts";
+import { startServerProcess } from "../src/testing/server-process.ts";
 import { describePostgres, describeStores, LogCapture, login, register, startTestServer, storeOptions, TestClient, testPostgres, waitFor } from "./helpers.ts";
 
 const MAIN = join(import.meta.dir, "..", "src", "main.ts");
@@ -30,7 +31,7 @@ describeStores("store", (kind) => {
   let dataDir = "";
   /** Another store on the same database: what a second connection, or a second node, sees. */
   async function open(): Promise<Store> {
-    const store = await openStore({ dataDir, databaseUrl }, new LogCapture().logger);
+    const store = await openStore({ dataDir, databaseUrl }, new LogCapture().logger, { exclusive: false });
     stores.push(store);
     return store;
   }
@@ -93,11 +94,30 @@ describeStores("store", (kind) => {
       db.run("PRAGMA user_version = 99");
       db.close();
     }
-    const attempt = openStore({ dataDir, databaseUrl }, new LogCapture().logger);
+    const attempt = openStore({ dataDir, databaseUrl }, new LogCapture().logger, { exclusive: false });
     await expect(attempt).rejects.toThrow(StoreOpenError);
     await expect(attempt).rejects.toThrow(/schema version 99, newer than this server's 1: upgrade mmo-server/);
   });
 });
+
+test("a second server on the same data folder refuses to start, naming the folder and the process; a dead server's lock is taken over", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "mmo-lock-"));
+  try {
+    const first = await startServerProcess([process.execPath, MAIN], ["--data-dir", dir]);
+    const second = cli("--port", "0", "--data-dir", dir);
+    expect(second.code).toBe(2);
+    expect(second.err.trim().split("\n")).toHaveLength(1);
+    expect(second.err).toContain(`the data folder ${dir} is in use by another mmo-server (process ${first.proc.pid})`);
+    first.proc.kill("SIGKILL");
+    await first.proc.exited;
+    const third = await startServerProcess([process.execPath, MAIN], ["--data-dir", dir]);
+    third.proc.kill("SIGTERM");
+    expect(await third.proc.exited).toBe(0);
+    expect(existsSync(join(dir, "mmo-server.lock"))).toBe(false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 20_000);
 
 test("a SQLite database that cannot be opened stops the start naming the file, exit 2", () => {
   const dir = mkdtempSync(join(tmpdir(), "mmo-store-"));

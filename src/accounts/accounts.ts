@@ -39,7 +39,7 @@ export class Accounts {
     const { store, stats } = this.deps;
     if (this.throttle.isBlocked(username, client.ip, this.deps.now())) {
       stats.login("throttled");
-      client.log.info(`Login for "${username}" refused: too many failed attempts`);
+      client.log.info(`Login for "${username}" refused: too many failed attempts (from ${client.ip})`);
       client.socketSend(newDenyResponse(Reason.badLogin));
       return undefined;
     }

@@ -8,6 +8,7 @@ export const Reason = {
   usernameEmpty: "Invalid username: empty",
   usernameTooLong: "Invalid username: too long",
   usernameWhitespace: "Invalid username: leading or trailing whitespace",
+  usernameInvisible: "Invalid username: control or invisible characters",
   passwordEmpty: "Invalid password: empty",
   passwordTooLong: `Invalid password: too long (at most ${MAX_PASSWORD_BYTES} bytes)`,
   userExists: "User already exists",
@@ -21,11 +22,19 @@ export const Reason = {
 
 const byteLength = (s: string) => Buffer.byteLength(s, "utf8");
 
+/**
+ * What a name shown to other players may not hold: control characters (newlines, tabs, escapes),
+ * format characters (right-to-left overrides, zero-width joiners and spaces, the BOM), line and
+ * paragraph separators, and lone surrogates.
+ */
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
+
 /** The reason a username cannot be registered, or undefined when it can. Lengths count bytes. */
 export function usernameProblem(username: string): string | undefined {
   if (username.length === 0) return Reason.usernameEmpty;
   if (byteLength(username) > MAX_USERNAME_BYTES) return Reason.usernameTooLong;
   if (username.trim() !== username) return Reason.usernameWhitespace;
+  if (INVISIBLE.test(username)) return Reason.usernameInvisible;
   return undefined;
 }
 

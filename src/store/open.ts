@@ -9,7 +9,10 @@ export interface StoreConfig {
   databaseUrl: string;
 }
 
-/** Opens and migrates the configured store; throws StoreOpenError naming the file or database. */
-export async function openStore(config: StoreConfig, log: Logger): Promise<Store> {
-  return config.databaseUrl ? PostgresStore.open(config.databaseUrl, log) : SqliteStore.open(config.dataDir, log);
+/**
+ * Opens and migrates the configured store; throws StoreOpenError naming the file or database. A
+ * SQLite store locks its data folder, unless `exclusive` is false (sharing it on purpose).
+ */
+export async function openStore(config: StoreConfig, log: Logger, { exclusive = true } = {}): Promise<Store> {
+  return config.databaseUrl ? PostgresStore.open(config.databaseUrl, log) : SqliteStore.open(config.dataDir, log, { exclusive });
 }

@@ -5,6 +5,7 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { errorText, type Logger } from "../log.ts";
 import { BestScoreQueue } from "./best-scores.ts";
+import { FolderLock } from "./folder-lock.ts";
 import { migrate, SCHEMA_VERSION } from "./sqlite-schema.ts";
 import { StoreOpenError, UserExistsError, type Account, type HiscoreEntry, type Store } from "./store.ts";
 
@@ -24,6 +25,7 @@ export class SqliteStore implements Store {
   private constructor(
     private readonly db: Database,
     readonly file: string,
+    private readonly lock: FolderLock | undefined,
     log: Logger,
   ) {
     this.description = `SQLite ${file}`;
@@ -44,21 +46,29 @@ export class SqliteStore implements Store {
     this.updateBestScore = db.query("UPDATE players SET best_score = max(best_score, ?) WHERE id = ?");
   }
 
-  /** Opens (creating when missing) `db.sqlite` in `dataDir`, in WAL mode, migrated to the current schema. */
-  static open(dataDir: string, log: Logger): SqliteStore {
+  /**
+   * Opens (creating when missing) `db.sqlite` in `dataDir`, in WAL mode, migrated to the current
+   * schema, holding the folder's lock until closed (unless `exclusive` is false: a store that shares
+   * the folder with another on purpose).
+   */
+  static open(dataDir: string, log: Logger, { exclusive = true } = {}): SqliteStore {
     const file = resolve(dataDir, DB_FILE);
     let db: Database | undefined;
+    let lock: FolderLock | undefined;
     try {
       mkdirSync(dataDir, { recursive: true });
+      if (exclusive) lock = FolderLock.acquire(dataDir);
       db = new Database(join(dataDir, DB_FILE), { create: true, strict: true });
       db.run("PRAGMA journal_mode = WAL");
       db.run("PRAGMA synchronous = NORMAL");
       db.run("PRAGMA busy_timeout = 5000");
       db.run("PRAGMA foreign_keys = ON");
       migrate(db);
-      return new SqliteStore(db, file, log);
+      return new SqliteStore(db, file, lock, log);
     } catch (err) {
       db?.close();
+      lock?.release();
+      if (err instanceof StoreOpenError) throw err;
       throw new StoreOpenError(`cannot open the database ${file}: ${errorText(err)} (check that the folder of --data-dir is writable and the file is an SQLite database)`);
     }
   }
@@ -102,6 +112,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     await this.scores.close();
     this.db.close();
+    this.lock?.release();
   }
 
   private writeBestScores(scores: [number, number][]): void {
