@@ -2,6 +2,7 @@
 // file), default and validation. Precedence: flag > environment variable > config file > default.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { parseRange } from "./server/client-address.ts";
 import { maskUrl } from "./store/url.ts";
 import { errorText, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 
@@ -241,6 +242,37 @@ export const OPTIONS = {
     arg: "N",
     help: "connections at once from one IP address; past it the upgrade is refused with 429 (0: no limit)",
     parse: integer(0, 10_000_000),
+  }),
+  trustProxy: option<string[]>({
+    flag: "trust-proxy",
+    env: "MMO_TRUST_PROXY",
+    default: [],
+    arg: "LIST",
+    help: "comma-separated addresses or CIDR ranges of your reverse proxies; from them, the client's address is read from X-Forwarded-For (or Forwarded)",
+    parse: (raw: string) => {
+      const ranges = list(raw);
+      for (const range of ranges) {
+        try {
+          parseRange(range);
+        } catch (err) {
+          throw new ConfigError(errorText(err));
+        }
+      }
+      return ranges;
+    },
+  }),
+  adminToken: option({
+    flag: "admin-token",
+    env: "MMO_ADMIN_TOKEN",
+    default: "",
+    arg: "TOKEN",
+    help: "with it, /metrics and /dashboard need Authorization: Bearer TOKEN (the dashboard also takes ?token= once); without it, they answer loopback clients only",
+    parse: (raw: string) => {
+      const token = text(raw);
+      if (token !== "" && token.length < 16) throw new ConfigError("expected a token of at least 16 characters");
+      return token;
+    },
+    show: (token: string) => (token ? "***" : ""),
   }),
   allowedOrigins: option<string[]>({
     flag: "allowed-origins",

@@ -233,3 +233,84 @@ describe("health, metrics and logs", () => {
     expect(srv.logs.lines.some((l) => /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d Client \d+: Switching from state None to Connected$/.test(l))).toBe(true);
   });
 });
+
+describe("behind a reverse proxy, and who may read /metrics and /dashboard", () => {
+  /** A WebSocket to the server as a proxy would open it, naming the client in X-Forwarded-For. */
+  function viaProxy(srv: TestServer, forwardedFor: string): Promise<{ ok: boolean; status?: number }> {
+    return new Promise((resolve) => {
+      const ws = new WebSocket(srv.url, { headers: { "X-Forwarded-For": forwardedFor } } as unknown as string[]);
+      ws.onopen = () => resolve({ ok: true });
+      ws.onerror = () => resolve({ ok: false });
+    });
+  }
+
+  test("--trust-proxy: the client's address is the right-most untrusted hop, used by the per-address limit and the logs; from others the header is ignored", async () => {
+    const srv = await startTestServer({ trustProxy: ["127.0.0.1", "10.0.0.0/8"], maxClientsPerIp: 1 });
+    try {
+      // Behind two proxies (10.1.2.3, then 127.0.0.1): a forged left-most entry changes nothing.
+      expect((await viaProxy(srv, "6.6.6.6, 198.51.100.7, 10.1.2.3")).ok).toBe(true);
+      expect((await viaProxy(srv, "198.51.100.8")).ok).toBe(true);
+      expect((await viaProxy(srv, "1.1.1.1, 198.51.100.7")).ok).toBe(false);
+      expect(srv.logs.has("Refused a connection from 198.51.100.7: Too many connections from 198.51.100.7")).toBe(true);
+      expect(srv.logs.has("New client connected from 198.51.100.8")).toBe(true);
+    } finally {
+      await srv.stop();
+    }
+    const direct = await startTestServer({ maxClientsPerIp: 1 });
+    try {
+      expect((await viaProxy(direct, "198.51.100.7")).ok).toBe(true);
+      expect((await viaProxy(direct, "198.51.100.8")).ok).toBe(false);
+      expect(direct.logs.has("Refused a connection from 127.0.0.1")).toBe(true);
+    } finally {
+      await direct.stop();
+    }
+  });
+
+  test("without --admin-token, /metrics and /dashboard answer loopback clients only; others get 403 with a hint", async () => {
+    const srv = await startTestServer({ trustProxy: ["127.0.0.1"] });
+    try {
+      const base = `http://127.0.0.1:${srv.port}`;
+      expect((await fetch(`${base}/metrics`)).status).toBe(200);
+      for (const path of ["/metrics", "/dashboard", "/dashboard/events"]) {
+        const res = await fetch(`${base}${path}`, { headers: { "X-Forwarded-For": "203.0.113.9" } });
+        expect(res.status).toBe(403);
+        expect(await res.text()).toContain("--admin-token");
+      }
+      expect((await fetch(`${base}/healthz`, { headers: { "X-Forwarded-For": "203.0.113.9" } })).status).toBe(200);
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  test("with --admin-token, /metrics needs the bearer token; the dashboard takes it once and keeps it in a cookie", async () => {
+    const token = "correct-horse-battery-staple";
+    const srv = await startTestServer({ adminToken: token });
+    try {
+      const base = `http://127.0.0.1:${srv.port}`;
+      const none = await fetch(`${base}/metrics`);
+      expect(none.status).toBe(401);
+      expect(none.headers.get("www-authenticate")).toStartWith("Bearer");
+      expect((await fetch(`${base}/metrics`, { headers: { Authorization: "Bearer wrong-token-of-some-length" } })).status).toBe(401);
+      expect((await fetch(`${base}/metrics`, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
+
+      const once = await fetch(`${base}/dashboard?token=${token}`, { redirect: "manual" });
+      expect(once.status).toBe(303);
+      expect(once.headers.get("location")).toBe("/dashboard");
+      const cookie = once.headers.get("set-cookie")!.split(";")[0]!;
+      expect(once.headers.get("set-cookie")).toContain("HttpOnly");
+      expect((await fetch(`${base}/dashboard`, { headers: { Cookie: cookie } })).status).toBe(200);
+      const events = await fetch(`${base}/dashboard/events`, { headers: { Cookie: cookie } });
+      expect(events.status).toBe(200);
+      await events.body?.cancel();
+      expect((await fetch(`${base}/dashboard`)).status).toBe(401);
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  test("a bad --trust-proxy entry or a short --admin-token is a configuration error", () => {
+    expect(() => parseCommandLine(["--trust-proxy", "10.0.0.0/33"], {})).toThrow(ConfigError);
+    expect(() => parseCommandLine(["--trust-proxy", "proxy.example"], {})).toThrow(/not an IP address or CIDR range/);
+    expect(() => parseCommandLine(["--admin-token", "short"], {})).toThrow(/at least 16 characters/);
+  });
+});

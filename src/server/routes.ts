@@ -7,10 +7,15 @@ import type { Metrics } from "../http/metrics.ts";
 import type { Stats } from "../hub/stats.ts";
 import type { SocketData } from "../hub/websocket-client.ts";
 import type { Logger } from "../log.ts";
+import { timingSafeEqual } from "node:crypto";
 import type { Admission } from "./admission.ts";
+import { isLoopback, type ProxyTrust } from "./client-address.ts";
 
 export interface RouteDeps {
   admission: Admission;
+  proxies: ProxyTrust;
+  /** --admin-token: "" lets loopback clients alone read /metrics and /dashboard. */
+  adminToken: string;
   stats: Stats;
   log: Logger;
   metrics: Metrics;
@@ -29,10 +34,41 @@ export function routes(deps: RouteDeps): Record<string, Route> {
       const { body, stopping } = deps.health();
       return Response.json(body, { status: stopping ? 503 : 200 });
     },
-    "/metrics": () => deps.metrics.response(),
-    "/dashboard": () => deps.dashboard.page(),
-    "/dashboard/events": () => deps.dashboard.events(),
+    "/metrics": (req, server) => guarded(deps, req, server, () => deps.metrics.response()),
+    "/dashboard": (req, server) => guarded(deps, req, server, () => deps.dashboard.page()),
+    "/dashboard/events": (req, server) => guarded(deps, req, server, () => deps.dashboard.events()),
   };
+}
+
+const ADMIN_COOKIE = "mmo_admin";
+
+/** What operators read: with --admin-token, for whoever shows the token; without, for loopback clients. */
+function guarded(deps: RouteDeps, req: Request, server: Server<SocketData>, serve: () => Response | Promise<Response>): Response | Promise<Response> {
+  const { pathname, searchParams } = new URL(req.url);
+  if (!deps.adminToken) {
+    const client = deps.proxies.clientAddress(server.requestIP(req)?.address ?? "", req.headers);
+    if (isLoopback(client)) return serve();
+    deps.log.info(`Refused ${pathname} to ${client}: not a loopback client and no --admin-token is set`);
+    return new Response(`Forbidden: ${pathname} answers loopback clients only; start the server with --admin-token TOKEN to read it from elsewhere (Authorization: Bearer TOKEN)\n`, { status: 403 });
+  }
+  const bearer = req.headers.get("authorization")?.match(/^Bearer\s+(.+)$/i)?.[1];
+  const cookie = req.headers.get("cookie")?.match(new RegExp(`(?:^|;\\s*)${ADMIN_COOKIE}=([^;]+)`))?.[1];
+  if (sameToken(bearer, deps.adminToken) || sameToken(cookie && decodeURIComponent(cookie), deps.adminToken)) return serve();
+  // The dashboard takes the token once in its address, keeps it in a cookie, and drops it from the address.
+  if (pathname === "/dashboard" && sameToken(searchParams.get("token") ?? undefined, deps.adminToken)) {
+    return new Response(null, {
+      status: 303,
+      headers: { Location: "/dashboard", "Set-Cookie": `${ADMIN_COOKIE}=${encodeURIComponent(deps.adminToken)}; Path=/dashboard; HttpOnly; SameSite=Strict` },
+    });
+  }
+  return new Response(`Unauthorized: ${pathname} needs Authorization: Bearer TOKEN (the --admin-token)\n`, { status: 401, headers: { "WWW-Authenticate": 'Bearer realm="mmo-server"' } });
+}
+
+function sameToken(given: string | undefined, token: string): boolean {
+  if (given === undefined) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /** Any other path: a file of the HTML5 export, or 404. */
@@ -41,12 +77,12 @@ export function fallback(deps: RouteDeps, req: Request): Response | Promise<Resp
   return deps.clientFiles ? deps.clientFiles.serve(req, pathname) : new Response("Not found\n", { status: 404 });
 }
 
-function upgrade({ admission, stats, log }: RouteDeps, req: Request, server: Server<SocketData>): Response | undefined {
+function upgrade({ admission, proxies, stats, log }: RouteDeps, req: Request, server: Server<SocketData>): Response | undefined {
   if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
     return new Response("This endpoint speaks WebSocket only: connect with a WebSocket client to ws://HOST:PORT/ws\n", { status: 400 });
   }
   const peer = server.requestIP(req);
-  const ip = peer?.address ?? "unknown";
+  const ip = proxies.clientAddress(peer?.address ?? "unknown", req.headers);
   const refusal = admission.admit(ip, req.headers.get("origin"));
   if (refusal) {
     stats.refuse(refusal.cause);

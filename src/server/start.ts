@@ -15,6 +15,7 @@ import { Rooms } from "../rooms/rooms.ts";
 import { openStore } from "../store/open.ts";
 import type { Store } from "../store/store.ts";
 import { Admission } from "./admission.ts";
+import { ProxyTrust } from "./client-address.ts";
 import { loadClientFiles, loadTls } from "./files.ts";
 import { Lifecycle } from "./lifecycle.ts";
 import { fallback, routes, type RouteDeps } from "./routes.ts";
@@ -100,6 +101,8 @@ function listen(
   };
   const routeDeps: RouteDeps = {
     admission,
+    proxies: new ProxyTrust(config.trustProxy),
+    adminToken: config.adminToken,
     stats,
     log,
     metrics,
