@@ -23,11 +23,15 @@ export class Logger {
   constructor(
     private readonly sink: LogSink,
     private readonly prefix = "",
+    private readonly budget?: LineBudget,
   ) {}
 
-  /** A logger whose lines start with `prefix`, as the series' `Client 3: ` loggers. */
-  child(prefix: string): Logger {
-    return new Logger(this.sink, this.prefix + prefix);
+  /**
+   * A logger whose lines start with `prefix`, as the series' `Client 3: ` loggers; with a `budget`,
+   * its lines past the budget are held back and counted (what one client may make the server write).
+   */
+  child(prefix: string, budget?: LineBudget): Logger {
+    return new Logger(this.sink, this.prefix + prefix, budget ?? this.budget);
   }
 
   enabled(level: LogLevel): boolean {
@@ -54,6 +58,11 @@ export class Logger {
 
   private emit(level: LogLevel, msg: string, always = false): void {
     if (!always && !this.enabled(level)) return;
+    if (this.budget) {
+      const held = this.budget.take(performance.now());
+      if (held < 0) return;
+      if (held > 0) msg += ` (${held} more line(s) of this client held back)`;
+    }
     const now = new Date();
     this.sink.write(
       this.sink.format === "json"
@@ -63,8 +72,103 @@ export class Logger {
   }
 }
 
+/**
+ * Standard output that never grows without bound: lines wait in a queue of at most `maxBytes` while
+ * the reader of the output is slow; past that they are dropped, and a line says how many.
+ */
+export class BoundedOutput {
+  private queue: string[] = [];
+  private queued = 0;
+  private dropped = 0;
+  private pumping: Promise<void> | undefined;
+
+  constructor(
+    private readonly sink: { write(chunk: string): unknown; flush(): unknown } = Bun.stdout.writer(),
+    private readonly maxBytes = 4 * 1024 * 1024,
+  ) {}
+
+  write(line: string): void {
+    if (this.queued + line.length > this.maxBytes) {
+      this.dropped++;
+      return;
+    }
+    this.queue.push(line);
+    this.queued += line.length;
+    this.pumping ??= this.pump();
+  }
+
+  /** Resolves once everything queued has been written. */
+  async drained(): Promise<void> {
+    while (this.pumping) await this.pumping;
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      while (this.queue.length > 0 || this.dropped > 0) {
+        let chunk = this.dropped > 0 ? `${goTimestamp(new Date())} WARN ${this.dropped} log line(s) dropped: the log's reader did not keep up\n` : "";
+        this.dropped = 0;
+        chunk += this.queue.join("");
+        this.queue = [];
+        this.queued = 0;
+        this.sink.write(chunk);
+        await this.sink.flush();
+      }
+    } finally {
+      this.pumping = undefined;
+    }
+  }
+}
+
+export const stdout = new BoundedOutput();
+
 export function createLogger(level: LogLevel, format: LogFormat): Logger {
-  return new Logger({ level, format, write: (line) => process.stdout.write(line + "\n") });
+  return new Logger({ level, format, write: (line) => stdout.write(line + "\n") });
+}
+
+/**
+ * A token bucket of log lines: `burst` at once, then `perSecond`. take() returns how many lines were
+ * held back since the last one let through, or -1 to hold this one.
+ */
+export class LineBudget {
+  private tokens: number;
+  private last = -1;
+  private held = 0;
+
+  constructor(
+    private readonly burst = 30,
+    private readonly perSecond = 2,
+  ) {
+    this.tokens = burst;
+  }
+
+  take(now: number): number {
+    if (this.last >= 0) this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.perSecond);
+    this.last = now;
+    if (this.tokens < 1) {
+      this.held++;
+      return -1;
+    }
+    this.tokens--;
+    const held = this.held;
+    this.held = 0;
+    return held;
+  }
+}
+
+const MAX_QUOTED = 48;
+
+/**
+ * Text a client wrote, fit for a log line: quoted, cut to 48 characters, and every control, format
+ * or separator character escaped, so that it can neither forge a line nor fill the disk.
+ */
+export function quote(text: string, max = MAX_QUOTED): string {
+  const chars = [...text];
+  const cut = chars.length > max;
+  const shown = JSON.stringify(cut ? chars.slice(0, max).join("") : text).replace(
+    /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu,
+    (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`,
+  );
+  return cut ? `${shown}… (${chars.length} characters)` : shown;
 }
 
 /**

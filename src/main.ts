@@ -1,7 +1,7 @@
 // The command line: options → config → server; SIGINT and SIGTERM shut it down cleanly.
 import pkg from "../package.json" with { type: "json" };
 import { ConfigError, describeConfig, parseCommandLine, usage } from "./config.ts";
-import { createLogger, errorText } from "./log.ts";
+import { createLogger, errorText, stdout } from "./log.ts";
 import { GAMES } from "./games/index.ts";
 import { startServer } from "./server/start.ts";
 import { importSqlite } from "./store/import-sqlite.ts";
@@ -55,7 +55,10 @@ async function main(): Promise<void> {
   }
   const stop = (signal: string) => {
     log.info(`Received ${signal}`);
-    void mmo.shutdown().then(() => process.exit(0));
+    void mmo
+      .shutdown()
+      .then(() => stdout.drained())
+      .then(() => process.exit(0));
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));

@@ -6,7 +6,8 @@ import { newChat } from "../src/packets/index.ts";
 import { defineGame } from "../src/rooms/game.ts";
 import { fuzzFrame, seededRandom } from "../src/testing/frames.ts";
 import { stalledReaders } from "../src/testing/stalled-readers.ts";
-import { startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
+import { join } from "node:path";
+import { login, startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
 
 const servers: TestServer[] = [];
 async function serve(...args: Parameters<typeof startTestServer>): Promise<TestServer> {
@@ -195,8 +196,51 @@ describe("slow readers get every packet or a close", () => {
   }, 30_000);
 });
 
+describe("logs", () => {
+  test("what a client wrote is quoted, escaped and cut: no forged lines, no 32 KB lines", async () => {
+    const srv = await serve();
+    const c = await TestClient.connect(srv.url);
+    const forged = "x\n2026/01/01 00:00:00 ERROR forged line\u202E";
+    await login(c, forged, "pw");
+    await login(c, "y".repeat(30_000), "pw");
+    await waitFor(() => srv.logs.lines.filter((l) => l.includes("Failed login")).length === 2, 5000, "two failed logins logged");
+    expect(srv.logs.lines.some((l) => l.startsWith("2026/01/01"))).toBe(false);
+    expect(srv.logs.has(String.raw`Failed login for "x\n2026/01/01 00:00:00 ERROR forged line\u202e"`)).toBe(true);
+    expect(Math.max(...srv.logs.lines.map((l) => l.length))).toBeLessThan(300);
+    expect(srv.logs.has("(30000 characters)")).toBe(true);
+  });
+
+  test("the lines one client can cause are held to a budget, with a count of what was held", async () => {
+    const srv = await serve();
+    const c = await TestClient.connect(srv.url);
+    for (let i = 0; i < 150; i++) c.send({ $case: "loginRequest", value: { username: `ghost${i}`, password: "x" } });
+    await waitFor(() => (srv.stats.logins.bad_credentials ?? 0) + (srv.stats.logins.throttled ?? 0) >= 1, 5000, "logins answered");
+    await Bun.sleep(1500);
+    const mine = srv.logs.lines.filter((l) => l.includes(`Client ${c.id}: `));
+    expect(mine.length).toBeLessThanOrEqual(40);
+    c.send(newChat("later"));
+    await Bun.sleep(1100);
+    c.send({ $case: "loginRequest", value: { username: "ghost-last", password: "x" } });
+    await waitFor(() => srv.logs.has("held back"), 5000, "a line with the count of held lines");
+  });
+
+  test("when nobody reads the log, its output stays bounded: lines are dropped with a count, memory does not grow", async () => {
+    // The pipe's reader sleeps for 3 s before it reads anything: the flood meets a stalled reader.
+    const flood = `"${process.execPath}" "${join(import.meta.dir, "fixtures", "log-flood.ts")}" | { sleep 3; cat; }`;
+    const proc = Bun.spawn(["bash", "-c", flood], { stdout: "pipe", stderr: "pipe" });
+    const stderr = await new Response(proc.stderr).text();
+    const peak = Number(stderr.match(/peak-rss-mib (\d+)/)?.[1]);
+    const out = await new Response(proc.stdout).text();
+    expect(await proc.exited).toBe(0);
+    console.log(`log flood: 100 MB logged into an unread pipe, peak RSS ${peak} MiB`);
+    expect(peak).toBeLessThan(100);
+    expect(out).toMatch(/WARN \d+ log line\(s\) dropped: the log's reader did not keep up/);
+  }, 30_000);
+});
+
 describe("idle and half-open connections", () => {
-  // uWS drops a connection whose request headers are not complete within 10 s; that is not tunable.
+  // uWS drops a connection whose request headers are not complete within 10 s; that is not tunable,
+  // and its timer checks in coarse steps, so the drop comes between 10 and about 14 s.
   test("a half-open HTTP connection that never finishes its upgrade is dropped", async () => {
     const srv = await serve();
     const start = performance.now();
@@ -215,8 +259,9 @@ describe("idle and half-open connections", () => {
       },
     });
     const ms = await closed.promise;
-    expect(ms).toBeLessThan(12_000);
-  }, 15_000);
+    expect(ms).toBeGreaterThan(7_000);
+    expect(ms).toBeLessThan(15_000);
+  }, 20_000);
 
   test("a client that answers no ping is closed after the idle timeout", async () => {
     const srv = await serve({ idleTimeout: 8 });

@@ -2,7 +2,7 @@
 // off the event loop, throttled failures, and one session per account.
 import type { ClientInterfacer } from "../hub/client.ts";
 import type { Stats } from "../hub/stats.ts";
-import { errorText } from "../log.ts";
+import { errorText, quote } from "../log.ts";
 import { newDenyResponse, newOkResponse, type LoginRequestMessage, type RegisterRequestMessage } from "../packets/index.ts";
 import { UserExistsError, type Account, type Store } from "../store/store.ts";
 import { hashPassword, MAX_PASSWORD_BYTES, verifyPassword } from "./passwords.ts";
@@ -39,7 +39,7 @@ export class Accounts {
     const { store, stats } = this.deps;
     if (this.throttle.isBlocked(username, client.ip, this.deps.now())) {
       stats.login("throttled");
-      client.log.info(`Login for "${username}" refused: too many failed attempts (from ${client.ip})`);
+      client.log.info(`Login for ${quote(username)} refused: too many failed attempts (from ${client.ip})`);
       client.socketSend(newDenyResponse(Reason.badLogin));
       return undefined;
     }
@@ -50,7 +50,7 @@ export class Accounts {
       return verifyPassword(password, account?.passwordHash);
     }).catch((err: unknown) => {
       // The database is unavailable: the login is denied, and it does not count as a failed attempt.
-      client.log.error(`Login for "${username}" failed: ${errorText(err)}`);
+      client.log.error(`Login for ${quote(username)} failed: ${errorText(err)}`);
       stats.login("failed");
       client.socketSend(newDenyResponse(Reason.badLogin));
       return undefined;
@@ -59,20 +59,20 @@ export class Accounts {
     if (!valid || !account) {
       this.throttle.recordFailure(username, client.ip, this.deps.now());
       stats.login("bad_credentials");
-      client.log.info(`Failed login for "${username}"`);
+      client.log.info(`Failed login for ${quote(username)}`);
       client.socketSend(newDenyResponse(Reason.badLogin));
       return undefined;
     }
     this.throttle.recordSuccess(username);
     if (!this.sessions.claim(account.userId)) {
       stats.login("already_logged_in");
-      client.log.info(`Login for "${username}" refused: the account is already logged in`);
+      client.log.info(`Login for ${quote(username)} refused: the account is already logged in`);
       client.socketSend(newDenyResponse(Reason.alreadyLoggedIn));
       return undefined;
     }
     client.account = account;
     stats.login("ok");
-    client.log.info(`User ${username} logged in`);
+    client.log.info(`User ${quote(username)} logged in`);
     client.socketSend(newOkResponse());
     return account;
   }
@@ -101,13 +101,13 @@ export class Accounts {
         client.socketSend(newDenyResponse(Reason.userExists));
         return;
       }
-      client.log.error(`Failed to register "${username}": ${errorText(err)}`);
+      client.log.error(`Failed to register ${quote(username)}: ${errorText(err)}`);
       stats.registration("failed");
       client.socketSend(newDenyResponse(Reason.registerFailed));
       return;
     }
     stats.registration("ok");
-    client.log.info(`User ${username.toLowerCase()} registered`);
+    client.log.info(`User ${quote(username.toLowerCase())} registered`);
     client.socketSend(newOkResponse());
   }
 

@@ -1,7 +1,7 @@
 // One connection over Bun's ServerWebSocket: the series' read pump (decode, stamp the sender, hand to
 // the state) and write pump (binary frames, dropped and counted when the socket is backed up).
 import type { ServerWebSocket } from "bun";
-import { errorText, LogThrottle, withHeld, type Logger } from "../log.ts";
+import { errorText, LineBudget, LogThrottle, quote, withHeld, type Logger } from "../log.ts";
 import { decodePacket, encodePacket, type Msg } from "../packets/index.ts";
 import type { ClientInterfacer } from "./client.ts";
 import type { Hub } from "./hub.ts";
@@ -78,6 +78,7 @@ export class WebSocketClient implements ClientInterfacer {
   open = true;
   stateName = "None";
   stateChanges = 0;
+  private lineBudget: LineBudget | undefined;
   account: unknown = undefined;
   private state: AnyClientState | undefined;
   private stateData: unknown;
@@ -95,8 +96,9 @@ export class WebSocketClient implements ClientInterfacer {
   }
 
   /** Made when a line is written, not kept: log lines are rare, connections are many. */
+  /** This client's logger: what it can make the server write is held to a budget of lines. */
   get log(): Logger {
-    return this.context.log.child(`Client ${this.id}: `);
+    return this.context.log.child(`Client ${this.id}: `, (this.lineBudget ??= new LineBudget()));
   }
 
   /** Frames Bun dropped because this client's socket was backed up. */
@@ -294,7 +296,7 @@ export class WebSocketClient implements ClientInterfacer {
     if (!this.open) return;
     this.open = false;
     this.context.stats.closed(code);
-    this.log.info(`Connection closed (${code}${reason ? ` ${reason}` : ""})`);
+    this.log.info(`Connection closed (${code}${reason ? ` ${quote(reason)}` : ""})`);
     const name = this.stateName;
     try {
       this.leaveState();

@@ -2,7 +2,7 @@
 import { Reason } from "../../accounts/rules.ts";
 import type { ClientInterfacer } from "../../hub/client.ts";
 import { defineState } from "../../hub/states.ts";
-import { errorText } from "../../log.ts";
+import { errorText, quote } from "../../log.ts";
 import { newDenyResponse } from "../../packets/index.ts";
 import type { Store } from "../../store/store.ts";
 
@@ -37,7 +37,7 @@ export function browsingHiscoresState(store: Store) {
         try {
           rank = await store.rankOf(name);
         } catch (err) {
-          client.log.error(`Hiscore search for "${name}" failed: ${errorText(err)}`);
+          client.log.error(`Hiscore search for ${quote(name)} failed: ${errorText(err)}`);
           answer(client, change, newDenyResponse(Reason.unranked));
           return;
         }
