@@ -146,7 +146,7 @@ export class PostgresStore implements Store {
           result = await run(this.sql);
           break;
         } catch (err) {
-          if (!repeatable || !isConnectionError(err) || attempt > POOL_SIZE) throw err;
+          if (!repeatable || !isStaleConnection(err) || attempt > POOL_SIZE) throw err;
         }
       }
       if (this.down) {
@@ -169,6 +169,16 @@ function isConnectionError(err: unknown): boolean {
   if (!(err instanceof SQL.PostgresError)) return false;
   if (err.errno === undefined) return /CONNECTION|TIMEOUT|CLOSED|REFUSED/.test(err.code);
   return err.errno.startsWith("08") || err.errno.startsWith("57P");
+}
+
+/**
+ * Whether the error comes from a pooled connection that the server closed (a restart, an
+ * administrator): another connection may work at once. Refused or timed-out connections are not
+ * retried, so that a login fails within one connection timeout while the database is down.
+ */
+function isStaleConnection(err: unknown): boolean {
+  if (!(err instanceof SQL.PostgresError)) return false;
+  return err.errno === undefined ? /CLOSED/.test(err.code) : err.errno.startsWith("57P");
 }
 
 /** An error text with the URL's password taken out, in case a driver quotes the URL. */
