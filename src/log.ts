@@ -1,4 +1,6 @@
 // Logging as the series prints it (`2006/01/02 15:04:05 Client 3: ...`), or one JSON object a line.
+import { TokenBucket } from "./hub/rate.ts";
+
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type LogFormat = "text" | "json";
 
@@ -130,25 +132,18 @@ export function createLogger(level: LogLevel, format: LogFormat): Logger {
  * held back since the last one let through, or -1 to hold this one.
  */
 export class LineBudget {
-  private tokens: number;
-  private last = -1;
+  private readonly bucket: TokenBucket;
   private held = 0;
 
-  constructor(
-    private readonly burst = 30,
-    private readonly perSecond = 2,
-  ) {
-    this.tokens = burst;
+  constructor(burst = 30, perSecond = 2) {
+    this.bucket = new TokenBucket(perSecond, burst, performance.now());
   }
 
   take(now: number): number {
-    if (this.last >= 0) this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.perSecond);
-    this.last = now;
-    if (this.tokens < 1) {
+    if (!this.bucket.take(now)) {
       this.held++;
       return -1;
     }
-    this.tokens--;
     const held = this.held;
     this.held = 0;
     return held;

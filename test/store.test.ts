@@ -11,7 +11,7 @@ import { newChat } from "../src/packets/index.ts";
 import { openStore } from "../src/store/open.ts";
 import { PostgresStore } from "../src/store/postgres.ts";
 import { StoreOpenError, UserExistsError, type Store } from "../src/store/store.ts";
-import { TestPostgres } from "../src/testing/postgres.ts";
+import { freePort, TestPostgres } from "../src/testing/postgres.ts";
 import { startServerProcess } from "../src/testing/server-process.ts";
 import { describePostgres, describeStores, LogCapture, login, register, startTestServer, storeOptions, TestClient, testPostgres, waitFor } from "./helpers.ts";
 
@@ -146,9 +146,7 @@ describePostgres("PostgreSQL", () => {
   });
 
   test("an unreachable database or another scheme stops the start: one line naming the host, never the password, exit 2", async () => {
-    const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-    const port = probe.port;
-    probe.stop(true);
+    const port = freePort();
     const down = cli("--port", "0", "--database-url", `postgres://mmo:hunter2secret@127.0.0.1:${port}/game`);
     expect(down.code).toBe(2);
     expect(down.err.trim().split("\n")).toHaveLength(1);

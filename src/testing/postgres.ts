@@ -28,7 +28,8 @@ export function postgresUnavailable(): string | undefined {
   return findPostgresBin() ? undefined : "PostgreSQL is not installed (initdb not found; apt-get install postgresql)";
 }
 
-async function freePort(): Promise<number> {
+/** A loopback port that nothing listens on (it was free a moment ago). */
+export function freePort(): number {
   const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
   const port = probe.port;
   probe.stop(true);
@@ -61,7 +62,7 @@ export class TestPostgres {
     chmodSync(dir, 0o700);
     const data = join(dir, "data");
     run([...asUser, join(bin, "initdb"), "-D", data, "-U", USER, `--pwfile=${pwfile}`, "--auth=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]);
-    const pg = new TestPostgres(bin, dir, await freePort(), asUser);
+    const pg = new TestPostgres(bin, dir, freePort(), asUser);
     pg.startServer();
     return pg;
   }

@@ -44,7 +44,8 @@ export class WorldRoom extends Room<PlayerProfile, WorldSnapshot> {
 
   onLeave(clientId: number): void {
     const player = this.world.leave(clientId);
-    if (player) this.saveScores([[player.scoreKey, player.bestScore]]);
+    // The store keeps scores while the database is unavailable (and says so in the log).
+    if (player) void this.ctx.store.saveBestScores([[player.scoreKey, player.bestScore]]);
   }
 
   override onTick(): void {
@@ -66,11 +67,6 @@ export class WorldRoom extends Room<PlayerProfile, WorldSnapshot> {
 
   private flushScores(): void {
     const scores = this.world.takeDirtyScores();
-    if (scores.length > 0) this.saveScores(scores);
-  }
-
-  /** The store keeps them while the database is unavailable, and logs it. */
-  private saveScores(scores: [number, number][]): void {
-    void this.ctx.store.saveBestScores(scores);
+    if (scores.length > 0) void this.ctx.store.saveBestScores(scores);
   }
 }
