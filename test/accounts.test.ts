@@ -260,6 +260,28 @@ describeStores("accounts", (kind) => {
         await own.stop();
       }
     }, 20_000);
+
+    test("searches have their own budget per client: past a burst of 20, the client is told to try later; another client is served", async () => {
+      const [greedy, other] = await Promise.all([TestClient.connect(srv.url), TestClient.connect(srv.url)]);
+      expect(await register(greedy, freshName("Board"), "pw")).toBe("ok");
+      greedy.send({ $case: "hiscoreBoardRequest", value: {} });
+      await greedy.expect("hiscoreBoard");
+      for (let i = 0; i < 40; i++) greedy.send({ $case: "searchHiscore", value: { name: "nobody at all" } });
+      const answers = [];
+      for (let i = 0; i < 40; i++) answers.push((await greedy.expect("denyResponse")).value.reason);
+      const searched = answers.filter((r) => r === Reason.noSuchPlayer).length;
+      // The burst (20, one spent on entering) and what refilled at 10 a second while they arrived.
+      expect(searched).toBeGreaterThanOrEqual(19);
+      expect(searched).toBeLessThan(25);
+      expect(answers.filter((r) => r === Reason.hiscoresFailed).length).toBe(40 - searched);
+      other.send({ $case: "hiscoreBoardRequest", value: {} });
+      expect((await other.expect("hiscoreBoard")).value.hiscores.length).toBeGreaterThan(0);
+      // The budget refills.
+      await Bun.sleep(300);
+      greedy.send({ $case: "searchHiscore", value: { name: "nobody at all" } });
+      expect((await greedy.expect("denyResponse")).value.reason).toBe(Reason.noSuchPlayer);
+      await Promise.all([greedy.close(), other.close()]);
+    });
   });
 });
 

@@ -10,7 +10,8 @@ import { WORLD_ROOM, type WorldRoom } from "../src/games/radius-rumble/world-roo
 import { newChat } from "../src/packets/index.ts";
 import { openStore } from "../src/store/open.ts";
 import { PostgresStore } from "../src/store/postgres.ts";
-import { StoreOpenError, UserExistsError, type Store } from "../src/store/store.ts";
+import type { RankedStore } from "../src/store/ranked.ts";
+import { StoreOpenError, UserExistsError } from "../src/store/store.ts";
 import { freePort, TestPostgres } from "../src/testing/postgres.ts";
 import { startServerProcess } from "../src/testing/server-process.ts";
 import { describePostgres, describeStores, LogCapture, login, register, startTestServer, storeOptions, TestClient, testPostgres, waitFor } from "./helpers.ts";
@@ -26,11 +27,11 @@ function cli(...args: string[]) {
 
 describeStores("store", (kind) => {
   const dirs: string[] = [];
-  const stores: Store[] = [];
+  const stores: RankedStore[] = [];
   let databaseUrl = "";
   let dataDir = "";
   /** Another store on the same database: what a second connection, or a second node, sees. */
-  async function open(): Promise<Store> {
+  async function open(): Promise<RankedStore> {
     const store = await openStore({ dataDir, databaseUrl }, new LogCapture().logger, { exclusive: false });
     stores.push(store);
     return store;
@@ -71,24 +72,24 @@ describeStores("store", (kind) => {
     const ids: number[] = [];
     for (const name of names) ids.push((await store.createAccount(name, "hash", 0)).playerId);
     await store.saveBestScores(ids.map((id, i) => [id, 1_000_000 + (i < 3 ? 5 : 9)]));
-    const top = (await store.hiscores(0, 5)).filter((h) => h.score >= 1_000_000);
+    const top = store.hiscores(0, 5).filter((h) => h.score >= 1_000_000);
     expect(top.map((h) => h.name)).toEqual(["bAB", "b13", "b_1", "b%2", "Émile"]);
     expect(top.map((h) => h.rank)).toEqual([1, 2, 3, 4, 5]);
-    expect(await store.rankOf("BAB")).toBe(1);
-    expect(await store.rankOf("b%2")).toBe(4);
-    expect(await store.rankOf("b_2")).toBeUndefined();
-    expect(await store.rankOf("b%")).toBeUndefined();
-    expect(await store.rankOf("b_1")).toBe(3);
+    expect(store.rankOf("BAB")).toBe(1);
+    expect(store.rankOf("b%2")).toBe(4);
+    expect(store.rankOf("b_2")).toBeUndefined();
+    expect(store.rankOf("b%")).toBeUndefined();
+    expect(store.rankOf("b_1")).toBe(3);
     // Only ASCII letters fold, in both stores (SQLite's lower() folds no others).
-    expect(await store.rankOf("ÉMILE")).toBe(5);
-    expect(await store.rankOf("émile")).toBeUndefined();
-    expect((await store.hiscores(3, 10))[0]).toEqual({ rank: 4, name: "b%2", score: 1_000_005 });
+    expect(store.rankOf("ÉMILE")).toBe(5);
+    expect(store.rankOf("émile")).toBeUndefined();
+    expect(store.hiscores(3, 10)[0]).toEqual({ rank: 4, name: "b%2", score: 1_000_005 });
   });
 
   test("a database whose schema is newer than the server stops the start, saying so", async () => {
     const store = await open();
     if (databaseUrl) {
-      await (store as PostgresStore).sql`INSERT INTO schema_migrations (version) VALUES (99)`;
+      await (store.backend as PostgresStore).sql`INSERT INTO schema_migrations (version) VALUES (99)`;
     } else {
       const db = new Database(join(dataDir, "db.sqlite"));
       db.run("PRAGMA user_version = 99");
@@ -191,7 +192,7 @@ describePostgres("PostgreSQL", () => {
       expect(await srv.services.store.findAccount("BOB")).toMatchObject({ name: "Bob", color: -16711936 });
       // A registration after the import gets a fresh id, after the imported ones.
       expect(await register(carol, "Newcomer", "pw")).toBe("ok");
-      const ids = await (srv.services.store as PostgresStore).sql`SELECT username FROM users ORDER BY id`;
+      const ids = await ((srv.services.store as RankedStore).backend as PostgresStore).sql`SELECT username FROM users ORDER BY id`;
       expect(ids.map((r: { username: string }) => r.username)).toEqual(["native", ...seriesUsernames(), "newcomer"]);
     } finally {
       await srv.stop();

@@ -8,7 +8,7 @@ import { errorText, type Logger } from "../log.ts";
 import { BestScoreQueue } from "./best-scores.ts";
 import { migrate, SCHEMA_VERSION } from "./postgres-schema.ts";
 import { maskUrl, urlTarget } from "./url.ts";
-import { StoreOpenError, UserExistsError, type Account, type HiscoreEntry, type Store } from "./store.ts";
+import { StoreOpenError, UserExistsError, type Account, type PlayerScore, type StoreBackend } from "./store.ts";
 
 const POOL_SIZE = 10;
 /** SQLSTATE of a unique violation. */
@@ -27,7 +27,7 @@ interface AccountRow {
   bestScore: string;
 }
 
-export class PostgresStore implements Store {
+export class PostgresStore implements StoreBackend {
   readonly description: string;
   readonly schemaVersion = SCHEMA_VERSION;
   private readonly scores: BestScoreQueue;
@@ -93,23 +93,9 @@ export class PostgresStore implements Store {
     return { userId: Number(row.userId), passwordHash, playerId: Number(row.playerId), name: username, color, bestScore: 0 };
   }
 
-  async hiscores(offset: number, limit = 10): Promise<HiscoreEntry[]> {
-    const rows = await this.query<{ name: string; score: string }[]>(
-      (sql) => sql`SELECT name, best_score AS score FROM players ORDER BY best_score DESC, id LIMIT ${limit} OFFSET ${offset}`,
-    );
-    return rows.map((row, i) => ({ rank: offset + i + 1, name: row.name, score: Number(row.score) }));
-  }
-
-  async rankOf(name: string): Promise<number | undefined> {
-    // lower() under the C collation folds ASCII letters only, as SQLite's lower() does; = keeps % and _ literal.
-    const rows = await this.query<{ rank: string }[]>(
-      (sql) => sql`
-        SELECT (SELECT count(*) FROM players q
-                WHERE q.best_score > p.best_score OR (q.best_score = p.best_score AND q.id < p.id)) + 1 AS rank
-        FROM players p WHERE lower(p.name COLLATE "C") = lower(${name}::text COLLATE "C")
-        ORDER BY p.id LIMIT 1`,
-    );
-    return rows[0] ? Number(rows[0].rank) : undefined;
+  async players(): Promise<PlayerScore[]> {
+    const rows = await this.query<{ id: string; name: string; score: string }[]>((sql) => sql`SELECT id, name, best_score AS score FROM players`);
+    return rows.map((row) => ({ id: Number(row.id), name: row.name, score: Number(row.score) }));
   }
 
   saveBestScores(scores: Iterable<[playerId: number, score: number]>): Promise<void> {

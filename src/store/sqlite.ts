@@ -7,19 +7,17 @@ import { errorText, type Logger } from "../log.ts";
 import { BestScoreQueue } from "./best-scores.ts";
 import { FolderLock } from "./folder-lock.ts";
 import { migrate, SCHEMA_VERSION } from "./sqlite-schema.ts";
-import { StoreOpenError, UserExistsError, type Account, type HiscoreEntry, type Store } from "./store.ts";
+import { StoreOpenError, UserExistsError, type Account, type PlayerScore, type StoreBackend } from "./store.ts";
 
 export const DB_FILE = "db.sqlite";
 
-export class SqliteStore implements Store {
+export class SqliteStore implements StoreBackend {
   readonly description: string;
   private readonly scores: BestScoreQueue;
   private readonly insertUser: Statement;
   private readonly insertPlayer: Statement;
   private readonly selectAccount: Statement<Account, [string]>;
-  private readonly selectBoard: Statement<{ name: string; score: number }, [number, number]>;
-  private readonly selectPlayerByName: Statement<{ id: number; score: number }, [string]>;
-  private readonly countAhead: Statement<{ ahead: number }, [number, number, number]>;
+  private readonly selectPlayers: Statement<PlayerScore, []>;
   private readonly updateBestScore: Statement;
 
   private constructor(
@@ -38,11 +36,7 @@ export class SqliteStore implements Store {
        FROM users u JOIN players p ON p.user_id = u.id
        WHERE u.username = ? ORDER BY p.id LIMIT 1`,
     );
-    this.selectBoard = db.query("SELECT name, best_score AS score FROM players ORDER BY best_score DESC, id LIMIT ? OFFSET ?");
-    // lower(name) = lower(?) is what LIKE does without wildcards (ASCII case folding), so % and _
-    // in a search are plain characters, and the expression index applies.
-    this.selectPlayerByName = db.query("SELECT id, best_score AS score FROM players WHERE lower(name) = lower(?) ORDER BY id LIMIT 1");
-    this.countAhead = db.query("SELECT count(*) AS ahead FROM players WHERE best_score > ? OR (best_score = ? AND id < ?)");
+    this.selectPlayers = db.query("SELECT id, name, best_score AS score FROM players");
     this.updateBestScore = db.query("UPDATE players SET best_score = max(best_score, ?) WHERE id = ?");
   }
 
@@ -95,14 +89,8 @@ export class SqliteStore implements Store {
     return this.selectAccount.get(username.toLowerCase()) ?? undefined;
   }
 
-  async hiscores(offset: number, limit = 10): Promise<HiscoreEntry[]> {
-    return this.selectBoard.all(limit, offset).map((row, i) => ({ rank: offset + i + 1, name: row.name, score: row.score }));
-  }
-
-  async rankOf(name: string): Promise<number | undefined> {
-    const player = this.selectPlayerByName.get(name);
-    if (!player) return undefined;
-    return this.countAhead.get(player.score, player.score, player.id)!.ahead + 1;
+  async players(): Promise<PlayerScore[]> {
+    return this.selectPlayers.all();
   }
 
   saveBestScores(scores: Iterable<[playerId: number, score: number]>): Promise<void> {

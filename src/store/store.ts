@@ -1,6 +1,6 @@
-// What the server keeps between runs: accounts and best scores. One interface, two implementations
-// with the same behaviour: SQLite in the data folder (the embedded default) and PostgreSQL (one
-// database several machines share), chosen by `--database-url`.
+// What the server keeps between runs: accounts and best scores. Two backends with the same behaviour:
+// SQLite in the data folder (the embedded default) and PostgreSQL (one database several machines
+// share), chosen by `--database-url`; the hiscore board is served from memory over either (ranked.ts).
 
 export interface Account {
   userId: number;
@@ -9,6 +9,13 @@ export interface Account {
   name: string;
   color: number;
   bestScore: number;
+}
+
+/** A player's place on the board is decided by its best score, then its id (older first). */
+export interface PlayerScore {
+  id: number;
+  name: string;
+  score: number;
 }
 
 export interface HiscoreEntry {
@@ -30,10 +37,10 @@ export interface Store {
   findAccount(username: string): Promise<Account | undefined>;
   /** Stores a user (name lower-cased) and its player (name as typed) at once; rejects with UserExistsError. */
   createAccount(username: string, passwordHash: string, color: number): Promise<Account>;
-  /** The board from `offset` (0-based), best score first, older accounts first among equals. */
-  hiscores(offset: number, limit?: number): Promise<HiscoreEntry[]>;
-  /** The 1-based position of the player of that name (ASCII case-insensitive, `%` and `_` literal), or undefined. */
-  rankOf(name: string): Promise<number | undefined>;
+  /** The board from `offset` (0-based), best score first, older accounts first among equals. O(log n) an entry. */
+  hiscores(offset: number, limit?: number): HiscoreEntry[];
+  /** The 1-based position of the player of that name (ASCII case-insensitive, `%` and `_` literal), or undefined. O(log n). */
+  rankOf(name: string): number | undefined;
   /**
    * best = max(best, score) for each player. Never rejects: while the database is unavailable the
    * scores are kept (the highest per player) and written when it is back. Resolves once written or kept.
@@ -41,4 +48,10 @@ export interface Store {
   saveBestScores(scores: Iterable<[playerId: number, score: number]>): Promise<void>;
   /** Writes what is kept, then closes. */
   close(): Promise<void>;
+}
+
+/** What SQLite and PostgreSQL implement; RankedStore adds the board, kept in memory. */
+export interface StoreBackend extends Omit<Store, "hiscores" | "rankOf"> {
+  /** Every player with its best score, to rank them at start. */
+  players(): Promise<PlayerScore[]>;
 }

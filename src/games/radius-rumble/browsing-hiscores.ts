@@ -1,51 +1,48 @@
 // The hiscore board: the top 10 on entering, a search centred on a player, then back to the lobby.
+// The board is in memory (O(log n) a search), and each client has its own budget of searches.
 import { Reason } from "../../accounts/rules.ts";
 import type { ClientInterfacer } from "../../hub/client.ts";
+import { TokenBucket } from "../../hub/rate.ts";
 import { defineState } from "../../hub/states.ts";
-import { errorText, quote } from "../../log.ts";
 import { newDenyResponse } from "../../packets/index.ts";
 import type { Store } from "../../store/store.ts";
 
 const BOARD_SIZE = 10;
 /** A searched player is shown as the 5th entry of the board, where the board allows. */
 const ENTRIES_ABOVE = 5;
+/** Boards a client may ask for: more than a person can read, far less than the message rate allows. */
+export const SEARCHES_PER_SECOND = 10;
+export const SEARCH_BURST = 20;
 
 export function browsingHiscoresState(store: Store) {
-  /** An answer that arrives after the client left this state is dropped. */
-  const answer = (client: ClientInterfacer, change: number, msg: Parameters<ClientInterfacer["socketSend"]>[0]): void => {
-    if (client.stateChanges === change) client.socketSend(msg);
+  const budgets = new WeakMap<ClientInterfacer, TokenBucket>();
+  /** False (and the client told to try again later) when the client is over its budget of boards. */
+  const withinBudget = (client: ClientInterfacer): boolean => {
+    const now = performance.now();
+    let budget = budgets.get(client);
+    if (!budget) budgets.set(client, (budget = new TokenBucket(SEARCHES_PER_SECOND, SEARCH_BURST, now)));
+    if (budget.take(now)) return true;
+    client.log.info(`Hiscore search refused: over ${SEARCHES_PER_SECOND} a second`);
+    client.socketSend(newDenyResponse(Reason.hiscoresFailed));
+    return false;
   };
-
-  const sendBoard = async (client: ClientInterfacer, offset: number, change = client.stateChanges): Promise<void> => {
-    try {
-      const hiscores = await store.hiscores(offset, BOARD_SIZE);
-      answer(client, change, { $case: "hiscoreBoard", value: { hiscores } });
-    } catch (err) {
-      client.log.error(`Reading the hiscores failed: ${errorText(err)}`);
-      answer(client, change, newDenyResponse(Reason.hiscoresFailed));
-    }
+  const sendBoard = (client: ClientInterfacer, offset: number): void => {
+    client.socketSend({ $case: "hiscoreBoard", value: { hiscores: store.hiscores(offset, BOARD_SIZE) } });
   };
 
   return defineState({
     onEnter(client) {
-      void sendBoard(client, 0);
+      if (withinBudget(client)) sendBoard(client, 0);
     },
     handleMessage: {
-      async searchHiscore(client, { name }) {
-        const change = client.stateChanges;
-        let rank: number | undefined;
-        try {
-          rank = await store.rankOf(name);
-        } catch (err) {
-          client.log.error(`Hiscore search for ${quote(name)} failed: ${errorText(err)}`);
-          answer(client, change, newDenyResponse(Reason.unranked));
-          return;
-        }
+      searchHiscore(client, { name }) {
+        if (!withinBudget(client)) return;
+        const rank = store.rankOf(name);
         if (rank === undefined) {
-          answer(client, change, newDenyResponse(Reason.noSuchPlayer));
+          client.socketSend(newDenyResponse(Reason.noSuchPlayer));
           return;
         }
-        await sendBoard(client, Math.max(0, rank - ENTRIES_ABOVE), change);
+        sendBoard(client, Math.max(0, rank - ENTRIES_ABOVE));
       },
       finishedBrowsingHiscores(client) {
         client.setState("Connected");

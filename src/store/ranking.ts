@@ -1,0 +1,227 @@
+// The hiscore board in memory: every player in board order (best score first, older players first
+// among equals) in an order-statistic treap, so that a player's position and the entries at any
+// position cost O(log n) whatever the rank, where a database counts the rows ahead, O(rank).
+// Nodes live in typed arrays (a few dozen bytes a player): 200,000 players take about 10 MB.
+import type { HiscoreEntry, PlayerScore } from "./store.ts";
+
+/** How names are compared in a search: ASCII letters fold, nothing else (as SQL's lower() in SQLite). */
+export function foldName(name: string): string {
+  return name.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
+}
+
+const NONE = 0;
+
+export class Ranking {
+  private capacity = 1024;
+  private left = new Int32Array(this.capacity);
+  private right = new Int32Array(this.capacity);
+  private size = new Int32Array(this.capacity);
+  private priority = new Float64Array(this.capacity);
+  private score = new Float64Array(this.capacity);
+  private playerId = new Float64Array(this.capacity);
+  private readonly names: string[] = [""];
+  private root = NONE;
+  /** Node 0 is the empty tree; players take nodes from 1. */
+  private nodes = 1;
+  private readonly nodeOf = new Map<number, number>();
+  /** Folded name → the node of the oldest player with it (a series database may hold several). */
+  private readonly byName = new Map<string, number>();
+  // split()'s two results.
+  private splitLeft = NONE;
+  private splitRight = NONE;
+
+  /** A ranking of these players, built in O(n log n) (the sort) rather than one insertion each. */
+  static of(players: PlayerScore[]): Ranking {
+    const ranking = new Ranking();
+    const sorted = players.toSorted((a, b) => b.score - a.score || a.id - b.id);
+    // A Cartesian tree over the sorted players: each new node takes the right spine's nodes of lower
+    // priority as its left subtree, then hangs on the spine.
+    const spine: number[] = [];
+    for (const player of sorted) {
+      if (ranking.nodeOf.has(player.id)) continue;
+      const node = ranking.newNode(player);
+      let last = NONE;
+      while (spine.length > 0 && ranking.priority[spine.at(-1)!]! < ranking.priority[node]!) last = spine.pop()!;
+      ranking.left[node] = last;
+      if (spine.length > 0) ranking.right[spine.at(-1)!] = node;
+      spine.push(node);
+    }
+    ranking.root = spine[0] ?? NONE;
+    ranking.resize(ranking.root);
+    return ranking;
+  }
+
+  get count(): number {
+    return this.nodes - 1;
+  }
+
+  /** Adds a player, or raises the score of one already ranked. */
+  add({ id, name, score }: PlayerScore): void {
+    if (this.nodeOf.has(id)) return this.raise(id, score);
+    this.insert(this.newNode({ id, name, score }));
+  }
+
+  /** best = max(best, score); a player not ranked (yet) is ignored. */
+  raise(id: number, score: number): void {
+    const node = this.nodeOf.get(id);
+    if (node === undefined || !(score > this.score[node]!)) return;
+    this.split(this.root, this.score[node]!, id);
+    const before = this.splitLeft;
+    this.splitAfter(this.splitRight, 1);
+    const [self, after] = [this.splitLeft, this.splitRight];
+    this.root = this.merge(before, after);
+    if (self !== node) throw new Error(`ranking out of order at player ${id}`);
+    this.score[node] = score;
+    this.left[node] = this.right[node] = NONE;
+    this.size[node] = 1;
+    this.insert(node);
+  }
+
+  /** The 1-based position of the player of that name (see foldName), or undefined. */
+  rankOf(name: string): number | undefined {
+    const node = this.byName.get(foldName(name));
+    if (node === undefined) return undefined;
+    const [score, id] = [this.score[node]!, this.playerId[node]!];
+    let ahead = 0;
+    for (let t = this.root; t !== NONE; ) {
+      if (t === node) return ahead + this.size[this.left[t]!]! + 1;
+      if (this.before(t, score, id)) {
+        ahead += this.size[this.left[t]!]! + 1;
+        t = this.right[t]!;
+      } else {
+        t = this.left[t]!;
+      }
+    }
+    throw new Error(`ranking lost player ${id}`);
+  }
+
+  /** `limit` entries from the 0-based position `offset`. */
+  board(offset: number, limit: number): HiscoreEntry[] {
+    const entries: HiscoreEntry[] = [];
+    for (let position = offset; position < Math.min(offset + limit, this.count); position++) {
+      const node = this.at(position);
+      entries.push({ rank: position + 1, name: this.names[node]!, score: this.score[node]! });
+    }
+    return entries;
+  }
+
+  /** The node at a 0-based position. */
+  private at(position: number): number {
+    let t = this.root;
+    for (;;) {
+      const leftSize = this.size[this.left[t]!]!;
+      if (position < leftSize) {
+        t = this.left[t]!;
+      } else if (position === leftSize) {
+        return t;
+      } else {
+        position -= leftSize + 1;
+        t = this.right[t]!;
+      }
+    }
+  }
+
+  private newNode({ id, name, score }: PlayerScore): number {
+    if (this.nodes === this.capacity) this.grow();
+    const node = this.nodes++;
+    this.priority[node] = Math.random();
+    this.score[node] = score;
+    this.playerId[node] = id;
+    this.size[node] = 1;
+    this.names.push(name);
+    this.nodeOf.set(id, node);
+    const folded = foldName(name);
+    const holder = this.byName.get(folded);
+    if (holder === undefined || this.playerId[holder]! > id) this.byName.set(folded, node);
+    return node;
+  }
+
+  /** Sets the sizes of a tree built without them, children first (iteratively: a tree may be deep before it is balanced). */
+  private resize(root: number): void {
+    const order: number[] = [];
+    for (const stack = root === NONE ? [] : [root]; stack.length > 0; ) {
+      const t = stack.pop()!;
+      order.push(t);
+      if (this.left[t] !== NONE) stack.push(this.left[t]!);
+      if (this.right[t] !== NONE) stack.push(this.right[t]!);
+    }
+    for (let i = order.length - 1; i >= 0; i--) this.update(order[i]!);
+  }
+
+  /** Whether node t comes before the key (score, id) in board order. */
+  private before(t: number, score: number, id: number): boolean {
+    const s = this.score[t]!;
+    return s > score || (s === score && this.playerId[t]! < id);
+  }
+
+  private insert(node: number): void {
+    this.split(this.root, this.score[node]!, this.playerId[node]!);
+    this.root = this.merge(this.merge(this.splitLeft, node), this.splitRight);
+  }
+
+  /** Splits tree t into the nodes before the key and the rest. */
+  private split(t: number, score: number, id: number): void {
+    if (t === NONE) {
+      this.splitLeft = this.splitRight = NONE;
+    } else if (this.before(t, score, id)) {
+      this.split(this.right[t]!, score, id);
+      this.right[t] = this.splitLeft;
+      this.update(t);
+      this.splitLeft = t;
+    } else {
+      this.split(this.left[t]!, score, id);
+      this.left[t] = this.splitRight;
+      this.update(t);
+      this.splitRight = t;
+    }
+  }
+
+  /** Splits tree t into its first `count` nodes and the rest. */
+  private splitAfter(t: number, count: number): void {
+    if (t === NONE) {
+      this.splitLeft = this.splitRight = NONE;
+    } else if (this.size[this.left[t]!]! < count) {
+      this.splitAfter(this.right[t]!, count - this.size[this.left[t]!]! - 1);
+      this.right[t] = this.splitLeft;
+      this.update(t);
+      this.splitLeft = t;
+    } else {
+      this.splitAfter(this.left[t]!, count);
+      this.left[t] = this.splitRight;
+      this.update(t);
+      this.splitRight = t;
+    }
+  }
+
+  private merge(a: number, b: number): number {
+    if (a === NONE) return b;
+    if (b === NONE) return a;
+    if (this.priority[a]! > this.priority[b]!) {
+      this.right[a] = this.merge(this.right[a]!, b);
+      this.update(a);
+      return a;
+    }
+    this.left[b] = this.merge(a, this.left[b]!);
+    this.update(b);
+    return b;
+  }
+
+  private update(t: number): void {
+    this.size[t] = this.size[this.left[t]!]! + this.size[this.right[t]!]! + 1;
+  }
+
+  private grow(): void {
+    this.capacity *= 2;
+    const grown = <T extends Int32Array | Float64Array>(old: T): T => {
+      const copy = new (old.constructor as new (n: number) => T)(this.capacity);
+      copy.set(old);
+      return copy;
+    };
+    this.left = grown(this.left);
+    this.right = grown(this.right);
+    this.size = grown(this.size);
+    this.priority = grown(this.priority);
+    this.score = grown(this.score);
+    this.playerId = grown(this.playerId);
+  }
+}

@@ -1,0 +1,85 @@
+// The in-memory hiscore board against the obvious model (sort everyone, count): the same positions and
+// boards through thousands of random registrations and score raises, and names folded as SQL folds them.
+import { describe, expect, test } from "bun:test";
+import { seededRandom } from "../src/rooms/random.ts";
+import { foldName, Ranking } from "../src/store/ranking.ts";
+import type { PlayerScore } from "../src/store/store.ts";
+
+/** The board as a database computes it: sort everything. */
+function modelBoard(players: Map<number, PlayerScore>): PlayerScore[] {
+  return [...players.values()].sort((a, b) => b.score - a.score || a.id - b.id);
+}
+
+function modelRank(players: Map<number, PlayerScore>, name: string): number | undefined {
+  const board = modelBoard(players);
+  const holder = [...players.values()].filter((p) => foldName(p.name) === foldName(name)).sort((a, b) => a.id - b.id)[0];
+  return holder && board.indexOf(holder) + 1;
+}
+
+describe("ranking", () => {
+  test("positions and boards match the model through random registrations and raises", () => {
+    const random = seededRandom(7);
+    const players = new Map<number, PlayerScore>();
+    // Start from a bulk load, as at start-up, then play.
+    for (let id = 1; id <= 300; id++) players.set(id, { id, name: `P${id}`, score: Math.floor(random() * 50) });
+    const ranking = Ranking.of([...players.values()].map((p) => ({ ...p })));
+    let nextId = 301;
+    for (let step = 0; step < 3000; step++) {
+      const roll = random();
+      if (roll < 0.2) {
+        const id = nextId++;
+        players.set(id, { id, name: `P${id}`, score: 0 });
+        ranking.add({ id, name: `P${id}`, score: 0 });
+      } else {
+        const id = 1 + Math.floor(random() * (nextId - 1));
+        const score = Math.floor(random() * 60);
+        const player = players.get(id)!;
+        player.score = Math.max(player.score, score); // best scores never go down
+        ranking.raise(id, score);
+      }
+      if (step % 100 === 0) {
+        const board = modelBoard(players);
+        expect(ranking.count).toBe(board.length);
+        const offset = Math.floor(random() * board.length);
+        expect(ranking.board(offset, 10)).toEqual(board.slice(offset, offset + 10).map((p, i) => ({ rank: offset + i + 1, name: p.name, score: p.score })));
+        for (let i = 0; i < 20; i++) {
+          const name = `p${1 + Math.floor(random() * (nextId - 1))}`;
+          expect(ranking.rankOf(name)).toBe(modelRank(players, name));
+        }
+      }
+    }
+    expect(ranking.board(0, nextId).map((e) => e.rank)).toEqual(Array.from({ length: nextId - 1 }, (_, i) => i + 1));
+  });
+
+  test("names fold ASCII letters only; of several players with one folded name, the oldest is found; % and _ are plain", () => {
+    const ranking = Ranking.of([
+      { id: 5, name: "Émile", score: 10 },
+      { id: 3, name: "twin", score: 1 },
+      { id: 2, name: "TWIN", score: 5 },
+      { id: 4, name: "a_b", score: 7 },
+    ]);
+    expect(ranking.rankOf("ÉMILE")).toBe(1);
+    expect(ranking.rankOf("émile")).toBeUndefined();
+    expect(ranking.rankOf("Twin")).toBe(3); // id 2 (score 5), not id 3
+    expect(ranking.rankOf("A_B")).toBe(2);
+    expect(ranking.rankOf("a%b")).toBeUndefined();
+    expect(ranking.rankOf("axb")).toBeUndefined();
+  });
+
+  test("a raise to a lower or equal score changes nothing; an unknown player is ignored", () => {
+    const ranking = Ranking.of([
+      { id: 1, name: "a", score: 10 },
+      { id: 2, name: "b", score: 20 },
+    ]);
+    ranking.raise(2, 5);
+    ranking.raise(1, 10);
+    ranking.raise(99, 1000);
+    expect(ranking.board(0, 10)).toEqual([
+      { rank: 1, name: "b", score: 20 },
+      { rank: 2, name: "a", score: 10 },
+    ]);
+    ranking.raise(1, 20); // ties go to the older player
+    expect(ranking.board(0, 1)[0]!.name).toBe("a");
+    expect(ranking.board(5, 10)).toEqual([]);
+  });
+});
