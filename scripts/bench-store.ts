@@ -6,7 +6,6 @@
 // from the in-memory ranking over the store (with the time to load it at start): operations a second
 // with several requests in flight, and the latency of a lone request.
 // Options: --players 100000 --seconds 2 --concurrency 8
-import { Database } from "bun:sqlite";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +15,7 @@ import { Logger } from "../src/log.ts";
 import { importSqlite } from "../src/store/import-sqlite.ts";
 import { PostgresStore } from "../src/store/postgres.ts";
 import { DB_FILE, SqliteStore } from "../src/store/sqlite.ts";
+import { fillPlayers, playerName } from "../src/testing/players.ts";
 import { RankedStore } from "../src/store/ranked.ts";
 import type { StoreBackend } from "../src/store/store.ts";
 import { Histogram } from "../src/testing/histogram.ts";
@@ -32,26 +32,9 @@ const CONCURRENCY = Number(values.concurrency);
 const PASSWORD = "bench password";
 const log = new Logger({ level: "warn", format: "text", write: (line) => console.error(line) });
 
-const nameOf = (i: number) => `player${String(i).padStart(6, "0")}`;
-
-/** A SQLite database of PLAYERS players, one argon2id hash for all; returns the name ranked about PLAYERS / 2. */
+/** A SQLite database of PLAYERS players; returns the name ranked about PLAYERS / 2. */
 async function fill(dataDir: string): Promise<string> {
-  await SqliteStore.open(dataDir, log).close();
-  const hash = await Bun.password.hash(PASSWORD, { algorithm: "argon2id", memoryCost: 19456, timeCost: 2 });
-  const random = seededRandom(1);
-  const scores = Array.from({ length: PLAYERS }, () => Math.floor(random() * 100_000));
-  const db = new Database(join(dataDir, DB_FILE));
-  const user = db.query("INSERT INTO users (id, username, password_hash) VALUES (?, ?, ?)");
-  const player = db.query("INSERT INTO players (id, user_id, name, best_score, color) VALUES (?, ?, ?, ?, ?)");
-  db.transaction(() => {
-    for (let i = 1; i <= PLAYERS; i++) {
-      user.run(i, nameOf(i).toLowerCase(), hash);
-      player.run(i, i, nameOf(i), scores[i - 1]!, i);
-    }
-  })();
-  db.close();
-  const order = scores.map((score, i) => ({ score, id: i + 1 })).sort((a, b) => b.score - a.score || a.id - b.id);
-  return nameOf(order[Math.floor(PLAYERS / 2) - 1]!.id);
+  return (await fillPlayers(dataDir, PLAYERS, PASSWORD, log))[Math.floor(PLAYERS / 2) - 1]!;
 }
 
 interface Figure {
@@ -92,7 +75,7 @@ async function benchmark(backend: StoreBackend, ranked: string): Promise<Record<
   const store = await RankedStore.over(backend);
   console.error(`${backend.description}: ranking of ${store.players} players loaded in ${Math.round(performance.now() - t)} ms; rank of ${ranked}: ${store.rankOf(ranked)}`);
   const random = seededRandom(2);
-  const anyName = () => nameOf(1 + Math.floor(random() * PLAYERS));
+  const anyName = () => playerName(1 + Math.floor(random() * PLAYERS));
   return {
     "account lookups": await measure(() => store.findAccount(anyName())),
     "logins (lookup + argon2id verify)": await measure(async () => verifyPassword(PASSWORD, (await store.findAccount(anyName()))?.passwordHash), 2),

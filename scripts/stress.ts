@@ -2,12 +2,17 @@
 //   fuzz   100,000 random and mutated frames while a canary pair keeps chatting
 //   churn  10,000 connect/close cycles (src/testing/load/churn.ts) in 4 rounds; ids, hub and RSS after
 //   slow   20 clients that never read while a writer floods the lobby; server RSS stays bounded
-// Usage: bun scripts/stress.ts [fuzz|churn|slow ...] [--frames N] [--cycles N]
+//   logflood  10 clients sending logins with 30 KB usernames full of newlines at their full rate
+//   regflood  200 clients registering back to back from one address
+// The two floods come from one address and a canary logs in from another (through --trust-proxy, as
+// behind a reverse proxy); they print the log bytes the server wrote and the canary's login latency.
+// Usage: bun scripts/stress.ts [fuzz|churn|slow|logflood|regflood ...] [--frames N] [--cycles N]
 // Runs ./mmo-server when built, else the source. Prints one JSON line per scenario.
 import { parseArgs } from "node:util";
 import { decodePacket, encodePacket, newChat } from "../src/packets/index.ts";
 import { fuzzFrame, seededRandom } from "../src/testing/frames.ts";
 import { runChurn } from "../src/testing/load/churn.ts";
+import { login, register, TestClient } from "../src/testing/client.ts";
 import { healthz, serverCommand, startServerProcess, type ServerProcess } from "../src/testing/server-process.ts";
 import { stalledReaders } from "../src/testing/stalled-readers.ts";
 
@@ -16,7 +21,7 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: { frames: { type: "string", default: "100000" }, cycles: { type: "string", default: "10000" } },
 });
-const scenarios = positionals.length > 0 ? positionals : ["fuzz", "churn", "slow"];
+const scenarios = positionals.length > 0 ? positionals : ["fuzz", "churn", "slow", "logflood", "regflood"];
 
 interface Client {
   ws: WebSocket;
@@ -182,11 +187,97 @@ async function slow() {
   });
 }
 
+const FLOOD_ADDRESS = "198.51.100.7";
+const CANARY_ADDRESS = "203.0.113.9";
+const FLOOD_SECONDS = 10;
+
+/** Logs a canary in (a fresh connection each time, from its own address) every 250 ms until `until`; latencies in ms. */
+async function canaryLogins(url: string, until: number): Promise<number[]> {
+  const setup = await TestClient.connect(url, { headers: { "X-Forwarded-For": CANARY_ADDRESS } });
+  if ((await register(setup, "Canary", "canary password")) !== "ok") throw new Error("the canary cannot register");
+  await setup.close();
+  const latencies: number[] = [];
+  while (performance.now() < until) {
+    const c = await TestClient.connect(url, { headers: { "X-Forwarded-For": CANARY_ADDRESS } });
+    const start = performance.now();
+    const answer = await login(c, "Canary", "canary password");
+    if (answer !== "ok") throw new Error(`the canary's login was refused: ${answer}`);
+    latencies.push(performance.now() - start);
+    await c.close();
+    await Bun.sleep(250);
+  }
+  return latencies;
+}
+
+const latencyFigures = (latencies: number[]) => ({
+  canaryLogins: latencies.length,
+  canaryLoginP50Ms: round(percentile(latencies, 0.5)),
+  canaryLoginP99Ms: round(percentile(latencies, 0.99)),
+  canaryLoginMaxMs: round(Math.max(...latencies)),
+});
+
+async function logflood() {
+  return withServer(["--trust-proxy", "127.0.0.1"], async (srv) => {
+    const before = srv.stdoutBytes();
+    const until = performance.now() + FLOOD_SECONDS * 1000;
+    const flooders = await Promise.all(Array.from({ length: 10 }, () => TestClient.connect(srv.url, { headers: { "X-Forwarded-For": FLOOD_ADDRESS } })));
+    const canary = canaryLogins(srv.url, until);
+    let sent = 0;
+    // A new name each time (no throttle by name helps), each carrying forged log lines.
+    const name = (i: number) => `${i}\n2026-01-01 00:00:00 INFO forged line\n${"x".repeat(30 * 1024)}`;
+    await Promise.all(
+      flooders.map(async (c) => {
+        for (let i = 0; performance.now() < until; i++) {
+          c.send({ $case: "loginRequest", value: { username: name(sent++), password: "x" } });
+          c.packets.length = 0;
+          if (i % 10 === 9) await Bun.sleep(100); // 100 a second: the default rate limit
+        }
+      }),
+    );
+    const latencies = await canary;
+    await Promise.all(flooders.map((c) => c.close()));
+    await Bun.sleep(500);
+    return { scenario: "logflood", flooders: 10, loginsSent: sent, seconds: FLOOD_SECONDS, logBytesWritten: srv.stdoutBytes() - before, ...latencyFigures(latencies), serverRssKiB: srv.rssKiB() };
+  });
+}
+
+async function regflood() {
+  return withServer(["--trust-proxy", "127.0.0.1"], async (srv) => {
+    const before = srv.stdoutBytes();
+    const until = performance.now() + FLOOD_SECONDS * 1000;
+    const flooders = await Promise.all(Array.from({ length: 200 }, () => TestClient.connect(srv.url, { headers: { "X-Forwarded-For": FLOOD_ADDRESS } })));
+    const canary = canaryLogins(srv.url, until);
+    const answers = new Map<string, number>();
+    let n = 0;
+    await Promise.all(
+      flooders.map(async (c) => {
+        while (performance.now() < until) {
+          const answer = await register(c, `flood${n++}`, "pw");
+          answers.set(answer, (answers.get(answer) ?? 0) + 1);
+          c.packets.length = 0;
+        }
+      }),
+    );
+    const latencies = await canary;
+    await Promise.all(flooders.map((c) => c.close()));
+    return {
+      scenario: "regflood",
+      flooders: 200,
+      seconds: FLOOD_SECONDS,
+      registrationAnswers: Object.fromEntries(answers),
+      logBytesWritten: srv.stdoutBytes() - before,
+      ...latencyFigures(latencies),
+    };
+  });
+}
+
 for (const scenario of scenarios) {
   let result;
   if (scenario === "fuzz") result = await fuzz(Number(values.frames));
   else if (scenario === "churn") result = await churn(Number(values.cycles));
   else if (scenario === "slow") result = await slow();
-  else throw new Error(`unknown scenario ${scenario}: use fuzz, churn or slow`);
+  else if (scenario === "logflood") result = await logflood();
+  else if (scenario === "regflood") result = await regflood();
+  else throw new Error(`unknown scenario ${scenario}: use fuzz, churn, slow, logflood or regflood`);
   console.log(JSON.stringify(result));
 }

@@ -243,6 +243,22 @@ export const OPTIONS = {
     help: "connections at once from one IP address; past it the upgrade is refused with 429 (0: no limit)",
     parse: integer(0, 10_000_000),
   }),
+  registerBurst: option({
+    flag: "register-burst",
+    env: "MMO_REGISTER_BURST",
+    default: 60,
+    arg: "N",
+    help: "registrations one address may make at once (a classroom arriving); past it, --register-per-minute",
+    parse: integer(1, 1_000_000),
+  }),
+  registerPerMinute: option({
+    flag: "register-per-minute",
+    env: "MMO_REGISTER_PER_MINUTE",
+    default: 10,
+    arg: "N",
+    help: "registrations one address may make a minute once its burst is spent; more are refused, saying so",
+    parse: integer(1, 1_000_000),
+  }),
   trustProxy: option<string[]>({
     flag: "trust-proxy",
     env: "MMO_TRUST_PROXY",

@@ -1,10 +1,13 @@
 // Registration and login, as the series' client expects them, with what the series lacked: hashing
-// off the event loop, throttled failures, and one session per account.
+// off the event loop in a bounded queue fair between addresses, throttled failures, registrations
+// limited per address, and one session per account.
 import type { ClientInterfacer } from "../hub/client.ts";
+import { TokenBucket } from "../hub/rate.ts";
 import type { Stats } from "../hub/stats.ts";
 import { errorText, quote } from "../log.ts";
 import { newDenyResponse, newOkResponse, type LoginRequestMessage, type RegisterRequestMessage } from "../packets/index.ts";
 import { UserExistsError, type Account, type Store } from "../store/store.ts";
+import { DEFAULT_HASH_QUEUE, HashQueue, QueueFullError, type HashQueueLimits } from "./hash-queue.ts";
 import { hashPassword, MAX_PASSWORD_BYTES, verifyPassword } from "./passwords.ts";
 import { passwordProblem, Reason, usernameProblem } from "./rules.ts";
 import { Sessions } from "./sessions.ts";
@@ -15,6 +18,8 @@ export interface AccountsDeps {
   stats: Stats;
   /** Milliseconds, for the throttle's windows. */
   now(): number;
+  limits: { registerBurst: number; registerPerMinute: number };
+  hashQueue?: HashQueueLimits;
 }
 
 export class Accounts {
@@ -22,8 +27,13 @@ export class Accounts {
   readonly sessions = new Sessions();
   /** Clients whose login or registration is being hashed; another one meanwhile is ignored. */
   private readonly busy = new Set<number>();
+  readonly hashQueue: HashQueue;
+  /** Registrations per address: a burst, then a steady rate. */
+  private readonly registrations = new Map<string, TokenBucket>();
 
-  constructor(private readonly deps: AccountsDeps) {}
+  constructor(private readonly deps: AccountsDeps) {
+    this.hashQueue = new HashQueue(deps.hashQueue ?? DEFAULT_HASH_QUEUE);
+  }
 
   /** The account logged in on this client, if any. */
   accountOf(client: ClientInterfacer): Account | undefined {
@@ -49,7 +59,13 @@ export class Accounts {
       account = Buffer.byteLength(password) <= MAX_PASSWORD_BYTES ? await store.findAccount(username) : undefined;
       return verifyPassword(password, account?.passwordHash);
     }).catch((err: unknown) => {
-      // The database is unavailable: the login is denied, and it does not count as a failed attempt.
+      // The queue is full or the database unavailable: the login is denied, and it does not count as a failed attempt.
+      if (err instanceof QueueFullError) {
+        stats.login("busy");
+        client.log.warn(`Login for ${quote(username)} refused: the password queue is full (${err.message}; from ${client.ip})`);
+        client.socketSend(newDenyResponse(Reason.badLogin));
+        return undefined;
+      }
       client.log.error(`Login for ${quote(username)} failed: ${errorText(err)}`);
       stats.login("failed");
       client.socketSend(newDenyResponse(Reason.badLogin));
@@ -86,6 +102,12 @@ export class Accounts {
       client.socketSend(newDenyResponse(problem));
       return;
     }
+    if (!this.mayRegister(client.ip)) {
+      stats.registration("limited");
+      client.log.info(`Registration of ${quote(username)} refused: over ${this.deps.limits.registerPerMinute} a minute from ${client.ip}`);
+      client.socketSend(newDenyResponse(Reason.registerLimited));
+      return;
+    }
     const change = client.stateChanges;
     try {
       const hash = await this.exclusive(client, async () => {
@@ -99,6 +121,12 @@ export class Accounts {
       if (err instanceof UserExistsError) {
         stats.registration("exists");
         client.socketSend(newDenyResponse(Reason.userExists));
+        return;
+      }
+      if (err instanceof QueueFullError) {
+        stats.registration("busy");
+        client.log.warn(`Registration of ${quote(username)} refused: the password queue is full (${err.message}; from ${client.ip})`);
+        client.socketSend(newDenyResponse(Reason.registerFailed));
         return;
       }
       client.log.error(`Failed to register ${quote(username)}: ${errorText(err)}`);
@@ -119,12 +147,26 @@ export class Accounts {
     this.sessions.release(account.userId);
   }
 
-  /** Forgets throttle windows that can no longer block anyone. */
+  /** Forgets throttle windows that can no longer block anyone, and registration budgets refilled. */
   prune(): void {
-    this.throttle.prune(this.deps.now());
+    const now = this.deps.now();
+    this.throttle.prune(now);
+    for (const [ip, bucket] of this.registrations) if (bucket.full(now)) this.registrations.delete(ip);
   }
 
-  /** Runs one hashing task per client at a time; undefined when one was already running. */
+  /** Takes one registration from the address's budget; false when it is spent. */
+  private mayRegister(ip: string): boolean {
+    const { registerBurst, registerPerMinute } = this.deps.limits;
+    const now = this.deps.now();
+    let bucket = this.registrations.get(ip);
+    if (!bucket) this.registrations.set(ip, (bucket = new TokenBucket(registerPerMinute / 60, registerBurst, now)));
+    return bucket.take(now);
+  }
+
+  /**
+   * Runs one hashing task per client at a time, in the hash queue; undefined when one was already
+   * running; rejects with QueueFullError when the queue is full.
+   */
   private async exclusive<T>(client: ClientInterfacer, task: () => Promise<T>): Promise<T | undefined> {
     if (this.busy.has(client.id)) {
       client.log.info("Ignored a login or registration while another is in progress");
@@ -132,7 +174,7 @@ export class Accounts {
     }
     this.busy.add(client.id);
     try {
-      return await task();
+      return await this.hashQueue.run(client.ip, task);
     } finally {
       this.busy.delete(client.id);
     }

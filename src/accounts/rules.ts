@@ -13,6 +13,7 @@ export const Reason = {
   passwordTooLong: `Invalid password: too long (at most ${MAX_PASSWORD_BYTES} bytes)`,
   userExists: "User already exists",
   registerFailed: "Failed to register user (internal server error) - please try again later",
+  registerLimited: "Too many registrations from your address - please try again later",
   badLogin: "Incorrect username or password",
   alreadyLoggedIn: "This account is already logged in",
   noSuchPlayer: "No player found with that name",

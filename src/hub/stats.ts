@@ -2,8 +2,8 @@
 // logins ended. Plain numbers, so the hot path pays an increment; /metrics and /dashboard read them.
 import type { MsgCase } from "../packets/index.ts";
 
-export type LoginOutcome = "ok" | "bad_credentials" | "throttled" | "already_logged_in" | "failed";
-export type RegistrationOutcome = "ok" | "invalid" | "exists" | "failed";
+export type LoginOutcome = "ok" | "bad_credentials" | "throttled" | "already_logged_in" | "busy" | "failed";
+export type RegistrationOutcome = "ok" | "invalid" | "exists" | "limited" | "busy" | "failed";
 
 /** The standard close codes (RFC 6455 and IANA's registry) by name. */
 const CLOSE_CODE_NAMES: Record<number, string> = {

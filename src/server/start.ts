@@ -75,11 +75,12 @@ function listen(
     store,
     stats,
     now: () => performance.now(),
-    accounts: new Accounts({ store, stats, now: () => services.now() }),
+    accounts: new Accounts({ store, stats, now: () => services.now(), limits: config }),
     rooms: new Rooms({ hub, store, log, seed, now: () => services.now() }),
   };
   const { accounts, rooms } = services;
   const metrics = new Metrics(stats, hub);
+  metrics.gauge("mmo_hash_queue", "Logins and registrations waiting for a password hash", () => accounts.hashQueue.length);
   const runtime = game.create({ rooms, store, accounts, stats, metrics, log, now: () => services.now() });
   for (const [type, factory] of Object.entries(runtime.rooms)) rooms.define(type, factory);
   const states = new StateMachine(runtime.states);

@@ -11,6 +11,8 @@ export interface ServerProcess {
   url: string;
   /** Resident set size in KiB, from /proc/PID/status. */
   rssKiB(): number;
+  /** Bytes the server has written to stdout (its log) so far. */
+  stdoutBytes(): number;
   stop(): Promise<number>;
 }
 
@@ -22,6 +24,7 @@ export function serverCommand(binary = join(ROOT, "mmo-server")): string[] {
 /** Starts the server on a free loopback port and resolves once its log says which port it got. */
 export async function startServerProcess(command: string[], args: string[] = [], cwd?: string): Promise<ServerProcess> {
   const proc = Bun.spawn([...command, "--port", "0", "--host", "127.0.0.1", ...args], { cwd, stdout: "pipe", stderr: "inherit" });
+  let written = 0;
   const port = await new Promise<number>((resolve, reject) => {
     void (async () => {
       const decoder = new TextDecoder();
@@ -29,6 +32,7 @@ export async function startServerProcess(command: string[], args: string[] = [],
       let listening = false;
       // Reads to the end, so the server never writes to a closed pipe.
       for await (const chunk of proc.stdout) {
+        written += chunk.length;
         if (listening) continue;
         seen += decoder.decode(chunk);
         const m = seen.match(/Starting server on :(\d+)/);
@@ -45,6 +49,7 @@ export async function startServerProcess(command: string[], args: string[] = [],
     port,
     url: `ws://127.0.0.1:${port}/ws`,
     rssKiB: () => readRssKiB(proc.pid),
+    stdoutBytes: () => written,
     async stop() {
       proc.kill("SIGTERM");
       return proc.exited;
