@@ -6,8 +6,11 @@
 //   regflood  200 clients registering back to back from one address
 // The two floods come from one address and a canary logs in from another (through --trust-proxy, as
 // behind a reverse proxy); they print the log bytes the server wrote and the canary's login latency.
-// Usage: bun scripts/stress.ts [fuzz|churn|slow|logflood|regflood ...] [--frames N] [--cycles N]
+// Usage: bun scripts/stress.ts [fuzz|churn|slow|logflood|regflood ...] [--frames N] [--cycles N] [--binary PATH]
 // Runs ./mmo-server when built, else the source. Prints one JSON line per scenario.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { decodePacket, encodePacket, newChat } from "../src/packets/index.ts";
 import { fuzzFrame, seededRandom } from "../src/testing/frames.ts";
@@ -19,7 +22,7 @@ import { stalledReaders } from "../src/testing/stalled-readers.ts";
 const { values, positionals } = parseArgs({
   args: Bun.argv.slice(2),
   allowPositionals: true,
-  options: { frames: { type: "string", default: "100000" }, cycles: { type: "string", default: "10000" } },
+  options: { frames: { type: "string", default: "100000" }, cycles: { type: "string", default: "10000" }, binary: { type: "string" } },
 });
 const scenarios = positionals.length > 0 ? positionals : ["fuzz", "churn", "slow", "logflood", "regflood"];
 
@@ -64,12 +67,15 @@ async function roundTrip(from: Client, to: Client, text: string): Promise<number
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? NaN;
 const round = (n: number) => Math.round(n * 100) / 100;
 
+/** Runs a scenario against a fresh server with a data folder of its own. */
 async function withServer<T>(args: string[], run: (srv: ServerProcess) => Promise<T>): Promise<T> {
-  const srv = await startServerProcess(serverCommand(), args);
+  const dataDir = mkdtempSync(join(tmpdir(), "mmo-stress-"));
+  const srv = await startServerProcess(values.binary ? [values.binary] : serverCommand(), ["--data-dir", dataDir, ...args]);
   try {
     return await run(srv);
   } finally {
     const code = await srv.stop();
+    rmSync(dataDir, { recursive: true, force: true });
     if (code !== 0) throw new Error(`the server exited with ${code}`);
   }
 }
@@ -191,11 +197,16 @@ const FLOOD_ADDRESS = "198.51.100.7";
 const CANARY_ADDRESS = "203.0.113.9";
 const FLOOD_SECONDS = 10;
 
-/** Logs a canary in (a fresh connection each time, from its own address) every 250 ms until `until`; latencies in ms. */
-async function canaryLogins(url: string, until: number): Promise<number[]> {
+/** Registers the canary's account, before a flood starts. */
+async function registerCanary(url: string): Promise<void> {
   const setup = await TestClient.connect(url, { headers: { "X-Forwarded-For": CANARY_ADDRESS } });
-  if ((await register(setup, "Canary", "canary password")) !== "ok") throw new Error("the canary cannot register");
+  const answer = await register(setup, "Canary", "canary password");
+  if (answer !== "ok") throw new Error(`the canary cannot register: ${answer}`);
   await setup.close();
+}
+
+/** Logs the canary in (a fresh connection each time, from its own address) every 250 ms until `until`; latencies in ms. */
+async function canaryLogins(url: string, until: number): Promise<number[]> {
   const latencies: number[] = [];
   while (performance.now() < until) {
     const c = await TestClient.connect(url, { headers: { "X-Forwarded-For": CANARY_ADDRESS } });
@@ -218,6 +229,7 @@ const latencyFigures = (latencies: number[]) => ({
 
 async function logflood() {
   return withServer(["--trust-proxy", "127.0.0.1"], async (srv) => {
+    await registerCanary(srv.url);
     const before = srv.stdoutBytes();
     const until = performance.now() + FLOOD_SECONDS * 1000;
     const flooders = await Promise.all(Array.from({ length: 10 }, () => TestClient.connect(srv.url, { headers: { "X-Forwarded-For": FLOOD_ADDRESS } })));
@@ -243,6 +255,7 @@ async function logflood() {
 
 async function regflood() {
   return withServer(["--trust-proxy", "127.0.0.1"], async (srv) => {
+    await registerCanary(srv.url);
     const before = srv.stdoutBytes();
     const until = performance.now() + FLOOD_SECONDS * 1000;
     const flooders = await Promise.all(Array.from({ length: 200 }, () => TestClient.connect(srv.url, { headers: { "X-Forwarded-For": FLOOD_ADDRESS } })));
@@ -252,7 +265,8 @@ async function regflood() {
     await Promise.all(
       flooders.map(async (c) => {
         while (performance.now() < until) {
-          const answer = await register(c, `flood${n++}`, "pw");
+          // A flood waits its own turn in the hash queue: past 5 s, counted as such and sent again.
+          const answer = await register(c, `flood${n++}`, "pw").catch(() => "no answer within 5 s");
           answers.set(answer, (answers.get(answer) ?? 0) + 1);
           c.packets.length = 0;
         }

@@ -7,6 +7,8 @@ import { defineGame } from "../src/rooms/game.ts";
 import { fuzzFrame, seededRandom } from "../src/testing/frames.ts";
 import { stalledReaders } from "../src/testing/stalled-readers.ts";
 import { join } from "node:path";
+import net from "node:net";
+import { radiusRumble } from "../src/games/radius-rumble/index.ts";
 import { login, startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
 
 const servers: TestServer[] = [];
@@ -235,6 +237,41 @@ describe("logs", () => {
     console.log(`log flood: 100 MB logged into an unread pipe, peak RSS ${peak} MiB`);
     expect(peak).toBeLessThan(100);
     expect(out).toMatch(/WARN \d+ log line\(s\) dropped: the log's reader did not keep up/);
+  }, 30_000);
+});
+
+describe("dashboard streams", () => {
+  /** Radius Rumble with a dashboard of a megabyte a snapshot: a reader that stops fills the socket's buffers in seconds. */
+  const heavy = defineGame({
+    ...radiusRumble,
+    create(ctx) {
+      const runtime = radiusRumble.create(ctx);
+      return { ...runtime, dashboard: () => ({ tiles: { Ballast: "x".repeat(1_000_000) } }) };
+    },
+  });
+
+  test("a stream whose reader stops is closed once a few snapshots wait for it; a stream that reads goes on", async () => {
+    const srv = await serve({}, heavy);
+    const request = `GET /dashboard/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
+    const stalled = net.connect(srv.port, "127.0.0.1", () => stalled.write(request));
+    stalled.once("data", () => stalled.pause());
+    const closed = new Promise((resolve) => stalled.on("close", resolve));
+    let readerBytes = 0;
+    const reader = net.connect(srv.port, "127.0.0.1", () => reader.write(request));
+    reader.on("data", (chunk) => (readerBytes += chunk.length));
+    try {
+      await waitFor(() => srv.logs.has("Closed a dashboard stream that stopped reading"), 20_000, "the stalled stream to be closed");
+      // What was sent before the close can still be read, then the connection ends.
+      stalled.resume();
+      await closed;
+      const before = readerBytes;
+      await Bun.sleep(1200);
+      expect(readerBytes - before).toBeGreaterThan(1_000_000);
+      expect(srv.logs.lines.filter((l) => l.includes("Closed a dashboard stream")).length).toBe(1);
+    } finally {
+      stalled.destroy();
+      reader.destroy();
+    }
   }, 30_000);
 });
 

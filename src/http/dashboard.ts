@@ -1,7 +1,12 @@
 // GET /dashboard: a page built into the binary; GET /dashboard/events: server-sent events with a
 // snapshot twice a second. One timer serves every open dashboard, and runs only while one is open.
+// A stream whose reader stops is closed once a few snapshots wait for it (the socket's buffers are
+// full), and every stream ends after a few minutes (the browser reconnects by itself), so none stays
+// open, holding memory, for long after its reader has gone.
+import type { Server } from "bun";
 import type { Hub } from "../hub/hub.ts";
 import type { Stats } from "../hub/stats.ts";
+import type { Logger } from "../log.ts";
 import type { DashboardView } from "../rooms/game.ts";
 import dashboardHtml from "./dashboard.html" with { type: "text" };
 
@@ -9,6 +14,16 @@ import dashboardHtml from "./dashboard.html" with { type: "text" };
 const page = dashboardHtml as unknown as string;
 
 const INTERVAL_MS = 500;
+/** Snapshots that may wait for a reader (the socket's buffers full) before its stream is closed. */
+export const MAX_BEHIND = 4;
+/** How long a stream lasts; EventSource reconnects after `retry` (2 s). */
+export const MAX_STREAM_AGE_MS = 5 * 60_000;
+
+interface Listener {
+  controller: ReadableStreamDefaultController<Uint8Array>;
+  request: Request;
+  openedAt: number;
+}
 
 /** The framework's figures, and what the running game shows (its tiles and its players). */
 export interface DashboardSnapshot extends DashboardView {
@@ -20,7 +35,7 @@ export interface DashboardSnapshot extends DashboardView {
 }
 
 export class Dashboard {
-  private readonly listeners = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  private readonly listeners = new Set<Listener>();
   private timer: ReturnType<typeof setInterval> | undefined;
   private last = { at: performance.now(), framesIn: 0, packetsOut: 0 };
   private readonly encoder = new TextEncoder();
@@ -30,20 +45,21 @@ export class Dashboard {
     private readonly stats: Stats,
     private readonly startedAt: number,
     private readonly game: () => DashboardView,
+    private readonly log: Logger,
   ) {}
 
   page(): Response {
     return new Response(page, { headers: { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache" } });
   }
 
-  events(): Response {
-    let self: ReadableStreamDefaultController<Uint8Array>;
+  events(request: Request, server: Server<unknown>): Response {
+    let self: Listener;
     const stream = new ReadableStream<Uint8Array>({
       start: (controller) => {
-        self = controller;
-        this.listeners.add(controller);
+        self = { controller, request, openedAt: performance.now() };
+        this.listeners.add(self);
         controller.enqueue(this.encoder.encode(`retry: 2000\ndata: ${JSON.stringify(this.snapshot())}\n\n`));
-        this.timer ??= setInterval(() => this.push(), INTERVAL_MS);
+        this.timer ??= setInterval(() => this.push(server), INTERVAL_MS);
       },
       cancel: () => this.drop(self),
     });
@@ -51,7 +67,7 @@ export class Dashboard {
   }
 
   close(): void {
-    for (const controller of this.listeners) {
+    for (const { controller } of this.listeners) {
       try {
         controller.close();
       } catch {
@@ -78,19 +94,33 @@ export class Dashboard {
     return snapshot;
   }
 
-  private push(): void {
+  private push(server: Server<unknown>): void {
     const bytes = this.encoder.encode(`data: ${JSON.stringify(this.snapshot())}\n\n`);
-    for (const controller of this.listeners) {
+    const now = performance.now();
+    for (const listener of this.listeners) {
+      const { controller } = listener;
       try {
-        controller.enqueue(bytes);
+        if ((controller.desiredSize ?? 0) < -MAX_BEHIND) {
+          // Bun has stopped taking snapshots from the stream: the socket's buffers are full. Ending the
+          // stream alone would wait for them to drain; a 1 s idle timeout closes the connection.
+          this.log.warn(`Closed a dashboard stream that stopped reading (${1 - controller.desiredSize!} snapshots waiting)`);
+          this.drop(listener);
+          server.timeout(listener.request, 1);
+          controller.close();
+        } else if (now - listener.openedAt > MAX_STREAM_AGE_MS) {
+          this.drop(listener);
+          controller.close();
+        } else {
+          controller.enqueue(bytes);
+        }
       } catch {
-        this.drop(controller);
+        this.drop(listener);
       }
     }
   }
 
-  private drop(controller: ReadableStreamDefaultController<Uint8Array>): void {
-    this.listeners.delete(controller);
+  private drop(listener: Listener): void {
+    this.listeners.delete(listener);
     if (this.listeners.size === 0) {
       clearInterval(this.timer);
       this.timer = undefined;

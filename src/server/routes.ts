@@ -36,7 +36,7 @@ export function routes(deps: RouteDeps): Record<string, Route> {
     },
     "/metrics": (req, server) => guarded(deps, req, server, () => deps.metrics.response()),
     "/dashboard": (req, server) => guarded(deps, req, server, () => deps.dashboard.page()),
-    "/dashboard/events": (req, server) => guarded(deps, req, server, () => deps.dashboard.events()),
+    "/dashboard/events": (req, server) => guarded(deps, req, server, () => deps.dashboard.events(req, server)),
   };
 }
 

@@ -84,7 +84,7 @@ function listen(
   const runtime = game.create({ rooms, store, accounts, stats, metrics, log, now: () => services.now() });
   for (const [type, factory] of Object.entries(runtime.rooms)) rooms.define(type, factory);
   const states = new StateMachine(runtime.states);
-  const dashboard = new Dashboard(hub, stats, startedAt, () => runtime.dashboard?.() ?? {});
+  const dashboard = new Dashboard(hub, stats, startedAt, () => runtime.dashboard?.() ?? {}, log);
   const lifecycle = new Lifecycle({ hub, rooms, accounts, store, dashboard, log });
   const admission = new Admission(config);
 
