@@ -19,6 +19,8 @@ interface OptionSpec<T> {
   parse(raw: string): T;
   /** How --print-config shows a value (to mask a password). */
   show?(value: T): string;
+  /** A switch: the bare flag means "true" (its variable takes true/false, 1/0, yes/no). */
+  switch?: true;
 }
 
 function integer(min: number, max: number) {
@@ -40,6 +42,26 @@ function oneOf<T extends string>(values: readonly T[]) {
 
 function text(raw: string): string {
   return raw.trim();
+}
+
+/** A URL with one of these schemes, or empty. */
+function urlOf(schemes: string[]) {
+  return (raw: string): string => {
+    const url = text(raw);
+    if (url === "") return url;
+    const scheme = url.match(/^([a-z][a-z0-9+.-]*):/i)?.[1];
+    if (!scheme || !schemes.includes(scheme.toLowerCase()) || !URL.canParse(url)) {
+      throw new ConfigError(`expected a ${schemes.map((s) => `${s}://`).join(" or ")} URL, got ${scheme ? `a ${scheme}: URL` : "no URL"}`);
+    }
+    return url;
+  };
+}
+
+function yesNo(raw: string): boolean {
+  const value = text(raw).toLowerCase();
+  if (["1", "true", "yes", "on"].includes(value)) return true;
+  if (["0", "false", "no", "off"].includes(value)) return false;
+  throw new ConfigError(`expected true or false, got "${raw}"`);
 }
 
 function list(raw: string): string[] {
@@ -116,16 +138,38 @@ export const OPTIONS = {
     default: "",
     arg: "URL",
     help: "postgres://USER:PASSWORD@HOST:PORT/DB: keep accounts and hiscores in PostgreSQL (empty: SQLite in --data-dir)",
-    parse: (raw: string) => {
-      const url = text(raw);
-      if (url === "") return url;
-      const scheme = url.match(/^([a-z][a-z0-9+.-]*):/i)?.[1];
-      if (!scheme || !/^postgres(ql)?$/i.test(scheme) || !URL.canParse(url)) {
-        throw new ConfigError(`expected a postgres:// or postgresql:// URL, got ${scheme ? `a ${scheme}: URL` : "no URL"}`);
-      }
-      return url;
-    },
+    parse: urlOf(["postgres", "postgresql"]),
     show: maskUrl,
+  }),
+  redisUrl: option({
+    flag: "redis-url",
+    env: "REDIS_URL",
+    default: "",
+    arg: "URL",
+    help: "redis://[USER:PASSWORD@]HOST:PORT: make this process a node of a cluster on that Redis (empty: a server on its own)",
+    parse: urlOf(["redis", "rediss"]),
+    show: maskUrl,
+  }),
+  nodeName: option({
+    flag: "node-name",
+    env: "MMO_NODE_NAME",
+    default: "",
+    arg: "NAME",
+    help: "this node's name in the cluster, unique among the live nodes (empty: HOSTNAME-PID-RANDOM)",
+    parse: (raw: string) => {
+      const name = text(raw);
+      if (name !== "" && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(name)) throw new ConfigError(`expected letters, digits, dots, dashes or underscores (at most 63), got "${raw}"`);
+      return name;
+    },
+  }),
+  reusePort: option({
+    flag: "reuse-port",
+    env: "MMO_REUSE_PORT",
+    default: false,
+    arg: "",
+    help: "let several processes listen on the same port (SO_REUSEPORT, Linux): the kernel spreads connections over them",
+    parse: yesNo,
+    switch: true,
   }),
   game: option({
     flag: "game",
@@ -372,7 +416,7 @@ export function parseCommandLine(
         version: { type: "boolean", short: "v" },
         config: { type: "string" },
         "print-config": { type: "boolean" },
-        ...Object.fromEntries(keys.map((k) => [OPTIONS[k].flag, { type: "string" as const }])),
+        ...Object.fromEntries(keys.map((k) => [OPTIONS[k].flag, { type: (OPTIONS[k] as OptionSpec<unknown>).switch ? ("boolean" as const) : ("string" as const) }])),
       },
     });
   } catch (err) {
@@ -407,8 +451,8 @@ export function parseCommandLine(
     const fromFlag = values[spec.flag];
     const fromEnv = env[spec.env];
     const fromFile = file.get(spec.env);
-    if (typeof fromFlag === "string") {
-      config[key] = parseValue(key, fromFlag, `--${spec.flag}`);
+    if (typeof fromFlag === "string" || typeof fromFlag === "boolean") {
+      config[key] = typeof fromFlag === "boolean" ? fromFlag : parseValue(key, fromFlag, `--${spec.flag}`);
       sources[key] = `flag --${spec.flag}`;
     } else if (fromEnv !== undefined && fromEnv !== "") {
       config[key] = parseValue(key, fromEnv, spec.env);
@@ -441,7 +485,7 @@ export function describeConfig(config: Config, sources: ConfigSources): string {
 export function usage(games: readonly { name: string; description: string }[] = []): string {
   const rows = keys.map((k) => {
     const spec = OPTIONS[k];
-    return [`--${spec.flag} ${spec.arg}`, `${spec.help} (default ${JSON.stringify(spec.default)}, env ${spec.env})`];
+    return [`--${spec.flag}${spec.arg ? ` ${spec.arg}` : ""}`, `${spec.help} (default ${JSON.stringify(spec.default)}, env ${spec.env})`];
   });
   rows.push(
     ["--config FILE", "read options from a file in the .env format (KEY=value; keys are the env names above; env MMO_CONFIG)"],

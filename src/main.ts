@@ -7,6 +7,7 @@ import { startServer } from "./server/start.ts";
 import { importSqlite } from "./store/import-sqlite.ts";
 import { PostgresStore } from "./store/postgres.ts";
 import { StoreOpenError } from "./store/store.ts";
+import { ClusterStartError } from "./cluster/cluster.ts";
 
 async function main(): Promise<void> {
   let parsed;
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
   try {
     mmo = await startServer(config, log, game);
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof StoreOpenError) {
+    if (err instanceof ConfigError || err instanceof StoreOpenError || err instanceof ClusterStartError) {
       console.error(`mmo-server: ${err.message}`);
       process.exit(2);
     }

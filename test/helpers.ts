@@ -4,6 +4,7 @@ import type { Config } from "../src/config.ts";
 import { radiusRumble } from "../src/games/radius-rumble/index.ts";
 import type { Game } from "../src/rooms/game.ts";
 import { postgresUnavailable, TestPostgres } from "../src/testing/postgres.ts";
+import { redisUnavailable } from "../src/testing/redis.ts";
 import { startTestServer as startGameServer, type TestServer } from "../src/testing/server.ts";
 
 export * from "../src/testing/client.ts";
@@ -36,15 +37,24 @@ export async function storeOptions(kind: StoreKind): Promise<Partial<Config>> {
 }
 
 /**
- * Declares a suite that needs PostgreSQL. Where it is not installed, the suite is skipped, saying so;
- * with MMO_REQUIRE_POSTGRES=1 (as in CI) that is an error instead.
+ * Declares a suite that needs a service installed on the machine. Where it is missing, the suite is
+ * skipped, saying so; with the environment variable `require` set to 1 (as in CI) that is an error.
  */
-export function describePostgres(name: string, body: () => void): void {
-  const missing = postgresUnavailable();
+function describeNeeding(name: string, missing: string | undefined, require: string, body: () => void): void {
   if (!missing) return describe(name, body);
-  if (process.env.MMO_REQUIRE_POSTGRES === "1") throw new Error(`${missing}, and MMO_REQUIRE_POSTGRES=1 requires it`);
+  if (process.env[require] === "1") throw new Error(`${missing}, and ${require}=1 requires it`);
   console.warn(`Skipped "${name}": ${missing}`);
   describe.skip(name, body);
+}
+
+/** A suite that needs PostgreSQL (MMO_REQUIRE_POSTGRES=1 makes its absence an error). */
+export function describePostgres(name: string, body: () => void): void {
+  describeNeeding(name, postgresUnavailable(), "MMO_REQUIRE_POSTGRES", body);
+}
+
+/** A suite that needs redis-server (MMO_REQUIRE_REDIS=1 makes its absence an error). */
+export function describeRedis(name: string, body: () => void): void {
+  describeNeeding(name, redisUnavailable(), "MMO_REQUIRE_REDIS", body);
 }
 
 /** Declares a suite once per store (PostgreSQL's as describePostgres does). */
@@ -52,3 +62,4 @@ export function describeStores(name: string, body: (kind: StoreKind) => void): v
   describe(`${name} [sqlite]`, () => body("sqlite"));
   describePostgres(`${name} [postgres]`, () => body("postgres"));
 }
+

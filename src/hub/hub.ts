@@ -8,14 +8,23 @@ import type { Stats } from "./stats.ts";
 /** Publishes to every subscriber of a topic (Bun's `server.publish`). */
 export type ServerPublish = (topic: string, bytes: Uint8Array) => void;
 
+/** Where ids come from: undefined when none can be given now (a cluster node cut off from Redis for long). */
+export type IdSource = () => number | undefined;
+
+/** A server on its own: ids from 1, counted in the process. */
+export function localIds(): IdSource {
+  let last = 0;
+  return () => ++last;
+}
+
 export class Hub<C extends ClientInterfacer = ClientInterfacer> {
   readonly clients = new Map<number, C>();
-  private lastId = 0;
   private serverPublish: ServerPublish | undefined;
 
   constructor(
     private readonly log: Logger,
     readonly stats: Stats,
+    private readonly ids: IdSource = localIds(),
   ) {}
 
   /** Connects the hub to the server's own publish, for packets the server originates. */
@@ -27,9 +36,13 @@ export class Hub<C extends ClientInterfacer = ClientInterfacer> {
     return this.clients.size;
   }
 
-  /** Gives the client the next id (from 1, never reused, never 0) and lets it enter its first state. */
-  register(client: C): number {
-    const id = ++this.lastId;
+  /**
+   * Gives the client the next id (never reused, never 0) and lets it enter its first state; undefined
+   * when no id can be given now.
+   */
+  register(client: C): number | undefined {
+    const id = this.ids();
+    if (id === undefined) return undefined;
     this.clients.set(id, client);
     client.initialize(id);
     return id;

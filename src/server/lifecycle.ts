@@ -1,8 +1,9 @@
 // What runs besides the connections: one sweep a second for every client (backpressure, throttle
 // pruning), and the shutdown order: stop listening, tell and close every client, dispose the rooms
-// (they save what they keep), then close the store.
+// (they save what they keep), close the store, then leave the cluster.
 import type { Server } from "bun";
 import type { Accounts } from "../accounts/accounts.ts";
+import type { Cluster } from "../cluster/cluster.ts";
 import type { Dashboard } from "../http/dashboard.ts";
 import type { Hub } from "../hub/hub.ts";
 import { CloseCode, type SocketData, type WebSocketClient } from "../hub/websocket-client.ts";
@@ -21,6 +22,7 @@ export interface LifecycleDeps {
   accounts: Accounts;
   store: Store;
   dashboard: Dashboard;
+  cluster: Cluster | undefined;
   log: Logger;
 }
 
@@ -46,7 +48,7 @@ export class Lifecycle {
 
   /** Tells every client the server is going, closes them with 1001 and stops; resolves when done. */
   shutdown(server: Server<SocketData>, timeoutMs: number): Promise<void> {
-    const { hub, rooms, store, dashboard, log } = this.deps;
+    const { hub, rooms, store, dashboard, cluster, log } = this.deps;
     this.stopping ??= (async () => {
       log.info(`Shutting down: closing ${hub.size} client connection(s)`);
       void server.stop(false);
@@ -62,6 +64,7 @@ export class Lifecycle {
       await server.stop(true);
       rooms.disposeAll();
       await store.close();
+      await cluster?.leave();
     })();
     return this.stopping;
   }

@@ -2,6 +2,7 @@
 // game and Bun.serve, and hands back what an embedder or a test needs.
 import type { Server } from "bun";
 import { Accounts } from "../accounts/accounts.ts";
+import { Cluster } from "../cluster/cluster.ts";
 import type { Config } from "../config.ts";
 import { Dashboard } from "../http/dashboard.ts";
 import { Metrics } from "../http/metrics.ts";
@@ -43,15 +44,22 @@ export interface MmoServer {
   shutdown(timeoutMs?: number): Promise<void>;
 }
 
-/** Opens the store, then starts; a store that cannot be opened throws StoreOpenError, a bad option ConfigError. */
+/**
+ * Opens the store (and, with --redis-url, joins the cluster), then starts; a store that cannot be
+ * opened throws StoreOpenError, a cluster that cannot be joined ClusterStartError, a bad option ConfigError.
+ */
 export async function startServer(config: Config, log: Logger, game: Game): Promise<MmoServer> {
   const tls = loadTls(config);
   const clientFiles = loadClientFiles(config);
-  const store = await openStore(config, log);
+  // Nodes of a cluster may share one SQLite file on one machine, on purpose.
+  const store = await openStore(config, log, { exclusive: !config.redisUrl });
   log.info(`Database ${store.description} (schema version ${store.schemaVersion})`);
+  let cluster: Cluster | undefined;
   try {
-    return listen(config, log, game, store, tls, clientFiles);
+    if (config.redisUrl) cluster = await Cluster.join(config, log);
+    return listen(config, log, game, store, cluster, tls, clientFiles);
   } catch (err) {
+    await cluster?.leave();
     await store.close();
     throw err;
   }
@@ -62,12 +70,13 @@ function listen(
   log: Logger,
   game: Game,
   store: Store,
+  cluster: Cluster | undefined,
   tls: ReturnType<typeof loadTls>,
   clientFiles: ReturnType<typeof loadClientFiles>,
 ): MmoServer {
   const startedAt = performance.now();
   const stats = new Stats();
-  const hub = new Hub<WebSocketClient>(log, stats);
+  const hub = new Hub<WebSocketClient>(log, stats, cluster && (() => cluster.ids.next()));
   const seed = config.seed || crypto.getRandomValues(new Uint32Array(1))[0]!;
   log.info(`Game ${game.name}, seed ${seed}`);
 
@@ -85,7 +94,7 @@ function listen(
   for (const [type, factory] of Object.entries(runtime.rooms)) rooms.define(type, factory);
   const states = new StateMachine(runtime.states);
   const dashboard = new Dashboard(hub, stats, startedAt, () => runtime.dashboard?.() ?? {}, log);
-  const lifecycle = new Lifecycle({ hub, rooms, accounts, store, dashboard, log });
+  const lifecycle = new Lifecycle({ hub, rooms, accounts, store, dashboard, cluster, log });
   const admission = new Admission(config);
 
   const context: ClientContext = {
@@ -118,6 +127,7 @@ function listen(
         game: game.name,
         rooms: rooms.size,
         ...runtime.health?.(),
+        ...(cluster && { cluster: cluster.health() }),
       },
     }),
   };
@@ -125,6 +135,7 @@ function listen(
   const server = Bun.serve<SocketData>({
     port: config.port,
     hostname: config.host,
+    reusePort: config.reusePort,
     tls,
     routes: routes(routeDeps),
     fetch: (req) => fallback(routeDeps, req),

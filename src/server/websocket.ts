@@ -2,7 +2,7 @@
 import type { WebSocketHandler } from "bun";
 import type { Config } from "../config.ts";
 import type { Hub } from "../hub/hub.ts";
-import { WebSocketClient, type ClientContext, type SocketData } from "../hub/websocket-client.ts";
+import { CloseCode, WebSocketClient, type ClientContext, type SocketData } from "../hub/websocket-client.ts";
 import type { Admission } from "./admission.ts";
 
 export function websocketHandlers(config: Config, context: ClientContext, hub: Hub<WebSocketClient>, admission: Admission): WebSocketHandler<SocketData> {
@@ -21,7 +21,11 @@ export function websocketHandlers(config: Config, context: ClientContext, hub: H
       context.stats.connectionsOpened++;
       const client = new WebSocketClient(ws, context);
       ws.data.client = client;
-      hub.register(client);
+      if (hub.register(client) === undefined) {
+        ws.data.client = undefined;
+        context.log.warn("Refused a client: no ids left to give (the cluster's Redis has been unreachable for a while)");
+        ws.close(CloseCode.tryAgainLater, "try again later");
+      }
     },
     message(ws, frame) {
       ws.data.client?.receive(frame);

@@ -53,9 +53,10 @@ export class SqliteStore implements StoreBackend {
       mkdirSync(dataDir, { recursive: true });
       if (exclusive) lock = FolderLock.acquire(dataDir);
       db = new Database(join(dataDir, DB_FILE), { create: true, strict: true });
+      // First, so that servers sharing the file on purpose wait for each other, even to switch to WAL.
+      db.run("PRAGMA busy_timeout = 5000");
       db.run("PRAGMA journal_mode = WAL");
       db.run("PRAGMA synchronous = NORMAL");
-      db.run("PRAGMA busy_timeout = 5000");
       db.run("PRAGMA foreign_keys = ON");
       migrate(db);
       return new SqliteStore(db, file, lock, log);

@@ -13,10 +13,10 @@ export function maskUrl(url: string): string {
 }
 
 /** `host:port/database` of a URL, to name it in an error. */
-export function urlTarget(url: string): string {
+export function urlTarget(url: string, defaultPort = 5432): string {
   try {
     const u = new URL(url);
-    return `${u.hostname}:${u.port || 5432}${u.pathname === "/" ? "" : u.pathname}`;
+    return `${u.hostname}:${u.port || defaultPort}${u.pathname === "/" ? "" : u.pathname}`;
   } catch {
     return "(an unparsable URL)";
   }

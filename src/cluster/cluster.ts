@@ -1,0 +1,122 @@
+// This process as a node of a cluster on Redis (--redis-url): its name, the live nodes, and ids
+// unique across them. Redis going away is survived: every node keeps serving its own clients, the
+// heartbeat keeps trying, and the node re-registers when Redis is back (logged once per outage).
+import { RedisClient } from "bun";
+import { hostname } from "node:os";
+import { errorText, type Logger } from "../log.ts";
+import { maskUrl, urlTarget } from "../store/url.ts";
+import { ClusterIds } from "./ids.ts";
+import { HEARTBEAT_MS, Membership } from "./membership.ts";
+
+/** The cluster cannot be joined at start (Redis unreachable, the name taken): a configuration error, exit 2. */
+export class ClusterStartError extends Error {}
+
+/** A Redis command that has not answered in this long counts as Redis being away. */
+const COMMAND_TIMEOUT_MS = 2000;
+
+export interface ClusterHealth {
+  node: string;
+  nodes: string[];
+  bus: "up" | "down";
+  rooms: Record<string, string>;
+}
+
+export function defaultNodeName(): string {
+  return `${hostname().split(".")[0]}-${process.pid}-${crypto.getRandomValues(new Uint32Array(1))[0]!.toString(36)}`;
+}
+
+export class Cluster {
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private down = false;
+  private beating = false;
+
+  private constructor(
+    private readonly redis: RedisClient,
+    private readonly membership: Membership,
+    readonly ids: ClusterIds,
+    private readonly log: Logger,
+  ) {}
+
+  /** Connects, claims the node's name and reserves its first ids; throws ClusterStartError. */
+  static async join({ redisUrl, nodeName }: { redisUrl: string; nodeName: string }, log: Logger): Promise<Cluster> {
+    const name = nodeName || defaultNodeName();
+    const target = urlTarget(redisUrl, 6379);
+    let redis: RedisClient | undefined;
+    try {
+      // Reconnects for as long as the node runs (2^32 - 1 tries, a few seconds apart at most).
+      redis = new RedisClient(redisUrl, { connectionTimeout: COMMAND_TIMEOUT_MS, autoReconnect: true, maxRetries: 2 ** 32 - 1, enableOfflineQueue: false });
+      const membership = new Membership(redis, { name, startedAt: Date.now() });
+      const cluster: Cluster = new Cluster(redis, membership, new ClusterIds(redis, (err) => cluster.trouble(err)), log);
+      await withTimeout(redis.connect(), `connecting to ${target}`);
+      if (!(await withTimeout(membership.claim(), "registering the node"))) {
+        throw new ClusterStartError(`the node name "${name}" is held by a live node of the cluster at ${target}: choose another --node-name`);
+      }
+      await withTimeout(cluster.ids.start(), "reserving ids");
+      log.info(`Cluster node ${name} joined ${target}: ${membership.nodes.length} node(s) live (${membership.nodes.join(", ")})`);
+      cluster.timer = setInterval(() => void cluster.heartbeat(), HEARTBEAT_MS);
+      return cluster;
+    } catch (err) {
+      redis?.close();
+      if (err instanceof ClusterStartError) throw err;
+      throw new ClusterStartError(`cannot join the cluster at ${maskUrl(redisUrl)}: ${errorText(err)} (check --redis-url and that Redis is running)`);
+    }
+  }
+
+  get node(): string {
+    return this.membership.info.name;
+  }
+
+  get nodes(): string[] {
+    return this.membership.nodes;
+  }
+
+  get busUp(): boolean {
+    return !this.down;
+  }
+
+  health(): ClusterHealth {
+    return { node: this.node, nodes: this.nodes, bus: this.down ? "down" : "up", rooms: {} };
+  }
+
+  /** Leaves the cluster at once (its name free for a successor) and closes the connection. */
+  async leave(): Promise<void> {
+    clearInterval(this.timer);
+    await withTimeout(this.membership.leave(), "leaving").catch(() => undefined);
+    this.redis.close();
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (this.beating) return;
+    this.beating = true;
+    try {
+      await withTimeout(this.membership.beat(), "the heartbeat");
+      if (this.down) {
+        this.down = false;
+        this.log.info(`Cluster: Redis is back; node ${this.node} registered again, ${this.nodes.length} node(s) live`);
+      }
+    } catch (err) {
+      this.trouble(err);
+    } finally {
+      this.beating = false;
+    }
+  }
+
+  /** Logged once per outage. */
+  private trouble(err: unknown): void {
+    if (this.down) return;
+    this.down = true;
+    this.log.warn(`Cluster: Redis unreachable (${errorText(err)}); serving this node's clients alone until it is back`);
+  }
+}
+
+async function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from Redis within ${COMMAND_TIMEOUT_MS} ms (${what})`)), COMMAND_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

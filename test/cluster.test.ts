@@ -1,0 +1,140 @@
+// The cluster on a real Redis (redis-server started by the tests on a free port) with real nodes:
+// server processes on free ports. Membership, ids unique across nodes and across a Redis restart,
+// and the start-up errors.
+import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { RedisClient } from "bun";
+import { ClusterIds, ID_BLOCK } from "../src/cluster/ids.ts";
+import { TestRedis } from "../src/testing/redis.ts";
+import { startServerProcess, type ServerProcess } from "../src/testing/server-process.ts";
+import { describeRedis, TestClient, waitFor } from "./helpers.ts";
+
+/** Nodes run from the source, so that a stale ./mmo-server never stands in for the code under test. */
+const NODE = [process.execPath, join(import.meta.dir, "..", "src", "main.ts")];
+
+interface ClusterHealth {
+  node: string;
+  nodes: string[];
+  bus: "up" | "down";
+}
+
+async function clusterOf(node: ServerProcess): Promise<ClusterHealth> {
+  const body = (await (await fetch(`http://127.0.0.1:${node.port}/healthz`)).json()) as { cluster: ClusterHealth };
+  return body.cluster;
+}
+
+describeRedis("cluster", () => {
+  let redis: TestRedis;
+  let dataDir: string;
+  const nodes: ServerProcess[] = [];
+  /** A node on the shared Redis and the shared SQLite file. */
+  async function startNode(name: string): Promise<ServerProcess> {
+    const node = await startServerProcess(NODE, ["--redis-url", redis.url, "--node-name", name, "--data-dir", dataDir, "--log-level", "warn"]);
+    nodes.push(node);
+    return node;
+  }
+  beforeAll(async () => {
+    redis = await TestRedis.start();
+  });
+  beforeEach(() => {
+    dataDir = mkdtempSync(join(tmpdir(), "mmo-cluster-"));
+  });
+  afterEach(async () => {
+    await Promise.all(nodes.splice(0).map((n) => n.stop()));
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  afterAll(async () => {
+    await redis.destroy();
+  });
+
+  test("three nodes see each other; ids are unique over 300 connections spread over them", async () => {
+    const three = await Promise.all(["n1", "n2", "n3"].map(startNode));
+    await waitFor(async () => (await Promise.all(three.map(clusterOf))).every((c) => c.nodes.join() === "n1,n2,n3"), 5000, "every node to see the three");
+    expect((await clusterOf(three[1]!)).node).toBe("n2");
+    expect((await clusterOf(three[1]!)).bus).toBe("up");
+    const clients = await Promise.all(Array.from({ length: 300 }, (_, i) => TestClient.connect(three[i % 3]!.url)));
+    const ids = clients.map((c) => c.id);
+    expect(new Set(ids).size).toBe(300);
+    for (const id of ids) {
+      expect(id).toBeGreaterThan(0);
+      expect(id).toBeLessThan(2 ** 53);
+    }
+    await Promise.all(clients.map((c) => c.close()));
+  }, 30_000);
+
+  test("a node killed with SIGKILL is gone for the others within a few seconds; one stopped leaves at once", async () => {
+    const [a, b, c] = await Promise.all(["k1", "k2", "k3"].map(startNode));
+    await waitFor(async () => (await clusterOf(a!)).nodes.length === 3, 5000, "three nodes");
+    b!.proc.kill("SIGKILL");
+    const killedAt = performance.now();
+    await waitFor(async () => !(await clusterOf(a!)).nodes.includes("k2"), 6000, "k2 to expire");
+    expect(performance.now() - killedAt).toBeLessThan(5000);
+    await c!.stop();
+    await waitFor(async () => (await clusterOf(a!)).nodes.join() === "k1", 1500, "k3 to leave");
+    // Its name is free again.
+    const again = await startNode("k2");
+    await waitFor(async () => (await clusterOf(again)).nodes.join() === "k1,k2", 3000, "k2 back");
+  }, 30_000);
+
+  test("Redis killed and started again empty: local traffic goes on, nodes re-register, ids stay unique", async () => {
+    const [a, b] = await Promise.all(["r1", "r2"].map(startNode));
+    const before = await Promise.all(Array.from({ length: 20 }, (_, i) => TestClient.connect((i % 2 ? a : b)!.url)));
+    await redis.kill();
+    await waitFor(async () => (await clusterOf(a!)).bus === "down", 6000, "the bus to be down");
+    // Connections still work on each node (their ids come from blocks reserved before).
+    const during = await Promise.all(Array.from({ length: 10 }, (_, i) => TestClient.connect((i % 2 ? a : b)!.url)));
+    await redis.startServer();
+    await waitFor(async () => (await Promise.all([a!, b!].map(clusterOf))).every((c) => c.bus === "up" && c.nodes.join() === "r1,r2"), 15_000, "both nodes back");
+    // Enough connections to use up the blocks reserved before the restart: the new blocks must start above every id handed out.
+    const after: TestClient[] = [];
+    for (let round = 0; round < 4; round++) after.push(...(await Promise.all(Array.from({ length: 300 }, (_, i) => TestClient.connect((i % 2 ? a : b)!.url)))));
+    const ids = [...before, ...during, ...after].map((c) => c.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    await Promise.all([...before, ...during, ...after].map((c) => c.close()));
+  }, 60_000);
+
+  test("id blocks: two nodes never overlap, and after Redis loses its counter every new block starts above every id used", async () => {
+    const clients = [new RedisClient(redis.url), new RedisClient(redis.url)];
+    try {
+      const [a, b] = clients.map((c) => new ClusterIds(c, (err) => { throw err; }));
+      await Promise.all([a!.start(), b!.start()]);
+      const take = async (ids: ClusterIds, n: number) => {
+        const got: number[] = [];
+        for (let i = 0; i < n; i++) {
+          got.push(ids.next()!);
+          if (i % 100 === 0) await Bun.sleep(5); // lets the next block be reserved
+        }
+        return got;
+      };
+      const before = [...(await take(a!, 2 * ID_BLOCK)), ...(await take(b!, 3 * ID_BLOCK))];
+      await clients[0]!.send("FLUSHALL", []);
+      // Past the blocks already reserved, each node reserves anew from an empty Redis.
+      const after = [...(await take(a!, 3 * ID_BLOCK)), ...(await take(b!, 3 * ID_BLOCK))];
+      const all = [...before, ...after];
+      expect(new Set(all).size).toBe(all.length);
+      expect(all.every((id) => id > 0 && id < 2 ** 53)).toBe(true);
+      // The last block each node took came from the flushed Redis, and lies above everything before.
+      expect(Math.min(...after.slice(-ID_BLOCK / 2), ...after.slice(2 * ID_BLOCK, 2 * ID_BLOCK + 1))).toBeGreaterThan(Math.max(...before));
+    } finally {
+      for (const c of clients) c.close();
+    }
+  });
+
+  test("a Redis that cannot be reached, or a name a live node holds, stops the start: one line, exit 2", async () => {
+    const run = (...args: string[]) => Bun.spawnSync([...NODE, "--port", "0", "--data-dir", dataDir, ...args], { stdout: "pipe", stderr: "pipe" });
+    const unreachable = run("--redis-url", "redis://user:s3cret@127.0.0.1:1");
+    expect(unreachable.exitCode).toBe(2);
+    const line = unreachable.stderr.toString().trim();
+    expect(line).toMatch(/^mmo-server: cannot join the cluster at redis:\/\/user:\*\*\*@127\.0\.0\.1:1/);
+    expect(line).not.toContain("s3cret");
+    await startNode("taken");
+    const clash = run("--redis-url", redis.url, "--node-name", "taken");
+    expect(clash.exitCode).toBe(2);
+    expect(clash.stderr.toString()).toContain('the node name "taken" is held by a live node');
+    const bad = run("--redis-url", "http://127.0.0.1:6379");
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr.toString()).toContain("expected a redis:// or rediss:// URL");
+  }, 30_000);
+});
