@@ -220,69 +220,60 @@ async function canaryLogins(url: string, until: number): Promise<number[]> {
   return latencies;
 }
 
-const latencyFigures = (latencies: number[]) => ({
-  canaryLogins: latencies.length,
-  canaryLoginP50Ms: round(percentile(latencies, 0.5)),
-  canaryLoginP99Ms: round(percentile(latencies, 0.99)),
-  canaryLoginMaxMs: round(Math.max(...latencies)),
-});
-
-async function logflood() {
+/**
+ * A flood from `count` clients on FLOOD_ADDRESS for FLOOD_SECONDS (each running `flood` until the
+ * deadline), while the canary logs in from its own address; the log bytes written and the canary's figures.
+ */
+async function underFlood(count: number, flood: (c: TestClient, until: number) => Promise<void>) {
   return withServer(["--trust-proxy", "127.0.0.1"], async (srv) => {
     await registerCanary(srv.url);
     const before = srv.stdoutBytes();
     const until = performance.now() + FLOOD_SECONDS * 1000;
-    const flooders = await Promise.all(Array.from({ length: 10 }, () => TestClient.connect(srv.url, { headers: { "X-Forwarded-For": FLOOD_ADDRESS } })));
+    const flooders = await Promise.all(Array.from({ length: count }, () => TestClient.connect(srv.url, { headers: { "X-Forwarded-For": FLOOD_ADDRESS } })));
     const canary = canaryLogins(srv.url, until);
-    let sent = 0;
-    // A new name each time (no throttle by name helps), each carrying forged log lines.
-    const name = (i: number) => `${i}\n2026-01-01 00:00:00 INFO forged line\n${"x".repeat(30 * 1024)}`;
-    await Promise.all(
-      flooders.map(async (c) => {
-        for (let i = 0; performance.now() < until; i++) {
-          c.send({ $case: "loginRequest", value: { username: name(sent++), password: "x" } });
-          c.packets.length = 0;
-          if (i % 10 === 9) await Bun.sleep(100); // 100 a second: the default rate limit
-        }
-      }),
-    );
+    await Promise.all(flooders.map((c) => flood(c, until)));
     const latencies = await canary;
     await Promise.all(flooders.map((c) => c.close()));
-    await Bun.sleep(500);
-    return { scenario: "logflood", flooders: 10, loginsSent: sent, seconds: FLOOD_SECONDS, logBytesWritten: srv.stdoutBytes() - before, ...latencyFigures(latencies), serverRssKiB: srv.rssKiB() };
+    await Bun.sleep(500); // the last lines reach the log
+    return {
+      flooders: count,
+      seconds: FLOOD_SECONDS,
+      logBytesWritten: srv.stdoutBytes() - before,
+      canaryLogins: latencies.length,
+      canaryLoginP50Ms: round(percentile(latencies, 0.5)),
+      canaryLoginP99Ms: round(percentile(latencies, 0.99)),
+      canaryLoginMaxMs: round(Math.max(...latencies)),
+      serverRssKiB: srv.rssKiB(),
+    };
   });
 }
 
-async function regflood() {
-  return withServer(["--trust-proxy", "127.0.0.1"], async (srv) => {
-    await registerCanary(srv.url);
-    const before = srv.stdoutBytes();
-    const until = performance.now() + FLOOD_SECONDS * 1000;
-    const flooders = await Promise.all(Array.from({ length: 200 }, () => TestClient.connect(srv.url, { headers: { "X-Forwarded-For": FLOOD_ADDRESS } })));
-    const canary = canaryLogins(srv.url, until);
-    const answers = new Map<string, number>();
-    let n = 0;
-    await Promise.all(
-      flooders.map(async (c) => {
-        while (performance.now() < until) {
-          // A flood waits its own turn in the hash queue: past 5 s, counted as such and sent again.
-          const answer = await register(c, `flood${n++}`, "pw").catch(() => "no answer within 5 s");
-          answers.set(answer, (answers.get(answer) ?? 0) + 1);
-          c.packets.length = 0;
-        }
-      }),
-    );
-    const latencies = await canary;
-    await Promise.all(flooders.map((c) => c.close()));
-    return {
-      scenario: "regflood",
-      flooders: 200,
-      seconds: FLOOD_SECONDS,
-      registrationAnswers: Object.fromEntries(answers),
-      logBytesWritten: srv.stdoutBytes() - before,
-      ...latencyFigures(latencies),
-    };
+async function logflood() {
+  let sent = 0;
+  // A new name each time (no throttle by name helps), each carrying forged log lines.
+  const name = (i: number) => `${i}\n2026-01-01 00:00:00 INFO forged line\n${"x".repeat(30 * 1024)}`;
+  const figures = await underFlood(10, async (c, until) => {
+    for (let i = 0; performance.now() < until; i++) {
+      c.send({ $case: "loginRequest", value: { username: name(sent++), password: "x" } });
+      c.packets.length = 0;
+      if (i % 10 === 9) await Bun.sleep(100); // 100 a second: the default rate limit
+    }
   });
+  return { scenario: "logflood", loginsSent: sent, ...figures };
+}
+
+async function regflood() {
+  const answers = new Map<string, number>();
+  let n = 0;
+  const figures = await underFlood(200, async (c, until) => {
+    while (performance.now() < until) {
+      // A flood waits its own turn in the hash queue: past 5 s, counted as such and sent again.
+      const answer = await register(c, `flood${n++}`, "pw").catch(() => "no answer within 5 s");
+      answers.set(answer, (answers.get(answer) ?? 0) + 1);
+      c.packets.length = 0;
+    }
+  });
+  return { scenario: "regflood", registrationAnswers: Object.fromEntries(answers), ...figures };
 }
 
 for (const scenario of scenarios) {

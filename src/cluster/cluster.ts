@@ -70,10 +70,6 @@ export class Cluster {
     return this.membership.nodes;
   }
 
-  get busUp(): boolean {
-    return !this.down;
-  }
-
   health(): ClusterHealth {
     return { node: this.node, nodes: this.nodes, bus: this.down ? "down" : "up", rooms: {} };
   }

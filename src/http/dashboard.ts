@@ -15,9 +15,9 @@ const page = dashboardHtml as unknown as string;
 
 const INTERVAL_MS = 500;
 /** Snapshots that may wait for a reader (the socket's buffers full) before its stream is closed. */
-export const MAX_BEHIND = 4;
+const MAX_BEHIND = 4;
 /** How long a stream lasts; EventSource reconnects after `retry` (2 s). */
-export const MAX_STREAM_AGE_MS = 5 * 60_000;
+const MAX_STREAM_AGE_MS = 5 * 60_000;
 
 interface Listener {
   controller: ReadableStreamDefaultController<Uint8Array>;
