@@ -20,6 +20,18 @@ export interface AccountsDeps {
   now(): number;
   limits: { registerBurst: number; registerPerMinute: number };
   hashQueue?: HashQueueLimits;
+  /** In a cluster: sessions held across nodes, and failed logins told to every node. */
+  shared?: SharedAccounts;
+}
+
+/** What a cluster adds to accounts; a node that cannot reach it serves its own clients alone. */
+export interface SharedAccounts {
+  /** False when the account is logged in on another live node; rejects when the cluster is unreachable. */
+  claim(userId: number): Promise<boolean>;
+  release(userId: number): void;
+  /** Tells the other nodes' throttles. */
+  failed(username: string, ip: string): void;
+  succeeded(username: string): void;
 }
 
 export class Accounts {
@@ -74,16 +86,22 @@ export class Accounts {
     if (valid === undefined || client.stateChanges !== change) return undefined;
     if (!valid || !account) {
       this.throttle.recordFailure(username, client.ip, this.deps.now());
+      this.deps.shared?.failed(username, client.ip);
       stats.login("bad_credentials");
       client.log.info(`Failed login for ${quote(username)}`);
       client.socketSend(newDenyResponse(Reason.badLogin));
       return undefined;
     }
     this.throttle.recordSuccess(username);
-    if (!this.sessions.claim(account.userId)) {
+    this.deps.shared?.succeeded(username);
+    if (!this.sessions.claim(account.userId) || !(await this.claimShared(client, account.userId))) {
       stats.login("already_logged_in");
       client.log.info(`Login for ${quote(username)} refused: the account is already logged in`);
       client.socketSend(newDenyResponse(Reason.alreadyLoggedIn));
+      return undefined;
+    }
+    if (client.stateChanges !== change) {
+      this.release(account.userId);
       return undefined;
     }
     client.account = account;
@@ -144,7 +162,35 @@ export class Accounts {
     const account = this.accountOf(client);
     if (!account) return;
     client.account = undefined;
-    this.sessions.release(account.userId);
+    this.release(account.userId);
+  }
+
+  /** Another node's failed login, for this node's throttle. */
+  failedElsewhere(username: string, ip: string): void {
+    this.throttle.recordFailure(username, ip, this.deps.now());
+  }
+
+  succeededElsewhere(username: string): void {
+    this.throttle.recordSuccess(username);
+  }
+
+  private release(userId: number): void {
+    this.sessions.release(userId);
+    this.deps.shared?.release(userId);
+  }
+
+  /** Claims the session across the cluster (the local claim made); true without a cluster, or without Redis. */
+  private async claimShared(client: ClientInterfacer, userId: number): Promise<boolean> {
+    const { shared } = this.deps;
+    if (!shared) return true;
+    try {
+      if (await shared.claim(userId)) return true;
+    } catch (err) {
+      client.log.warn(`The cluster could not be asked whether account ${userId} is logged in elsewhere (${errorText(err)}); checked on this node only`);
+      return true;
+    }
+    this.sessions.release(userId);
+    return false;
   }
 
   /** Forgets throttle windows that can no longer block anyone, and registration budgets refilled. */

@@ -1,12 +1,17 @@
-// This process as a node of a cluster on Redis (--redis-url): its name, the live nodes, and ids
-// unique across them. Redis going away is survived: every node keeps serving its own clients, the
-// heartbeat keeps trying, and the node re-registers when Redis is back (logged once per outage).
+// This process as a node of a cluster on Redis (--redis-url): its name, the live nodes, ids unique
+// across them, the bus between them, room leases and sessions. Keys and scripts go through Bun's
+// RedisClient; the bus's binary pub/sub through ioredis (see bus.ts). Redis going away is survived:
+// every node keeps serving its own clients, the heartbeat keeps trying, and the node re-registers
+// when Redis is back (logged once per outage).
 import { RedisClient } from "bun";
 import { hostname } from "node:os";
 import { errorText, type Logger } from "../log.ts";
 import { maskUrl, urlTarget } from "../store/url.ts";
+import { Bus } from "./bus.ts";
 import { ClusterIds } from "./ids.ts";
-import { HEARTBEAT_MS, Membership } from "./membership.ts";
+import { Leases } from "./leases.ts";
+import { HEARTBEAT_MS, Membership, NODE_TTL_MS } from "./membership.ts";
+import { ClusterSessions } from "./sessions.ts";
 
 /** The cluster cannot be joined at start (Redis unreachable, the name taken): a configuration error, exit 2. */
 export class ClusterStartError extends Error {}
@@ -26,16 +31,32 @@ export function defaultNodeName(): string {
 }
 
 export class Cluster {
+  readonly leases: Leases;
+  readonly sessions: ClusterSessions;
+  /** Told the nodes that have left since the last heartbeat (expired or stopped). */
+  onNodesGone: (gone: ReadonlySet<string>) => void = () => undefined;
+  /** Told when Redis answers again after an outage. */
+  onReconnected: () => void = () => undefined;
+  /** Each shared room's owner, for /healthz. */
+  roomOwners: () => Record<string, string> = () => ({});
+  bus!: Bus;
   private timer: ReturnType<typeof setInterval> | undefined;
   private down = false;
   private beating = false;
+  private outages = 0;
+  /** The nodes this node counts as live, to tell which have left. */
+  private known = new Set<string>();
+  private quietUntil = 0;
 
   private constructor(
     private readonly redis: RedisClient,
     private readonly membership: Membership,
     readonly ids: ClusterIds,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.leases = new Leases(redis, membership.info.name);
+    this.sessions = new ClusterSessions(redis, membership.info.name);
+  }
 
   /** Connects, claims the node's name and reserves its first ids; throws ClusterStartError. */
   static async join({ redisUrl, nodeName }: { redisUrl: string; nodeName: string }, log: Logger): Promise<Cluster> {
@@ -52,7 +73,9 @@ export class Cluster {
         throw new ClusterStartError(`the node name "${name}" is held by a live node of the cluster at ${target}: choose another --node-name`);
       }
       await withTimeout(cluster.ids.start(), "reserving ids");
+      cluster.bus = await Bus.open(redisUrl, name, log, COMMAND_TIMEOUT_MS);
       log.info(`Cluster node ${name} joined ${target}: ${membership.nodes.length} node(s) live (${membership.nodes.join(", ")})`);
+      cluster.known = new Set(membership.nodes);
       cluster.timer = setInterval(() => void cluster.heartbeat(), HEARTBEAT_MS);
       return cluster;
     } catch (err) {
@@ -70,13 +93,24 @@ export class Cluster {
     return this.membership.nodes;
   }
 
-  health(): ClusterHealth {
-    return { node: this.node, nodes: this.nodes, bus: this.down ? "down" : "up", rooms: {} };
+  /** Redis answers, and the bus's connections are up. */
+  get up(): boolean {
+    return !this.down && this.bus.up;
   }
 
-  /** Leaves the cluster at once (its name free for a successor) and closes the connection. */
+  /** Outages of Redis seen by this node. */
+  get outageCount(): number {
+    return this.outages;
+  }
+
+  health(): ClusterHealth {
+    return { node: this.node, nodes: this.nodes, bus: this.up ? "up" : "down", rooms: this.roomOwners() };
+  }
+
+  /** Leaves the cluster at once (its name free for a successor) and closes the connections. */
   async leave(): Promise<void> {
     clearInterval(this.timer);
+    this.bus?.close();
     await withTimeout(this.membership.leave(), "leaving").catch(() => undefined);
     this.redis.close();
   }
@@ -88,7 +122,21 @@ export class Cluster {
       await withTimeout(this.membership.beat(), "the heartbeat");
       if (this.down) {
         this.down = false;
+        // Nodes re-register within a heartbeat of Redis coming back: none counts as gone meanwhile.
+        this.quietUntil = performance.now() + NODE_TTL_MS;
         this.log.info(`Cluster: Redis is back; node ${this.node} registered again, ${this.nodes.length} node(s) live`);
+        this.onReconnected();
+      }
+      const live = new Set(this.nodes);
+      if (performance.now() < this.quietUntil) {
+        for (const node of live) this.known.add(node);
+        return;
+      }
+      const gone = new Set([...this.known].filter((node) => !live.has(node)));
+      this.known = live;
+      if (gone.size > 0) {
+        this.log.info(`Cluster: node(s) ${[...gone].join(", ")} left; ${live.size} node(s) live`);
+        this.onNodesGone(gone);
       }
     } catch (err) {
       this.trouble(err);
@@ -97,10 +145,11 @@ export class Cluster {
     }
   }
 
-  /** Logged once per outage. */
-  private trouble(err: unknown): void {
+  /** Redis did not answer: logged once per outage. */
+  trouble(err: unknown): void {
     if (this.down) return;
     this.down = true;
+    this.outages++;
     this.log.warn(`Cluster: Redis unreachable (${errorText(err)}); serving this node's clients alone until it is back`);
   }
 }

@@ -29,6 +29,8 @@ export interface ClientInterfacer {
   /** Sends to this client's socket with its own id as the sender. */
   socketSend(msg: Msg): void;
   socketSendAs(msg: Msg, senderId: number): void;
+  /** Sends an already encoded packet (one another node of a cluster encoded). */
+  sendBytes(bytes: Uint8Array): void;
   /** Sends to every other client subscribed to `topic`. */
   broadcast(msg: Msg, topic: string): void;
   subscribe(topic: string): void;

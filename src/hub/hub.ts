@@ -8,6 +8,9 @@ import type { Stats } from "./stats.ts";
 /** Publishes to every subscriber of a topic (Bun's `server.publish`). */
 export type ServerPublish = (topic: string, bytes: Uint8Array) => void;
 
+/** Carries a broadcast on a topic that spans nodes to the other nodes (a cluster's bus). */
+export type TopicRelay = (topic: string, senderId: number, excludeSender: boolean, bytes: Uint8Array) => void;
+
 /** Where ids come from: undefined when none can be given now (a cluster node cut off from Redis for long). */
 export type IdSource = () => number | undefined;
 
@@ -20,6 +23,9 @@ export function localIds(): IdSource {
 export class Hub<C extends ClientInterfacer = ClientInterfacer> {
   readonly clients = new Map<number, C>();
   private serverPublish: ServerPublish | undefined;
+  private relay: TopicRelay | undefined;
+  /** Topics whose subscribers may be on any node of a cluster: their broadcasts are relayed. */
+  private readonly spanning = new Set<string>();
 
   constructor(
     private readonly log: Logger,
@@ -30,6 +36,20 @@ export class Hub<C extends ClientInterfacer = ClientInterfacer> {
   /** Connects the hub to the server's own publish, for packets the server originates. */
   attach(serverPublish: ServerPublish): void {
     this.serverPublish = serverPublish;
+  }
+
+  /** Connects the hub to a cluster's bus. */
+  attachRelay(relay: TopicRelay): void {
+    this.relay = relay;
+  }
+
+  /** Makes `topic` span the nodes of a cluster (a no-op on a server alone). */
+  span(topic: string): void {
+    this.spanning.add(topic);
+  }
+
+  unspan(topic: string): void {
+    this.spanning.delete(topic);
   }
 
   get size(): number {
@@ -62,7 +82,24 @@ export class Hub<C extends ClientInterfacer = ClientInterfacer> {
   broadcast(senderId: number, msg: Msg, topic: string): void {
     const bytes = encodePacket(senderId, msg);
     this.stats.packetOut(msg.$case, bytes.length);
-    const sender = senderId === 0 ? undefined : this.clients.get(senderId);
+    this.publishLocally(topic, senderId, senderId !== 0, bytes);
+    if (this.relay && this.spanning.has(topic)) this.relay(topic, senderId, senderId !== 0, bytes);
+  }
+
+  /** A broadcast from another node of the cluster: to this node's subscribers of the topic, but the sender. */
+  relayed(topic: string, senderId: number, excludeSender: boolean, bytes: Uint8Array): void {
+    this.stats.relayedIn++;
+    this.publishLocally(topic, senderId, excludeSender, bytes);
+  }
+
+  /** An already encoded broadcast, as from `senderId`, here and on every node (a member's farewell relayed to its room's owner). */
+  forward(topic: string, senderId: number, bytes: Uint8Array): void {
+    this.publishLocally(topic, senderId, true, bytes);
+    if (this.relay && this.spanning.has(topic)) this.relay(topic, senderId, true, bytes);
+  }
+
+  private publishLocally(topic: string, senderId: number, excludeSender: boolean, bytes: Uint8Array): void {
+    const sender = excludeSender ? this.clients.get(senderId) : undefined;
     // A closing socket can no longer publish; it has already left every topic, so the server's
     // publish still reaches exactly the others.
     if (sender?.publish(topic, bytes)) return;
@@ -74,5 +111,6 @@ export class Hub<C extends ClientInterfacer = ClientInterfacer> {
     const bytes = encodePacket(senderId, msg);
     this.stats.packetOut(msg.$case, bytes.length);
     this.serverPublish?.(topic, bytes);
+    if (this.relay && this.spanning.has(topic)) this.relay(topic, senderId, false, bytes);
   }
 }

@@ -42,6 +42,8 @@ export class Stats {
   /** Direct sends Bun dropped because the client's socket was over the backpressure limit. */
   sendDropped = 0;
   spoofedSenderIds = 0;
+  /** Broadcasts relayed from other nodes of a cluster and published here. */
+  relayedIn = 0;
   handlerErrors = 0;
   connectionsOpened = 0;
   readonly upgradesRefused = new Map<string, number>();

@@ -227,8 +227,13 @@ export class WebSocketClient implements ClientInterfacer {
   socketSendAs(msg: Msg, senderId: number): void {
     if (!this.open) return;
     const bytes = encodePacket(senderId, msg);
+    this.context.stats.packetOut(msg.$case, bytes.length);
+    this.sendBytes(bytes);
+  }
+
+  sendBytes(bytes: Uint8Array): void {
+    if (!this.open) return;
     const { stats } = this.context;
-    stats.packetOut(msg.$case, bytes.length);
     if (this.ws.send(bytes) === 0) {
       const trouble = this.troubled(performance.now());
       trouble.sendDrops++;

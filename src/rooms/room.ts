@@ -61,10 +61,21 @@ export abstract class Room<J = undefined, S = unknown> {
   /** The client is leaving (its state moved on, or its connection closed); `send` still reaches it. */
   abstract onLeave(clientId: number): void;
   onTick(): void {}
+  /**
+   * What the other members hear, as from a member lost without leaving (in a cluster, its node died):
+   * what the game's own leave says. None by default.
+   */
+  farewell?(clientId: number): Msg | undefined;
   /** Once, after every member has left: flush what must be kept. */
   onDispose(): void {}
-  /** The room's whole state, as plain data (what lets it move to another process). */
+  /**
+   * The room's whole state, as plain data that survives JSON (what lets it move to another process:
+   * in a cluster, the owner saves it every second). What a member brings when it joins travels as JSON too.
+   */
   abstract snapshot(): S;
-  /** Takes the state of a snapshot; the room's members are not part of it and join again. */
+  /**
+   * Takes the state of a snapshot (after onCreate). In a cluster, the members the snapshot's state
+   * holds stay members; those whose node died then leave (onLeave), and the others join anew.
+   */
   abstract restore(snapshot: S): void;
 }

@@ -4,10 +4,11 @@
 import type { ClientInterfacer } from "../hub/client.ts";
 import type { Hub } from "../hub/hub.ts";
 import { errorText, type Logger } from "../log.ts";
-import type { Msg } from "../packets/index.ts";
+import { encodePacket, type Msg } from "../packets/index.ts";
 import type { Store } from "../store/store.ts";
 import { seededRandom, type Random } from "./random.ts";
 import type { Room, RoomContext } from "./room.ts";
+import type { SharedRooms } from "./shared-rooms.ts";
 import { Ticker } from "./ticker.ts";
 
 // The registry holds rooms of every join and snapshot type; each room's hooks see only their own.
@@ -20,11 +21,22 @@ export interface RoomsDeps {
   log: Logger;
   seed: number;
   now(): number;
+  /** In a cluster: the rooms made with a given id are shared by the nodes, each run by one owner. */
+  shared?: SharedRooms;
 }
 
-class RoomInstance implements RoomContext {
+export class RoomInstance implements RoomContext {
   readonly topic: string;
+  /** Every member, wherever its client is connected. */
   readonly members = new Set<number>();
+  /** Shared rooms: what each member connected to this node brought when it joined (for a new owner). */
+  readonly joins = new Map<number, unknown>();
+  /** Shared rooms this node runs: the node of each member connected elsewhere. */
+  readonly remote = new Map<number, string>();
+  /** Shared rooms: the node that runs the room (undefined while nobody is known to). */
+  owner: string | undefined;
+  /** The room's hooks and clock run here: always for a room of this node, only on the owner for a shared one. */
+  running = false;
   readonly log: Logger;
   readonly random: Random;
   readonly room: AnyRoom;
@@ -38,6 +50,7 @@ class RoomInstance implements RoomContext {
     factory: RoomFactory,
     private readonly rooms: Rooms,
     private readonly deps: RoomsDeps,
+    readonly shared: boolean,
   ) {
     this.topic = `room/${id}`;
     this.log = deps.log.child(`Room ${id}: `);
@@ -54,13 +67,22 @@ class RoomInstance implements RoomContext {
     return this.deps.now();
   }
 
+  /** The room runs here from now: onCreate, then its clock. */
   start(): void {
+    this.running = true;
     this.room.onCreate();
     this.ticker?.start();
   }
 
   send(clientId: number, msg: Msg, senderId = 0): void {
-    if (this.members.has(clientId)) this.deps.hub.clients.get(clientId)?.socketSendAs(msg, senderId);
+    if (!this.members.has(clientId)) return;
+    const node = this.remote.get(clientId);
+    if (node === undefined) this.deps.hub.clients.get(clientId)?.socketSendAs(msg, senderId);
+    else {
+      const bytes = encodePacket(senderId, msg);
+      this.deps.hub.stats.packetOut(msg.$case, bytes.length);
+      this.deps.shared?.direct(this, clientId, bytes);
+    }
   }
 
   broadcast(senderId: number, msg: Msg): void {
@@ -72,7 +94,8 @@ class RoomInstance implements RoomContext {
   }
 
   setState(clientId: number, state: string, arg?: unknown): void {
-    this.deps.hub.clients.get(clientId)?.setState(state, arg);
+    if (this.remote.has(clientId)) this.deps.shared?.setState(this, clientId, state, arg);
+    else this.deps.hub.clients.get(clientId)?.setState(state, arg);
   }
 
   setTimeout(run: () => void, ms: number): Timer {
@@ -99,9 +122,9 @@ class RoomInstance implements RoomContext {
     this.rooms.dispose(this.id);
   }
 
-  /** Stops the clock and the timers; the members have left by now. */
-  stop(): void {
-    this.disposed = true;
+  /** Stops the clock and the timers: the room no longer runs here. */
+  halt(): void {
+    this.running = false;
     this.ticker?.stop();
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
@@ -132,19 +155,25 @@ export class Rooms {
     this.types.set(type, factory);
   }
 
-  /** Makes an instance of `type`, with `id` (or `TYPE-N`, N counting from 1), and starts it. */
+  /**
+   * Makes an instance of `type`, with `id` (or `TYPE-N`, N counting from 1), and starts it. In a
+   * cluster, a room made with an id is shared: every node makes it, one runs it (see shared-rooms.ts);
+   * one without is this node's own, and its id names the node.
+   */
   create<R extends AnyRoom = AnyRoom>(type: string, id?: string): R {
     const factory = this.types.get(type);
     if (!factory) throw new Error(`no room type named ${type}`);
+    let shared: SharedRooms | undefined;
     if (id === undefined) {
       const n = (this.counters.get(type) ?? 0) + 1;
       this.counters.set(type, n);
-      id = `${type}-${n}`;
-    }
+      id = this.deps.shared ? `${type}-${this.deps.shared.node}-${n}` : `${type}-${n}`;
+    } else shared = this.deps.shared;
     if (this.instances.has(id)) throw new Error(`a room ${id} exists already`);
-    const instance = new RoomInstance(type, id, factory, this, this.deps);
+    const instance = new RoomInstance(type, id, factory, this, this.deps, shared !== undefined);
     this.instances.set(id, instance);
-    instance.start();
+    if (shared) shared.adopt(instance);
+    else instance.start();
     this.deps.log.debug(`Room ${id} created`);
     return instance.room as R;
   }
@@ -171,7 +200,9 @@ export class Rooms {
     instance.members.add(client.id);
     this.roomOf.set(client.id, instance);
     client.subscribe(instance.topic);
-    instance.room.onJoin(client.id, join);
+    if (instance.shared) instance.joins.set(client.id, join);
+    if (instance.running) instance.room.onJoin(client.id, join);
+    else this.deps.shared?.joined(instance, client.id, join);
   }
 
   /**
@@ -184,6 +215,13 @@ export class Rooms {
     if (!instance) return;
     this.roomOf.delete(client.id);
     client.unsubscribe(instance.topic);
+    instance.joins.delete(client.id);
+    if (!instance.running) {
+      // The owner tells the others, once it has taken the member out: nothing of it follows the farewell.
+      instance.members.delete(client.id);
+      this.deps.shared?.left(instance, client.id, farewell ? encodePacket(client.id, farewell) : new Uint8Array(0));
+      return;
+    }
     if (farewell) client.broadcast(farewell, instance.topic);
     instance.guard("onLeave", () => instance.room.onLeave(client.id));
     instance.members.delete(client.id);
@@ -194,7 +232,8 @@ export class Rooms {
     const instance = this.roomOf.get(client.id);
     const handler = instance?.room.messages[msg.$case] as ((clientId: number, value: unknown) => void) | undefined;
     if (!handler) return false;
-    handler(client.id, msg.value);
+    if (instance!.running) handler(client.id, msg.value);
+    else this.deps.shared?.message(instance!, client.id, encodePacket(client.id, msg));
     return true;
   }
 
@@ -212,12 +251,12 @@ export class Rooms {
     if (!instance || instance.disposed) return;
     instance.disposed = true;
     for (const clientId of [...instance.members]) {
-      const client = this.deps.hub.clients.get(clientId);
+      const client = instance.remote.has(clientId) ? undefined : this.deps.hub.clients.get(clientId);
       if (client) this.leave(client);
       else instance.members.delete(clientId);
     }
-    instance.guard("onDispose", () => instance.room.onDispose());
-    instance.stop();
+    if (instance.running) instance.guard("onDispose", () => instance.room.onDispose());
+    instance.halt();
     this.instances.delete(id);
     this.deps.log.debug(`Room ${id} disposed`);
   }

@@ -1,6 +1,7 @@
 // What runs besides the connections: one sweep a second for every client (backpressure, throttle
-// pruning), and the shutdown order: stop listening, tell and close every client, dispose the rooms
-// (they save what they keep), close the store, then leave the cluster.
+// pruning), and the shutdown order: stop listening, tell and close every client, hand the shared
+// rooms this node runs over to the cluster, dispose the rooms (they save what they keep), close the
+// store, then leave the cluster.
 import type { Server } from "bun";
 import type { Accounts } from "../accounts/accounts.ts";
 import type { Cluster } from "../cluster/cluster.ts";
@@ -10,6 +11,7 @@ import { CloseCode, type SocketData, type WebSocketClient } from "../hub/websock
 import type { Logger } from "../log.ts";
 import { newDisconnect } from "../packets/index.ts";
 import type { Rooms } from "../rooms/rooms.ts";
+import type { SharedRooms } from "../rooms/shared-rooms.ts";
 import type { Store } from "../store/store.ts";
 
 const SHUTDOWN_REASON = "server shutting down";
@@ -19,6 +21,7 @@ const PRUNE_EVERY_SWEEPS = 60;
 export interface LifecycleDeps {
   hub: Hub<WebSocketClient>;
   rooms: Rooms;
+  shared: SharedRooms | undefined;
   accounts: Accounts;
   store: Store;
   dashboard: Dashboard;
@@ -48,7 +51,7 @@ export class Lifecycle {
 
   /** Tells every client the server is going, closes them with 1001 and stops; resolves when done. */
   shutdown(server: Server<SocketData>, timeoutMs: number): Promise<void> {
-    const { hub, rooms, store, dashboard, cluster, log } = this.deps;
+    const { hub, rooms, shared, store, dashboard, cluster, log } = this.deps;
     this.stopping ??= (async () => {
       log.info(`Shutting down: closing ${hub.size} client connection(s)`);
       void server.stop(false);
@@ -62,6 +65,7 @@ export class Lifecycle {
       clearInterval(this.sweep);
       // Whoever has not finished the closing handshake by now is cut off.
       await server.stop(true);
+      await shared?.handOver();
       rooms.disposeAll();
       await store.close();
       await cluster?.leave();

@@ -13,11 +13,14 @@ import type { ClientContext, SocketData, WebSocketClient } from "../hub/websocke
 import { errorText, type Logger } from "../log.ts";
 import type { Game } from "../rooms/game.ts";
 import { Rooms } from "../rooms/rooms.ts";
+import { SharedRooms } from "../rooms/shared-rooms.ts";
 import { openStore } from "../store/open.ts";
+import type { RankedStore } from "../store/ranked.ts";
 import type { Store } from "../store/store.ts";
 import { Admission } from "./admission.ts";
 import { ProxyTrust } from "./client-address.ts";
 import { loadClientFiles, loadTls } from "./files.ts";
+import { linkCluster, sharedAccounts } from "./cluster-link.ts";
 import { Lifecycle } from "./lifecycle.ts";
 import { fallback, routes, type RouteDeps } from "./routes.ts";
 import { websocketHandlers } from "./websocket.ts";
@@ -69,7 +72,7 @@ function listen(
   config: Config,
   log: Logger,
   game: Game,
-  store: Store,
+  store: RankedStore,
   cluster: Cluster | undefined,
   tls: ReturnType<typeof loadTls>,
   clientFiles: ReturnType<typeof loadClientFiles>,
@@ -80,21 +83,23 @@ function listen(
   const seed = config.seed || crypto.getRandomValues(new Uint32Array(1))[0]!;
   log.info(`Game ${game.name}, seed ${seed}`);
 
+  const shared = cluster && new SharedRooms(cluster, hub, log);
   const services: Services = {
     store,
     stats,
     now: () => performance.now(),
-    accounts: new Accounts({ store, stats, now: () => services.now(), limits: config }),
-    rooms: new Rooms({ hub, store, log, seed, now: () => services.now() }),
+    accounts: new Accounts({ store, stats, now: () => services.now(), limits: config, shared: cluster && sharedAccounts(cluster, log) }),
+    rooms: new Rooms({ hub, store, log, seed, now: () => services.now(), shared }),
   };
   const { accounts, rooms } = services;
+  if (cluster && shared) linkCluster(cluster, { hub, shared, accounts, store, log });
   const metrics = new Metrics(stats, hub);
   metrics.gauge("mmo_hash_queue", "Logins and registrations waiting for a password hash", () => accounts.hashQueue.length);
   const runtime = game.create({ rooms, store, accounts, stats, metrics, log, now: () => services.now() });
   for (const [type, factory] of Object.entries(runtime.rooms)) rooms.define(type, factory);
   const states = new StateMachine(runtime.states);
   const dashboard = new Dashboard(hub, stats, startedAt, () => runtime.dashboard?.() ?? {}, log);
-  const lifecycle = new Lifecycle({ hub, rooms, accounts, store, dashboard, cluster, log });
+  const lifecycle = new Lifecycle({ hub, rooms, shared, accounts, store, dashboard, cluster, log });
   const admission = new Admission(config);
 
   const context: ClientContext = {

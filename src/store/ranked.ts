@@ -5,7 +5,13 @@
 import { Ranking } from "./ranking.ts";
 import type { Account, HiscoreEntry, Store, StoreBackend } from "./store.ts";
 
+/** A change to the board, as told to the other nodes of a cluster (which share the backend). */
+export type BoardChange = { kind: "account"; id: number; name: string; score: number } | { kind: "scores"; scores: [number, number][] };
+
 export class RankedStore implements Store {
+  /** Told every change made through this store. */
+  onChange: (change: BoardChange) => void = () => undefined;
+
   private constructor(
     readonly backend: StoreBackend,
     private readonly ranking: Ranking,
@@ -35,6 +41,7 @@ export class RankedStore implements Store {
   async createAccount(username: string, passwordHash: string, color: number): Promise<Account> {
     const account = await this.backend.createAccount(username, passwordHash, color);
     this.ranking.add({ id: account.playerId, name: account.name, score: account.bestScore });
+    this.onChange({ kind: "account", id: account.playerId, name: account.name, score: account.bestScore });
     return account;
   }
 
@@ -50,7 +57,14 @@ export class RankedStore implements Store {
   saveBestScores(scores: Iterable<[playerId: number, score: number]>): Promise<void> {
     const list = [...scores];
     for (const [playerId, score] of list) this.ranking.raise(playerId, score);
+    if (list.length > 0) this.onChange({ kind: "scores", scores: list });
     return this.backend.saveBestScores(list);
+  }
+
+  /** Another node's change, already in the backend: the board takes it. */
+  applyChange(change: BoardChange): void {
+    if (change.kind === "account") this.ranking.add({ id: change.id, name: change.name, score: change.score });
+    else for (const [playerId, score] of change.scores) this.ranking.raise(playerId, score);
   }
 
   close(): Promise<void> {

@@ -4,9 +4,7 @@ import { defineState } from "../../hub/states.ts";
 import { newDisconnect, type Msg } from "../../packets/index.ts";
 import type { Rooms } from "../../rooms/rooms.ts";
 import type { Account } from "../../store/store.ts";
-import { WORLD_ROOM } from "./world-room.ts";
-
-export const LEFT_REASON = "Client disconnected";
+import { LEFT_REASON, WORLD_ROOM } from "./world-room.ts";
 
 /** The client's own disconnect (its logout), told to the world when it leaves; else LEFT_REASON. */
 interface InGameData {

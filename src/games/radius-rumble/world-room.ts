@@ -1,11 +1,14 @@
 // The world as a room: the framework ticks it at 20 Hz, hands it its members' claims, and carries
 // what it says to the members' sockets. Best scores reach the store every few seconds and on leaving.
+import { newDisconnect, type Msg } from "../../packets/index.ts";
 import { Room, type RoomContext, type RoomHandlers } from "../../rooms/room.ts";
 import { TICK_SECONDS } from "./rules.ts";
 import { World, type PlayerProfile, type WorldSnapshot } from "./world.ts";
 
 /** The one world every player enters. */
 export const WORLD_ROOM = "world";
+/** What the others hear when a player leaves without its own disconnect. */
+export const LEFT_REASON = "Client disconnected";
 /** Best scores reach the database at most this often while players play (and always on leaving). */
 const SCORE_FLUSH_MS = 5000;
 
@@ -50,6 +53,10 @@ export class WorldRoom extends Room<PlayerProfile, WorldSnapshot> {
 
   override onTick(): void {
     this.world.tick();
+  }
+
+  override farewell(): Msg {
+    return newDisconnect(LEFT_REASON);
   }
 
   override onDispose(): void {

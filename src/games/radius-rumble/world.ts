@@ -79,6 +79,11 @@ interface SporeDelivery {
 }
 
 const BATCHES_PER_TICK = 10;
+/**
+ * A snapshot's next spore id lies this far ahead of the world's: a world restored from it (in a
+ * cluster, on another node after its owner died) never reuses an id its clients saw after the snapshot.
+ */
+const SPORE_IDS_AHEAD = 1_000_000;
 const TICKS_PER_REPLENISH = Math.round(REPLENISH_SECONDS / TICK_SECONDS);
 const TICK_HISTORY = 200;
 /**
@@ -248,11 +253,11 @@ export class World {
     this.onTick?.(whole);
   }
 
-  /** The whole world as plain data: players, spores, the next spore id and the tick count. */
+  /** The whole world as plain data: players, spores, the next spore id (see SPORE_IDS_AHEAD) and the tick count. */
   snapshot(): WorldSnapshot {
     return {
       ticks: this.ticks,
-      nextSporeId: this.nextSporeId,
+      nextSporeId: this.nextSporeId + SPORE_IDS_AHEAD,
       players: [...this.players.values()].map((p) => ({ ...p })),
       spores: [...this.spores.values()].map((s) => ({ ...s })),
     };

@@ -1,0 +1,34 @@
+// One session per account across the cluster: `mmo:session:USER_ID` holds the name of the node where
+// the account is logged in. A claim succeeds when nobody holds the session, or when its holder is no
+// longer a live node (its membership key expired): a dead node's sessions are free at once. The key
+// also expires after a day, so that nothing outlives a cluster that is gone.
+import type { RedisClient } from "bun";
+import { NODE_PREFIX } from "./membership.ts";
+
+const SESSION_TTL_MS = 24 * 3600_000;
+const sessionKey = (userId: number) => `mmo:session:${userId}`;
+
+/** Returns 1 when claimed for ARGV[1], 0 when a live node holds it. */
+const CLAIM = `local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] and redis.call('EXISTS', ARGV[3] .. holder) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`;
+
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+export class ClusterSessions {
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly node: string,
+  ) {}
+
+  /** False when the account is logged in on a live node (this one included: the caller checks its own first). */
+  async claim(userId: number): Promise<boolean> {
+    return Number(await this.redis.send("EVAL", [CLAIM, "1", sessionKey(userId), this.node, String(SESSION_TTL_MS), NODE_PREFIX])) === 1;
+  }
+
+  async release(userId: number): Promise<void> {
+    await this.redis.send("EVAL", [RELEASE, "1", sessionKey(userId), this.node]);
+  }
+}

@@ -1,0 +1,317 @@
+// Rooms shared by the nodes of a cluster. Every node makes the room; one, its owner, runs it, held by
+// a lease it renews every second. A member's client may be connected to any node: its joins, leaves
+// and messages travel to the owner, and the owner's output travels back on the bus (broadcasts once
+// to every node, each publishing natively to its own sockets; a packet for one member to that
+// member's node). The owner snapshots the room every second; when its lease lapses, another node
+// takes the room over from the last snapshot, and every node tells the new owner who its members
+// are: those of live nodes keep their place, those of a dead node leave and the others are told once.
+import type { Bus } from "../cluster/bus.ts";
+import { FrameKind, type Frame } from "../cluster/frames.ts";
+import { HEARTBEAT_MS, NODE_TTL_MS } from "../cluster/membership.ts";
+import type { Leases } from "../cluster/leases.ts";
+import type { Hub } from "../hub/hub.ts";
+import { errorText, type Logger } from "../log.ts";
+import { decodePacket } from "../packets/index.ts";
+import type { RoomInstance } from "./rooms.ts";
+
+/** What the shared rooms need of the cluster. */
+export interface RoomsCluster {
+  readonly node: string;
+  /** The live nodes, this one included. */
+  readonly nodes: string[];
+  readonly bus: Bus;
+  readonly leases: Leases;
+  /** Redis did not answer: the cluster logs it, once an outage. */
+  trouble(err: unknown): void;
+}
+
+/** What the owner keeps in Redis: the room's state, and where each member was connected. */
+interface SharedSnapshot {
+  state: unknown;
+  members: [clientId: number, node: string][];
+}
+
+/** The events about rooms, on the bus as JSON. */
+export type RoomEvent =
+  | { type: "owner"; room: string; node: string }
+  | { type: "released"; room: string }
+  | { type: "members"; room: string; members: [clientId: number, join: unknown][] };
+
+/** After Redis returns, owners get this long to renew their leases before anyone takes one. */
+const QUIET_AFTER_OUTAGE_MS = NODE_TTL_MS;
+
+export class SharedRooms {
+  private readonly instances = new Map<string, RoomInstance>();
+  private readonly checking = new Set<string>();
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private quietUntil = 0;
+
+  constructor(
+    private readonly cluster: RoomsCluster,
+    private readonly hub: Hub,
+    private readonly log: Logger,
+  ) {}
+
+  get node(): string {
+    return this.cluster.node;
+  }
+
+  /** Each shared room's owner, for /healthz. */
+  owners(): Record<string, string> {
+    const owners: Record<string, string> = {};
+    for (const [id, instance] of this.instances) if (instance.owner) owners[id] = instance.owner;
+    return owners;
+  }
+
+  /** A shared room made on this node: it runs here only once this node holds its lease. */
+  adopt(instance: RoomInstance): void {
+    this.instances.set(instance.id, instance);
+    this.hub.span(instance.topic);
+    void this.check(instance);
+    this.timer ??= setInterval(() => {
+      for (const each of this.instances.values()) void this.check(each);
+    }, HEARTBEAT_MS);
+  }
+
+  /** Before the process stops: each room this node runs is snapshotted and its lease given up, for another to take at once. */
+  async handOver(): Promise<void> {
+    clearInterval(this.timer);
+    for (const instance of this.instances.values()) {
+      if (!instance.running) continue;
+      try {
+        await this.cluster.leases.saveSnapshot(instance.id, this.snapshotOf(instance));
+        await this.cluster.leases.release(instance.id);
+        this.cluster.bus.toAll(event({ type: "released", room: instance.id }));
+        this.log.info(`Room ${instance.id}: handed over (snapshot saved, lease released)`);
+      } catch (err) {
+        this.log.warn(`Room ${instance.id}: could not hand over (${errorText(err)}); another node takes it when the lease lapses`);
+      }
+      instance.guard("onDispose", () => instance.room.onDispose());
+      instance.halt();
+      instance.owner = undefined;
+    }
+    this.cluster.bus.flush();
+  }
+
+  /** Redis is back after an outage: leases are renewed or taken, and every owner hears again who is where. */
+  reconnected(): void {
+    this.quietUntil = performance.now() + QUIET_AFTER_OUTAGE_MS;
+    for (const instance of this.instances.values()) if (!instance.running && instance.owner) this.report(instance, instance.owner);
+  }
+
+  /** Nodes have left the cluster: their members leave the rooms run here, and rooms they ran await a new owner. */
+  nodesGone(gone: ReadonlySet<string>): void {
+    for (const instance of this.instances.values()) {
+      if (instance.running) {
+        for (const [clientId, node] of instance.remote) if (gone.has(node)) this.lost(instance, clientId);
+      } else if (instance.owner && gone.has(instance.owner)) {
+        instance.owner = undefined;
+        void this.check(instance);
+      }
+    }
+  }
+
+  // What a member connected to this node does, in a room another node runs.
+
+  joined(instance: RoomInstance, clientId: number, join: unknown): void {
+    if (instance.owner) this.cluster.bus.toNode(instance.owner, { kind: FrameKind.join, room: instance.id, clientId, json: JSON.stringify(join ?? null) });
+  }
+
+  left(instance: RoomInstance, clientId: number, farewell: Uint8Array): void {
+    if (instance.owner) this.cluster.bus.toNode(instance.owner, { kind: FrameKind.leave, room: instance.id, clientId, bytes: farewell });
+  }
+
+  message(instance: RoomInstance, clientId: number, bytes: Uint8Array): void {
+    if (instance.owner) this.cluster.bus.toNode(instance.owner, { kind: FrameKind.roomMessage, room: instance.id, clientId, bytes });
+  }
+
+  // What the owner does for a member connected elsewhere.
+
+  direct(instance: RoomInstance, clientId: number, bytes: Uint8Array): void {
+    // On the channel every node hears, so that it arrives in order with the room's broadcasts.
+    this.cluster.bus.toAll({ kind: FrameKind.direct, room: instance.id, clientId, bytes });
+  }
+
+  setState(instance: RoomInstance, clientId: number, state: string, arg: unknown): void {
+    this.cluster.bus.toAll({ kind: FrameKind.state, room: instance.id, clientId, state, json: JSON.stringify(arg ?? null) });
+  }
+
+  /** A frame about a room, from node `origin`. */
+  received(origin: string, frame: Frame): void {
+    if (frame.kind === FrameKind.topic || frame.kind === FrameKind.event) return;
+    const instance = this.instances.get(frame.room);
+    if (!instance) return;
+    switch (frame.kind) {
+      case FrameKind.direct: {
+        if (instance.joins.has(frame.clientId)) this.hub.clients.get(frame.clientId)?.sendBytes(frame.bytes);
+        return;
+      }
+      case FrameKind.state: {
+        const client = this.hub.clients.get(frame.clientId);
+        if (client && instance.joins.has(frame.clientId)) instance.guard("setState", () => client.setState(frame.state, JSON.parse(frame.json) ?? undefined));
+        return;
+      }
+      case FrameKind.join: {
+        if (!instance.running) return;
+        instance.remote.set(frame.clientId, origin);
+        if (instance.members.has(frame.clientId)) return;
+        instance.members.add(frame.clientId);
+        const join: unknown = JSON.parse(frame.json);
+        instance.guard("onJoin", () => instance.room.onJoin(frame.clientId, join));
+        return;
+      }
+      case FrameKind.leave: {
+        if (!instance.running || instance.remote.get(frame.clientId) !== origin) return;
+        instance.remote.delete(frame.clientId);
+        if (frame.bytes.length > 0) this.hub.forward(instance.topic, frame.clientId, frame.bytes);
+        instance.guard("onLeave", () => instance.room.onLeave(frame.clientId));
+        instance.members.delete(frame.clientId);
+        return;
+      }
+      case FrameKind.roomMessage: {
+        if (!instance.running || instance.remote.get(frame.clientId) !== origin) return;
+        instance.guard("a member's message", () => {
+          const { msg } = decodePacket(frame.bytes);
+          const handler = msg && (instance.room.messages[msg.$case] as ((clientId: number, value: unknown) => void) | undefined);
+          handler?.(frame.clientId, msg!.value);
+        });
+        return;
+      }
+    }
+  }
+
+  /** An event about a room, from node `origin`. */
+  event(origin: string, roomEvent: RoomEvent): void {
+    const instance = this.instances.get(roomEvent.room);
+    if (!instance) return;
+    switch (roomEvent.type) {
+      case "owner":
+        if (!instance.running) this.ownerIs(instance, roomEvent.node);
+        return;
+      case "released":
+        if (!instance.running) {
+          instance.owner = undefined;
+          void this.check(instance);
+        }
+        return;
+      case "members":
+        if (instance.running) this.reconcile(instance, origin, roomEvent.members);
+        return;
+    }
+  }
+
+  /** Once a second: the owner renews its lease and saves a snapshot; the others learn the owner, or take a lapsed lease. */
+  private async check(instance: RoomInstance): Promise<void> {
+    if (this.checking.has(instance.id) || instance.disposed) return;
+    this.checking.add(instance.id);
+    const { leases, node } = this.cluster;
+    try {
+      if (instance.running) {
+        const holder = await leases.renew(instance.id);
+        if (holder !== node) return this.lostLease(instance, holder);
+        await leases.saveSnapshot(instance.id, this.snapshotOf(instance));
+        return;
+      }
+      const holder = await leases.owner(instance.id);
+      if (holder === node) {
+        // A lease this node holds without running the room (it gave the room up and asked again): let it lapse.
+        await leases.release(instance.id);
+        return;
+      }
+      if (holder) return this.ownerIs(instance, holder);
+      if (performance.now() < this.quietUntil) return;
+      const took = await leases.take(instance.id);
+      if (took.taken) this.takeOver(instance, took.snapshot);
+      else if (took.holder) this.ownerIs(instance, took.holder);
+    } catch (err) {
+      this.cluster.trouble(err);
+    } finally {
+      this.checking.delete(instance.id);
+    }
+  }
+
+  private snapshotOf(instance: RoomInstance): string {
+    const members: [number, string][] = [...instance.members].map((id) => [id, instance.remote.get(id) ?? this.cluster.node]);
+    const snapshot: SharedSnapshot = { state: instance.room.snapshot(), members };
+    return JSON.stringify(snapshot);
+  }
+
+  /** This node holds the lease now: the room runs here, from the snapshot if there is one. */
+  private takeOver(instance: RoomInstance, json: string | undefined): void {
+    const previous = instance.owner;
+    instance.owner = this.cluster.node;
+    instance.members.clear();
+    instance.remote.clear();
+    instance.start();
+    const live = new Set(this.cluster.nodes);
+    if (json) {
+      const snapshot = JSON.parse(json) as SharedSnapshot;
+      instance.guard("restore", () => instance.room.restore(snapshot.state));
+      for (const [clientId, node] of snapshot.members) {
+        instance.members.add(clientId);
+        if (node !== this.cluster.node) instance.remote.set(clientId, node);
+      }
+      // Members whose node is gone, and this node's own that left meanwhile, leave; the others' nodes report.
+      for (const [clientId, node] of snapshot.members) {
+        const gone = node === this.cluster.node ? !instance.joins.has(clientId) : !live.has(node) || node === previous;
+        if (gone) this.lost(instance, clientId);
+      }
+    }
+    for (const [clientId, join] of instance.joins) {
+      if (instance.members.has(clientId)) continue;
+      instance.members.add(clientId);
+      instance.guard("onJoin", () => instance.room.onJoin(clientId, join));
+    }
+    this.log.info(`Room ${instance.id}: this node runs it now${json ? " (restored from the last snapshot)" : ""}${previous ? `, after ${previous}` : ""}`);
+    this.cluster.bus.toAll(event({ type: "owner", room: instance.id, node: this.cluster.node }));
+  }
+
+  /** Another node holds the lease of a room this node ran (Redis was away from this node): the room moves there. */
+  private lostLease(instance: RoomInstance, holder: string): void {
+    this.log.warn(`Room ${instance.id}: node ${holder} holds its lease now; this node's members move there`);
+    instance.guard("onDispose", () => instance.room.onDispose());
+    instance.halt();
+    instance.remote.clear();
+    instance.members.clear();
+    for (const clientId of instance.joins.keys()) instance.members.add(clientId);
+    instance.owner = undefined;
+    this.ownerIs(instance, holder);
+  }
+
+  private ownerIs(instance: RoomInstance, owner: string): void {
+    if (instance.owner === owner) return;
+    instance.owner = owner;
+    this.report(instance, owner);
+  }
+
+  /** Tells the owner which of its members are connected to this node, and what they brought. */
+  private report(instance: RoomInstance, owner: string): void {
+    this.cluster.bus.toNode(owner, event({ type: "members", room: instance.id, members: [...instance.joins] }));
+  }
+
+  /** A node's report: its members that are not in the room join; those the room has that it no longer holds leave. */
+  private reconcile(instance: RoomInstance, node: string, members: [number, unknown][]): void {
+    const reported = new Map(members);
+    for (const [clientId, at] of instance.remote) if (at === node && !reported.has(clientId)) this.lost(instance, clientId);
+    for (const [clientId, join] of reported) {
+      instance.remote.set(clientId, node);
+      if (instance.members.has(clientId)) continue;
+      instance.members.add(clientId);
+      instance.guard("onJoin", () => instance.room.onJoin(clientId, join));
+    }
+  }
+
+  /** A member gone without leaving (its node died, or its leave was lost): the others hear the room's farewell once. */
+  private lost(instance: RoomInstance, clientId: number): void {
+    instance.remote.delete(clientId);
+    if (!instance.members.has(clientId)) return;
+    const farewell = instance.room.farewell?.(clientId);
+    if (farewell) this.hub.broadcast(clientId, farewell, instance.topic);
+    instance.guard("onLeave", () => instance.room.onLeave(clientId));
+    instance.members.delete(clientId);
+  }
+}
+
+function event(roomEvent: RoomEvent): Frame {
+  return { kind: FrameKind.event, json: JSON.stringify(roomEvent) };
+}

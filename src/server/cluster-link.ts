@@ -1,0 +1,59 @@
+// Connects one server's parts to its cluster: the lobby and the shared rooms' topics span the nodes,
+// frames from the bus reach the hub and the shared rooms, and the board and the login throttle hear
+// of the other nodes' registrations, best scores and failed logins.
+import { LOBBY_TOPIC } from "../accounts/lobby.ts";
+import type { Accounts, SharedAccounts } from "../accounts/accounts.ts";
+import type { Cluster } from "../cluster/cluster.ts";
+import { FrameKind, type Frame } from "../cluster/frames.ts";
+import type { Hub } from "../hub/hub.ts";
+import { errorText, type Logger } from "../log.ts";
+import type { RoomEvent, SharedRooms } from "../rooms/shared-rooms.ts";
+import type { BoardChange, RankedStore } from "../store/ranked.ts";
+
+type ClusterEvent = RoomEvent | { type: "board"; change: BoardChange } | { type: "login"; ok: boolean; username: string; ip: string };
+
+const event = (clusterEvent: ClusterEvent): Frame => ({ kind: FrameKind.event, json: JSON.stringify(clusterEvent) });
+
+/** Sessions and the throttle, across the cluster. */
+export function sharedAccounts(cluster: Cluster, log: Logger): SharedAccounts {
+  return {
+    claim: (userId) => cluster.sessions.claim(userId),
+    release: (userId) => void cluster.sessions.release(userId).catch((err) => log.warn(`Cluster: could not release the session of account ${userId}: ${errorText(err)}`)),
+    failed: (username, ip) => cluster.bus.toAll(event({ type: "login", ok: false, username, ip })),
+    succeeded: (username) => cluster.bus.toAll(event({ type: "login", ok: true, username, ip: "" })),
+  };
+}
+
+export function linkCluster(cluster: Cluster, parts: { hub: Hub; shared: SharedRooms; accounts: Accounts; store: RankedStore; log: Logger }): void {
+  const { hub, shared, accounts, store, log } = parts;
+  hub.span(LOBBY_TOPIC);
+  hub.attachRelay((topic, sender, exclude, bytes) => cluster.bus.toAll({ kind: FrameKind.topic, topic, sender, exclude, bytes }));
+  store.onChange = (change) => cluster.bus.toAll(event({ type: "board", change }));
+  cluster.onNodesGone = (gone) => shared.nodesGone(gone);
+  cluster.onReconnected = () => shared.reconnected();
+  cluster.roomOwners = () => shared.owners();
+  cluster.bus.onBatch(({ origin, frames }) => {
+    for (const frame of frames) {
+      try {
+        if (frame.kind === FrameKind.topic) hub.relayed(frame.topic, frame.sender, frame.exclude, frame.bytes);
+        else if (frame.kind === FrameKind.event) received(origin, JSON.parse(frame.json) as ClusterEvent);
+        else shared.received(origin, frame);
+      } catch (err) {
+        log.error(`Cluster: a frame from node ${origin} failed: ${errorText(err)}`);
+      }
+    }
+  });
+
+  function received(origin: string, clusterEvent: ClusterEvent): void {
+    switch (clusterEvent.type) {
+      case "board":
+        return store.applyChange(clusterEvent.change);
+      case "login":
+        if (clusterEvent.ok) accounts.succeededElsewhere(clusterEvent.username);
+        else accounts.failedElsewhere(clusterEvent.username, clusterEvent.ip);
+        return;
+      default:
+        return shared.event(origin, clusterEvent);
+    }
+  }
+}
