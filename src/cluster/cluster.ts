@@ -119,12 +119,13 @@ export class Cluster {
     if (this.beating) return;
     this.beating = true;
     try {
-      await withTimeout(this.membership.beat(), "the heartbeat");
-      if (this.down) {
-        this.down = false;
+      const restarted = await withTimeout(this.membership.beat(), "the heartbeat");
+      if (this.down || restarted) {
         // Nodes re-register within a heartbeat of Redis coming back: none counts as gone meanwhile.
         this.quietUntil = performance.now() + NODE_TTL_MS;
-        this.log.info(`Cluster: Redis is back; node ${this.node} registered again, ${this.nodes.length} node(s) live`);
+        this.log.info(`Cluster: Redis is back${restarted ? " (restarted)" : ""}; node ${this.node} registered again, ${this.nodes.length} node(s) live`);
+        if (this.down) this.down = false;
+        else this.outages++;
         this.onReconnected();
       }
       const live = new Set(this.nodes);

@@ -14,6 +14,8 @@ export interface NodeInfo {
 
 export class Membership {
   private live: string[] = [];
+  /** The Redis server's run id: a new one means Redis restarted (maybe empty) since the last beat. */
+  private runId: string | undefined;
 
   constructor(
     private readonly redis: RedisClient,
@@ -29,14 +31,21 @@ export class Membership {
   async claim(): Promise<boolean> {
     const ok = await this.redis.send("SET", [this.key, JSON.stringify(this.info), "PX", String(NODE_TTL_MS), "NX"]);
     if (ok !== "OK") return false;
-    await this.refresh();
+    await this.beat();
     return true;
   }
 
-  /** One heartbeat: renews this node's key (re-creating it after a Redis restart) and reads the others. */
-  async beat(): Promise<void> {
+  /**
+   * One heartbeat: renews this node's key (re-creating it after a Redis restart) and reads the others;
+   * true when Redis has restarted since the last beat.
+   */
+  async beat(): Promise<boolean> {
     await this.redis.send("SET", [this.key, JSON.stringify(this.info), "PX", String(NODE_TTL_MS)]);
     await this.refresh();
+    const runId = /run_id:(\w+)/.exec(String(await this.redis.send("INFO", ["server"])))?.[1];
+    const restarted = this.runId !== undefined && runId !== this.runId;
+    this.runId = runId;
+    return restarted;
   }
 
   async leave(): Promise<void> {

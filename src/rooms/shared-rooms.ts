@@ -21,6 +21,8 @@ export interface RoomsCluster {
   readonly nodes: string[];
   readonly bus: Bus;
   readonly leases: Leases;
+  /** False from the first failed call to Redis until a heartbeat gets through again. */
+  readonly up: boolean;
   /** Redis did not answer: the cluster logs it, once an outage. */
   trouble(err: unknown): void;
 }
@@ -219,7 +221,9 @@ export class SharedRooms {
         return;
       }
       if (holder) return this.ownerIs(instance, holder);
-      if (performance.now() < this.quietUntil) return;
+      // A lease is taken only from an owner known to be gone (or when none was ever known); and when
+      // Redis has just returned (maybe empty), the owner re-takes its lease first.
+      if (instance.owner !== undefined || !this.cluster.up || performance.now() < this.quietUntil) return;
       const took = await leases.take(instance.id);
       if (took.taken) this.takeOver(instance, took.snapshot);
       else if (took.holder) this.ownerIs(instance, took.holder);
