@@ -100,6 +100,20 @@ describeRedis("cluster: one server over three nodes", () => {
     for (const i of [0, 2]) expect(chats(players[i]!.client.packets)).toEqual(worldChat);
     expect(chats(players[1]!.client.packets)).toEqual([]);
     for (const listener of lobby) expect(chats(listener.packets)).toEqual([]);
+
+    // The bus on /metrics, and the nodes on the dashboard.
+    const metrics = await (await fetch(`http://127.0.0.1:${b!.port}/metrics`)).text();
+    const counter = (name: string) => Number(new RegExp(`^${name} (\\d+)`, "m").exec(metrics)?.[1] ?? NaN);
+    expect(counter('mmo_bus_messages_total{direction="in"}')).toBeGreaterThan(0);
+    expect(counter('mmo_bus_bytes_total{direction="out"}')).toBeGreaterThan(0);
+    expect(metrics).toContain("mmo_bus_relay_lag_seconds_count");
+    expect(metrics).toMatch(/^mmo_cluster_nodes 3$/m);
+    const events = await fetch(`http://127.0.0.1:${b!.port}/dashboard/events`);
+    const reader = events.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+    const tiles = (JSON.parse(first.slice(first.indexOf("data: ") + 6)) as { tiles: Record<string, string> }).tiles;
+    expect(tiles).toMatchObject({ Node: "c2", Nodes: "c1, c2, c3", Bus: "up", Owners: "world: c1" });
   }, 60_000);
 
   test("players on three nodes see each other at 20 Hz; a leaver is told exactly once on every node", async () => {

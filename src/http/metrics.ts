@@ -46,6 +46,11 @@ export class Metrics implements GameMetrics {
     counterFrom(registry, "mmo_registrations_total", "Registration attempts, by outcome", "outcome", () => Object.entries(stats.registrations) as [string, number][]);
   }
 
+  /** A counter read when /metrics is scraped: one number, or one per value of `label`. */
+  counter(name: string, help: string, read: () => Iterable<[string, number]> | number, label?: string): void {
+    counterFrom(this.registry, name, help, label, read);
+  }
+
   gauge(name: string, help: string, read: () => number): void {
     new Gauge({ name, help, registers: [this.registry], collect() { this.set(read()); } });
   }

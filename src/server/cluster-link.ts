@@ -5,7 +5,9 @@ import { LOBBY_TOPIC } from "../accounts/lobby.ts";
 import type { Accounts, SharedAccounts } from "../accounts/accounts.ts";
 import type { Cluster } from "../cluster/cluster.ts";
 import { FrameKind, type Frame } from "../cluster/frames.ts";
+import type { Metrics } from "../http/metrics.ts";
 import type { Hub } from "../hub/hub.ts";
+import type { DashboardView } from "../rooms/game.ts";
 import { errorText, type Logger } from "../log.ts";
 import type { RoomEvent, SharedRooms } from "../rooms/shared-rooms.ts";
 import type { BoardChange, RankedStore } from "../store/ranked.ts";
@@ -22,6 +24,35 @@ export function sharedAccounts(cluster: Cluster, log: Logger): SharedAccounts {
     failed: (username, ip) => cluster.bus.toAll(event({ type: "login", ok: false, username, ip })),
     succeeded: (username) => cluster.bus.toAll(event({ type: "login", ok: true, username, ip: "" })),
   };
+}
+
+/** The bus on /metrics. */
+export function clusterMetrics(cluster: Cluster, metrics: Metrics): void {
+  const { counters } = cluster.bus;
+  metrics.counter("mmo_bus_messages_total", "Redis messages of the cluster's bus (a message is a batch of frames), by direction", () => [
+    ["in", counters.messagesIn],
+    ["out", counters.messagesOut],
+  ], "direction");
+  metrics.counter("mmo_bus_bytes_total", "Bytes of the cluster's bus messages, by direction", () => [
+    ["in", counters.bytesIn],
+    ["out", counters.bytesOut],
+  ], "direction");
+  metrics.counter("mmo_bus_frames_dropped_total", "Frames for other nodes dropped while Redis was unreachable", () => counters.framesDropped);
+  metrics.counter("mmo_bus_reconnects_total", "Times the bus's subscription came back after its connection to Redis was lost", () => counters.reconnects);
+  metrics.counter("mmo_cluster_outages_total", "Outages of Redis seen by this node", () => cluster.outageCount);
+  metrics.gauge("mmo_cluster_nodes", "Live nodes of the cluster, as this node last saw them", () => cluster.nodes.length);
+  metrics.gauge("mmo_bus_up", "1 while Redis answers and the bus is connected", () => (cluster.up ? 1 : 0));
+  const lag = metrics.histogram("mmo_bus_relay_lag_seconds", "From a bus message's send on its node to its arrival here (across machines, includes clock skew)", [
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5,
+  ]);
+  cluster.bus.observeLag = (seconds) => lag.observe(seconds);
+}
+
+/** The dashboard's view with the cluster's tiles first. */
+export function withClusterTiles(cluster: Cluster, view: DashboardView): DashboardView {
+  const health = cluster.health();
+  const owners = Object.entries(health.rooms).map(([room, node]) => `${room}: ${node}`).join(", ");
+  return { ...view, tiles: { Node: health.node, Nodes: health.nodes.join(", "), Bus: health.bus, ...(owners && { Owners: owners }), ...view.tiles } };
 }
 
 export function linkCluster(cluster: Cluster, parts: { hub: Hub; shared: SharedRooms; accounts: Accounts; store: RankedStore; log: Logger }): void {

@@ -20,7 +20,7 @@ import type { Store } from "../store/store.ts";
 import { Admission } from "./admission.ts";
 import { ProxyTrust } from "./client-address.ts";
 import { loadClientFiles, loadTls } from "./files.ts";
-import { linkCluster, sharedAccounts } from "./cluster-link.ts";
+import { clusterMetrics, linkCluster, sharedAccounts, withClusterTiles } from "./cluster-link.ts";
 import { Lifecycle } from "./lifecycle.ts";
 import { fallback, routes, type RouteDeps } from "./routes.ts";
 import { websocketHandlers } from "./websocket.ts";
@@ -98,7 +98,9 @@ function listen(
   const runtime = game.create({ rooms, store, accounts, stats, metrics, log, now: () => services.now() });
   for (const [type, factory] of Object.entries(runtime.rooms)) rooms.define(type, factory);
   const states = new StateMachine(runtime.states);
-  const dashboard = new Dashboard(hub, stats, startedAt, () => runtime.dashboard?.() ?? {}, log);
+  if (cluster) clusterMetrics(cluster, metrics);
+  const gameView = () => runtime.dashboard?.() ?? {};
+  const dashboard = new Dashboard(hub, stats, startedAt, cluster ? () => withClusterTiles(cluster, gameView()) : gameView, log);
   const lifecycle = new Lifecycle({ hub, rooms, shared, accounts, store, dashboard, cluster, log });
   const admission = new Admission(config);
 
