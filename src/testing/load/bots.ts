@@ -12,6 +12,8 @@ export interface BotsTask {
   bots: number;
   duration: number;
   prefix: string;
+  /** The nodes of a cluster, the bots spread evenly over them (else all on `url`). */
+  urls?: string[];
 }
 
 export async function botsWorker(task: BotsTask): Promise<void> {
@@ -20,9 +22,11 @@ export async function botsWorker(task: BotsTask): Promise<void> {
   const perBot = new Map<Conn, Map<number, { count: number; last: number }>>();
   let counting = false;
   let loginErrors = 0;
-  const { conns, errors } = await openMany(task.url, task.bots, (conn, bytes) => {
+  const deliveredByNode = new Array<number>(task.urls?.length ?? 1).fill(0);
+  const { conns, errors } = await openMany(task.urls ?? task.url, task.bots, (conn, bytes) => {
     const p = peek(bytes);
     if (p?.kind !== "player" || !counting) return;
+    deliveredByNode[conn.node]!++;
     const id = firstVarint(bytes, p);
     const now = performance.now();
     let seen = perBot.get(conn)!.get(id);
@@ -71,18 +75,19 @@ export async function botsWorker(task: BotsTask): Promise<void> {
   // The fraction of the expected 20 updates/s that each bot got from each player it saw.
   const fractions: number[] = [];
   for (const seen of perBot.values()) for (const { count } of seen.values()) fractions.push(count / (seconds * 20));
-  say({ type: "result", result: { bots: conns.length, connectErrors: errors, loginErrors, seconds, fractions, playersSeen: [...perBot.values()].map((m) => m.size), gaps: gaps.toSparse(), gapMax: gaps.max } });
+  say({ type: "result", result: { bots: conns.length, connectErrors: errors, loginErrors, seconds, fractions, playersSeen: [...perBot.values()].map((m) => m.size), gaps: gaps.toSparse(), gapMax: gaps.max, deliveredByNode } });
   await cmds.next();
   for (const c of conns) c.ws.close();
 }
 
-export async function runBots(url: string, pid: number | undefined, bots: number, duration: number, workers = 2, healthUrl?: string): Promise<ScenarioResult> {
+export async function runBots(url: string | string[], pid: number | undefined, bots: number, duration: number, workers = 2, healthUrl?: string): Promise<ScenarioResult> {
+  const urls = typeof url === "string" ? undefined : url;
   const prefix = `bot${Date.now().toString(36)}_`;
   const progress = progressReporter("bots", duration);
   const counts = new Array<number>(workers).fill(0);
   let offset = 0;
   const handles = split(bots, workers).map((n, i) => {
-    const h = startWorker({ kind: "bots", url, bots: n, duration, prefix: `${prefix}${offset}_` } satisfies BotsTask, (done) => {
+    const h = startWorker({ kind: "bots", url: urls?.[0] ?? (url as string), urls, bots: n, duration, prefix: `${prefix}${offset}_` } satisfies BotsTask, (done) => {
       counts[i] = done;
       progress(Math.min(...counts));
     });
@@ -102,6 +107,7 @@ export async function runBots(url: string, pid: number | undefined, bots: number
   const gaps = new Histogram();
   for (const r of parts) gaps.merge(Histogram.fromSparse(r.gaps as number[], r.gapMax as number));
   const playersSeen = parts.flatMap((r) => r.playersSeen as number[]);
+  const deliveredByNode = (urls ?? [url]).map((_, node) => parts.reduce((sum, r) => sum + (r.deliveredByNode as number[])[node]!, 0));
   return {
     scenario: "bots",
     bots,
@@ -110,6 +116,8 @@ export async function runBots(url: string, pid: number | undefined, bots: number
     updateFractionMin: round(fractions[0] ?? 0, 3),
     updateFractionP1: round(fractions[Math.floor(fractions.length * 0.01)] ?? 0, 3),
     updateFractionMedian: round(fractions[Math.floor(fractions.length / 2)] ?? 0, 3),
+    seconds: parts[0]?.seconds,
+    deliveredByNode,
     updateGapP50Ms: round(gaps.percentile(0.5)),
     updateGapP99Ms: round(gaps.percentile(0.99)),
     updateGapMaxMs: round(gaps.max),

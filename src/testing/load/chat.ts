@@ -18,12 +18,14 @@ export interface ChatTask extends ChatOptions {
   url: string;
   senderOffset: number;
   totalSenders: number;
+  /** The nodes of a cluster, the clients spread evenly over them (else all on `url`). */
+  urls?: string[];
 }
 
 export async function chatWorker(task: ChatTask): Promise<void> {
   const latency = new Histogram();
   let delivered = 0;
-  const { conns, errors } = await openMany(task.url, task.clients, (_conn, bytes) => {
+  const { conns, errors } = await openMany(task.urls ?? task.url, task.clients, (_conn, bytes) => {
     const p = peek(bytes);
     if (p?.kind !== "chat") return;
     const sentUs = chatNumber(bytes, p);
@@ -68,7 +70,8 @@ export async function chatWorker(task: ChatTask): Promise<void> {
   for (const c of conns) c.ws.close();
 }
 
-export async function runChat(url: string, pid: number | undefined, o: ChatOptions, workers = 2): Promise<ScenarioResult> {
+export async function runChat(url: string | string[], pid: number | undefined, o: ChatOptions, workers = 2): Promise<ScenarioResult> {
+  const urls = typeof url === "string" ? undefined : url;
   const clients = split(o.clients, workers);
   const senders = split(o.senders, workers);
   let sentSoFar = 0;
@@ -76,7 +79,7 @@ export async function runChat(url: string, pid: number | undefined, o: ChatOptio
   const counts = new Array<number>(workers).fill(0);
   const handles = clients.map((n, i) =>
     startWorker(
-      { kind: "chat", url, clients: n, senders: senders[i]!, rate: o.rate, duration: o.duration, senderOffset: senders.slice(0, i).reduce((a, b) => a + b, 0), totalSenders: o.senders } satisfies ChatTask,
+      { kind: "chat", url: urls?.[0] ?? (url as string), urls, clients: n, senders: senders[i]!, rate: o.rate, duration: o.duration, senderOffset: senders.slice(0, i).reduce((a, b) => a + b, 0), totalSenders: o.senders } satisfies ChatTask,
       (done) => {
         counts[i] = done;
         sentSoFar = counts.reduce((a, b) => a + b, 0);

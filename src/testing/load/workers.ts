@@ -27,18 +27,26 @@ export async function* commands(): AsyncGenerator<string> {
 export interface Conn {
   ws: WebSocket;
   id: number;
+  /** Which of the urls it connected to (the node of a cluster). */
+  node: number;
 }
 
-/** Opens `count` connections, at most `parallel` at a time; each resolves on its id packet. */
-export async function openMany(url: string, count: number, onMessage: (conn: Conn, bytes: Uint8Array) => void, parallel = 200): Promise<{ conns: Conn[]; errors: number }> {
+/**
+ * Opens `count` connections, at most `parallel` at a time, spread evenly over `url` when it lists
+ * several (the nodes of a cluster); each resolves on its id packet.
+ */
+export async function openMany(url: string | string[], count: number, onMessage: (conn: Conn, bytes: Uint8Array) => void, parallel = 200): Promise<{ conns: Conn[]; errors: number }> {
+  const urls = typeof url === "string" ? [url] : url;
+  let opened = 0;
   const conns: Conn[] = [];
   let errors = 0;
   let next = 0;
   const one = () =>
     new Promise<void>((resolve) => {
-      const ws = new WebSocket(url);
+      const node = opened++ % urls.length;
+      const ws = new WebSocket(urls[node]!);
       ws.binaryType = "nodebuffer";
-      const conn: Conn = { ws, id: 0 };
+      const conn: Conn = { ws, id: 0, node };
       const timer = setTimeout(() => {
         errors++;
         ws.close();
