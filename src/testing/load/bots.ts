@@ -6,6 +6,9 @@ import { firstVarint, peek } from "../wire.ts";
 import { allReady, expectMessage, progressReporter, rss, split, startWorker, type ScenarioResult } from "./coordinator.ts";
 import { commands, openMany, round, say, wallMs, type Conn, type WorkerMessage } from "./workers.ts";
 
+/** Bots of one worker process signing in at once (two workers stay well under the server's 64 per address). */
+const SIGN_IN_AT_ONCE = 16;
+
 export interface BotsTask {
   kind: "bots";
   url: string;
@@ -35,25 +38,33 @@ export async function botsWorker(task: BotsTask): Promise<void> {
     seen.count++;
     seen.last = now;
   }, 20);
-  // Register (or find already registered) and log in, one bot after another per connection.
+  // Register (or find already registered) and log in, a few bots at a time: the server hashes
+  // passwords in a queue that refuses an address more than 64 waiting at once.
+  const signIn = async (conn: Conn, i: number) => {
+    perBot.set(conn, new Map());
+    const name = `${task.prefix}${i}`;
+    const reply = (msg: Parameters<typeof encodePacket>[1]) =>
+      new Promise<MsgCase>((resolve) => {
+        const listener = (ev: MessageEvent) => {
+          const kind = peek(ev.data as Uint8Array)?.kind;
+          if (kind === "okResponse" || kind === "denyResponse") {
+            conn.ws.removeEventListener("message", listener);
+            resolve(kind);
+          }
+        };
+        conn.ws.addEventListener("message", listener);
+        conn.ws.send(encodePacket(0, msg));
+      });
+    await reply({ $case: "registerRequest", value: { username: name, password: "bot-password", color: (i * 2654435761) | 0 } });
+    if ((await reply({ $case: "loginRequest", value: { username: name, password: "bot-password" } })) !== "okResponse") loginErrors++;
+  };
+  let nextBot = 0;
   await Promise.all(
-    conns.map(async (conn, i) => {
-      perBot.set(conn, new Map());
-      const name = `${task.prefix}${i}`;
-      const reply = (msg: Parameters<typeof encodePacket>[1]) =>
-        new Promise<MsgCase>((resolve) => {
-          const listener = (ev: MessageEvent) => {
-            const kind = peek(ev.data as Uint8Array)?.kind;
-            if (kind === "okResponse" || kind === "denyResponse") {
-              conn.ws.removeEventListener("message", listener);
-              resolve(kind);
-            }
-          };
-          conn.ws.addEventListener("message", listener);
-          conn.ws.send(encodePacket(0, msg));
-        });
-      await reply({ $case: "registerRequest", value: { username: name, password: "bot-password", color: (i * 2654435761) | 0 } });
-      if ((await reply({ $case: "loginRequest", value: { username: name, password: "bot-password" } })) !== "okResponse") loginErrors++;
+    Array.from({ length: SIGN_IN_AT_ONCE }, async () => {
+      while (nextBot < conns.length) {
+        const i = nextBot++;
+        await signIn(conns[i]!, i);
+      }
     }),
   );
   say({ type: "ready", connectErrors: errors + loginErrors });
