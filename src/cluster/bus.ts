@@ -43,14 +43,22 @@ export class Bus {
 
   /** Connects the two connections and subscribes; rejects when Redis cannot be reached. */
   static async open(url: string, node: string, log: Logger, timeoutMs: number): Promise<Bus> {
+    const parsed = new URL(url);
+    // Parsed here: ioredis parses a URL string with the deprecated url.parse(), which warns on stderr.
     const options = {
+      host: parsed.hostname.replace(/^\[|\]$/g, ""),
+      port: Number(parsed.port || 6379),
+      username: decodeURIComponent(parsed.username) || undefined,
+      password: decodeURIComponent(parsed.password) || undefined,
+      db: Number(parsed.pathname.slice(1) || 0),
+      tls: parsed.protocol === "rediss:" ? {} : undefined,
       lazyConnect: true,
       connectTimeout: timeoutMs,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       retryStrategy: (times: number) => Math.min(100 * times, 1000),
     };
-    const bus = new Bus(new Redis(url, options), new Redis(url, { ...options, enableOfflineQueue: true }), node, log);
+    const bus = new Bus(new Redis(options), new Redis({ ...options, enableOfflineQueue: true }), node, log);
     // Connection errors are the cluster's outage, logged once by it; ioredis would print each one.
     for (const connection of [bus.pub, bus.sub]) connection.on("error", () => undefined);
     bus.sub.on("ready", () => {
