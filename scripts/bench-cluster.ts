@@ -117,18 +117,11 @@ try {
       const row = await measure(layout, load, redis);
       console.error(JSON.stringify(row));
       rows.push(row);
-      await redisFlush();
+      await redis.flush();
     }
   }
 } finally {
   await redis.destroy();
-}
-
-async function redisFlush(): Promise<void> {
-  const { RedisClient } = await import("bun");
-  const client = new RedisClient(redis.url);
-  await client.send("FLUSHALL", []);
-  client.close();
 }
 
 const layoutName = (layout: string) => (layout === "alone" ? "one server, no Redis" : `${layout} node${layout === "1" ? "" : "s"}`);

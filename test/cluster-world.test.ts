@@ -8,22 +8,10 @@ import { join } from "node:path";
 import type { Packet } from "../src/packets/index.ts";
 import { TestRedis } from "../src/testing/redis.ts";
 import { startServerProcess, type ServerProcess } from "../src/testing/server-process.ts";
-import { describeRedis, login, register, TestClient, waitFor } from "./helpers.ts";
+import { clusterOf, describeRedis, login, NODE_FROM_SOURCE as NODE, register, TestClient, waitFor, type ClusterHealth } from "./helpers.ts";
 
-const NODE = [process.execPath, join(import.meta.dir, "..", "src", "main.ts")];
 const PASSWORD = "cluster pw";
 const ALREADY_LOGGED_IN = "This account is already logged in";
-
-interface ClusterHealth {
-  node: string;
-  nodes: string[];
-  bus: "up" | "down";
-  rooms: Record<string, string>;
-}
-
-async function clusterOf(node: ServerProcess): Promise<ClusterHealth> {
-  return ((await (await fetch(`http://127.0.0.1:${node.port}/healthz`)).json()) as { cluster: ClusterHealth }).cluster;
-}
 
 const chats = (packets: Packet[]) => packets.flatMap((p) => (p.msg?.$case === "chat" ? [p.msg.value.msg] : []));
 const updatesOf = (packets: Packet[], id: number) => packets.filter((p) => p.msg?.$case === "player" && p.msg.value.id === id);
@@ -74,7 +62,7 @@ describeRedis("cluster: one server over three nodes", () => {
     await Promise.all(clients.splice(0).map((c) => c.close()));
     await Promise.all(nodes.splice(0).map((n) => n.stop()));
     rmSync(dataDir, { recursive: true, force: true });
-    await redisFlush(redis);
+    await redis.flush();
   });
   afterAll(async () => {
     await redis.destroy();
@@ -187,7 +175,7 @@ describeRedis("cluster: one server over three nodes", () => {
     // Long enough for snapshots of players that have moved.
     await Bun.sleep(2500);
     const watcher = players[1]!.client;
-    const own = (packets: Packet[]) => updatesOf(packets, watcher.id).map((p) => ({ at: 0, ...(p.msg as { value: { x: number; y: number; radius: number } }).value }));
+    const positionOf = (packet: Packet) => (packet.msg as { value: { x: number; y: number; radius: number } }).value;
     const arrivals: { at: number; packet: Packet }[] = [];
     const seen = watcher.packets.length;
     watcher.packets.length = 0;
@@ -212,8 +200,8 @@ describeRedis("cluster: one server over three nodes", () => {
     const pause = Math.max(...updates.slice(1).map((x, i) => x.at - updates[i]!.at));
     expect(pause).toBeLessThan(5000);
     // Its own player kept its place (within the second of progress a snapshot may lose, and the move since).
-    const last = own([before.at(-1)!.packet])[0]!;
-    const next = own([after[0]!.packet])[0]!;
+    const last = positionOf(before.at(-1)!.packet);
+    const next = positionOf(after[0]!.packet);
     const moved = Math.hypot(next.x - last.x, next.y - last.y);
     expect(moved).toBeLessThan(150 * 1.5);
     expect(next.radius).toBeGreaterThan(0);
@@ -244,13 +232,3 @@ describeRedis("cluster: one server over three nodes", () => {
     await waitFor(async () => (seen = await clusterOf(b!)).rooms.world === "o1", 5000, () => `the world's owner to be o1: ${JSON.stringify(seen)}`);
   }, 60_000);
 });
-
-async function redisFlush(redis: TestRedis): Promise<void> {
-  const { RedisClient } = await import("bun");
-  const client = new RedisClient(redis.url);
-  try {
-    await client.send("FLUSHALL", []);
-  } finally {
-    client.close();
-  }
-}

@@ -9,21 +9,7 @@ import { RedisClient } from "bun";
 import { ClusterIds, ID_BLOCK } from "../src/cluster/ids.ts";
 import { TestRedis } from "../src/testing/redis.ts";
 import { startServerProcess, type ServerProcess } from "../src/testing/server-process.ts";
-import { describeRedis, TestClient, waitFor } from "./helpers.ts";
-
-/** Nodes run from the source, so that a stale ./mmo-server never stands in for the code under test. */
-const NODE = [process.execPath, join(import.meta.dir, "..", "src", "main.ts")];
-
-interface ClusterHealth {
-  node: string;
-  nodes: string[];
-  bus: "up" | "down";
-}
-
-async function clusterOf(node: ServerProcess): Promise<ClusterHealth> {
-  const body = (await (await fetch(`http://127.0.0.1:${node.port}/healthz`)).json()) as { cluster: ClusterHealth };
-  return body.cluster;
-}
+import { clusterOf, describeRedis, NODE_FROM_SOURCE as NODE, TestClient, waitFor } from "./helpers.ts";
 
 describeRedis("cluster", () => {
   let redis: TestRedis;

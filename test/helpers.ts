@@ -1,5 +1,6 @@
 // The testkit (src/testing), with Radius Rumble as the game unless a test says otherwise.
 import { describe } from "bun:test";
+import { join } from "node:path";
 import type { Config } from "../src/config.ts";
 import { radiusRumble } from "../src/games/radius-rumble/index.ts";
 import type { Game } from "../src/rooms/game.ts";
@@ -55,6 +56,21 @@ export function describePostgres(name: string, body: () => void): void {
 /** A suite that needs redis-server (MMO_REQUIRE_REDIS=1 makes its absence an error). */
 export function describeRedis(name: string, body: () => void): void {
   describeNeeding(name, redisUnavailable(), "MMO_REQUIRE_REDIS", body);
+}
+
+/** Cluster nodes run from the source, so that a stale ./mmo-server never stands in for the code under test. */
+export const NODE_FROM_SOURCE = [process.execPath, join(import.meta.dir, "..", "src", "main.ts")];
+
+/** The `cluster` field of a node's /healthz. */
+export interface ClusterHealth {
+  node: string;
+  nodes: string[];
+  bus: "up" | "down";
+  rooms: Record<string, string>;
+}
+
+export async function clusterOf(node: { port: number }): Promise<ClusterHealth> {
+  return ((await (await fetch(`http://127.0.0.1:${node.port}/healthz`)).json()) as { cluster: ClusterHealth }).cluster;
 }
 
 /** Declares a suite once per store (PostgreSQL's as describePostgres does). */

@@ -117,7 +117,6 @@ export class Bus {
 
   close(): void {
     this.flush();
-    clearTimeout(this.flushTimer);
     this.pub.disconnect();
     this.sub.disconnect();
   }

@@ -51,6 +51,16 @@ export class TestRedis {
     }
   }
 
+  /** Empties every key (between tests and benchmark runs). */
+  async flush(): Promise<void> {
+    const client = new RedisClient(this.url);
+    try {
+      await client.send("FLUSHALL", []);
+    } finally {
+      client.close();
+    }
+  }
+
   /** Kills the server at once (SIGKILL): what a crash looks like to its clients. */
   async kill(): Promise<void> {
     this.proc?.kill("SIGKILL");
