@@ -8,8 +8,10 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 cp "$exe" "$dir/mmo-server"
 cd "$dir"
-# Each game the binary carries starts alone in the empty folder and answers a client with its id.
-for game in radius-rumble duel; do
+# Each game the binary lists in its --help starts alone in the empty folder and answers a client with its id.
+games=$(./mmo-server --help | sed -n '/^Games:$/,$p' | tail -n +2 | awk '{print $1}')
+[ -n "$games" ] || { echo "smoke: the binary's --help lists no games" >&2; exit 1; }
+for game in $games; do
   ./mmo-server --port 0 --host 127.0.0.1 --game "$game" >server.log 2>&1 &
   pid=$!
   port=""
@@ -25,4 +27,4 @@ for game in radius-rumble duel; do
   cat server.log
   grep -q "Game $game" server.log || { echo "smoke: the server did not run $game" >&2; exit 1; }
 done
-echo "smoke: ok ($(du -h mmo-server | cut -f1) binary, port $port)"
+echo "smoke: ok ($(echo $games | wc -w) game(s): $(echo $games); $(du -h mmo-server | cut -f1) binary)"

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { newChat, newDisconnect } from "../src/packets/index.ts";
 import { Reason } from "../src/accounts/rules.ts";
 import { startServerProcess } from "../src/testing/server-process.ts";
-import { describeStores, login, register, startTestServer, storeOptions, TestClient, waitFor, type TestServer } from "./helpers.ts";
+import { describeStores, login, register, radiusRumble, startTestServer, storeOptions, TestClient, waitFor, type TestServer } from "./helpers.ts";
 
 const FIXTURE = join(import.meta.dir, "fixtures", "series-v0.12-db.sqlite");
 
@@ -39,7 +39,7 @@ describeStores("accounts", (kind) => {
   let srv: TestServer;
   beforeAll(async () => {
     // The suite registers many more accounts from one address than a classroom would.
-    srv = await startTestServer({ ...(await storeOptions(kind)), registerBurst: 10_000 });
+    srv = await startTestServer(radiusRumble, { ...(await storeOptions(kind)), registerBurst: 10_000 });
   });
   afterAll(() => srv.stop());
 
@@ -157,7 +157,7 @@ describeStores("accounts", (kind) => {
 
     test("after 20 failures from one address in ten minutes, every login from it is refused for a minute", async () => {
       // A server of its own: the block covers every name from 127.0.0.1.
-      const own = await startTestServer(await storeOptions(kind));
+      const own = await startTestServer(radiusRumble, await storeOptions(kind));
       let now = 50_000_000;
       own.services.now = () => now;
       try {
@@ -224,7 +224,7 @@ describeStores("accounts", (kind) => {
 
   describe("hiscores", () => {
     test("top 10 on entering, ordered by score then age; search centres the player; back to the lobby", async () => {
-      const own = await startTestServer(await storeOptions(kind));
+      const own = await startTestServer(radiusRumble, await storeOptions(kind));
       try {
         const c = await TestClient.connect(own.url);
         // 30 players; scores repeat so that ties need the age order.
@@ -290,7 +290,7 @@ describe("the series' database", () => {
   test("a db.sqlite written by the series' Go server opens as it is, and its bcrypt users log in", async () => {
     const dir = mkdtempSync(join(tmpdir(), "mmo-series-db-"));
     copyFileSync(FIXTURE, join(dir, "db.sqlite"));
-    const own = await startTestServer({ dataDir: dir });
+    const own = await startTestServer(radiusRumble, { dataDir: dir });
     try {
       const [alice, bob] = await Promise.all([TestClient.connect(own.url), TestClient.connect(own.url)]);
       expect(await login(alice, "Alice", "correct horse battery staple")).toBe("ok");

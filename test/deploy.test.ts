@@ -7,7 +7,7 @@ import { gzipSync } from "node:zlib";
 import { ConfigError, parseCommandLine } from "../src/config.ts";
 import { Logger } from "../src/log.ts";
 import { newChat } from "../src/packets/index.ts";
-import { login, register, startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
+import { login, register, radiusRumble, startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
 
 const MAIN = join(import.meta.dir, "..", "src", "main.ts");
 const work = mkdtempSync(join(tmpdir(), "mmo-deploy-"));
@@ -69,7 +69,7 @@ describe("TLS", () => {
   });
 
   test("--cert and --key serve https and wss on the same port", async () => {
-    const srv = await startTestServer({ cert, key });
+    const srv = await startTestServer(radiusRumble, { cert, key });
     try {
       const res = await fetch(`https://127.0.0.1:${srv.port}/healthz`, { tls: { rejectUnauthorized: false } });
       expect(res.status).toBe(200);
@@ -131,7 +131,7 @@ describe("serving the HTML5 export", () => {
     writeFileSync(join(root, "assets", "index.html"), "assets index");
     writeFileSync(join(work, "secret.txt"), "do not serve");
     symlinkSync(join(work, "secret.txt"), join(root, "link-out.txt"));
-    srv = await startTestServer({ clientPath: root });
+    srv = await startTestServer(radiusRumble, { clientPath: root });
     http = `http://127.0.0.1:${srv.port}`;
   });
   afterAll(() => srv.stop());
@@ -178,7 +178,7 @@ describe("serving the HTML5 export", () => {
 describe("health, metrics and logs", () => {
   let srv: TestServer;
   beforeAll(async () => {
-    srv = await startTestServer();
+    srv = await startTestServer(radiusRumble);
   });
   afterAll(() => srv.stop());
 
@@ -245,7 +245,7 @@ describe("behind a reverse proxy, and who may read /metrics and /dashboard", () 
   }
 
   test("--trust-proxy: the client's address is the right-most untrusted hop, used by the per-address limit and the logs; from others the header is ignored", async () => {
-    const srv = await startTestServer({ trustProxy: ["127.0.0.1", "10.0.0.0/8"], maxClientsPerIp: 1 });
+    const srv = await startTestServer(radiusRumble, { trustProxy: ["127.0.0.1", "10.0.0.0/8"], maxClientsPerIp: 1 });
     try {
       // Behind two proxies (10.1.2.3, then 127.0.0.1): a forged left-most entry changes nothing.
       expect((await viaProxy(srv, "6.6.6.6, 198.51.100.7, 10.1.2.3")).ok).toBe(true);
@@ -256,7 +256,7 @@ describe("behind a reverse proxy, and who may read /metrics and /dashboard", () 
     } finally {
       await srv.stop();
     }
-    const direct = await startTestServer({ maxClientsPerIp: 1 });
+    const direct = await startTestServer(radiusRumble, { maxClientsPerIp: 1 });
     try {
       expect((await viaProxy(direct, "198.51.100.7")).ok).toBe(true);
       expect((await viaProxy(direct, "198.51.100.8")).ok).toBe(false);
@@ -267,7 +267,7 @@ describe("behind a reverse proxy, and who may read /metrics and /dashboard", () 
   });
 
   test("without --admin-token, /metrics and /dashboard answer loopback clients only; others get 403 with a hint", async () => {
-    const srv = await startTestServer({ trustProxy: ["127.0.0.1"] });
+    const srv = await startTestServer(radiusRumble, { trustProxy: ["127.0.0.1"] });
     try {
       const base = `http://127.0.0.1:${srv.port}`;
       expect((await fetch(`${base}/metrics`)).status).toBe(200);
@@ -284,7 +284,7 @@ describe("behind a reverse proxy, and who may read /metrics and /dashboard", () 
 
   test("with --admin-token, /metrics needs the bearer token; the dashboard takes it once and keeps it in a cookie", async () => {
     const token = "correct-horse-battery-staple";
-    const srv = await startTestServer({ adminToken: token });
+    const srv = await startTestServer(radiusRumble, { adminToken: token });
     try {
       const base = `http://127.0.0.1:${srv.port}`;
       const none = await fetch(`${base}/metrics`);

@@ -12,7 +12,7 @@ import { login, register, startTestServer, TestClient, waitFor, type TestServer 
 
 let srv: TestServer;
 beforeAll(async () => {
-  srv = await startTestServer({}, duel);
+  srv = await startTestServer(duel);
 });
 afterAll(() => srv.stop());
 

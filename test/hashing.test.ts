@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { DEFAULT_HASH_QUEUE, HashQueue, QueueFullError } from "../src/accounts/hash-queue.ts";
 import { Reason } from "../src/accounts/rules.ts";
-import { login, register, startTestServer, TestClient, waitFor } from "./helpers.ts";
+import { login, register, radiusRumble, startTestServer, TestClient, waitFor } from "./helpers.ts";
 
 /** A task that runs until released, recording when it started. */
 function gate(started: string[], name: string) {
@@ -52,7 +52,7 @@ describe("hash queue", () => {
 
 describe("registrations per address", () => {
   test("a burst, then the steady rate, refused with a reason saying so; another address is not affected", async () => {
-    const srv = await startTestServer({ trustProxy: ["127.0.0.1"], registerBurst: 4, registerPerMinute: 60 });
+    const srv = await startTestServer(radiusRumble, { trustProxy: ["127.0.0.1"], registerBurst: 4, registerPerMinute: 60 });
     try {
       const from = (address: string) => TestClient.connect(srv.url, { headers: { "X-Forwarded-For": address } });
       const [crowd, neighbour] = await Promise.all([from("198.51.100.20"), from("198.51.100.21")]);
@@ -71,7 +71,7 @@ describe("registrations per address", () => {
   });
 
   test("the default lets a classroom of 60 register at once, and stops the 61st", async () => {
-    const srv = await startTestServer();
+    const srv = await startTestServer(radiusRumble);
     try {
       const clients = await Promise.all(Array.from({ length: 61 }, () => TestClient.connect(srv.url)));
       const answers = await Promise.all(clients.map((c, i) => register(c, `Student${i}`, "pw")));
@@ -86,7 +86,7 @@ describe("registrations per address", () => {
 
 describe("logins under a flood", () => {
   test("a flood of logins from one address: the excess is refused at once, and another address's login goes ahead of the flood's queue", async () => {
-    const srv = await startTestServer({ trustProxy: ["127.0.0.1"] });
+    const srv = await startTestServer(radiusRumble, { trustProxy: ["127.0.0.1"] });
     try {
       const setup = await TestClient.connect(srv.url);
       expect(await register(setup, "Shared", "pw")).toBe("ok");

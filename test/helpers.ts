@@ -1,19 +1,15 @@
-// The testkit (src/testing), with Radius Rumble as the game unless a test says otherwise.
+// The testkit (src/testing) for the suites, and the services they need (PostgreSQL, Redis).
 import { describe } from "bun:test";
 import { join } from "node:path";
 import type { Config } from "../src/config.ts";
 import { radiusRumble } from "../src/games/radius-rumble/index.ts";
-import type { Game } from "../src/rooms/game.ts";
 import { postgresUnavailable, TestPostgres } from "../src/testing/postgres.ts";
 import { redisUnavailable } from "../src/testing/redis.ts";
-import { startTestServer as startGameServer, type TestServer } from "../src/testing/server.ts";
 
 export * from "../src/testing/client.ts";
-export { LogCapture, type TestServer } from "../src/testing/server.ts";
-
-export function startTestServer(overrides: Partial<Config> = {}, game: Game = radiusRumble): Promise<TestServer> {
-  return startGameServer(game, overrides);
-}
+export { LogCapture, startTestServer, type TestServer } from "../src/testing/server.ts";
+/** The game most suites run. */
+export { radiusRumble };
 
 /** The stores a server can use; the suites that touch accounts and hiscores run on each. */
 export type StoreKind = "sqlite" | "postgres";

@@ -1,11 +1,11 @@
 // The hub over real sockets: ids, lobby chat, sender stamping, bad frames, unregistering.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { encodePacket, newChat, newId, Packet } from "../src/packets/index.ts";
-import { startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
+import { radiusRumble, startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
 
 let srv: TestServer;
 beforeAll(async () => {
-  srv = await startTestServer();
+  srv = await startTestServer(radiusRumble);
 });
 afterAll(() => srv.stop());
 

@@ -14,7 +14,7 @@ import type { RankedStore } from "../src/store/ranked.ts";
 import { StoreOpenError, UserExistsError } from "../src/store/store.ts";
 import { freePort, TestPostgres } from "../src/testing/postgres.ts";
 import { startServerProcess } from "../src/testing/server-process.ts";
-import { describePostgres, describeStores, LogCapture, login, register, startTestServer, storeOptions, TestClient, testPostgres, waitFor } from "./helpers.ts";
+import { describePostgres, describeStores, LogCapture, login, register, radiusRumble, startTestServer, storeOptions, TestClient, testPostgres, waitFor } from "./helpers.ts";
 
 const MAIN = join(import.meta.dir, "..", "src", "main.ts");
 const FIXTURE = join(import.meta.dir, "fixtures", "series-v0.12-db.sqlite");
@@ -183,7 +183,7 @@ describePostgres("PostgreSQL", () => {
     expect(again.err).toContain("already in the database");
     expect(again.err).toContain("nothing was imported");
 
-    const srv = await startTestServer({ databaseUrl: url });
+    const srv = await startTestServer(radiusRumble, { databaseUrl: url });
     try {
       const [alice, bob, carol] = await Promise.all([TestClient.connect(srv.url), TestClient.connect(srv.url), TestClient.connect(srv.url)]);
       expect(await login(alice, "Alice", "correct horse battery staple")).toBe("ok");
@@ -201,7 +201,7 @@ describePostgres("PostgreSQL", () => {
 
   test("PostgreSQL restarts in the middle of play: logins fail cleanly, the lobby and world go on, a best score waits and is saved, the server reconnects", async () => {
     const pg = await TestPostgres.start();
-    const srv = await startTestServer({ databaseUrl: await pg.createDatabase(), seed: 7 });
+    const srv = await startTestServer(radiusRumble, { databaseUrl: await pg.createDatabase(), seed: 7 });
     try {
       const [player, other, lobby] = await Promise.all([TestClient.connect(srv.url), TestClient.connect(srv.url), TestClient.connect(srv.url)]);
       expect(await register(player, "Survivor", "pw")).toBe("ok");

@@ -9,11 +9,13 @@ import { stalledReaders } from "../src/testing/stalled-readers.ts";
 import { join } from "node:path";
 import net from "node:net";
 import { radiusRumble } from "../src/games/radius-rumble/index.ts";
+import type { Config } from "../src/config.ts";
+import type { Game } from "../src/rooms/game.ts";
 import { login, startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
 
 const servers: TestServer[] = [];
-async function serve(...args: Parameters<typeof startTestServer>): Promise<TestServer> {
-  const srv = await startTestServer(...args);
+async function serve(overrides: Partial<Config> = {}, game: Game = radiusRumble): Promise<TestServer> {
+  const srv = await startTestServer(game, overrides);
   servers.push(srv);
   return srv;
 }
@@ -388,7 +390,7 @@ describe("containment", () => {
 
 describe("shutdown", () => {
   test("every client gets disconnect then 1001; done within 5 s even with a client that never reads", async () => {
-    const srv = await startTestServer();
+    const srv = await startTestServer(radiusRumble);
     const stalled = await stalledReaders(srv.url, 1);
     try {
       const a = await TestClient.connect(srv.url);

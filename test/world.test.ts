@@ -6,7 +6,7 @@ import * as rules from "../src/games/radius-rumble/rules.ts";
 import { World, type WorldOutput } from "../src/games/radius-rumble/world.ts";
 import type { Msg } from "../src/packets/index.ts";
 import { WORLD_ROOM, type WorldRoom } from "../src/games/radius-rumble/world-room.ts";
-import { login, register, startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
+import { login, register, radiusRumble, startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
 
 describe("rules", () => {
   test("mass and radius", () => {
@@ -250,7 +250,7 @@ describe("world", () => {
 describe("the game over real sockets", () => {
   let srv: TestServer;
   beforeAll(async () => {
-    srv = await startTestServer({ seed: 1234 });
+    srv = await startTestServer(radiusRumble, { seed: 1234 });
   });
   afterAll(() => srv.stop());
 

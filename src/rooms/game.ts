@@ -5,7 +5,7 @@ import type { StateTable } from "../hub/states.ts";
 import type { Stats } from "../hub/stats.ts";
 import type { Logger } from "../log.ts";
 import type { Store } from "../store/store.ts";
-import type { RoomFactory, Rooms } from "./rooms.ts";
+import type { RoomType, Rooms } from "./rooms.ts";
 
 /** Metrics a game adds to /metrics, beside the framework's. */
 export interface GameMetrics {
@@ -39,10 +39,18 @@ export interface GameContext {
 export interface GameRuntime {
   /** The per-connection states, the transitions between them, and which comes first. */
   states: StateTable;
-  /** Room types by name; instances are made with `ctx.rooms.create(type, id?)`. */
-  rooms: Record<string, RoomFactory>;
+  /**
+   * Room types by name: a factory, or `{ create, capacity }` for rooms of at most `capacity` members
+   * (which `ctx.rooms.joinOrCreate` fills in turn). Instances are made with `ctx.rooms.create(type, id?)`.
+   */
+  rooms: Record<string, RoomType>;
   /** Once the room types are defined and before the first client: make the rooms that always exist. */
   start?(): void;
+  /**
+   * At shutdown, once every client is gone and every room disposed, before the store closes: close
+   * what the game opened, write what it keeps. Awaited.
+   */
+  stop?(): void | Promise<void>;
   /** Merged into /healthz. */
   health?(): Record<string, unknown>;
   /** Sent to open dashboards twice a second. */

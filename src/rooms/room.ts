@@ -39,8 +39,11 @@ export interface RoomContext {
   dispose(): void;
 }
 
-/** A room's message handlers by oneof case: each gets the sender's id and its own message type. */
-export type RoomHandlers = { [K in MsgCase]?: (clientId: number, value: MsgValue<K>) => void };
+/**
+ * A room's message handlers by oneof case: each gets the sender's id and its own message type. A
+ * handler may be async; a throw or a rejection drops that packet only, and is logged.
+ */
+export type RoomHandlers = { [K in MsgCase]?: (clientId: number, value: MsgValue<K>) => void | Promise<void> };
 
 /**
  * A game's room. Subclass it, give the hooks a body, and name the class in the game's `rooms`.

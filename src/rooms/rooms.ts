@@ -14,6 +14,8 @@ import { Ticker } from "./ticker.ts";
 // The registry holds rooms of every join and snapshot type; each room's hooks see only their own.
 export type AnyRoom = Room<any, any>;
 export type RoomFactory = (ctx: RoomContext) => AnyRoom;
+/** A room type as a game declares it: a factory, or one with a capacity (members at most). */
+export type RoomType = RoomFactory | { create: RoomFactory; capacity?: number };
 
 export interface RoomsDeps {
   hub: Hub;
@@ -138,10 +140,23 @@ export class RoomInstance implements RoomContext {
       this.log.error(`${what} failed: ${errorText(err)}`);
     }
   }
+
+  /** A member's message, to the room's handler for it (if any): a throw or a rejection drops that packet only. */
+  handle(clientId: number, msg: Msg): void {
+    const handler = this.room.messages[msg.$case] as ((clientId: number, value: unknown) => void | Promise<void>) | undefined;
+    if (!handler) return;
+    const failed = (err: unknown) => this.log.error(`A ${msg.$case} packet of client ${clientId} failed: ${errorText(err)}`);
+    try {
+      const pending = handler(clientId, msg.value);
+      if (pending instanceof Promise) pending.catch(failed);
+    } catch (err) {
+      failed(err);
+    }
+  }
 }
 
 export class Rooms {
-  private readonly types = new Map<string, RoomFactory>();
+  private readonly types = new Map<string, { create: RoomFactory; capacity: number }>();
   private readonly instances = new Map<string, RoomInstance>();
   /** Which room each client is in; a client is in one room at most. */
   private readonly roomOf = new Map<number, RoomInstance>();
@@ -149,10 +164,12 @@ export class Rooms {
 
   constructor(private readonly deps: RoomsDeps) {}
 
-  /** Registers a room type by name. */
-  define(type: string, factory: RoomFactory): void {
+  /** Registers a room type by name (a capacity of 0, or none: no limit). */
+  define(type: string, declared: RoomType): void {
     if (this.types.has(type)) throw new Error(`room type ${type} is defined twice`);
-    this.types.set(type, factory);
+    const { create, capacity = 0 } = typeof declared === "function" ? { create: declared } : declared;
+    if (!Number.isInteger(capacity) || capacity < 0) throw new Error(`room type ${type}: capacity must be a whole number of members, not ${capacity}`);
+    this.types.set(type, { create, capacity });
   }
 
   /**
@@ -161,7 +178,11 @@ export class Rooms {
    * one without is this node's own, and its id names the node.
    */
   create<R extends AnyRoom = AnyRoom>(type: string, id?: string): R {
-    const factory = this.types.get(type);
+    return this.createInstance(type, id).room as R;
+  }
+
+  private createInstance(type: string, id?: string): RoomInstance {
+    const factory = this.types.get(type)?.create;
     if (!factory) throw new Error(`no room type named ${type}`);
     let shared: SharedRooms | undefined;
     if (id === undefined) {
@@ -175,7 +196,7 @@ export class Rooms {
     if (shared) shared.adopt(instance);
     else instance.start();
     this.deps.log.debug(`Room ${id} created`);
-    return instance.room as R;
+    return instance;
   }
 
   /** The room of that id, if it exists. */
@@ -190,6 +211,32 @@ export class Rooms {
 
   get size(): number {
     return this.instances.size;
+  }
+
+  /** How many members the room of that id has (0 when there is no such room). */
+  memberCount(id: string): number {
+    return this.instances.get(id)?.members.size ?? 0;
+  }
+
+  /**
+   * Puts the client into the first instance of `type` with a free seat (oldest first), or into a new
+   * one when all are full; returns the room's id. Without a capacity, every client joins the first.
+   * In a cluster, only this node's own rooms (made without an id) are filled this way.
+   */
+  joinOrCreate(client: ClientInterfacer, type: string, join?: unknown): string {
+    const declared = this.types.get(type);
+    if (!declared) throw new Error(`no room type named ${type}`);
+    let chosen: RoomInstance | undefined;
+    for (const instance of this.instances.values()) {
+      if (instance.type !== type || instance.shared || instance.disposed) continue;
+      if (declared.capacity === 0 || instance.members.size < declared.capacity || this.roomOf.get(client.id) === instance) {
+        chosen = instance;
+        break;
+      }
+    }
+    const id = (chosen ?? this.createInstance(type)).id;
+    if (this.roomOf.get(client.id)?.id !== id) this.join(client, id, join);
+    return id;
   }
 
   /** Puts the client into the room (leaving any other first): subscribes it to the topic, then onJoin. */
@@ -230,10 +277,9 @@ export class Rooms {
   /** A member's message for its room; false when the client is in no room or the room does not take it. */
   deliver(client: ClientInterfacer, msg: Msg): boolean {
     const instance = this.roomOf.get(client.id);
-    const handler = instance?.room.messages[msg.$case] as ((clientId: number, value: unknown) => void) | undefined;
-    if (!handler) return false;
-    if (instance!.running) handler(client.id, msg.value);
-    else this.deps.shared?.message(instance!, client.id, encodePacket(client.id, msg));
+    if (!instance?.room.messages[msg.$case]) return false;
+    if (instance.running) instance.handle(client.id, msg);
+    else this.deps.shared?.message(instance, client.id, encodePacket(client.id, msg));
     return true;
   }
 

@@ -174,8 +174,7 @@ export class SharedRooms {
         if (!instance.running || instance.remote.get(frame.clientId) !== origin) return;
         instance.guard("a member's message", () => {
           const { msg } = decodePacket(frame.bytes);
-          const handler = msg && (instance.room.messages[msg.$case] as ((clientId: number, value: unknown) => void) | undefined);
-          handler?.(frame.clientId, msg!.value);
+          if (msg) instance.handle(frame.clientId, msg);
         });
         return;
       }

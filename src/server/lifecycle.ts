@@ -1,14 +1,14 @@
 // What runs besides the connections: one sweep a second for every client (backpressure, throttle
 // pruning), and the shutdown order: stop listening, tell and close every client, hand the shared
-// rooms this node runs over to the cluster, dispose the rooms (they save what they keep), close the
-// store, then leave the cluster.
+// rooms this node runs over to the cluster, dispose the rooms (they save what they keep), stop the
+// game, close the store, then leave the cluster.
 import type { Server } from "bun";
 import type { Accounts } from "../accounts/accounts.ts";
 import type { Cluster } from "../cluster/cluster.ts";
 import type { Dashboard } from "../http/dashboard.ts";
 import type { Hub } from "../hub/hub.ts";
 import { CloseCode, type SocketData, type WebSocketClient } from "../hub/websocket-client.ts";
-import type { Logger } from "../log.ts";
+import { errorText, type Logger } from "../log.ts";
 import { newDisconnect } from "../packets/index.ts";
 import type { Rooms } from "../rooms/rooms.ts";
 import type { SharedRooms } from "../rooms/shared-rooms.ts";
@@ -27,6 +27,8 @@ export interface LifecycleDeps {
   dashboard: Dashboard;
   cluster: Cluster | undefined;
   log: Logger;
+  /** The game's stop hook. */
+  stopGame(): void | Promise<void>;
 }
 
 export class Lifecycle {
@@ -51,7 +53,7 @@ export class Lifecycle {
 
   /** Tells every client the server is going, closes them with 1001 and stops; resolves when done. */
   shutdown(server: Server<SocketData>, timeoutMs: number): Promise<void> {
-    const { hub, rooms, shared, store, dashboard, cluster, log } = this.deps;
+    const { hub, rooms, shared, store, dashboard, cluster, log, stopGame } = this.deps;
     this.stopping ??= (async () => {
       log.info(`Shutting down: closing ${hub.size} client connection(s)`);
       void server.stop(false);
@@ -67,6 +69,11 @@ export class Lifecycle {
       await server.stop(true);
       await shared?.handOver();
       rooms.disposeAll();
+      try {
+        await stopGame();
+      } catch (err) {
+        log.error(`The game's stop hook failed: ${errorText(err)}`);
+      }
       await store.close();
       await cluster?.leave();
     })();

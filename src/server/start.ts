@@ -101,7 +101,7 @@ function listen(
   if (cluster) clusterMetrics(cluster, metrics);
   const gameView = () => runtime.dashboard?.() ?? {};
   const dashboard = new Dashboard(hub, stats, startedAt, cluster ? () => withClusterTiles(cluster, gameView()) : gameView, log);
-  const lifecycle = new Lifecycle({ hub, rooms, shared, accounts, store, dashboard, cluster, log });
+  const lifecycle = new Lifecycle({ hub, rooms, shared, accounts, store, dashboard, cluster, log, stopGame: () => runtime.stop?.() });
   const admission = new Admission(config);
 
   const context: ClientContext = {

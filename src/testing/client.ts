@@ -55,14 +55,20 @@ export class TestClient {
   }
 
   /** The next packet (optionally of one kind, skipping others), or an error after `timeoutMs`. */
-  async next(kind?: MsgCase, timeoutMs = 3000): Promise<Packet> {
+  next(kind?: MsgCase, timeoutMs = 3000): Promise<Packet> {
+    return this.nextOf(kind ? [kind] : [], timeoutMs);
+  }
+
+  /** The next packet of one of these kinds (any, when none is named), skipping others, or an error after `timeoutMs`. */
+  async nextOf(kinds: readonly MsgCase[], timeoutMs = 3000): Promise<Packet> {
     const deadline = performance.now() + timeoutMs;
+    const what = kinds.length > 0 ? kinds.join(" or ") : "a packet";
     for (;;) {
-      const index = kind ? this.packets.findIndex((p) => p.msg?.$case === kind) : 0;
+      const index = kinds.length > 0 ? this.packets.findIndex((p) => p.msg !== undefined && kinds.includes(p.msg.$case)) : 0;
       if (index >= 0 && index < this.packets.length) return this.packets.splice(index, 1)[0]!;
-      if (this.isClosed) throw new Error(`connection closed while waiting for ${kind ?? "a packet"}`);
+      if (this.isClosed) throw new Error(`connection closed while waiting for ${what}`);
       const left = deadline - performance.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${kind ?? "a packet"}`);
+      if (left <= 0) throw new Error(`timed out waiting for ${what}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.waiters.push(() => {
@@ -111,11 +117,13 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
 /** The answer to a register or login request: "ok" or the deny reason. */
 export type Answer = "ok" | string;
 
-async function answer(client: TestClient): Promise<Answer> {
-  const packet = await client.next(undefined, 5000);
-  if (packet.msg?.$case === "okResponse") return "ok";
-  if (packet.msg?.$case === "denyResponse") return packet.msg.value.reason;
-  throw new Error(`expected ok_response or deny_response, got ${packet.msg?.$case}`);
+/**
+ * The first ok_response or deny_response to arrive (other packets, a room's or the lobby's, stay
+ * queued for the test), or an error after `timeoutMs`.
+ */
+export async function answer(client: TestClient, timeoutMs = 5000): Promise<Answer> {
+  const packet = await client.nextOf(["okResponse", "denyResponse"], timeoutMs);
+  return packet.msg?.$case === "denyResponse" ? packet.msg.value.reason : "ok";
 }
 
 export async function register(client: TestClient, username: string, password: string, color = 0): Promise<Answer> {

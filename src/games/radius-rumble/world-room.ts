@@ -18,8 +18,8 @@ export class WorldRoom extends Room<PlayerProfile, WorldSnapshot> {
 
   override readonly messages: RoomHandlers = {
     playerDirection: (id, { direction }) => this.world.setDirection(id, direction),
-    sporeConsumed: (id, { sporeId }) => this.world.consumeSpore(id, sporeId),
-    playerConsumed: (id, { playerId }) => this.world.consumePlayer(id, playerId),
+    sporeConsumed: (id, { sporeId }) => void this.world.consumeSpore(id, sporeId),
+    playerConsumed: (id, { playerId }) => void this.world.consumePlayer(id, playerId),
   };
 
   constructor(ctx: RoomContext, onTick: (ms: number) => void) {
