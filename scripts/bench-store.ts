@@ -11,6 +11,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { verifyPassword } from "../src/accounts/passwords.ts";
+import { defaultConfig } from "../src/config.ts";
 import { Logger } from "../src/log.ts";
 import { importSqlite } from "../src/store/import-sqlite.ts";
 import { PostgresStore } from "../src/store/postgres.ts";
@@ -72,7 +73,7 @@ async function run(op: (i: number) => Promise<unknown>, concurrency: number): Pr
 
 async function benchmark(backend: StoreBackend, ranked: string): Promise<Record<string, Figure>> {
   const t = performance.now();
-  const store = await RankedStore.over(backend);
+  const store = await RankedStore.over(backend, defaultConfig());
   console.error(`${backend.description}: ranking of ${store.players} players loaded in ${Math.round(performance.now() - t)} ms; rank of ${ranked}: ${store.rankOf(ranked)}`);
   const random = seededRandom(2);
   const anyName = () => playerName(1 + Math.floor(random() * PLAYERS));

@@ -4,6 +4,7 @@ import type { Accounts } from "../accounts/accounts.ts";
 import type { StateTable } from "../hub/states.ts";
 import type { Stats } from "../hub/stats.ts";
 import type { Logger } from "../log.ts";
+import type { Storage } from "../store/storage.ts";
 import type { Store } from "../store/store.ts";
 import type { RoomType, Rooms } from "./rooms.ts";
 
@@ -26,6 +27,8 @@ export interface DashboardView {
 export interface GameContext {
   readonly rooms: Rooms;
   readonly store: Store;
+  /** The game's objects: per account or game-wide, versioned, in the server's database (see objects.ts). */
+  readonly storage: Storage;
   /** Register, login, one session per account, and the lobby state that uses them. */
   readonly accounts: Accounts;
   readonly stats: Stats;

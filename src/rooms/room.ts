@@ -3,6 +3,7 @@
 // its topic carries its broadcasts, encoded once and fanned out by the native pub/sub.
 import type { Logger } from "../log.ts";
 import type { Msg, MsgCase, MsgValue } from "../packets/index.ts";
+import type { Storage } from "../store/storage.ts";
 import type { Store } from "../store/store.ts";
 import type { Random } from "./random.ts";
 
@@ -19,6 +20,8 @@ export interface RoomContext {
   /** Lines prefixed `Room ID: `. */
   readonly log: Logger;
   readonly store: Store;
+  /** The game's objects: per account or game-wide, versioned, in the server's database (see objects.ts). */
+  readonly storage: Storage;
   /** Seeded from the server's --seed and the room's id, so a room can be replayed exactly. */
   readonly random: Random;
   /** Milliseconds on a monotonic clock. */

@@ -5,6 +5,7 @@ import type { ClientInterfacer } from "../hub/client.ts";
 import type { Hub } from "../hub/hub.ts";
 import { errorText, type Logger } from "../log.ts";
 import { encodePacket, type Msg } from "../packets/index.ts";
+import type { Storage } from "../store/storage.ts";
 import type { Store } from "../store/store.ts";
 import { seededRandom, type Random } from "./random.ts";
 import type { Room, RoomContext } from "./room.ts";
@@ -63,6 +64,10 @@ export class RoomInstance implements RoomContext {
 
   get store(): Store {
     return this.deps.store;
+  }
+
+  get storage(): Storage {
+    return this.deps.store.storage;
   }
 
   now(): number {

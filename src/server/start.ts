@@ -95,7 +95,7 @@ function listen(
   if (cluster && shared) linkCluster(cluster, { hub, shared, accounts, store, log });
   const metrics = new Metrics(stats, hub);
   metrics.gauge("mmo_hash_queue", "Logins and registrations waiting for a password hash", () => accounts.hashQueue.length);
-  const runtime = game.create({ rooms, store, accounts, stats, metrics, log, now: () => services.now() });
+  const runtime = game.create({ rooms, store, storage: store.storage, accounts, stats, metrics, log, now: () => services.now() });
   for (const [type, factory] of Object.entries(runtime.rooms)) rooms.define(type, factory);
   const states = new StateMachine(runtime.states);
   if (cluster) clusterMetrics(cluster, metrics);

@@ -20,6 +20,19 @@ const MIGRATIONS: string[] = [
   CREATE INDEX players_by_user ON players (user_id);
   CREATE INDEX players_by_board_order ON players (best_score DESC, id);
   CREATE INDEX players_by_lower_name ON players (lower(name COLLATE "C"));`,
+  // 2: games' storage objects, as in SQLite; keys compare bytewise ("C"), so both stores list alike.
+  `CREATE TABLE storage_objects (
+    collection text COLLATE "C" NOT NULL,
+    owner bigint NOT NULL,
+    key text COLLATE "C" NOT NULL,
+    value text NOT NULL,
+    version bigint NOT NULL,
+    bytes integer NOT NULL,
+    updated_at bigint NOT NULL,
+    PRIMARY KEY (collection, owner, key)
+  );
+  CREATE TABLE storage_usage (owner bigint PRIMARY KEY, objects bigint NOT NULL, bytes bigint NOT NULL);
+  CREATE SEQUENCE storage_versions;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

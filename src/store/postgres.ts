@@ -6,6 +6,7 @@
 import { SQL } from "bun";
 import { errorText, type Logger } from "../log.ts";
 import { BestScoreQueue } from "./best-scores.ts";
+import { PostgresObjects } from "./postgres-objects.ts";
 import { migrate, SCHEMA_VERSION } from "./postgres-schema.ts";
 import { maskUrl, urlTarget } from "./url.ts";
 import { StoreOpenError, UserExistsError, type Account, type PlayerScore, type StoreBackend } from "./store.ts";
@@ -30,6 +31,7 @@ interface AccountRow {
 export class PostgresStore implements StoreBackend {
   readonly description: string;
   readonly schemaVersion = SCHEMA_VERSION;
+  readonly objects = new PostgresObjects((run, repeatable) => this.query(run, repeatable));
   private readonly scores: BestScoreQueue;
   /** Whether the last query failed for want of a connection (the outage is logged once). */
   private down = false;

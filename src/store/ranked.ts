@@ -2,7 +2,9 @@
 // hiscore board in memory beside it, loaded at start and kept in step with every write made through
 // it. A search or a board then costs microseconds whatever the player's rank, and never waits on the
 // database.
+import type { StorageLimits } from "./objects.ts";
 import { Ranking } from "./ranking.ts";
+import { Storage } from "./storage.ts";
 import type { Account, HiscoreEntry, Store, StoreBackend } from "./store.ts";
 
 /** A change to the board, as told to the other nodes of a cluster (which share the backend). */
@@ -12,13 +14,18 @@ export class RankedStore implements Store {
   /** Told every change made through this store. */
   onChange: (change: BoardChange) => void = () => undefined;
 
+  readonly storage: Storage;
+
   private constructor(
     readonly backend: StoreBackend,
     private readonly ranking: Ranking,
-  ) {}
+    limits: StorageLimits,
+  ) {
+    this.storage = new Storage(backend.objects, limits);
+  }
 
-  static async over(backend: StoreBackend): Promise<RankedStore> {
-    return new RankedStore(backend, Ranking.of(await backend.players()));
+  static async over(backend: StoreBackend, limits: StorageLimits): Promise<RankedStore> {
+    return new RankedStore(backend, Ranking.of(await backend.players()), limits);
   }
 
   get description(): string {

@@ -1,5 +1,6 @@
 // The schema, versioned with PRAGMA user_version. Version 1 is the series' own tables, exactly as its
-// Go server creates them (so a series db.sqlite opens as it is), plus the indexes the hiscores need.
+// Go server creates them (so a series db.sqlite opens as it is), plus the indexes the hiscores need;
+// each later version adds what the framework grew (a series database is upgraded in place).
 import type { Database } from "bun:sqlite";
 
 const MIGRATIONS: string[] = [
@@ -20,6 +21,21 @@ const MIGRATIONS: string[] = [
   CREATE INDEX IF NOT EXISTS players_by_user ON players(user_id);
   CREATE INDEX IF NOT EXISTS players_by_board_order ON players(best_score DESC, id);
   CREATE INDEX IF NOT EXISTS players_by_lower_name ON players(lower(name));`,
+  // 2: games' storage objects (objects.ts), the usage each owner has of its quota, and the counter
+  // that gives every write a new version.
+  `CREATE TABLE storage_objects (
+    collection TEXT NOT NULL,
+    owner INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (collection, owner, key)
+  ) WITHOUT ROWID;
+  CREATE TABLE storage_usage (owner INTEGER PRIMARY KEY, objects INTEGER NOT NULL, bytes INTEGER NOT NULL);
+  CREATE TABLE storage_clock (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
+  INSERT INTO storage_clock (id, version) VALUES (1, 0);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

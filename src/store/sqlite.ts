@@ -6,6 +6,7 @@ import { join, resolve } from "node:path";
 import { errorText, type Logger } from "../log.ts";
 import { BestScoreQueue } from "./best-scores.ts";
 import { FolderLock } from "./folder-lock.ts";
+import { SqliteObjects } from "./sqlite-objects.ts";
 import { migrate, SCHEMA_VERSION } from "./sqlite-schema.ts";
 import { StoreOpenError, UserExistsError, type Account, type PlayerScore, type StoreBackend } from "./store.ts";
 
@@ -13,6 +14,7 @@ export const DB_FILE = "db.sqlite";
 
 export class SqliteStore implements StoreBackend {
   readonly description: string;
+  readonly objects: SqliteObjects;
   private readonly scores: BestScoreQueue;
   private readonly insertUser: Statement;
   private readonly insertPlayer: Statement;
@@ -27,6 +29,7 @@ export class SqliteStore implements StoreBackend {
     log: Logger,
   ) {
     this.description = `SQLite ${file}`;
+    this.objects = new SqliteObjects(db);
     this.scores = new BestScoreQueue(async (scores) => this.writeBestScores(scores), log);
     this.insertUser = db.query("INSERT INTO users (username, password_hash) VALUES (?, ?)");
     this.insertPlayer = db.query("INSERT INTO players (user_id, name, best_score, color) VALUES (?, ?, 0, ?)");
@@ -100,6 +103,7 @@ export class SqliteStore implements StoreBackend {
 
   async close(): Promise<void> {
     await this.scores.close();
+    this.objects.drain();
     this.db.close();
     this.lock?.release();
   }
