@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { newChat, newDisconnect } from "../src/packets/index.ts";
 import { Reason } from "../src/accounts/rules.ts";
 import { startServerProcess } from "../src/testing/server-process.ts";
+import { SCHEMA_VERSION as SQLITE_SCHEMA_VERSION } from "../src/store/sqlite-schema.ts";
 import { describeStores, login, register, radiusRumble, startTestServer, storeOptions, TestClient, waitFor, type TestServer } from "./helpers.ts";
 
 const FIXTURE = join(import.meta.dir, "fixtures", "series-v0.12-db.sqlite");
@@ -306,7 +307,7 @@ describe("the series' database", () => {
       await own.stop();
     }
     const db = new Database(join(dir, "db.sqlite"), { readonly: true });
-    expect((db.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(1);
+    expect((db.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(SQLITE_SCHEMA_VERSION);
     expect((db.query("SELECT count(*) AS n FROM users").get() as { n: number }).n).toBe(3);
     db.close();
     rmSync(dir, { recursive: true, force: true });

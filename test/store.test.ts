@@ -10,6 +10,8 @@ import { WORLD_ROOM, type WorldRoom } from "../src/games/radius-rumble/world-roo
 import { newChat } from "../src/packets/index.ts";
 import { openStore } from "../src/store/open.ts";
 import { PostgresStore } from "../src/store/postgres.ts";
+import { SCHEMA_VERSION as PG_SCHEMA_VERSION } from "../src/store/postgres-schema.ts";
+import { SCHEMA_VERSION as SQLITE_SCHEMA_VERSION } from "../src/store/sqlite-schema.ts";
 import type { RankedStore } from "../src/store/ranked.ts";
 import { StoreOpenError, UserExistsError } from "../src/store/store.ts";
 import { freePort, TestPostgres } from "../src/testing/postgres.ts";
@@ -97,7 +99,7 @@ describeStores("store", (kind) => {
     }
     const attempt = openStore({ dataDir, databaseUrl }, new LogCapture().logger, { exclusive: false });
     await expect(attempt).rejects.toThrow(StoreOpenError);
-    await expect(attempt).rejects.toThrow(/schema version 99, newer than this server's 1: upgrade mmo-server/);
+    await expect(attempt).rejects.toThrow(new RegExp(`schema version 99, newer than this server's ${kind === "postgres" ? PG_SCHEMA_VERSION : SQLITE_SCHEMA_VERSION}: upgrade mmo-server`));
   });
 });
 
@@ -142,7 +144,7 @@ describePostgres("PostgreSQL", () => {
     await first.close();
     const second = await PostgresStore.open(url, new LogCapture().logger);
     const rows = await second.sql`SELECT version FROM schema_migrations ORDER BY version`;
-    expect(rows.map((r: { version: number }) => r.version)).toEqual([1]);
+    expect(rows.map((r: { version: number }) => r.version)).toEqual(Array.from({ length: PG_SCHEMA_VERSION }, (_, i) => i + 1));
     await second.close();
   });
 
