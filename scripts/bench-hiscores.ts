@@ -132,7 +132,7 @@ const dataDir = mkdtempSync(join(tmpdir(), "mmo-bench-hiscores-"));
 let srv: ServerProcess | undefined;
 try {
   const t = performance.now();
-  const names = await fillPlayers(dataDir, PLAYERS, PASSWORD, log);
+  const names = await fillPlayers(dataDir, PLAYERS, PASSWORD);
   console.error(`${PLAYERS} players written in ${Math.round(performance.now() - t)} ms`);
   const command = values.binary ? [values.binary] : serverCommand();
   const startedAt = performance.now();

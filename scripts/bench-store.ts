@@ -11,14 +11,13 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { verifyPassword } from "../src/accounts/passwords.ts";
-import { defaultConfig } from "../src/config.ts";
 import { Logger } from "../src/log.ts";
 import { importSqlite } from "../src/store/import-sqlite.ts";
 import { PostgresStore } from "../src/store/postgres.ts";
 import { DB_FILE, SqliteStore } from "../src/store/sqlite.ts";
 import { fillPlayers, playerName } from "../src/testing/players.ts";
-import { RankedStore } from "../src/store/ranked.ts";
-import type { StoreBackend } from "../src/store/store.ts";
+import { Leaderboards } from "../src/store/leaderboards.ts";
+import type { Store } from "../src/store/store.ts";
 import { Histogram } from "../src/testing/histogram.ts";
 import { postgresUnavailable, TestPostgres } from "../src/testing/postgres.ts";
 import { seededRandom } from "../src/rooms/random.ts";
@@ -35,7 +34,7 @@ const log = new Logger({ level: "warn", format: "text", write: (line) => console
 
 /** A SQLite database of PLAYERS players; returns the name ranked about PLAYERS / 2. */
 async function fill(dataDir: string): Promise<string> {
-  return (await fillPlayers(dataDir, PLAYERS, PASSWORD, log))[Math.floor(PLAYERS / 2) - 1]!;
+  return (await fillPlayers(dataDir, PLAYERS, PASSWORD))[Math.floor(PLAYERS / 2) - 1]!;
 }
 
 interface Figure {
@@ -71,17 +70,19 @@ async function run(op: (i: number) => Promise<unknown>, concurrency: number): Pr
   return { perSecond: done / ((performance.now() - started) / 1000), p50: latency.percentile(0.5), p99: latency.percentile(0.99) };
 }
 
-async function benchmark(backend: StoreBackend, ranked: string): Promise<Record<string, Figure>> {
+async function benchmark(store: Store, ranked: string): Promise<Record<string, Figure>> {
   const t = performance.now();
-  const store = await RankedStore.over(backend, defaultConfig());
-  console.error(`${backend.description}: ranking of ${store.players} players loaded in ${Math.round(performance.now() - t)} ms; rank of ${ranked}: ${store.rankOf(ranked)}`);
+  const boards = new Leaderboards(store.boards, log);
+  const hiscores = boards.define({ id: "hiscores" });
+  await boards.load();
+  console.error(`${store.description}: ranking of ${hiscores.size} players loaded in ${Math.round(performance.now() - t)} ms; rank of ${ranked}: ${hiscores.search(ranked)}`);
   const random = seededRandom(2);
   const anyName = () => playerName(1 + Math.floor(random() * PLAYERS));
   return {
     "account lookups": await measure(() => store.findAccount(anyName())),
     "logins (lookup + argon2id verify)": await measure(async () => verifyPassword(PASSWORD, (await store.findAccount(anyName()))?.passwordHash), 2),
-    "hiscore board, top 10": await measure(async () => store.hiscores(0, 10)),
-    "search, a player ranked ~50,000": await measure(async () => store.hiscores(Math.max(0, store.rankOf(ranked)! - 5), 10)),
+    "hiscore board, top 10": await measure(async () => hiscores.top(10)),
+    "search, a player ranked ~50,000": await measure(async () => hiscores.top(10, Math.max(0, hiscores.search(ranked)! - 5))),
   };
 }
 
@@ -91,7 +92,7 @@ try {
   let t = performance.now();
   const ranked = await fill(dataDir);
   console.error(`SQLite filled with ${PLAYERS} players in ${Math.round(performance.now() - t)} ms`);
-  const sqlite = SqliteStore.open(dataDir, log);
+  const sqlite = SqliteStore.open(dataDir);
   const results: [string, Record<string, Figure>][] = [];
   results.push(["SQLite", await benchmark(sqlite, ranked)]);
   await sqlite.close();

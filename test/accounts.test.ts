@@ -231,8 +231,9 @@ describeStores("accounts", (kind) => {
         // 30 players; scores repeat so that ties need the age order.
         const names = Array.from({ length: 30 }, (_, i) => `P${String(i).padStart(2, "0")}`);
         for (const name of names) expect(await register(c, name, "pw")).toBe("ok");
-        const ids = await Promise.all(names.map(async (n) => (await own.services.store.findAccount(n))!.playerId));
-        await own.services.store.saveBestScores(names.map((n, i) => [ids[i]!, 1000 - Math.floor(i / 2) * 10]));
+        const ids = await Promise.all(names.map(async (n) => (await own.services.store.findAccount(n))!.userId));
+        const hiscores = own.services.leaderboards.get("hiscores")!;
+        await Promise.all(names.map((name, i) => hiscores.submit(ids[i]!, 1000 - Math.floor(i / 2) * 10, { name })));
         // Expected order: by score descending, and the older (lower id) first among equals.
         const order = names.map((n, i) => ({ n, s: 1000 - Math.floor(i / 2) * 10, i })).sort((x, y) => y.s - x.s || x.i - y.i);
 

@@ -2,8 +2,8 @@
 // boards through thousands of random registrations and score raises, and names folded as SQL folds them.
 import { describe, expect, test } from "bun:test";
 import { seededRandom } from "../src/rooms/random.ts";
-import { foldName, Ranking } from "../src/store/ranking.ts";
-import type { PlayerScore } from "../src/store/store.ts";
+import { foldName, Ranking, type RankedScore as PlayerScore } from "../src/store/ranking.ts";
+
 
 /** The board as a database computes it: sort everything. */
 function modelBoard(players: Map<number, PlayerScore>): PlayerScore[] {
@@ -41,7 +41,7 @@ describe("ranking", () => {
         const board = modelBoard(players);
         expect(ranking.count).toBe(board.length);
         const offset = Math.floor(random() * board.length);
-        expect(ranking.board(offset, 10)).toEqual(board.slice(offset, offset + 10).map((p, i) => ({ rank: offset + i + 1, name: p.name, score: p.score })));
+        expect(ranking.board(offset, 10)).toEqual(board.slice(offset, offset + 10).map((p, i) => ({ rank: offset + i + 1, id: p.id, name: p.name, score: p.score })));
         for (let i = 0; i < 20; i++) {
           const name = `p${1 + Math.floor(random() * (nextId - 1))}`;
           expect(ranking.rankOf(name)).toBe(modelRank(players, name));
@@ -75,11 +75,34 @@ describe("ranking", () => {
     ranking.raise(1, 10);
     ranking.raise(99, 1000);
     expect(ranking.board(0, 10)).toEqual([
-      { rank: 1, name: "b", score: 20 },
-      { rank: 2, name: "a", score: 10 },
+      { rank: 1, id: 2, name: "b", score: 20 },
+      { rank: 2, id: 1, name: "a", score: 10 },
     ]);
     ranking.raise(1, 20); // ties go to the older player
     expect(ranking.board(0, 1)[0]!.name).toBe("a");
     expect(ranking.board(5, 10)).toEqual([]);
+  });
+
+  test("set moves a record up or down; ascending boards put the lowest first; ranks by owner", () => {
+    for (const order of ["desc", "asc"] as const) {
+      const random = seededRandom(order === "desc" ? 3 : 4);
+      const sign = order === "desc" ? 1 : -1;
+      const scores = new Map<number, number>();
+      const ranking = new Ranking(order);
+      for (let step = 0; step < 2000; step++) {
+        const id = 1 + Math.floor(random() * 200);
+        const score = Math.floor(random() * 100) - 50;
+        scores.set(id, score);
+        ranking.set({ id, name: `P${id}`, score });
+        if (step % 50 === 0) {
+          const model = [...scores].sort(([a, x], [b, y]) => sign * (y - x) || a - b);
+          expect(ranking.board(0, model.length).map((e) => [e.id, e.score])).toEqual(model);
+          const probe = model[Math.floor(random() * model.length)]!;
+          expect(ranking.rankOfId(probe[0])).toBe(model.indexOf(probe) + 1);
+          expect(ranking.scoreOf(probe[0])).toBe(probe[1]);
+        }
+      }
+      expect(ranking.rankOfId(999)).toBeUndefined();
+    }
   });
 });

@@ -11,7 +11,8 @@ import { newOkResponse } from "../src/packets/index.ts";
 import { defineGame } from "../src/rooms/game.ts";
 import { Room } from "../src/rooms/room.ts";
 import { openStore } from "../src/store/open.ts";
-import type { RankedStore } from "../src/store/ranked.ts";
+import { Storage } from "../src/store/storage.ts";
+import type { Store } from "../src/store/store.ts";
 import { GAME_WIDE, MAX_DEPTH, type WriteResult } from "../src/store/objects.ts";
 import type { Account } from "../src/store/store.ts";
 import { describeStores, LogCapture, login, register, startTestServer, storeOptions, TestClient, waitFor } from "./helpers.ts";
@@ -24,16 +25,16 @@ interface Hero {
 const LIMITS = { storageMaxValueBytes: 1024, storageMaxObjects: 5, storageMaxBytes: 2000 };
 
 describeStores("storage", (kind) => {
-  const stores: RankedStore[] = [];
+  const stores: Store[] = [];
   const dirs: string[] = [];
   let databaseUrl = "";
   let dataDir = "";
   let owners = 1000;
   /** Another store on the same database: what a second node sees. */
-  async function open(): Promise<RankedStore> {
-    const store = await openStore({ dataDir, databaseUrl, ...LIMITS }, new LogCapture().logger, { exclusive: false });
+  async function open(): Promise<{ storage: Storage }> {
+    const store = await openStore({ dataDir, databaseUrl }, new LogCapture().logger, { exclusive: false });
     stores.push(store);
-    return store;
+    return { storage: new Storage(store.objects, LIMITS) };
   }
   beforeAll(async () => {
     databaseUrl = (await storeOptions(kind)).databaseUrl ?? "";
@@ -288,8 +289,8 @@ describeStores("storage", (kind) => {
     again.send({ $case: "chat", value: { msg: "1" } });
     await again.expect("okResponse");
     const account = (await srv.services.store.findAccount(`Saver${kind}0`))!;
-    expect((await srv.services.store.storage.collection<{ coins: number }>("coins").get("purse", account.userId))!.value.coins).toBe(51);
-    expect((await srv.services.store.storage.read([{ collection: "shutdown", key: "last" }]))[0]?.value).toEqual({ at: 1 });
+    expect((await srv.services.storage.collection<{ coins: number }>("coins").get("purse", account.userId))!.value.coins).toBe(51);
+    expect((await srv.services.storage.read([{ collection: "shutdown", key: "last" }]))[0]?.value).toEqual({ at: 1 });
     await srv.stop();
   });
 });

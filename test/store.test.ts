@@ -12,8 +12,7 @@ import { openStore } from "../src/store/open.ts";
 import { PostgresStore } from "../src/store/postgres.ts";
 import { SCHEMA_VERSION as PG_SCHEMA_VERSION } from "../src/store/postgres-schema.ts";
 import { SCHEMA_VERSION as SQLITE_SCHEMA_VERSION } from "../src/store/sqlite-schema.ts";
-import type { RankedStore } from "../src/store/ranked.ts";
-import { StoreOpenError, UserExistsError } from "../src/store/store.ts";
+import { StoreOpenError, UserExistsError, type Store } from "../src/store/store.ts";
 import { freePort, TestPostgres } from "../src/testing/postgres.ts";
 import { startServerProcess } from "../src/testing/server-process.ts";
 import { describePostgres, describeStores, LogCapture, login, register, radiusRumble, startTestServer, storeOptions, TestClient, testPostgres, waitFor } from "./helpers.ts";
@@ -29,11 +28,11 @@ function cli(...args: string[]) {
 
 describeStores("store", (kind) => {
   const dirs: string[] = [];
-  const stores: RankedStore[] = [];
+  const stores: Store[] = [];
   let databaseUrl = "";
   let dataDir = "";
   /** Another store on the same database: what a second connection, or a second node, sees. */
-  async function open(): Promise<RankedStore> {
+  async function open(): Promise<Store> {
     const store = await openStore({ dataDir, databaseUrl }, new LogCapture().logger, { exclusive: false });
     stores.push(store);
     return store;
@@ -55,43 +54,13 @@ describeStores("store", (kind) => {
     expect(results.filter((r) => r.status === "fulfilled").length).toBe(1);
     for (const r of results) if (r.status === "rejected") expect(r.reason).toBeInstanceOf(UserExistsError);
     const winner = (results.find((r) => r.status === "fulfilled") as PromiseFulfilledResult<{ userId: number; name: string }>).value;
-    expect(await a.findAccount("RACER")).toMatchObject({ userId: winner.userId, name: winner.name, bestScore: 0 });
-  });
-
-  test("a best score never goes down, whatever order the saves of two stores arrive in", async () => {
-    const [a, b] = [await open(), await open()];
-    const { playerId } = await a.createAccount("Climber", "hash", 1);
-    const scores = [30, 10, 70, 50, 20, 60, 40];
-    await Promise.all(scores.map((score, i) => (i % 2 ? a : b).saveBestScores([[playerId, score]])));
-    expect((await a.findAccount("climber"))!.bestScore).toBe(70);
-    await b.saveBestScores([[playerId, 5]]);
-    expect((await b.findAccount("climber"))!.bestScore).toBe(70);
-  });
-
-  test("the board: score first, older accounts first among equals; ranks; a search is ASCII case-insensitive and takes % and _ literally", async () => {
-    const store = await open();
-    const names = ["b_1", "b%2", "Émile", "bAB", "b13"];
-    const ids: number[] = [];
-    for (const name of names) ids.push((await store.createAccount(name, "hash", 0)).playerId);
-    await store.saveBestScores(ids.map((id, i) => [id, 1_000_000 + (i < 3 ? 5 : 9)]));
-    const top = store.hiscores(0, 5).filter((h) => h.score >= 1_000_000);
-    expect(top.map((h) => h.name)).toEqual(["bAB", "b13", "b_1", "b%2", "Émile"]);
-    expect(top.map((h) => h.rank)).toEqual([1, 2, 3, 4, 5]);
-    expect(store.rankOf("BAB")).toBe(1);
-    expect(store.rankOf("b%2")).toBe(4);
-    expect(store.rankOf("b_2")).toBeUndefined();
-    expect(store.rankOf("b%")).toBeUndefined();
-    expect(store.rankOf("b_1")).toBe(3);
-    // Only ASCII letters fold, in both stores (SQLite's lower() folds no others).
-    expect(store.rankOf("ÉMILE")).toBe(5);
-    expect(store.rankOf("émile")).toBeUndefined();
-    expect(store.hiscores(3, 10)[0]).toEqual({ rank: 4, name: "b%2", score: 1_000_005 });
+    expect(await a.findAccount("RACER")).toMatchObject({ userId: winner.userId, name: winner.name });
   });
 
   test("a database whose schema is newer than the server stops the start, saying so", async () => {
     const store = await open();
     if (databaseUrl) {
-      await (store.backend as PostgresStore).sql`INSERT INTO schema_migrations (version) VALUES (99)`;
+      await (store as PostgresStore).sql`INSERT INTO schema_migrations (version) VALUES (99)`;
     } else {
       const db = new Database(join(dataDir, "db.sqlite"));
       db.run("PRAGMA user_version = 99");
@@ -194,7 +163,7 @@ describePostgres("PostgreSQL", () => {
       expect(await srv.services.store.findAccount("BOB")).toMatchObject({ name: "Bob", color: -16711936 });
       // A registration after the import gets a fresh id, after the imported ones.
       expect(await register(carol, "Newcomer", "pw")).toBe("ok");
-      const ids = await ((srv.services.store as RankedStore).backend as PostgresStore).sql`SELECT username FROM users ORDER BY id`;
+      const ids = await (srv.services.store as PostgresStore).sql`SELECT username FROM users ORDER BY id`;
       expect(ids.map((r: { username: string }) => r.username)).toEqual(["native", ...seriesUsernames(), "newcomer"]);
     } finally {
       await srv.stop();
@@ -234,12 +203,14 @@ describePostgres("PostgreSQL", () => {
       expect(score).toBeGreaterThan(0);
       // Leaving the world saves its best score: the database is down, so it is kept.
       await player.close();
-      await waitFor(() => srv.logs.has("best score(s) failed; kept"), 3000, "the failed save to be logged");
+      await waitFor(() => srv.logs.has("Board hiscores: saving 1 record(s) failed; kept"), 3000, "the failed save to be logged");
       expect(srv.logs.has("The database is unreachable")).toBe(true);
 
       pg.startServer();
       // The server reconnects by itself; the kept score reaches the database.
-      await waitFor(async () => (await srv.services.store.findAccount("survivor").catch(() => undefined))?.bestScore === score, 8000, "the kept best score to be saved");
+      const { userId } = (await srv.services.store.findAccount("survivor"))!;
+      const saved = async () => (await srv.services.store.boards.loadRecords("hiscores", 0).catch(() => [])).find((r) => r.owner === userId)?.score;
+      await waitFor(async () => (await saved()) === score, 8000, "the kept best score to be saved");
       expect(srv.logs.lines.filter((l) => l.includes("The database is unreachable"))).toHaveLength(1);
       expect(srv.logs.has("The database is reachable again")).toBe(true);
       expect(await login(latecomer, "survivor", "pw")).toBe("ok");

@@ -111,8 +111,8 @@ export class Accounts {
     return account;
   }
 
-  /** Stores a new account (committed before the ok_response) or answers why not. */
-  async register(client: ClientInterfacer, { username, password, color }: RegisterRequestMessage): Promise<void> {
+  /** Stores a new account (committed before the ok_response) or answers why not; resolves to the account, if made. */
+  async register(client: ClientInterfacer, { username, password, color }: RegisterRequestMessage): Promise<Account | undefined> {
     const { store, stats } = this.deps;
     const problem = usernameProblem(username) ?? passwordProblem(password);
     if (problem) {
@@ -127,6 +127,7 @@ export class Accounts {
       return;
     }
     const change = client.stateChanges;
+    let account: Account;
     try {
       const hash = await this.exclusive(client, async () => {
         // Checked before hashing, to spare the work; the unique index decides a race.
@@ -134,7 +135,7 @@ export class Accounts {
         return hashPassword(password);
       });
       if (hash === undefined || client.stateChanges !== change) return;
-      await store.createAccount(username, hash, color);
+      account = await store.createAccount(username, hash, color);
     } catch (err) {
       if (err instanceof UserExistsError) {
         stats.registration("exists");
@@ -155,6 +156,7 @@ export class Accounts {
     stats.registration("ok");
     client.log.info(`User ${quote(username.toLowerCase())} registered`);
     client.socketSend(newOkResponse());
+    return account;
   }
 
   /** Ends the client's session, if it has one (back in the lobby, or gone). */

@@ -12,6 +12,8 @@ export const LOBBY_TOPIC = "lobby";
 export interface LobbyOptions {
   /** After a successful login (ok_response already sent): usually `client.setState("InGame", account)`. */
   afterLogin(client: ClientInterfacer, account: Account): void;
+  /** After a successful registration (committed, ok_response sent): a game's first records for the account. */
+  afterRegister?(account: Account): void;
   /** The game's own messages the lobby takes (the series' hiscore_board_request). */
   handlers?: Handlers<undefined>;
 }
@@ -33,8 +35,9 @@ export function lobbyState(accounts: Accounts, options: LobbyOptions): ClientSta
         const account = await accounts.login(client, request);
         if (account) options.afterLogin(client, account);
       },
-      registerRequest(client, request) {
-        return accounts.register(client, request);
+      async registerRequest(client, request) {
+        const account = await accounts.register(client, request);
+        if (account) options.afterRegister?.(account);
       },
     },
     onExit(client) {

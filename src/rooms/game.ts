@@ -4,8 +4,8 @@ import type { Accounts } from "../accounts/accounts.ts";
 import type { StateTable } from "../hub/states.ts";
 import type { Stats } from "../hub/stats.ts";
 import type { Logger } from "../log.ts";
+import type { Leaderboards } from "../store/leaderboards.ts";
 import type { Storage } from "../store/storage.ts";
-import type { Store } from "../store/store.ts";
 import type { RoomType, Rooms } from "./rooms.ts";
 
 /** Metrics a game adds to /metrics, beside the framework's. */
@@ -26,9 +26,10 @@ export interface DashboardView {
 /** What the framework gives a game, once per server. */
 export interface GameContext {
   readonly rooms: Rooms;
-  readonly store: Store;
   /** The game's objects: per account or game-wide, versioned, in the server's database (see objects.ts). */
   readonly storage: Storage;
+  /** The game's boards: declare them in `create`, read them from memory (see leaderboards.ts). */
+  readonly leaderboards: Leaderboards;
   /** Register, login, one session per account, and the lobby state that uses them. */
   readonly accounts: Accounts;
   readonly stats: Stats;

@@ -3,8 +3,8 @@
 // its topic carries its broadcasts, encoded once and fanned out by the native pub/sub.
 import type { Logger } from "../log.ts";
 import type { Msg, MsgCase, MsgValue } from "../packets/index.ts";
+import type { Leaderboards } from "../store/leaderboards.ts";
 import type { Storage } from "../store/storage.ts";
-import type { Store } from "../store/store.ts";
 import type { Random } from "./random.ts";
 
 /** What the framework gives a room. */
@@ -19,9 +19,10 @@ export interface RoomContext {
   readonly members: ReadonlySet<number>;
   /** Lines prefixed `Room ID: `. */
   readonly log: Logger;
-  readonly store: Store;
   /** The game's objects: per account or game-wide, versioned, in the server's database (see objects.ts). */
   readonly storage: Storage;
+  /** The game's boards: declare them in `create`, read them from memory (see leaderboards.ts). */
+  readonly leaderboards: Leaderboards;
   /** Seeded from the server's --seed and the room's id, so a room can be replayed exactly. */
   readonly random: Random;
   /** Milliseconds on a monotonic clock. */

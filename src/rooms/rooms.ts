@@ -5,8 +5,8 @@ import type { ClientInterfacer } from "../hub/client.ts";
 import type { Hub } from "../hub/hub.ts";
 import { errorText, type Logger } from "../log.ts";
 import { encodePacket, type Msg } from "../packets/index.ts";
+import type { Leaderboards } from "../store/leaderboards.ts";
 import type { Storage } from "../store/storage.ts";
-import type { Store } from "../store/store.ts";
 import { seededRandom, type Random } from "./random.ts";
 import type { Room, RoomContext } from "./room.ts";
 import type { SharedRooms } from "./shared-rooms.ts";
@@ -20,7 +20,8 @@ export type RoomType = RoomFactory | { create: RoomFactory; capacity?: number };
 
 export interface RoomsDeps {
   hub: Hub;
-  store: Store;
+  storage: Storage;
+  leaderboards: Leaderboards;
   log: Logger;
   seed: number;
   now(): number;
@@ -62,12 +63,12 @@ export class RoomInstance implements RoomContext {
     if (this.room.tickHz > 0) this.ticker = new Ticker(1000 / this.room.tickHz, () => this.guard("onTick", () => this.room.onTick()));
   }
 
-  get store(): Store {
-    return this.deps.store;
+  get storage(): Storage {
+    return this.deps.storage;
   }
 
-  get storage(): Storage {
-    return this.deps.store.storage;
+  get leaderboards(): Leaderboards {
+    return this.deps.leaderboards;
   }
 
   now(): number {

@@ -1,6 +1,7 @@
 // Connects one server's parts to its cluster: the lobby and the shared rooms' topics span the nodes,
-// frames from the bus reach the hub and the shared rooms, and the board and the login throttle hear
-// of the other nodes' registrations, best scores and failed logins.
+// frames from the bus reach the hub and the shared rooms, the boards hear of the records the other
+// nodes write (and catch up from the store after an outage, and now and then), and the login
+// throttle of the other nodes' failed logins.
 import { LOBBY_TOPIC } from "../accounts/lobby.ts";
 import type { Accounts, SharedAccounts } from "../accounts/accounts.ts";
 import type { Cluster } from "../cluster/cluster.ts";
@@ -10,9 +11,15 @@ import type { Hub } from "../hub/hub.ts";
 import type { DashboardView } from "../rooms/game.ts";
 import { errorText, type Logger } from "../log.ts";
 import type { RoomEvent, SharedRooms } from "../rooms/shared-rooms.ts";
-import type { BoardChange, RankedStore } from "../store/ranked.ts";
+import type { Leaderboards } from "../store/leaderboards.ts";
+import type { RecordRow } from "../store/store.ts";
 
-type ClusterEvent = RoomEvent | { type: "board"; change: BoardChange } | { type: "login"; ok: boolean; username: string; ip: string };
+type ClusterEvent = RoomEvent | { type: "board"; rows: RecordRow[] } | { type: "login"; ok: boolean; username: string; ip: string };
+
+/** Boards re-read the store this often, for events the bus lost without an outage being noticed. */
+const BOARD_CATCH_UP_MS = 30_000;
+/** And again this long after Redis is back, once the bus has surely subscribed again. */
+const BOARD_CATCH_UP_AFTER_OUTAGE_MS = 3000;
 
 const event = (clusterEvent: ClusterEvent): Frame => ({ kind: FrameKind.event, json: JSON.stringify(clusterEvent) });
 
@@ -55,13 +62,18 @@ export function withClusterTiles(cluster: Cluster, view: DashboardView): Dashboa
   return { ...view, tiles: { Node: health.node, Nodes: health.nodes.join(", "), Bus: health.bus, ...(owners && { Owners: owners }), ...view.tiles } };
 }
 
-export function linkCluster(cluster: Cluster, parts: { hub: Hub; shared: SharedRooms; accounts: Accounts; store: RankedStore; log: Logger }): void {
-  const { hub, shared, accounts, store, log } = parts;
+export function linkCluster(cluster: Cluster, parts: { hub: Hub; shared: SharedRooms; accounts: Accounts; leaderboards: Leaderboards; log: Logger }): void {
+  const { hub, shared, accounts, leaderboards, log } = parts;
   hub.span(LOBBY_TOPIC);
   hub.attachRelay((topic, sender, exclude, bytes) => cluster.bus.toAll({ kind: FrameKind.topic, topic, sender, exclude, bytes }));
-  store.onChange = (change) => cluster.bus.toAll(event({ type: "board", change }));
+  leaderboards.onChange = (rows) => cluster.bus.toAll(event({ type: "board", rows }));
+  leaderboards.catchUpEvery(BOARD_CATCH_UP_MS);
   cluster.onNodesGone = (gone) => shared.nodesGone(gone);
-  cluster.onReconnected = () => shared.reconnected();
+  cluster.onReconnected = () => {
+    shared.reconnected();
+    void leaderboards.catchUp();
+    setTimeout(() => void leaderboards.catchUp(), BOARD_CATCH_UP_AFTER_OUTAGE_MS);
+  };
   cluster.roomOwners = () => shared.owners();
   cluster.bus.onBatch(({ origin, frames }) => {
     for (const frame of frames) {
@@ -78,7 +90,7 @@ export function linkCluster(cluster: Cluster, parts: { hub: Hub; shared: SharedR
   function received(origin: string, clusterEvent: ClusterEvent): void {
     switch (clusterEvent.type) {
       case "board":
-        return store.applyChange(clusterEvent.change);
+        return leaderboards.applyRemote(clusterEvent.rows);
       case "login":
         if (clusterEvent.ok) accounts.succeededElsewhere(clusterEvent.username);
         else accounts.failedElsewhere(clusterEvent.username, clusterEvent.ip);

@@ -1,7 +1,7 @@
 // What runs besides the connections: one sweep a second for every client (backpressure, throttle
 // pruning), and the shutdown order: stop listening, tell and close every client, hand the shared
 // rooms this node runs over to the cluster, dispose the rooms (they save what they keep), stop the
-// game, close the store, then leave the cluster.
+// game, write the boards' last records, close the store, then leave the cluster.
 import type { Server } from "bun";
 import type { Accounts } from "../accounts/accounts.ts";
 import type { Cluster } from "../cluster/cluster.ts";
@@ -12,6 +12,7 @@ import { errorText, type Logger } from "../log.ts";
 import { newDisconnect } from "../packets/index.ts";
 import type { Rooms } from "../rooms/rooms.ts";
 import type { SharedRooms } from "../rooms/shared-rooms.ts";
+import type { Leaderboards } from "../store/leaderboards.ts";
 import type { Store } from "../store/store.ts";
 
 const SHUTDOWN_REASON = "server shutting down";
@@ -23,6 +24,7 @@ export interface LifecycleDeps {
   rooms: Rooms;
   shared: SharedRooms | undefined;
   accounts: Accounts;
+  leaderboards: Leaderboards;
   store: Store;
   dashboard: Dashboard;
   cluster: Cluster | undefined;
@@ -53,7 +55,7 @@ export class Lifecycle {
 
   /** Tells every client the server is going, closes them with 1001 and stops; resolves when done. */
   shutdown(server: Server<SocketData>, timeoutMs: number): Promise<void> {
-    const { hub, rooms, shared, store, dashboard, cluster, log, stopGame } = this.deps;
+    const { hub, rooms, shared, leaderboards, store, dashboard, cluster, log, stopGame } = this.deps;
     this.stopping ??= (async () => {
       log.info(`Shutting down: closing ${hub.size} client connection(s)`);
       void server.stop(false);
@@ -74,6 +76,7 @@ export class Lifecycle {
       } catch (err) {
         log.error(`The game's stop hook failed: ${errorText(err)}`);
       }
+      await leaderboards.close();
       await store.close();
       await cluster?.leave();
     })();

@@ -14,8 +14,9 @@ import { errorText, type Logger } from "../log.ts";
 import type { Game } from "../rooms/game.ts";
 import { Rooms } from "../rooms/rooms.ts";
 import { SharedRooms } from "../rooms/shared-rooms.ts";
+import { Leaderboards } from "../store/leaderboards.ts";
 import { openStore } from "../store/open.ts";
-import type { RankedStore } from "../store/ranked.ts";
+import { Storage } from "../store/storage.ts";
 import type { Store } from "../store/store.ts";
 import { Admission } from "./admission.ts";
 import { ProxyTrust } from "./client-address.ts";
@@ -28,6 +29,8 @@ import { websocketHandlers } from "./websocket.ts";
 /** What the parts of one server share; `now` may be replaced (tests step the clock by hand). */
 export interface Services {
   store: Store;
+  storage: Storage;
+  leaderboards: Leaderboards;
   accounts: Accounts;
   rooms: Rooms;
   stats: Stats;
@@ -60,7 +63,7 @@ export async function startServer(config: Config, log: Logger, game: Game): Prom
   let cluster: Cluster | undefined;
   try {
     if (config.redisUrl) cluster = await Cluster.join(config, log);
-    return listen(config, log, game, store, cluster, tls, clientFiles);
+    return await listen(config, log, game, store, cluster, tls, clientFiles);
   } catch (err) {
     await cluster?.leave();
     await store.close();
@@ -68,15 +71,15 @@ export async function startServer(config: Config, log: Logger, game: Game): Prom
   }
 }
 
-function listen(
+async function listen(
   config: Config,
   log: Logger,
   game: Game,
-  store: RankedStore,
+  store: Store,
   cluster: Cluster | undefined,
   tls: ReturnType<typeof loadTls>,
   clientFiles: ReturnType<typeof loadClientFiles>,
-): MmoServer {
+): Promise<MmoServer> {
   const startedAt = performance.now();
   const stats = new Stats();
   const hub = new Hub<WebSocketClient>(log, stats, cluster && (() => cluster.ids.next()));
@@ -84,24 +87,29 @@ function listen(
   log.info(`Game ${game.name}, seed ${seed}`);
 
   const shared = cluster && new SharedRooms(cluster, hub, log);
+  const storage = new Storage(store.objects, config);
+  const leaderboards = new Leaderboards(store.boards, log);
   const services: Services = {
     store,
+    storage,
+    leaderboards,
     stats,
     now: () => performance.now(),
     accounts: new Accounts({ store, stats, now: () => services.now(), limits: config, shared: cluster && sharedAccounts(cluster, log) }),
-    rooms: new Rooms({ hub, store, log, seed, now: () => services.now(), shared }),
+    rooms: new Rooms({ hub, storage, leaderboards, log, seed, now: () => services.now(), shared }),
   };
   const { accounts, rooms } = services;
-  if (cluster && shared) linkCluster(cluster, { hub, shared, accounts, store, log });
+  if (cluster && shared) linkCluster(cluster, { hub, shared, accounts, leaderboards, log });
   const metrics = new Metrics(stats, hub);
   metrics.gauge("mmo_hash_queue", "Logins and registrations waiting for a password hash", () => accounts.hashQueue.length);
-  const runtime = game.create({ rooms, store, storage: store.storage, accounts, stats, metrics, log, now: () => services.now() });
+  const runtime = game.create({ rooms, storage, leaderboards, accounts, stats, metrics, log, now: () => services.now() });
   for (const [type, factory] of Object.entries(runtime.rooms)) rooms.define(type, factory);
+  await leaderboards.load();
   const states = new StateMachine(runtime.states);
   if (cluster) clusterMetrics(cluster, metrics);
   const gameView = () => runtime.dashboard?.() ?? {};
   const dashboard = new Dashboard(hub, stats, startedAt, cluster ? () => withClusterTiles(cluster, gameView()) : gameView, log);
-  const lifecycle = new Lifecycle({ hub, rooms, shared, accounts, store, dashboard, cluster, log, stopGame: () => runtime.stop?.() });
+  const lifecycle = new Lifecycle({ hub, rooms, shared, accounts, leaderboards, store, dashboard, cluster, log, stopGame: () => runtime.stop?.() });
   const admission = new Admission(config);
 
   const context: ClientContext = {

@@ -33,6 +33,22 @@ const MIGRATIONS: string[] = [
   );
   CREATE TABLE storage_usage (owner bigint PRIMARY KEY, objects bigint NOT NULL, bytes bigint NOT NULL);
   CREATE SEQUENCE storage_versions;`,
+  // 3: leaderboard records, as in SQLite; the best scores become the board "hiscores".
+  `CREATE TABLE leaderboard_records (
+    board text COLLATE "C" NOT NULL,
+    owner bigint NOT NULL,
+    name text NOT NULL,
+    score bigint NOT NULL,
+    metadata text,
+    period bigint NOT NULL,
+    seq bigint NOT NULL,
+    updated_at bigint NOT NULL,
+    PRIMARY KEY (board, owner)
+  );
+  CREATE INDEX leaderboard_records_by_update ON leaderboard_records (updated_at);
+  INSERT INTO leaderboard_records (board, owner, name, score, metadata, period, seq, updated_at)
+    SELECT 'hiscores', p.user_id, (SELECT q.name FROM players q WHERE q.user_id = p.user_id ORDER BY q.id LIMIT 1), max(p.best_score), NULL, 0, 1, 0
+    FROM players p GROUP BY p.user_id;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

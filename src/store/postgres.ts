@@ -1,15 +1,16 @@
-// The shared store: accounts and hiscores in PostgreSQL through Bun's built-in client (Bun.sql), for
-// several machines that share one database. Same tables and behaviour as the SQLite store; what
-// SQLite never needed is here: concurrent writers (a unique index decides between two registrations
-// of one name; GREATEST keeps the higher of two scores) and a database that goes away and comes back
-// (queries fail fast, the pool reconnects by itself, best scores wait in a queue).
+// The shared store: accounts, games' objects and leaderboard records in PostgreSQL through Bun's
+// built-in client (Bun.sql), for several machines that share one database. Same tables and behaviour
+// as the SQLite store; what SQLite never needed is here: concurrent writers (a unique index decides
+// between two registrations of one name; row locks order writes to one object or record) and a
+// database that goes away and comes back (queries fail fast, the pool reconnects by itself, boards
+// keep their records in a queue).
 import { SQL } from "bun";
 import { errorText, type Logger } from "../log.ts";
-import { BestScoreQueue } from "./best-scores.ts";
+import { PostgresBoards } from "./postgres-boards.ts";
 import { PostgresObjects } from "./postgres-objects.ts";
 import { migrate, SCHEMA_VERSION } from "./postgres-schema.ts";
 import { maskUrl, urlTarget } from "./url.ts";
-import { StoreOpenError, UserExistsError, type Account, type PlayerScore, type StoreBackend } from "./store.ts";
+import { StoreOpenError, UserExistsError, type Account, type Store } from "./store.ts";
 
 const POOL_SIZE = 10;
 /** SQLSTATE of a unique violation. */
@@ -25,14 +26,13 @@ interface AccountRow {
   playerId: string;
   name: string;
   color: number;
-  bestScore: string;
 }
 
-export class PostgresStore implements StoreBackend {
+export class PostgresStore implements Store {
   readonly description: string;
   readonly schemaVersion = SCHEMA_VERSION;
   readonly objects = new PostgresObjects((run, repeatable) => this.query(run, repeatable));
-  private readonly scores: BestScoreQueue;
+  readonly boards = new PostgresBoards((run, repeatable) => this.query(run, repeatable));
   /** Whether the last query failed for want of a connection (the outage is logged once). */
   private down = false;
 
@@ -42,7 +42,6 @@ export class PostgresStore implements StoreBackend {
     private readonly log: Logger,
   ) {
     this.description = `PostgreSQL ${maskUrl(url)}`;
-    this.scores = new BestScoreQueue((scores) => this.writeBestScores(scores), log);
   }
 
   /** Connects and migrates; a database that cannot be reached or is newer than this server throws StoreOpenError. */
@@ -66,13 +65,13 @@ export class PostgresStore implements StoreBackend {
     const rows = await this.query<AccountRow[]>(
       (sql) => sql`
         SELECT u.id AS "userId", u.password_hash AS "passwordHash", p.id AS "playerId", p.name AS name,
-               p.color AS color, p.best_score AS "bestScore"
+               p.color AS color
         FROM users u JOIN players p ON p.user_id = u.id
         WHERE u.username = ${username.toLowerCase()} ORDER BY p.id LIMIT 1`,
     );
     const row = rows[0];
     if (!row) return undefined;
-    return { ...row, userId: Number(row.userId), playerId: Number(row.playerId), bestScore: Number(row.bestScore) };
+    return { ...row, userId: Number(row.userId), playerId: Number(row.playerId) };
   }
 
   async createAccount(username: string, passwordHash: string, color: number): Promise<Account> {
@@ -92,32 +91,11 @@ export class PostgresStore implements StoreBackend {
       throw err;
     }
     const row = rows[0]!;
-    return { userId: Number(row.userId), passwordHash, playerId: Number(row.playerId), name: username, color, bestScore: 0 };
-  }
-
-  async players(): Promise<PlayerScore[]> {
-    const rows = await this.query<{ id: string; name: string; score: string }[]>((sql) => sql`SELECT id, name, best_score AS score FROM players`);
-    return rows.map((row) => ({ id: Number(row.id), name: row.name, score: Number(row.score) }));
-  }
-
-  saveBestScores(scores: Iterable<[playerId: number, score: number]>): Promise<void> {
-    return this.scores.add(scores);
+    return { userId: Number(row.userId), passwordHash, playerId: Number(row.playerId), name: username, color };
   }
 
   async close(): Promise<void> {
-    await this.scores.close();
     await this.sql.close({ timeout: 5 });
-  }
-
-  private async writeBestScores(scores: [number, number][]): Promise<void> {
-    const ids = scores.map(([id]) => id);
-    const values = scores.map(([, score]) => score);
-    await this.query(
-      (sql) => sql`
-        UPDATE players AS p SET best_score = GREATEST(p.best_score, v.score)
-        FROM unnest(${sql.array(ids, "INT8")}::bigint[], ${sql.array(values, "INT8")}::bigint[]) AS v(id, score)
-        WHERE p.id = v.id`,
-    );
   }
 
   /**
@@ -145,7 +123,7 @@ export class PostgresStore implements StoreBackend {
     } catch (err) {
       if (isConnectionError(err) && !this.down) {
         this.down = true;
-        this.log.error(`The database is unreachable (${errorText(err)}); logins and registrations fail until it is back, best scores are kept`);
+        this.log.error(`The database is unreachable (${errorText(err)}); logins, registrations and storage fail until it is back, leaderboard records are kept`);
       }
       throw err;
     }

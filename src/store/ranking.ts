@@ -1,8 +1,23 @@
-// The hiscore board in memory: every player in board order (best score first, older players first
-// among equals) in an order-statistic treap, so that a player's position and the entries at any
-// position cost O(log n) whatever the rank, where a database counts the rows ahead, O(rank).
-// Nodes live in typed arrays (a few dozen bytes a player): 200,000 players take about 10 MB.
-import type { HiscoreEntry, PlayerScore } from "./store.ts";
+// A leaderboard in memory: every record in board order (the better score first, the older owner
+// first among equals) in an order-statistic treap, so that an owner's position and the records at
+// any position cost O(log n) whatever the rank, where a database counts the rows ahead, O(rank).
+// Nodes live in typed arrays (a few dozen bytes a record). A board sorted ascending keeps its scores
+// negated, so one comparison serves both orders.
+
+/** One record: its owner (an account's id, which also decides ties: lower first), name and score. */
+export interface RankedScore {
+  id: number;
+  name: string;
+  score: number;
+}
+
+/** A record at its position: rank from 1. */
+export interface RankedEntry {
+  rank: number;
+  id: number;
+  name: string;
+  score: number;
+}
 
 /** How names are compared in a search: ASCII letters fold, nothing else (as SQL's lower() in SQLite). */
 export function foldName(name: string): string {
@@ -12,13 +27,18 @@ export function foldName(name: string): string {
 const NONE = 0;
 
 export class Ranking {
+  /** 1: higher scores first; -1: lower first. */
+  private readonly sign: number;
   private capacity = 1024;
   private left = new Int32Array(this.capacity);
   private right = new Int32Array(this.capacity);
   private size = new Int32Array(this.capacity);
   private priority = new Float64Array(this.capacity);
+  /** The score times sign: higher keys come first. */
   private score = new Float64Array(this.capacity);
   private playerId = new Float64Array(this.capacity);
+  /** Per record, the store's count of its writes, last seen here (see leaderboards.ts). */
+  private stamp = new Float64Array(this.capacity);
   private readonly names: string[] = [""];
   private root = NONE;
   /** Node 0 is the empty tree; players take nodes from 1. */
@@ -30,10 +50,15 @@ export class Ranking {
   private splitLeft = NONE;
   private splitRight = NONE;
 
-  /** A ranking of these players, built in O(n log n) (the sort) rather than one insertion each. */
-  static of(players: PlayerScore[]): Ranking {
-    const ranking = new Ranking();
-    const sorted = players.toSorted((a, b) => b.score - a.score || a.id - b.id);
+  constructor(order: "desc" | "asc" = "desc") {
+    this.sign = order === "desc" ? 1 : -1;
+  }
+
+  /** A ranking of these records, built in O(n log n) (the sort) rather than one insertion each. */
+  static of(players: RankedScore[], order: "desc" | "asc" = "desc"): Ranking {
+    const ranking = new Ranking(order);
+    const sign = ranking.sign;
+    const sorted = players.toSorted((a, b) => sign * (b.score - a.score) || a.id - b.id);
     // A Cartesian tree over the sorted players: each new node takes the right spine's nodes of lower
     // priority as its left subtree, then hangs on the spine.
     const spine: number[] = [];
@@ -55,36 +80,75 @@ export class Ranking {
     return this.nodes - 1;
   }
 
-  /** Adds a player, or raises the score of one already ranked. */
-  add({ id, name, score }: PlayerScore): void {
+  /** The owner's score, or undefined when it has no record. */
+  scoreOf(id: number): number | undefined {
+    const node = this.nodeOf.get(id);
+    return node === undefined ? undefined : this.sign * this.score[node]!;
+  }
+
+  stampOf(id: number): number {
+    const node = this.nodeOf.get(id);
+    return node === undefined ? 0 : this.stamp[node]!;
+  }
+
+  setStamp(id: number, stamp: number): void {
+    const node = this.nodeOf.get(id);
+    if (node !== undefined) this.stamp[node] = stamp;
+  }
+
+  /** Adds a record, or raises the score of one already ranked (best = the better of the two). */
+  add({ id, name, score }: RankedScore): void {
     if (this.nodeOf.has(id)) return this.raise(id, score);
     this.insert(this.newNode({ id, name, score }));
   }
 
-  /** best = max(best, score); a player not ranked (yet) is ignored. */
+  /** Sets the owner's score, adding its record when it has none; it moves up or down. */
+  set({ id, name, score }: RankedScore): void {
+    const node = this.nodeOf.get(id);
+    if (node === undefined) return this.insert(this.newNode({ id, name, score }));
+    if (this.sign * score !== this.score[node]) this.move(node, this.sign * score);
+  }
+
+  /** best = the better of the two; an owner not ranked (yet) is ignored. */
   raise(id: number, score: number): void {
     const node = this.nodeOf.get(id);
-    if (node === undefined || !(score > this.score[node]!)) return;
+    if (node === undefined || !(this.sign * score > this.score[node]!)) return;
+    this.move(node, this.sign * score);
+  }
+
+  /** The 1-based position of the owner's record, or undefined. */
+  rankOfId(id: number): number | undefined {
+    const node = this.nodeOf.get(id);
+    return node === undefined ? undefined : this.positionOf(node) + 1;
+  }
+
+  /** Takes the node out and puts it back with a new key. */
+  private move(node: number, key: number): void {
+    const id = this.playerId[node]!;
     this.split(this.root, this.score[node]!, id);
     const before = this.splitLeft;
     this.splitAfter(this.splitRight, 1);
     const [self, after] = [this.splitLeft, this.splitRight];
     this.root = this.merge(before, after);
     if (self !== node) throw new Error(`ranking out of order at player ${id}`);
-    this.score[node] = score;
+    this.score[node] = key;
     this.left[node] = this.right[node] = NONE;
     this.size[node] = 1;
     this.insert(node);
   }
 
-  /** The 1-based position of the player of that name (see foldName), or undefined. */
+  /** The 1-based position of the owner of that name (see foldName; the oldest of several), or undefined. */
   rankOf(name: string): number | undefined {
     const node = this.byName.get(foldName(name));
-    if (node === undefined) return undefined;
+    return node === undefined ? undefined : this.positionOf(node) + 1;
+  }
+
+  /** The 0-based position of a node. */
+  private positionOf(node: number): number {
     const [score, id] = [this.score[node]!, this.playerId[node]!];
     let ahead = 0;
     for (let t = this.root; t !== NONE; ) {
-      if (t === node) return ahead + this.size[this.left[t]!]! + 1;
+      if (t === node) return ahead + this.size[this.left[t]!]!;
       if (this.before(t, score, id)) {
         ahead += this.size[this.left[t]!]! + 1;
         t = this.right[t]!;
@@ -96,11 +160,11 @@ export class Ranking {
   }
 
   /** `limit` entries from the 0-based position `offset`. */
-  board(offset: number, limit: number): HiscoreEntry[] {
-    const entries: HiscoreEntry[] = [];
-    for (let position = offset; position < Math.min(offset + limit, this.count); position++) {
+  board(offset: number, limit: number): RankedEntry[] {
+    const entries: RankedEntry[] = [];
+    for (let position = Math.max(0, offset); position < Math.min(offset + limit, this.count); position++) {
       const node = this.at(position);
-      entries.push({ rank: position + 1, name: this.names[node]!, score: this.score[node]! });
+      entries.push({ rank: position + 1, id: this.playerId[node]!, name: this.names[node]!, score: this.sign * this.score[node]! });
     }
     return entries;
   }
@@ -121,11 +185,11 @@ export class Ranking {
     }
   }
 
-  private newNode({ id, name, score }: PlayerScore): number {
+  private newNode({ id, name, score }: RankedScore): number {
     if (this.nodes === this.capacity) this.grow();
     const node = this.nodes++;
     this.priority[node] = Math.random();
-    this.score[node] = score;
+    this.score[node] = this.sign * score;
     this.playerId[node] = id;
     this.size[node] = 1;
     this.names.push(name);
@@ -223,5 +287,6 @@ export class Ranking {
     this.priority = grown(this.priority);
     this.score = grown(this.score);
     this.playerId = grown(this.playerId);
+    this.stamp = grown(this.stamp);
   }
 }

@@ -36,6 +36,24 @@ const MIGRATIONS: string[] = [
   CREATE TABLE storage_usage (owner INTEGER PRIMARY KEY, objects INTEGER NOT NULL, bytes INTEGER NOT NULL);
   CREATE TABLE storage_clock (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
   INSERT INTO storage_clock (id, version) VALUES (1, 0);`,
+  // 3: leaderboard records (leaderboards.ts). The series' best scores become the records of the
+  // board "hiscores", one per account (its oldest player's name, its highest score); players.best_score
+  // stays, as the series' server left it.
+  `CREATE TABLE leaderboard_records (
+    board TEXT NOT NULL,
+    owner INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    score INTEGER NOT NULL,
+    metadata TEXT,
+    period INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (board, owner)
+  ) WITHOUT ROWID;
+  CREATE INDEX leaderboard_records_by_update ON leaderboard_records(updated_at);
+  INSERT INTO leaderboard_records (board, owner, name, score, metadata, period, seq, updated_at)
+    SELECT 'hiscores', p.user_id, (SELECT q.name FROM players q WHERE q.user_id = p.user_id ORDER BY q.id LIMIT 1), max(p.best_score), NULL, 0, 1, 0
+    FROM players p GROUP BY p.user_id;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

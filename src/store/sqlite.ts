@@ -1,46 +1,41 @@
-// The embedded store: accounts and hiscores in one SQLite file (bun:sqlite) in the data folder, in
-// the series' own tables, so that its db.sqlite opens as it is.
+// The embedded store: accounts, games' objects and leaderboard records in one SQLite file (bun:sqlite)
+// in the data folder; the accounts in the series' own tables, so that its db.sqlite opens as it is.
 import { Database, type Statement } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { errorText, type Logger } from "../log.ts";
-import { BestScoreQueue } from "./best-scores.ts";
+import { errorText } from "../log.ts";
 import { FolderLock } from "./folder-lock.ts";
+import { SqliteBoards } from "./sqlite-boards.ts";
 import { SqliteObjects } from "./sqlite-objects.ts";
 import { migrate, SCHEMA_VERSION } from "./sqlite-schema.ts";
-import { StoreOpenError, UserExistsError, type Account, type PlayerScore, type StoreBackend } from "./store.ts";
+import { StoreOpenError, UserExistsError, type Account, type Store } from "./store.ts";
 
 export const DB_FILE = "db.sqlite";
 
-export class SqliteStore implements StoreBackend {
+export class SqliteStore implements Store {
   readonly description: string;
   readonly objects: SqliteObjects;
-  private readonly scores: BestScoreQueue;
+  readonly boards: SqliteBoards;
   private readonly insertUser: Statement;
   private readonly insertPlayer: Statement;
   private readonly selectAccount: Statement<Account, [string]>;
-  private readonly selectPlayers: Statement<PlayerScore, []>;
-  private readonly updateBestScore: Statement;
 
   private constructor(
     private readonly db: Database,
     readonly file: string,
     private readonly lock: FolderLock | undefined,
-    log: Logger,
   ) {
     this.description = `SQLite ${file}`;
     this.objects = new SqliteObjects(db);
-    this.scores = new BestScoreQueue(async (scores) => this.writeBestScores(scores), log);
+    this.boards = new SqliteBoards(db);
     this.insertUser = db.query("INSERT INTO users (username, password_hash) VALUES (?, ?)");
     this.insertPlayer = db.query("INSERT INTO players (user_id, name, best_score, color) VALUES (?, ?, 0, ?)");
     this.selectAccount = db.query(
       `SELECT u.id AS userId, u.password_hash AS passwordHash, p.id AS playerId, p.name AS name,
-              p.color AS color, p.best_score AS bestScore
+              p.color AS color
        FROM users u JOIN players p ON p.user_id = u.id
        WHERE u.username = ? ORDER BY p.id LIMIT 1`,
     );
-    this.selectPlayers = db.query("SELECT id, name, best_score AS score FROM players");
-    this.updateBestScore = db.query("UPDATE players SET best_score = max(best_score, ?) WHERE id = ?");
   }
 
   /**
@@ -48,7 +43,7 @@ export class SqliteStore implements StoreBackend {
    * schema, holding the folder's lock until closed (unless `exclusive` is false: a store that shares
    * the folder with another on purpose).
    */
-  static open(dataDir: string, log: Logger, { exclusive = true } = {}): SqliteStore {
+  static open(dataDir: string, { exclusive = true } = {}): SqliteStore {
     const file = resolve(dataDir, DB_FILE);
     let db: Database | undefined;
     let lock: FolderLock | undefined;
@@ -62,7 +57,7 @@ export class SqliteStore implements StoreBackend {
       db.run("PRAGMA synchronous = NORMAL");
       db.run("PRAGMA foreign_keys = ON");
       migrate(db);
-      return new SqliteStore(db, file, lock, log);
+      return new SqliteStore(db, file, lock);
     } catch (err) {
       db?.close();
       lock?.release();
@@ -85,7 +80,7 @@ export class SqliteStore implements StoreBackend {
         throw err;
       }
       const playerId = Number(this.insertPlayer.run(userId, username, color).lastInsertRowid);
-      return { userId, passwordHash, playerId, name: username, color, bestScore: 0 };
+      return { userId, passwordHash, playerId, name: username, color };
     })();
   }
 
@@ -93,24 +88,9 @@ export class SqliteStore implements StoreBackend {
     return this.selectAccount.get(username.toLowerCase()) ?? undefined;
   }
 
-  async players(): Promise<PlayerScore[]> {
-    return this.selectPlayers.all();
-  }
-
-  saveBestScores(scores: Iterable<[playerId: number, score: number]>): Promise<void> {
-    return this.scores.add(scores);
-  }
-
   async close(): Promise<void> {
-    await this.scores.close();
     this.objects.drain();
     this.db.close();
     this.lock?.release();
-  }
-
-  private writeBestScores(scores: [number, number][]): void {
-    this.db.transaction(() => {
-      for (const [playerId, score] of scores) this.updateBestScore.run(score, playerId);
-    })();
   }
 }

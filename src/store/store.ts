@@ -1,30 +1,17 @@
+// What the server keeps between runs: accounts, games' storage objects and leaderboard records. Two
+// backends with the same behaviour: SQLite in the data folder (the embedded default) and PostgreSQL
+// (one database several machines share), chosen by `--database-url`. Games see the objects through
+// storage.ts and the boards, served from memory, through leaderboards.ts.
+import type { BoardOperator, BoardOrder } from "./leaderboards.ts";
 import type { ObjectRef, WriteResult } from "./objects.ts";
-import type { Storage } from "./storage.ts";
-
-// What the server keeps between runs: accounts and best scores. Two backends with the same behaviour:
-// SQLite in the data folder (the embedded default) and PostgreSQL (one database several machines
-// share), chosen by `--database-url`; the hiscore board is served from memory over either (ranked.ts).
 
 export interface Account {
   userId: number;
   passwordHash: string;
+  /** The series' player row of the account (its name and colour). */
   playerId: number;
   name: string;
   color: number;
-  bestScore: number;
-}
-
-/** A player's place on the board is decided by its best score, then its id (older first). */
-export interface PlayerScore {
-  id: number;
-  name: string;
-  score: number;
-}
-
-export interface HiscoreEntry {
-  rank: number;
-  name: string;
-  score: number;
 }
 
 /** createAccount's answer when the name is taken (names are unique case-insensitively). */
@@ -40,19 +27,52 @@ export interface Store {
   findAccount(username: string): Promise<Account | undefined>;
   /** Stores a user (name lower-cased) and its player (name as typed) at once; rejects with UserExistsError. */
   createAccount(username: string, passwordHash: string, color: number): Promise<Account>;
-  /** The board from `offset` (0-based), best score first, older accounts first among equals. O(log n) an entry. */
-  hiscores(offset: number, limit?: number): HiscoreEntry[];
-  /** The 1-based position of the player of that name (ASCII case-insensitive, `%` and `_` literal), or undefined. O(log n). */
-  rankOf(name: string): number | undefined;
-  /**
-   * best = max(best, score) for each player. Never rejects: while the database is unavailable the
-   * scores are kept (the highest per player) and written when it is back. Resolves once written or kept.
-   */
-  saveBestScores(scores: Iterable<[playerId: number, score: number]>): Promise<void>;
-  /** Games' objects (objects.ts). */
-  readonly storage: Storage;
-  /** Writes what is kept, then closes. */
+  readonly objects: ObjectBackend;
+  readonly boards: BoardBackend;
+  /** Writes what is queued, then closes. */
   close(): Promise<void>;
+}
+
+/** A leaderboard record as the store has it. */
+export interface RecordRow {
+  board: string;
+  owner: number;
+  name: string;
+  score: number;
+  /** JSON, or null. */
+  metadata: string | null;
+  /** The start of the reset period the record counts in (0: a board that never resets). */
+  period: number;
+  /** How many times the record was written: a node takes a row only if it is newer than its own. */
+  seq: number;
+  /** When it was last written, in ms since the epoch, by the database's clock. */
+  updatedAt: number;
+}
+
+export interface RecordWrite {
+  owner: number;
+  name: string;
+  score: number;
+  metadata: string | null;
+  period: number;
+}
+
+/** The leaderboards' part of a backend. */
+export interface BoardBackend {
+  /** Every record of the board in that period. */
+  loadRecords(board: string, period: number): Promise<RecordRow[]>;
+  /**
+   * Combines each write with the owner's record by the operator (a record of an earlier period is
+   * replaced; a write for an earlier period than the record's is ignored), in one transaction;
+   * returns the records as written.
+   */
+  writeRecords(board: string, operator: BoardOperator, order: BoardOrder, writes: RecordWrite[]): Promise<RecordRow[]>;
+  /** Every record written at or after `since` (ms since the epoch, the database's clock). */
+  changedRecords(since: number): Promise<RecordRow[]>;
+  /** The newest `updatedAt` of any record (0 when there is none). */
+  newestChange(): Promise<number>;
+  /** Removes the board's records of periods before `period`. */
+  pruneRecords(board: string, period: number): Promise<void>;
 }
 
 /** A put (with its value as JSON) or a delete (no json), as a backend gets it: checked already. */
@@ -88,11 +108,4 @@ export interface ObjectBackend {
   listObjects(collection: string, owner: number, after: string | undefined, limit: number): Promise<ObjectRow[]>;
   /** All or nothing, in one transaction: the conditions and quotas hold against what is committed. Never rejects. */
   writeObjects(writes: ObjectWrite[], quota: Quota): Promise<WriteResult>;
-}
-
-/** What SQLite and PostgreSQL implement; RankedStore adds the board, kept in memory. */
-export interface StoreBackend extends Omit<Store, "hiscores" | "rankOf" | "storage"> {
-  readonly objects: ObjectBackend;
-  /** Every player with its best score, to rank them at start. */
-  players(): Promise<PlayerScore[]>;
 }

@@ -1,11 +1,12 @@
 // The hiscore board: the top 10 on entering, a search centred on a player, then back to the lobby.
-// The board is in memory (O(log n) a search), and each client has its own budget of searches.
+// The board is the game's "hiscores" leaderboard, in memory (O(log n) a search), and each client has
+// its own budget of searches.
 import { Reason } from "../../accounts/rules.ts";
 import type { ClientInterfacer } from "../../hub/client.ts";
 import { TokenBucket } from "../../hub/rate.ts";
 import { defineState } from "../../hub/states.ts";
 import { newDenyResponse } from "../../packets/index.ts";
-import type { Store } from "../../store/store.ts";
+import type { Leaderboard } from "../../store/leaderboards.ts";
 
 const BOARD_SIZE = 10;
 /** A searched player is shown as the 5th entry of the board, where the board allows. */
@@ -14,7 +15,7 @@ const ENTRIES_ABOVE = 5;
 export const SEARCHES_PER_SECOND = 10;
 export const SEARCH_BURST = 20;
 
-export function browsingHiscoresState(store: Store) {
+export function browsingHiscoresState(hiscores: Leaderboard) {
   const budgets = new WeakMap<ClientInterfacer, TokenBucket>();
   /** False (and the client told to try again later) when the client is over its budget of boards. */
   const withinBudget = (client: ClientInterfacer): boolean => {
@@ -27,7 +28,8 @@ export function browsingHiscoresState(store: Store) {
     return false;
   };
   const sendBoard = (client: ClientInterfacer, offset: number): void => {
-    client.socketSend({ $case: "hiscoreBoard", value: { hiscores: store.hiscores(offset, BOARD_SIZE) } });
+    const entries = hiscores.top(BOARD_SIZE, offset).map(({ rank, name, score }) => ({ rank, name, score }));
+    client.socketSend({ $case: "hiscoreBoard", value: { hiscores: entries } });
   };
 
   return defineState({
@@ -37,7 +39,7 @@ export function browsingHiscoresState(store: Store) {
     handleMessage: {
       searchHiscore(client, { name }) {
         if (!withinBudget(client)) return;
-        const rank = store.rankOf(name);
+        const rank = hiscores.search(name);
         if (rank === undefined) {
           client.socketSend(newDenyResponse(Reason.noSuchPlayer));
           return;

@@ -3,6 +3,7 @@
 import { defineState } from "../../hub/states.ts";
 import { newDisconnect, type Msg } from "../../packets/index.ts";
 import type { Rooms } from "../../rooms/rooms.ts";
+import type { Leaderboard } from "../../store/leaderboards.ts";
 import type { Account } from "../../store/store.ts";
 import { LEFT_REASON, WORLD_ROOM } from "./world-room.ts";
 
@@ -11,10 +12,10 @@ interface InGameData {
   farewell: Msg | undefined;
 }
 
-export function inGameState(rooms: Rooms) {
+export function inGameState(rooms: Rooms, hiscores: Leaderboard) {
   return defineState<InGameData, Account>({
-    onEnter(client, { name, color, bestScore, playerId }) {
-      rooms.join(client, WORLD_ROOM, { name, color, bestScore, scoreKey: playerId });
+    onEnter(client, { name, color, userId }) {
+      rooms.join(client, WORLD_ROOM, { name, color, bestScore: hiscores.recordOf(userId)?.score ?? 0, scoreKey: userId });
       return { farewell: undefined };
     },
     handleMessage: {

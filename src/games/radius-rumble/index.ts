@@ -6,10 +6,15 @@ import { browsingHiscoresState } from "./browsing-hiscores.ts";
 import { inGameState } from "./in-game.ts";
 import { WORLD_ROOM, WorldRoom } from "./world-room.ts";
 
+/** The board of best scores. */
+export const HISCORES = "hiscores";
+
 export const radiusRumble = defineGame({
   name: "radius-rumble",
   description: "the series' game: one world of players and spores, hiscores (default)",
-  create({ rooms, accounts, store, metrics }) {
+  create({ rooms, accounts, leaderboards, metrics }) {
+    // The series' hiscores: best score, descending, ties to the older account.
+    const hiscores = leaderboards.define({ id: HISCORES, order: "desc", operator: "best" });
     const tickSeconds = metrics.histogram("mmo_world_tick_seconds", "Duration of one world tick (simulation and fan-out)", [
       0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1,
     ]);
@@ -22,10 +27,12 @@ export const radiusRumble = defineGame({
         states: {
           Connected: lobbyState(accounts, {
             afterLogin: (client, account) => client.setState("InGame", account),
+            // Every player is on the board from its registration on, with 0.
+            afterRegister: (account) => void hiscores.submit(account.userId, 0, { name: account.name }),
             handlers: { hiscoreBoardRequest: (client) => client.setState("BrowsingHiscores") },
           }),
-          InGame: inGameState(rooms),
-          BrowsingHiscores: browsingHiscoresState(store),
+          InGame: inGameState(rooms, hiscores),
+          BrowsingHiscores: browsingHiscoresState(hiscores),
         },
         transitions: {
           Connected: ["InGame", "BrowsingHiscores"],
@@ -33,7 +40,7 @@ export const radiusRumble = defineGame({
           BrowsingHiscores: ["Connected"],
         },
       },
-      rooms: { [WORLD_ROOM]: (ctx) => new WorldRoom(ctx, (ms) => tickSeconds.observe(ms / 1000)) },
+      rooms: { [WORLD_ROOM]: (ctx) => new WorldRoom(ctx, hiscores, (ms) => tickSeconds.observe(ms / 1000)) },
       start() {
         rooms.create(WORLD_ROOM, WORLD_ROOM);
       },

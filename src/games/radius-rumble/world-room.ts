@@ -1,7 +1,9 @@
 // The world as a room: the framework ticks it at 20 Hz, hands it its members' claims, and carries
-// what it says to the members' sockets. Best scores reach the store every few seconds and on leaving.
+// what it says to the members' sockets. Best scores reach the hiscores board every few seconds and on
+// leaving.
 import { newDisconnect, type Msg } from "../../packets/index.ts";
 import { Room, type RoomContext, type RoomHandlers } from "../../rooms/room.ts";
+import type { Leaderboard } from "../../store/leaderboards.ts";
 import { TICK_SECONDS } from "./rules.ts";
 import { World, type PlayerProfile, type WorldSnapshot } from "./world.ts";
 
@@ -9,7 +11,7 @@ import { World, type PlayerProfile, type WorldSnapshot } from "./world.ts";
 export const WORLD_ROOM = "world";
 /** What the others hear when a player leaves without its own disconnect. */
 export const LEFT_REASON = "Client disconnected";
-/** Best scores reach the database at most this often while players play (and always on leaving). */
+/** Best scores reach the board at most this often while players play (and always on leaving). */
 const SCORE_FLUSH_MS = 5000;
 
 export class WorldRoom extends Room<PlayerProfile, WorldSnapshot> {
@@ -22,7 +24,11 @@ export class WorldRoom extends Room<PlayerProfile, WorldSnapshot> {
     playerConsumed: (id, { playerId }) => void this.world.consumePlayer(id, playerId),
   };
 
-  constructor(ctx: RoomContext, onTick: (ms: number) => void) {
+  constructor(
+    ctx: RoomContext,
+    private readonly hiscores: Leaderboard,
+    onTick: (ms: number) => void,
+  ) {
     super(ctx);
     this.world = new World({
       random: ctx.random,
@@ -47,8 +53,8 @@ export class WorldRoom extends Room<PlayerProfile, WorldSnapshot> {
 
   onLeave(clientId: number): void {
     const player = this.world.leave(clientId);
-    // The store keeps scores while the database is unavailable (and says so in the log).
-    if (player) void this.ctx.store.saveBestScores([[player.scoreKey, player.bestScore]]);
+    // The board keeps scores while the database is unavailable (and says so in the log).
+    if (player) void this.hiscores.submit(player.scoreKey, player.bestScore, { name: player.name });
   }
 
   override onTick(): void {
@@ -73,7 +79,6 @@ export class WorldRoom extends Room<PlayerProfile, WorldSnapshot> {
   }
 
   private flushScores(): void {
-    const scores = this.world.takeDirtyScores();
-    if (scores.length > 0) void this.ctx.store.saveBestScores(scores);
+    for (const [scoreKey, score, name] of this.world.takeDirtyScores()) void this.hiscores.submit(scoreKey, score, { name });
   }
 }

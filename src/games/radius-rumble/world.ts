@@ -40,7 +40,7 @@ export interface PlayerProfile {
   name: string;
   color: number;
   bestScore: number;
-  /** Where the best score is kept (the database's player id); the world only hands it back. */
+  /** Whose best score it is (the account's id, the owner of its hiscores record); the world only hands it back. */
   scoreKey: number;
 }
 
@@ -109,7 +109,7 @@ export class World {
   private readonly playerGrid = new SpatialGrid<Player>();
   private readonly sporeGrid = new SpatialGrid<Spore>();
   private readonly deliveries: SporeDelivery[] = [];
-  private readonly dirtyScores = new Map<number, number>();
+  private readonly dirtyScores = new Map<number, { score: number; name: string }>();
   private readonly random: Random;
   private readonly now: () => number;
   private readonly output: WorldOutput;
@@ -285,8 +285,8 @@ export class World {
   }
 
   /** Best scores that changed since the last call, by score key. */
-  takeDirtyScores(): [number, number][] {
-    const scores = [...this.dirtyScores];
+  takeDirtyScores(): [scoreKey: number, score: number, name: string][] {
+    const scores = [...this.dirtyScores].map(([key, { score, name }]): [number, number, string] => [key, score, name]);
     this.dirtyScores.clear();
     return scores;
   }
@@ -316,7 +316,7 @@ export class World {
     const score = bestScoreOf(player.radius);
     if (score > player.bestScore) {
       player.bestScore = score;
-      this.dirtyScores.set(player.scoreKey, score);
+      this.dirtyScores.set(player.scoreKey, { score, name: player.name });
     }
   }
 
