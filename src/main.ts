@@ -79,8 +79,8 @@ async function importAccounts(path: string, databaseUrl: string): Promise<void> 
     process.exit(2);
   }
   try {
-    const { users, players } = await importSqlite(path, store);
-    console.log(`Imported ${users} user(s) and ${players} player(s) from ${path} into ${store.description}`);
+    const { users, players, records, objects } = await importSqlite(path, store);
+    console.log(`Imported ${users} user(s) and ${players} player(s), ${records} leaderboard record(s) and ${objects} storage object(s) from ${path} into ${store.description}`);
   } catch (err) {
     console.error(`mmo-server: import-sqlite: ${errorText(err)}`);
     process.exitCode = 1;

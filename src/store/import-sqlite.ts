@@ -1,5 +1,6 @@
 // `mmo-server import-sqlite PATH`: carries the players of a SQLite database (ours, or the series' own
-// db.sqlite) over to PostgreSQL: users, players and best scores, in one transaction. Password hashes
+// db.sqlite) over to PostgreSQL: users, players, leaderboard records (a series database's best scores
+// become the board "hiscores", as its migration does) and games' storage objects, in one transaction. Password hashes
 // are copied as they are, so bcrypt and argon2id passwords keep working. Ids are shifted past those
 // the PostgreSQL database already has, which keeps the board's order among equal scores (older
 // accounts first). A second run into the same database is refused: its names are already there.
@@ -12,7 +13,32 @@ export class ImportRefusedError extends Error {}
 export interface ImportResult {
   users: number;
   players: number;
+  records: number;
+  objects: number;
 }
+
+interface RecordSource {
+  board: string;
+  owner: number;
+  name: string;
+  score: number;
+  metadata: string | null;
+  period: number;
+  seq: number;
+  updated_at: number;
+}
+
+interface ObjectSource {
+  collection: string;
+  owner: number;
+  key: string;
+  value: string;
+  bytes: number;
+  updated_at: number;
+}
+
+const SERIES_RECORDS = `SELECT 'hiscores' AS board, p.user_id AS owner, (SELECT q.name FROM players q WHERE q.user_id = p.user_id ORDER BY q.id LIMIT 1) AS name,
+  max(p.best_score) AS score, NULL AS metadata, 0 AS period, 1 AS seq, 0 AS updated_at FROM players p GROUP BY p.user_id`;
 
 interface UserRow {
   id: number;
@@ -28,7 +54,7 @@ interface PlayerRow {
   color: number;
 }
 
-function readSqlite(path: string): { users: UserRow[]; players: PlayerRow[] } {
+function readSqlite(path: string): { users: UserRow[]; players: PlayerRow[]; records: RecordSource[]; objects: ObjectSource[] } {
   if (!existsSync(path)) throw new ImportRefusedError(`there is no file ${path}`);
   let db: Database;
   try {
@@ -37,9 +63,12 @@ function readSqlite(path: string): { users: UserRow[]; players: PlayerRow[] } {
     throw new ImportRefusedError(`cannot open ${path} as an SQLite database: ${err instanceof Error ? err.message : String(err)}`);
   }
   try {
+    const has = (table: string) => db.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) !== null;
     return {
       users: db.query("SELECT id, username, password_hash FROM users ORDER BY id").all() as UserRow[],
       players: db.query("SELECT id, user_id, name, best_score, color FROM players ORDER BY id").all() as PlayerRow[],
+      records: db.query(has("leaderboard_records") ? "SELECT * FROM leaderboard_records" : SERIES_RECORDS).all() as RecordSource[],
+      objects: has("storage_objects") ? (db.query("SELECT collection, owner, key, value, bytes, updated_at FROM storage_objects").all() as ObjectSource[]) : [],
     };
   } catch (err) {
     throw new ImportRefusedError(`${path} has no users and players tables of the series: ${err instanceof Error ? err.message : String(err)}`);
@@ -50,10 +79,10 @@ function readSqlite(path: string): { users: UserRow[]; players: PlayerRow[] } {
 
 /** Copies the accounts of the SQLite file at `path` into the store's database, all or nothing. */
 export async function importSqlite(path: string, store: PostgresStore): Promise<ImportResult> {
-  const { users, players } = readSqlite(path);
+  const { users, players, records, objects } = readSqlite(path);
   return store.sql.begin(async (tx) => {
     // Registrations wait for the few seconds this takes, so that the ids below stay free.
-    await tx`LOCK TABLE users, players IN EXCLUSIVE MODE`;
+    await tx`LOCK TABLE users, players, leaderboard_records, storage_objects, storage_usage IN EXCLUSIVE MODE`;
     const names = users.map((u) => u.username);
     const taken = await tx`SELECT username FROM users WHERE username = ANY(${tx.array(names, "TEXT")}) ORDER BY username LIMIT 3`;
     if (taken.length > 0) {
@@ -76,9 +105,30 @@ export async function importSqlite(path: string, store: PostgresStore): Promise<
                            ${tx.array(players.map((p) => p.name), "TEXT")}::text[],
                            ${tx.array(players.map((p) => p.best_score), "INT8")}::bigint[],
                            ${tx.array(players.map((p) => p.color), "INT4")}::integer[])`;
+    // Records and objects belong to accounts (owner: a user id), shifted with them; game-wide objects (owner 0) are not.
+    await tx`
+      INSERT INTO leaderboard_records (board, owner, name, score, metadata, period, seq, updated_at)
+      SELECT * FROM unnest(${tx.array(records.map((r) => r.board), "TEXT")}::text[],
+                           ${tx.array(records.map((r) => r.owner + userShift), "INT8")}::bigint[],
+                           ${tx.array(records.map((r) => r.name), "TEXT")}::text[],
+                           ${tx.array(records.map((r) => r.score), "INT8")}::bigint[],
+                           ${tx.array(records.map((r) => r.metadata), "TEXT")}::text[],
+                           ${tx.array(records.map((r) => r.period), "INT8")}::bigint[],
+                           ${tx.array(records.map((r) => r.seq), "INT8")}::bigint[],
+                           ${tx.array(records.map((r) => r.updated_at), "INT8")}::bigint[])`;
+    const owners = objects.map((o) => (o.owner === 0 ? 0 : o.owner + userShift));
+    await tx`
+      INSERT INTO storage_objects (collection, owner, key, value, version, bytes, updated_at)
+      SELECT c, o, k, v, nextval('storage_versions'), b, u FROM unnest(
+        ${tx.array(objects.map((o) => o.collection), "TEXT")}::text[], ${tx.array(owners, "INT8")}::bigint[],
+        ${tx.array(objects.map((o) => o.key), "TEXT")}::text[], ${tx.array(objects.map((o) => o.value), "TEXT")}::text[],
+        ${tx.array(objects.map((o) => o.bytes), "INT4")}::integer[], ${tx.array(objects.map((o) => o.updated_at), "INT8")}::bigint[]) AS x(c, o, k, v, b, u)`;
+    await tx`
+      INSERT INTO storage_usage (owner, objects, bytes)
+      SELECT owner, count(*), sum(bytes) FROM storage_objects WHERE owner = ANY(${tx.array([...new Set(owners.filter((o) => o !== 0))], "INT8")}::bigint[]) GROUP BY owner`;
     // New registrations continue after the imported ids.
     await tx`SELECT setval(pg_get_serial_sequence('users', 'id'), max(id)) FROM users HAVING count(*) > 0`;
     await tx`SELECT setval(pg_get_serial_sequence('players', 'id'), max(id)) FROM players HAVING count(*) > 0`;
-    return { users: users.length, players: players.length };
+    return { users: users.length, players: players.length, records: records.length, objects: objects.length };
   });
 }
