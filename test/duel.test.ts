@@ -8,7 +8,11 @@ import type { DuelRoom } from "../src/games/duel/duel-room.ts";
 import { PAPER, ROCK, SCISSORS } from "../src/games/duel/rules.ts";
 import { newChat } from "../src/packets/index.ts";
 import { startServerProcess } from "../src/testing/server-process.ts";
-import { login, register, startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
+import { defaultConfig } from "../src/config.ts";
+import { addResult, RECORD_KEY, RECORDS, type DuelRecord } from "../src/games/duel/records.ts";
+import { openStore } from "../src/store/open.ts";
+import { Storage } from "../src/store/storage.ts";
+import { describeStores, LogCapture, login, register, startTestServer, storeOptions, TestClient, waitFor, type TestServer } from "./helpers.ts";
 
 let srv: TestServer;
 beforeAll(async () => {
@@ -124,6 +128,75 @@ describe("duel", () => {
     const metrics = await (await fetch(`http://127.0.0.1:${srv.port}/metrics`)).text();
     expect(metrics).toMatch(/^mmo_duel_matches 1$/m);
     await Promise.all([a.close(), b.close()]);
+  });
+});
+
+describe("duel records", () => {
+  const record = async (c: TestClient) => {
+    c.send({ $case: "duelRecordRequest", value: {} });
+    return (await c.expect("duelRecord")).value;
+  };
+
+  test("a match's result reaches both records and the wins board; a forfeit is a loss", async () => {
+    const fresh = await duelist();
+    expect(await record(fresh)).toEqual({ wins: 0, losses: 0, draws: 0 });
+    await fresh.close();
+    const { a, b } = await match();
+    for (let i = 0; i < 2; i++) {
+      hand(a, PAPER);
+      hand(b, ROCK);
+      await b.expect("roundResult");
+    }
+    await a.expect("matchOver");
+    await waitFor(async () => (await record(a)).wins === 1, 3000, "the winner's record");
+    expect(await record(b)).toEqual({ wins: 0, losses: 1, draws: 0 });
+    // Another match, which b leaves: a forfeit.
+    a.send({ $case: "matchRequest", value: {} });
+    await a.expect("okResponse");
+    b.send({ $case: "matchRequest", value: {} });
+    await b.expect("matchStart");
+    await b.close();
+    await a.expect("matchOver");
+    await waitFor(async () => (await record(a)).wins === 2, 3000, "the second win");
+    const [name] = [(await srv.services.store.findAccount(`Duelist${players - 1}`))!.name];
+    a.send({ $case: "duelBoardRequest", value: {} });
+    const board = (await a.expect("duelBoard")).value.entries;
+    expect(board.find((e) => e.name === name)).toEqual({ rank: 1, name, score: 2 });
+    const again = await TestClient.connect(srv.url);
+    expect(await login(again, `Duelist${players}`, "pw")).toBe("ok");
+    expect(await record(again)).toEqual({ wins: 0, losses: 2, draws: 0 });
+    await Promise.all([a.close(), again.close()]);
+  });
+
+  test("nine rounds without a match winner end it: more round wins take it, equal is a draw", async () => {
+    const { a, b } = await match();
+    for (let round = 0; round < 9; round++) {
+      hand(a, ROCK);
+      hand(b, ROCK);
+      await b.expect("roundResult");
+    }
+    for (const c of [a, b]) expect((await c.expect("matchOver", 5000)).value).toEqual({ winnerId: 0, reason: "a draw after 9 rounds" });
+    await waitFor(async () => (await record(a)).draws === 1, 3000, "the draw");
+    expect(await record(b)).toEqual({ wins: 0, losses: 0, draws: 1 });
+    await Promise.all([a.close(), b.close()]);
+  });
+});
+
+describeStores("duel records on two nodes", (kind) => {
+  test("results of one player written at once through two stores on one database: none lost", async () => {
+    const { databaseUrl = "" } = await storeOptions(kind);
+    const dataDir = mkdtempSync(join(tmpdir(), "mmo-duel-records-"));
+    const [one, two] = await Promise.all([1, 2].map(() => openStore({ dataDir, databaseUrl }, new LogCapture().logger, { exclusive: false })));
+    try {
+      const [r1, r2] = [one!, two!].map((store) => new Storage(store.objects, defaultConfig()).collection<DuelRecord>(RECORDS));
+      // Ten matches of one player ending at once, five on each node.
+      const outcomes = ["win", "loss", "draw", "win", "win", "loss", "win", "draw", "win", "loss"] as const;
+      await Promise.all(outcomes.map((outcome, i) => addResult(i % 2 ? r1! : r2!, 77, outcome)));
+      expect((await r1!.get(RECORD_KEY, 77))!.value).toEqual({ wins: 5, losses: 3, draws: 2 });
+    } finally {
+      await Promise.all([one!.close(), two!.close()]);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,7 +1,12 @@
 // One match of two players, as a room: made when two players ask for a match, disposed when it ends.
-// Several run at once, each with its own topic, so a match's rounds reach only its two players.
-import { Room, type RoomHandlers } from "../../rooms/room.ts";
-import { compareHands, isHand, ROUND_SECONDS, WINS_NEEDED } from "./rules.ts";
+// Several run at once, each with its own topic, so a match's rounds reach only its two players. The
+// result goes to both players' records and the wins board.
+import { errorText } from "../../log.ts";
+import { Room, type RoomContext, type RoomHandlers } from "../../rooms/room.ts";
+import type { Leaderboard } from "../../store/leaderboards.ts";
+import type { Collection } from "../../store/storage.ts";
+import { addResult, type DuelRecord, type Outcome } from "./records.ts";
+import { compareHands, isHand, MAX_ROUNDS, ROUND_SECONDS, WINS_NEEDED } from "./rules.ts";
 
 export const DUEL_ROOM = "duel";
 /** The state the players go back to when the match is over. */
@@ -9,17 +14,20 @@ export const AFTER_MATCH_STATE = "Ready";
 
 export interface Duelist {
   name: string;
+  /** The account, whose record the result goes to. */
+  userId: number;
 }
 
 export interface DuelSnapshot {
   round: number;
-  players: { id: number; name: string; wins: number; hand: number }[];
+  players: { id: number; name: string; userId: number; wins: number; hand: number }[];
   over: boolean;
 }
 
 interface Seat {
   id: number;
   name: string;
+  userId: number;
   wins: number;
   /** 0 until the player throws in this round. */
   hand: number;
@@ -35,13 +43,21 @@ export class DuelRoom extends Room<Duelist, DuelSnapshot> {
     duelThrow: (id, { hand }) => this.throwHand(id, hand),
   };
 
+  constructor(
+    ctx: RoomContext,
+    private readonly records: Collection<DuelRecord>,
+    private readonly wins: Leaderboard,
+  ) {
+    super(ctx);
+  }
+
   /** The room's id, which the players' InMatch state joins. */
   get matchId(): string {
     return this.ctx.id;
   }
 
-  onJoin(clientId: number, { name }: Duelist): void {
-    this.seats.push({ id: clientId, name, wins: 0, hand: 0 });
+  onJoin(clientId: number, { name, userId }: Duelist): void {
+    this.seats.push({ id: clientId, name, userId, wins: 0, hand: 0 });
     if (this.seats.length < 2) return;
     const [a, b] = this.seats as [Seat, Seat];
     for (const [me, them] of [
@@ -55,9 +71,11 @@ export class DuelRoom extends Room<Duelist, DuelSnapshot> {
 
   /** A player who leaves a match still running forfeits it. */
   onLeave(clientId: number): void {
+    const leaver = this.seats.find((s) => s.id === clientId);
     const other = this.seats.find((s) => s.id !== clientId);
     this.seats = this.seats.filter((s) => s.id !== clientId);
-    if (this.over || !other) return;
+    if (this.over || !other || !leaver) return;
+    void this.record(leaver, "loss");
     this.finish(other.id, "opponent left");
   }
 
@@ -102,16 +120,30 @@ export class DuelRoom extends Room<Duelist, DuelSnapshot> {
       value: { round: this.round, winnerId: winner?.id ?? 0, hands: this.seats.map((s) => ({ playerId: s.id, hand: s.hand })) },
     });
     for (const seat of this.seats) seat.hand = 0;
+    if (winner && winner.wins >= WINS_NEEDED) return this.finish(winner.id, `won ${winner.wins} rounds`);
+    if (this.round >= MAX_ROUNDS) {
+      const leader = a.wins === b.wins ? undefined : a.wins > b.wins ? a : b;
+      return this.finish(leader?.id ?? 0, leader ? `more rounds won after ${MAX_ROUNDS}` : `a draw after ${MAX_ROUNDS} rounds`);
+    }
     this.round++;
-    if (winner && winner.wins >= WINS_NEEDED) this.finish(winner.id, `won ${winner.wins} rounds`);
-    else this.startRound();
+    this.startRound();
   }
 
-  /** Tells both players who won, sends them back to their lobby, and closes the room. */
+  /** Tells both players who won (0: a draw), records the result, sends them back to their lobby, and closes the room. */
   private finish(winnerId: number, reason: string): void {
     this.over = true;
     this.ctx.publish(0, { $case: "matchOver", value: { winnerId, reason } });
+    for (const seat of this.seats) void this.record(seat, winnerId === 0 ? "draw" : seat.id === winnerId ? "win" : "loss");
     for (const id of this.seats.map((s) => s.id)) this.ctx.setState(id, AFTER_MATCH_STATE);
     this.ctx.dispose();
+  }
+
+  private async record(seat: Seat, outcome: Outcome): Promise<void> {
+    if (outcome === "win") void this.wins.submit(seat.userId, 1, { name: seat.name });
+    try {
+      await addResult(this.records, seat.userId, outcome);
+    } catch (err) {
+      this.ctx.log.error(`The ${outcome} of ${seat.name} was not recorded: ${errorText(err)}`);
+    }
   }
 }

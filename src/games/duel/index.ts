@@ -1,15 +1,19 @@
 // Duel: a small second game that proves the Game/Room API. Log in from the series' lobby, ask for a
 // match, and play rock-paper-scissors against the next player who asks; many matches run at once.
+// Each player's record is kept in storage, and winners climb the wins leaderboard.
 import { lobbyState } from "../../accounts/lobby.ts";
 import { defineGame } from "../../rooms/game.ts";
 import { DUEL_ROOM, DuelRoom } from "./duel-room.ts";
+import { RECORDS, WINS_BOARD, type DuelRecord } from "./records.ts";
 import { inMatchState, Matchmaker, readyState } from "./states.ts";
 
 export const duel = defineGame({
   name: "duel",
   description: "an example: rock-paper-scissors matches of two, many at once",
-  create({ rooms, accounts, metrics }) {
+  create({ rooms, accounts, storage, leaderboards, metrics }) {
     const matchmaker = new Matchmaker(rooms);
+    const records = storage.collection<DuelRecord>(RECORDS);
+    const wins = leaderboards.define({ id: WINS_BOARD, order: "desc", operator: "increment" });
     const matches = () => [...rooms.ofType<DuelRoom>(DUEL_ROOM)].length;
     metrics.gauge("mmo_duel_matches", "Duels being played", matches);
     return {
@@ -17,7 +21,7 @@ export const duel = defineGame({
         initial: "Connected",
         states: {
           Connected: lobbyState(accounts, { afterLogin: (client) => client.setState("Ready") }),
-          Ready: readyState(matchmaker),
+          Ready: readyState(matchmaker, records, wins),
           InMatch: inMatchState(rooms),
         },
         transitions: {
@@ -26,7 +30,7 @@ export const duel = defineGame({
           InMatch: ["Ready"],
         },
       },
-      rooms: { [DUEL_ROOM]: (ctx) => new DuelRoom(ctx) },
+      rooms: { [DUEL_ROOM]: (ctx) => new DuelRoom(ctx, records, wins) },
       health: () => ({ matches: matches(), waiting: matchmaker.waiting ? 1 : 0 }),
       dashboard: () => ({ tiles: { Matches: matches(), Waiting: matchmaker.waiting ? 1 : 0 } }),
     };

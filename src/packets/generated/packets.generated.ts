@@ -131,6 +131,23 @@ export interface MatchOverMessage {
   reason: string;
 }
 
+/** A duelist's record (kept in storage) and the wins leaderboard, asked for in the Ready state. */
+export interface DuelRecordRequestMessage {
+}
+
+export interface DuelRecordMessage {
+  wins: number;
+  losses: number;
+  draws: number;
+}
+
+export interface DuelBoardRequestMessage {
+}
+
+export interface DuelBoardMessage {
+  entries: HiscoreMessage[];
+}
+
 export interface Packet {
   senderId: number;
   msg:
@@ -157,6 +174,10 @@ export interface Packet {
     | { $case: "duelThrow"; value: DuelThrowMessage }
     | { $case: "roundResult"; value: RoundResultMessage }
     | { $case: "matchOver"; value: MatchOverMessage }
+    | { $case: "duelRecordRequest"; value: DuelRecordRequestMessage }
+    | { $case: "duelRecord"; value: DuelRecordMessage }
+    | { $case: "duelBoardRequest"; value: DuelBoardRequestMessage }
+    | { $case: "duelBoard"; value: DuelBoardMessage }
     | undefined;
 }
 
@@ -1462,6 +1483,190 @@ export const MatchOverMessage: MessageFns<MatchOverMessage> = {
   },
 };
 
+function createBaseDuelRecordRequestMessage(): DuelRecordRequestMessage {
+  return {};
+}
+
+export const DuelRecordRequestMessage: MessageFns<DuelRecordRequestMessage> = {
+  encode(_: DuelRecordRequestMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DuelRecordRequestMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDuelRecordRequestMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseDuelRecordMessage(): DuelRecordMessage {
+  return { wins: 0, losses: 0, draws: 0 };
+}
+
+export const DuelRecordMessage: MessageFns<DuelRecordMessage> = {
+  encode(message: DuelRecordMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.wins !== 0) {
+      writer.uint32(8).uint32(message.wins);
+    }
+    if (message.losses !== 0) {
+      writer.uint32(16).uint32(message.losses);
+    }
+    if (message.draws !== 0) {
+      writer.uint32(24).uint32(message.draws);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DuelRecordMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDuelRecordMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.wins = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.losses = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.draws = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseDuelBoardRequestMessage(): DuelBoardRequestMessage {
+  return {};
+}
+
+export const DuelBoardRequestMessage: MessageFns<DuelBoardRequestMessage> = {
+  encode(_: DuelBoardRequestMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DuelBoardRequestMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDuelBoardRequestMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseDuelBoardMessage(): DuelBoardMessage {
+  return { entries: [] };
+}
+
+export const DuelBoardMessage: MessageFns<DuelBoardMessage> = {
+  encode(message: DuelBoardMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.entries) {
+      HiscoreMessage.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DuelBoardMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDuelBoardMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entries.push(HiscoreMessage.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBasePacket(): Packet {
   return { senderId: 0, msg: undefined };
 }
@@ -1540,6 +1745,18 @@ export const Packet: MessageFns<Packet> = {
         break;
       case "matchOver":
         MatchOverMessage.encode(message.msg.value, writer.uint32(194).fork()).join();
+        break;
+      case "duelRecordRequest":
+        DuelRecordRequestMessage.encode(message.msg.value, writer.uint32(202).fork()).join();
+        break;
+      case "duelRecord":
+        DuelRecordMessage.encode(message.msg.value, writer.uint32(210).fork()).join();
+        break;
+      case "duelBoardRequest":
+        DuelBoardRequestMessage.encode(message.msg.value, writer.uint32(218).fork()).join();
+        break;
+      case "duelBoard":
+        DuelBoardMessage.encode(message.msg.value, writer.uint32(226).fork()).join();
         break;
     }
     return writer;
@@ -1754,6 +1971,41 @@ export const Packet: MessageFns<Packet> = {
             }
 
             message.msg = { $case: "matchOver", value: MatchOverMessage.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.msg = {
+              $case: "duelRecordRequest",
+              value: DuelRecordRequestMessage.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 26: {
+            if (tag !== 210) {
+              break;
+            }
+
+            message.msg = { $case: "duelRecord", value: DuelRecordMessage.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 27: {
+            if (tag !== 218) {
+              break;
+            }
+
+            message.msg = { $case: "duelBoardRequest", value: DuelBoardRequestMessage.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 28: {
+            if (tag !== 226) {
+              break;
+            }
+
+            message.msg = { $case: "duelBoard", value: DuelBoardMessage.decode(reader, reader.uint32()) };
             continue;
           }
         }
