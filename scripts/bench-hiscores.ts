@@ -12,11 +12,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { Logger } from "../src/log.ts";
-import { decodePacket, encodePacket, newChat } from "../src/packets/index.ts";
+import { decodePacket, encodePacket } from "../src/packets/index.ts";
 import { seededRandom } from "../src/rooms/random.ts";
-import { login, TestClient } from "../src/testing/client.ts";
-import { Histogram } from "../src/testing/histogram.ts";
+import { canary, type CanaryFigures } from "../src/testing/load/canary.ts";
 import { fillPlayers } from "../src/testing/players.ts";
 import { serverCommand, startServerProcess, type ServerProcess } from "../src/testing/server-process.ts";
 
@@ -34,16 +32,9 @@ const SEARCHERS = Number(values.searchers);
 const SECONDS = Number(values.seconds);
 const FULL_RATE = 100; // the default --rate-limit: what a client may send
 const PASSWORD = "bench password";
-const log = new Logger({ level: "warn", format: "text", write: (line) => console.error(line) });
 
-interface Phase {
+interface Phase extends CanaryFigures {
   name: string;
-  chatsLost: number;
-  chatP50: number;
-  chatP99: number;
-  chatMax: number;
-  worldHz: number;
-  healthzMaxMs: number;
   boardsPerSecond: number;
   refusedPerSecond: number;
 }
@@ -72,60 +63,11 @@ async function searcher(url: string, names: string[], rate: number, seed: number
 }
 
 async function phase(srv: ServerProcess, names: string[], name: string, searchers: number, rate: number): Promise<Phase> {
-  const [talker, listener, player] = await Promise.all([TestClient.connect(srv.url), TestClient.connect(srv.url), TestClient.connect(srv.url)]);
-  if ((await login(player, names[0]!, PASSWORD)) !== "ok") throw new Error("the world player cannot log in");
-  await player.expect("player");
-  const sentAt = new Map<string, number>();
-  const chat = new Histogram();
-  listener.ws.addEventListener("message", (ev) => {
-    const msg = decodePacket(new Uint8Array(ev.data as ArrayBuffer)).msg;
-    if (msg?.$case !== "chat") return;
-    const at = sentAt.get(msg.value.msg);
-    if (at !== undefined) chat.record(performance.now() - at);
-    sentAt.delete(msg.value.msg);
-  });
-  const until = performance.now() + SECONDS * 1000;
   const answers = { boards: 0, refused: 0 };
-  const searching = Array.from({ length: searchers }, (_, i) => searcher(srv.url, names, rate, i + 1, answers, until));
-  let healthzMax = 0;
-  const ownUpdatesBefore = player.packets.length;
-  const chatting = (async () => {
-    const start = performance.now();
-    for (let i = 0; performance.now() < until; i++) {
-      const due = start + i * 20;
-      if (due > performance.now()) await Bun.sleep(due - performance.now());
-      sentAt.set(`canary ${i}`, performance.now());
-      talker.send(newChat(`canary ${i}`));
-    }
-  })();
-  const polling = (async () => {
-    while (performance.now() < until) {
-      const t = performance.now();
-      await fetch(`http://127.0.0.1:${srv.port}/healthz`);
-      healthzMax = Math.max(healthzMax, performance.now() - t);
-      await Bun.sleep(100);
-    }
-  })();
-  const started = performance.now();
-  await Promise.all([chatting, polling, ...searching]);
-  const elapsed = (performance.now() - started) / 1000;
-  const ownUpdates = player.packets.slice(ownUpdatesBefore).filter((p) => p.msg?.$case === "player" && p.msg.value.id === player.id).length;
-  // Chats still on their way get 5 s more; what has not arrived then is lost.
-  const deadline = performance.now() + 5000;
-  while (sentAt.size > 0 && performance.now() < deadline) await Bun.sleep(50);
-  await Promise.all([talker.close(), listener.close(), player.close()]);
-  await Bun.sleep(500); // the player's leaving and the searchers' closes settle
-  return {
-    name,
-    chatsLost: sentAt.size,
-    chatP50: chat.percentile(0.5),
-    chatP99: chat.percentile(0.99),
-    chatMax: chat.max,
-    worldHz: ownUpdates / elapsed,
-    healthzMaxMs: healthzMax,
-    boardsPerSecond: answers.boards / elapsed,
-    refusedPerSecond: answers.refused / elapsed,
-  };
+  const figures = await canary(srv, { name: names[0]!, password: PASSWORD }, SECONDS, (until) =>
+    Array.from({ length: searchers }, (_, i) => searcher(srv.url, names, rate, i + 1, answers, until)),
+  );
+  return { name, ...figures, boardsPerSecond: answers.boards / figures.elapsed, refusedPerSecond: answers.refused / figures.elapsed };
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), "mmo-bench-hiscores-"));

@@ -18,7 +18,7 @@ import { DB_FILE, SqliteStore } from "../src/store/sqlite.ts";
 import { fillPlayers, playerName } from "../src/testing/players.ts";
 import { Leaderboards } from "../src/store/leaderboards.ts";
 import type { Store } from "../src/store/store.ts";
-import { Histogram } from "../src/testing/histogram.ts";
+import { measure as measureOp, type Figure } from "../src/testing/throughput.ts";
 import { postgresUnavailable, TestPostgres } from "../src/testing/postgres.ts";
 import { seededRandom } from "../src/rooms/random.ts";
 
@@ -37,38 +37,8 @@ async function fill(dataDir: string): Promise<string> {
   return (await fillPlayers(dataDir, PLAYERS, PASSWORD))[Math.floor(PLAYERS / 2) - 1]!;
 }
 
-interface Figure {
-  perSecond: number;
-  p50: number;
-  p99: number;
-}
-
-/** Throughput with `concurrency` requests in flight; latency of a lone request (nothing else in flight). */
-async function measure(op: (i: number) => Promise<unknown>, concurrency = CONCURRENCY): Promise<Figure> {
-  const lone = await run(op, 1);
-  const loaded = await run(op, concurrency);
-  return { perSecond: loaded.perSecond, p50: lone.p50, p99: lone.p99 };
-}
-
-/** Runs `op` from `concurrency` loops for SECONDS; operations per second and latency percentiles (ms). */
-async function run(op: (i: number) => Promise<unknown>, concurrency: number): Promise<Figure> {
-  for (let i = 0; i < 5; i++) await op(i); // warm up
-  const latency = new Histogram();
-  let done = 0;
-  const end = performance.now() + SECONDS * 1000;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async (_, worker) => {
-      for (let i = worker; performance.now() < end; i += concurrency) {
-        const t = performance.now();
-        await op(i);
-        latency.record(performance.now() - t);
-        done++;
-      }
-    }),
-  );
-  return { perSecond: done / ((performance.now() - started) / 1000), p50: latency.percentile(0.5), p99: latency.percentile(0.99) };
-}
+/** Throughput with CONCURRENCY requests in flight (or `concurrency`), latency of a lone request. */
+const measure = (op: (i: number) => Promise<unknown>, concurrency = CONCURRENCY) => measureOp(op, SECONDS, concurrency);
 
 async function benchmark(store: Store, ranked: string): Promise<Record<string, Figure>> {
   const t = performance.now();
