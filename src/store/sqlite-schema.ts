@@ -58,17 +58,27 @@ const MIGRATIONS: string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-/** Brings the database up to SCHEMA_VERSION, one transaction per step; returns the version found. */
+/**
+ * Brings the database up to SCHEMA_VERSION, each step in a transaction of its own; returns the version
+ * found. Each step reads the version under the write lock (BEGIN IMMEDIATE), so that servers sharing
+ * the file and starting at once apply each step once.
+ */
 export function migrate(db: Database): number {
-  const found = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
-  if (found > SCHEMA_VERSION) {
-    throw new Error(`the database has schema version ${found}, newer than this server's ${SCHEMA_VERSION}: upgrade mmo-server`);
+  const versionOf = () => (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
+  const found = versionOf();
+  for (;;) {
+    const applied = db
+      .transaction(() => {
+        const version = versionOf();
+        if (version > SCHEMA_VERSION) {
+          throw new Error(`the database has schema version ${version}, newer than this server's ${SCHEMA_VERSION}: upgrade mmo-server`);
+        }
+        if (version === SCHEMA_VERSION) return false;
+        db.run(MIGRATIONS[version]!);
+        db.run(`PRAGMA user_version = ${version + 1}`);
+        return true;
+      })
+      .immediate();
+    if (!applied) return found;
   }
-  for (let version = found; version < SCHEMA_VERSION; version++) {
-    db.transaction(() => {
-      db.run(MIGRATIONS[version]!);
-      db.run(`PRAGMA user_version = ${version + 1}`);
-    })();
-  }
-  return found;
 }
