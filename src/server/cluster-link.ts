@@ -71,8 +71,7 @@ export function linkCluster(cluster: Cluster, parts: { hub: Hub; shared: SharedR
   cluster.onNodesGone = (gone) => shared.nodesGone(gone);
   cluster.onReconnected = () => {
     shared.reconnected();
-    void leaderboards.catchUp();
-    setTimeout(() => void leaderboards.catchUp(), BOARD_CATCH_UP_AFTER_OUTAGE_MS);
+    leaderboards.catchUpNowAndAfter(BOARD_CATCH_UP_AFTER_OUTAGE_MS);
   };
   cluster.roomOwners = () => shared.owners();
   cluster.bus.onBatch(({ origin, frames }) => {

@@ -256,6 +256,7 @@ export class Leaderboards {
   /** The newest store time seen in a record, for catchUp. */
   private newest = 0;
   private catchUpTimer: Timer | undefined;
+  private catchUpAgain: Timer | undefined;
 
   constructor(
     readonly backend: BoardBackend,
@@ -313,6 +314,13 @@ export class Leaderboards {
     this.catchUpTimer = setInterval(() => void this.catchUp(), ms);
   }
 
+  /** Catches up now and once more `ms` later (unless closed meanwhile). */
+  catchUpNowAndAfter(ms: number): void {
+    void this.catchUp();
+    clearTimeout(this.catchUpAgain);
+    this.catchUpAgain = setTimeout(() => void this.catchUp(), ms);
+  }
+
   /** Called by a board with the records it wrote. */
   changed(rows: RecordRow[]): void {
     for (const row of rows) this.newest = Math.max(this.newest, row.updatedAt);
@@ -322,6 +330,7 @@ export class Leaderboards {
   /** Writes what is pending (one last attempt each). */
   async close(): Promise<void> {
     clearInterval(this.catchUpTimer);
+    clearTimeout(this.catchUpAgain);
     await Promise.all([...this.boards.values()].map((board) => board.close()));
   }
 }
