@@ -303,6 +303,22 @@ export const OPTIONS = {
     help: "registrations one address may make a minute once its burst is spent; more are refused, saying so",
     parse: integer(1, 1_000_000),
   }),
+  resumeGrace: option({
+    flag: "resume-grace",
+    env: "MMO_RESUME_GRACE",
+    default: 30,
+    arg: "SECONDS",
+    help: "how long the session of a client that asked for a resume token is held after its connection drops (0: no session resume)",
+    parse: integer(0, 86_400),
+  }),
+  resumeBuffer: option({
+    flag: "resume-buffer",
+    env: "MMO_RESUME_BUFFER",
+    default: 262_144,
+    arg: "BYTES",
+    help: "bytes of packets kept for a held session; past them the session ends (the client logs in again)",
+    parse: integer(1024, 64 * 1024 * 1024),
+  }),
   storageMaxValueBytes: option({
     flag: "storage-max-value-bytes",
     env: "MMO_STORAGE_MAX_VALUE_BYTES",

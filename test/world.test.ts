@@ -65,6 +65,10 @@ class Recorder implements WorldOutput {
   toAll(senderId: number, msg: Msg) {
     this.all.push([senderId, msg]);
   }
+  /** A tick's state goes to everyone too: recorded with the rest. */
+  stateToAll(senderId: number, msg: Msg) {
+    this.all.push([senderId, msg]);
+  }
   toOthers(senderId: number, msg: Msg) {
     this.others.push([senderId, msg]);
   }

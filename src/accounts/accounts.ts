@@ -164,6 +164,7 @@ export class Accounts {
     const account = this.accountOf(client);
     if (!account) return;
     client.account = undefined;
+    client.forgetSession();
     this.release(account.userId);
   }
 

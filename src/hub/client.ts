@@ -38,4 +38,6 @@ export interface ClientInterfacer {
   /** Hands already-encoded bytes to every other subscriber of `topic`; false when the socket cannot. */
   publish(topic: string, bytes: Uint8Array): boolean;
   close(reason: string, code?: number): void;
+  /** The session is over (a logout): a resume token it was given stops working. */
+  forgetSession(): void;
 }

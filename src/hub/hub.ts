@@ -11,6 +11,12 @@ export type ServerPublish = (topic: string, bytes: Uint8Array) => void;
 /** Carries a broadcast on a topic that spans nodes to the other nodes (a cluster's bus). */
 export type TopicRelay = (topic: string, senderId: number, excludeSender: boolean, bytes: Uint8Array) => void;
 
+/**
+ * Sees every broadcast that reaches this node's subscribers, for the sessions held while their clients
+ * are away (see resume.ts); `superseded` marks a room's per-tick state, which the next tick replaces.
+ */
+export type TopicTap = (topic: string, senderId: number, excludeSender: boolean, bytes: Uint8Array, superseded: boolean) => void;
+
 /** Where ids come from: undefined when none can be given now (a cluster node cut off from Redis for long). */
 export type IdSource = () => number | undefined;
 
@@ -26,6 +32,8 @@ export class Hub<C extends ClientInterfacer = ClientInterfacer> {
   private relay: TopicRelay | undefined;
   /** Topics whose subscribers may be on any node of a cluster: their broadcasts are relayed. */
   private readonly spanning = new Set<string>();
+  /** Set only while some session is held: clients that never ask for resumption cost nothing here. */
+  private topicTap: TopicTap | undefined;
 
   constructor(
     private readonly log: Logger,
@@ -41,6 +49,11 @@ export class Hub<C extends ClientInterfacer = ClientInterfacer> {
   /** Connects the hub to a cluster's bus. */
   attachRelay(relay: TopicRelay): void {
     this.relay = relay;
+  }
+
+  /** Starts (or with undefined, stops) showing every broadcast to `tap`. */
+  tap(tap: TopicTap | undefined): void {
+    this.topicTap = tap;
   }
 
   /** Makes `topic` span the nodes of a cluster (a no-op on a server alone). */
@@ -79,10 +92,10 @@ export class Hub<C extends ClientInterfacer = ClientInterfacer> {
    * Encodes the packet once and lets the native pub/sub copy it to every subscriber of `topic` but the
    * sender. Sender 0 is the server itself, whose packets reach every subscriber.
    */
-  broadcast(senderId: number, msg: Msg, topic: string): void {
+  broadcast(senderId: number, msg: Msg, topic: string, superseded = false): void {
     const bytes = encodePacket(senderId, msg);
     this.stats.packetOut(msg.$case, bytes.length);
-    this.publishLocally(topic, senderId, senderId !== 0, bytes);
+    this.publishLocally(topic, senderId, senderId !== 0, bytes, superseded);
     if (this.relay && this.spanning.has(topic)) this.relay(topic, senderId, senderId !== 0, bytes);
   }
 
@@ -98,7 +111,8 @@ export class Hub<C extends ClientInterfacer = ClientInterfacer> {
     if (this.relay && this.spanning.has(topic)) this.relay(topic, senderId, true, bytes);
   }
 
-  private publishLocally(topic: string, senderId: number, excludeSender: boolean, bytes: Uint8Array): void {
+  private publishLocally(topic: string, senderId: number, excludeSender: boolean, bytes: Uint8Array, superseded = false): void {
+    this.topicTap?.(topic, senderId, excludeSender, bytes, superseded);
     const sender = excludeSender ? this.clients.get(senderId) : undefined;
     // A closing socket can no longer publish; it has already left every topic, so the server's
     // publish still reaches exactly the others.
@@ -106,10 +120,14 @@ export class Hub<C extends ClientInterfacer = ClientInterfacer> {
     this.serverPublish?.(topic, bytes);
   }
 
-  /** Encodes once and publishes to every subscriber of `topic`, the sender's own socket included. */
-  publish(senderId: number, msg: Msg, topic: string): void {
+  /**
+   * Encodes once and publishes to every subscriber of `topic`, the sender's own socket included;
+   * `superseded`: state the next tick replaces (not kept for a held session).
+   */
+  publish(senderId: number, msg: Msg, topic: string, superseded = false): void {
     const bytes = encodePacket(senderId, msg);
     this.stats.packetOut(msg.$case, bytes.length);
+    this.topicTap?.(topic, senderId, false, bytes, superseded);
     this.serverPublish?.(topic, bytes);
     if (this.relay && this.spanning.has(topic)) this.relay(topic, senderId, false, bytes);
   }

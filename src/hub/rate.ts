@@ -22,6 +22,12 @@ export class TokenBucket {
     return true;
   }
 
+  /** Whether a token is there to take, without taking it. */
+  peek(now: number): boolean {
+    this.refill(now);
+    return this.tokens >= 1;
+  }
+
   /** Whether the bucket has refilled completely (and may be forgotten). */
   full(now: number): boolean {
     this.refill(now);

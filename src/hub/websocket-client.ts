@@ -6,6 +6,7 @@ import { decodePacket, encodePacket, type Msg } from "../packets/index.ts";
 import type { ClientInterfacer } from "./client.ts";
 import type { Hub } from "./hub.ts";
 import { StrikeWindow, TokenBucket } from "./rate.ts";
+import type { ResumableSession, Resumption } from "./resume.ts";
 import type { AnyClientState, StateMachine } from "./states.ts";
 import type { Stats } from "./stats.ts";
 
@@ -21,6 +22,7 @@ export const CloseCode = {
   goingAway: 1001,
   unsupportedData: 1003,
   policyViolation: 1008,
+  serviceRestart: 1012,
   tryAgainLater: 1013,
 } as const;
 
@@ -50,6 +52,7 @@ export interface ClientContext {
   toRoom(client: ClientInterfacer, msg: Msg): boolean;
   /** The connection is gone and its state has been left: let go of its room and its account. */
   released(client: ClientInterfacer): void;
+  resumption: Resumption;
 }
 
 /**
@@ -85,11 +88,27 @@ export class WebSocketClient implements ClientInterfacer {
   private bucket: TokenBucket | undefined;
   private trouble: Trouble | undefined;
   private closeRequestedAt = -1;
+  /** Made when the client asks for a resume token (resume.ts). */
+  private resumable: ResumableSession | undefined;
 
   constructor(
-    private readonly ws: ServerWebSocket<SocketData>,
+    private ws: ServerWebSocket<SocketData>,
     private readonly context: ClientContext,
   ) {}
+
+  get session(): ResumableSession | undefined {
+    return this.resumable;
+  }
+
+  adoptSession(session: ResumableSession | undefined): void {
+    if (session) for (const topic of this.ws.subscriptions) session.topics.add(topic);
+    this.resumable = session;
+  }
+
+  /** In the first state, never left: where a new connection may resume a session. */
+  get inFirstState(): boolean {
+    return this.stateChanges === 0 && this.state !== undefined && this.account === undefined;
+  }
 
   get ip(): string {
     return this.ws.data.ip;
@@ -189,6 +208,7 @@ export class WebSocketClient implements ClientInterfacer {
     if (!state) return;
     const name = this.stateName;
     try {
+      if (msg.$case.startsWith("resume") && this.context.resumption.handle(this, msg)) return;
       const handler = state.handleMessage[msg.$case] as ((client: this, value: unknown, data: unknown) => void | Promise<void>) | undefined;
       if (handler) {
         const pending = handler(this, msg.value, this.stateData);
@@ -225,14 +245,17 @@ export class WebSocketClient implements ClientInterfacer {
   }
 
   socketSendAs(msg: Msg, senderId: number): void {
-    if (!this.open) return;
+    if (!this.open && !this.resumable?.held) return;
     const bytes = encodePacket(senderId, msg);
     this.context.stats.packetOut(msg.$case, bytes.length);
     this.sendBytes(bytes);
   }
 
   sendBytes(bytes: Uint8Array): void {
-    if (!this.open) return;
+    if (!this.open) {
+      if (this.resumable?.held) this.context.resumption.keep(this, bytes);
+      return;
+    }
     const { stats } = this.context;
     if (this.ws.send(bytes) === 0) {
       const trouble = this.troubled(performance.now());
@@ -248,10 +271,12 @@ export class WebSocketClient implements ClientInterfacer {
   }
 
   subscribe(topic: string): void {
+    this.resumable?.topics.add(topic);
     if (this.open) this.ws.subscribe(topic);
   }
 
   unsubscribe(topic: string): void {
+    this.resumable?.topics.delete(topic);
     if (this.open) this.ws.unsubscribe(topic);
   }
 
@@ -296,20 +321,51 @@ export class WebSocketClient implements ClientInterfacer {
     }
   }
 
-  /** Bun's close handler: the connection is gone, whichever side closed it. Runs once. */
-  closed(code: number, reason: string): void {
-    if (!this.open) return;
+  /**
+   * Bun's close handler: the connection is gone, whichever side closed it. Runs once per socket. A
+   * session that may be resumed is held (resume.ts); any other leaves now.
+   */
+  closed(ws: ServerWebSocket<SocketData>, code: number, reason: string): void {
+    if (!this.open || ws !== this.ws) return;
     this.open = false;
     this.context.stats.closed(code);
     this.log.info(`Connection closed (${code}${reason ? ` ${quote(reason)}` : ""})`);
+    if (!this.context.resumption.hold(this, code)) this.leave();
+  }
+
+  forgetSession(): void {
+    this.context.resumption.forget(this);
+  }
+
+  /** The client is gone for good: it leaves its state, its room and its account, and the hub. */
+  leave(): void {
     const name = this.stateName;
     try {
       this.leaveState();
     } catch (err) {
       this.log.error(`Leaving state ${name} failed: ${errorText(err)}`);
     }
+    this.context.resumption.forget(this);
     this.context.released(this);
     this.context.hub.unregister(this.id);
+  }
+
+  /**
+   * A held session resumed on `fresh`'s socket: this client takes the socket (and its topics), and
+   * `fresh`, which has done nothing but enter the first state, goes away without a word.
+   */
+  takeOver(fresh: WebSocketClient): void {
+    const ws = fresh.ws;
+    fresh.open = false;
+    fresh.leaveState();
+    fresh.context.hub.unregister(fresh.id);
+    for (const topic of ws.subscriptions) ws.unsubscribe(topic);
+    ws.data.client = this;
+    this.ws = ws;
+    this.open = true;
+    this.closeRequestedAt = -1;
+    this.trouble = undefined;
+    for (const topic of this.resumable?.topics ?? []) ws.subscribe(topic);
   }
 
   private reportHandlerError(stateName: string, msg: Msg, err: unknown): void {

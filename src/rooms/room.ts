@@ -31,8 +31,11 @@ export interface RoomContext {
   send(clientId: number, msg: Msg, senderId?: number): void;
   /** To every member but the sender (sender 0: the server, to every member). */
   broadcast(senderId: number, msg: Msg): void;
-  /** To every member, the sender's own client included. */
-  publish(senderId: number, msg: Msg): void;
+  /**
+   * To every member, the sender's own client included. `superseded`: state the next tick replaces
+   * (a position), not kept for a member who is away (see onBack).
+   */
+  publish(senderId: number, msg: Msg, superseded?: boolean): void;
   /** Moves a member's client to another state of the game (a transition its state table allows). */
   setState(clientId: number, state: string, arg?: unknown): void;
   /** Timers that stop when the room is disposed. */
@@ -68,6 +71,17 @@ export abstract class Room<J = undefined, S = unknown> {
   /** The client is leaving (its state moved on, or its connection closed); `send` still reaches it. */
   abstract onLeave(clientId: number): void;
   onTick(): void {}
+  /**
+   * A member's connection dropped and its session is held for a while (it asked for a resume token):
+   * it is still a member, and what is sent to it is kept. Freeze its player here if you like; by
+   * default it is simply idle.
+   */
+  onAway?(clientId: number): void;
+  /**
+   * The member is back (its session resumed) and has been sent what was kept for it: send what it
+   * missed of the room's superseded state (what a joining member gets).
+   */
+  onBack?(clientId: number): void;
   /**
    * What the other members hear, as from a member lost without leaving (in a cluster, its node died):
    * what the game's own leave says. None by default.

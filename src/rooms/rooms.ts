@@ -97,8 +97,8 @@ export class RoomInstance implements RoomContext {
     this.deps.hub.broadcast(senderId, msg, this.topic);
   }
 
-  publish(senderId: number, msg: Msg): void {
-    this.deps.hub.publish(senderId, msg, this.topic);
+  publish(senderId: number, msg: Msg, superseded = false): void {
+    this.deps.hub.publish(senderId, msg, this.topic, superseded);
   }
 
   setState(clientId: number, state: string, arg?: unknown): void {
@@ -278,6 +278,18 @@ export class Rooms {
     if (farewell) client.broadcast(farewell, instance.topic);
     instance.guard("onLeave", () => instance.room.onLeave(client.id));
     instance.members.delete(client.id);
+  }
+
+  /** The client's connection dropped and its session is held (resume.ts): its room may freeze it. */
+  away(client: ClientInterfacer): void {
+    const instance = this.roomOf.get(client.id);
+    if (instance?.running && instance.room.onAway) instance.guard("onAway", () => instance.room.onAway!(client.id));
+  }
+
+  /** The client resumed its session: its room brings it up to date (after the packets kept for it). */
+  back(client: ClientInterfacer): void {
+    const instance = this.roomOf.get(client.id);
+    if (instance?.running && instance.room.onBack) instance.guard("onBack", () => instance.room.onBack!(client.id));
   }
 
   /** A member's message for its room; false when the client is in no room or the room does not take it. */

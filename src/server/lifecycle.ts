@@ -7,6 +7,7 @@ import type { Accounts } from "../accounts/accounts.ts";
 import type { Cluster } from "../cluster/cluster.ts";
 import type { Dashboard } from "../http/dashboard.ts";
 import type { Hub } from "../hub/hub.ts";
+import type { Resumption } from "../hub/resume.ts";
 import { CloseCode, type SocketData, type WebSocketClient } from "../hub/websocket-client.ts";
 import { errorText, type Logger } from "../log.ts";
 import { newDisconnect } from "../packets/index.ts";
@@ -29,6 +30,7 @@ export interface LifecycleDeps {
   dashboard: Dashboard;
   cluster: Cluster | undefined;
   log: Logger;
+  resumption: Resumption;
   /** The game's stop hook. */
   stopGame(): void | Promise<void>;
 }
@@ -49,6 +51,7 @@ export class Lifecycle {
     this.sweep = setInterval(() => {
       const now = performance.now();
       for (const client of this.deps.hub.clients.values()) client.checkBackpressure(now);
+      this.deps.resumption.sweep();
       if (++sweeps % PRUNE_EVERY_SWEEPS === 0) this.deps.accounts.prune();
     }, SWEEP_INTERVAL_MS);
   }

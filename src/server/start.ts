@@ -7,6 +7,7 @@ import type { Config } from "../config.ts";
 import { Dashboard } from "../http/dashboard.ts";
 import { Metrics } from "../http/metrics.ts";
 import { Hub } from "../hub/hub.ts";
+import { Resumption } from "../hub/resume.ts";
 import { StateMachine } from "../hub/states.ts";
 import { Stats } from "../hub/stats.ts";
 import type { ClientContext, SocketData, WebSocketClient } from "../hub/websocket-client.ts";
@@ -109,7 +110,9 @@ async function listen(
   if (cluster) clusterMetrics(cluster, metrics);
   const gameView = () => runtime.dashboard?.() ?? {};
   const dashboard = new Dashboard(hub, stats, startedAt, cluster ? () => withClusterTiles(cluster, gameView()) : gameView, log);
-  const lifecycle = new Lifecycle({ hub, rooms, shared, accounts, leaderboards, store, dashboard, cluster, log, stopGame: () => runtime.stop?.() });
+  const resumption = new Resumption(hub, config, log, () => services.now());
+  resumption.hooks = { away: (client) => rooms.away(client), back: (client) => rooms.back(client) };
+  const lifecycle = new Lifecycle({ hub, rooms, shared, accounts, leaderboards, store, dashboard, cluster, log, resumption, stopGame: () => runtime.stop?.() });
   const admission = new Admission(config);
 
   const context: ClientContext = {
@@ -118,6 +121,7 @@ async function listen(
     log,
     limits: config,
     stats,
+    resumption,
     toRoom: (client, msg) => rooms.deliver(client, msg),
     released(client) {
       rooms.leave(client);

@@ -32,7 +32,7 @@ export function websocketHandlers(config: Config, context: ClientContext, hub: H
     },
     close(ws, code, reason) {
       admission.release(ws.data.ip);
-      ws.data.client?.closed(code, reason);
+      ws.data.client?.closed(ws, code, reason);
     },
   };
 }

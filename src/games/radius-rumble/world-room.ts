@@ -35,6 +35,7 @@ export class WorldRoom extends Room<PlayerProfile, WorldSnapshot> {
       now: () => ctx.now(),
       output: {
         toAll: (senderId, msg) => ctx.publish(senderId, msg),
+        stateToAll: (senderId, msg) => ctx.publish(senderId, msg, true),
         toOthers: (senderId, msg) => ctx.broadcast(senderId, msg),
         toPlayer: (playerId, senderId, msg) => ctx.send(playerId, msg, senderId),
         refused: (playerId, why) => ctx.log.debug(`Refused a claim of client ${playerId}: ${why}`),
@@ -59,6 +60,11 @@ export class WorldRoom extends Room<PlayerProfile, WorldSnapshot> {
 
   override onTick(): void {
     this.world.tick();
+  }
+
+  /** Back from away: its own player and every spore, as on joining; the others' positions come with the next tick. */
+  override onBack(clientId: number): void {
+    this.world.catchUp(clientId);
   }
 
   override farewell(): Msg {

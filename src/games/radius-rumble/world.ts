@@ -28,6 +28,8 @@ import {
 export interface WorldOutput {
   /** To every client in the world, the sender's own included. */
   toAll(senderId: number, msg: Msg): void;
+  /** A tick's state of a player, to everyone: the next tick's replaces it. */
+  stateToAll(senderId: number, msg: Msg): void;
   /** To every client in the world but the sender's. */
   toOthers(senderId: number, msg: Msg): void;
   /** To one player's client, as from `senderId`. */
@@ -148,6 +150,16 @@ export class World {
     return player;
   }
 
+  /** Sends a player back from away what a joining player gets: its own state and every spore. */
+  catchUp(id: number): void {
+    const player = this.players.get(id);
+    if (!player) return;
+    this.output.toPlayer(id, id, playerMsg(player));
+    const i = this.deliveries.findIndex((d) => d.playerId === id);
+    if (i >= 0) this.deliveries.splice(i, 1);
+    this.deliveries.push({ playerId: id, pending: [...this.spores.keys()] });
+  }
+
   /** Removes the player; returns it (with its best score) when it was in the world. */
   leave(id: number): Player | undefined {
     const player = this.players.get(id);
@@ -235,7 +247,7 @@ export class World {
     for (; fanout.next < end; fanout.next++) {
       const player = fanout.players[fanout.next]!;
       // One that left (or was eaten and respawned) since the step is not published from the grave.
-      if (this.players.get(player.id) === player) this.output.toAll(player.id, playerMsg(player));
+      if (this.players.get(player.id) === player) this.output.stateToAll(player.id, playerMsg(player));
     }
     const chunkEnd = performance.now();
     fanout.spent += chunkEnd - chunkStart;

@@ -148,6 +148,30 @@ export interface DuelBoardMessage {
   entries: HiscoreMessage[];
 }
 
+/**
+ * The framework's own extensions (100-119), each opt-in by the client.
+ * Session resume: a logged-in client asks for a token; after a dropped connection, a new connection
+ * presents it first thing and takes its session back, with what was sent to it meanwhile.
+ */
+export interface ResumeTokenRequestMessage {
+}
+
+export interface ResumeTokenMessage {
+  token: string;
+  graceSeconds: number;
+}
+
+export interface ResumeRequestMessage {
+  token: string;
+}
+
+export interface ResumeResponseMessage {
+  ok: boolean;
+  id: number;
+  reason: string;
+  replayed: number;
+}
+
 export interface Packet {
   senderId: number;
   msg:
@@ -178,6 +202,10 @@ export interface Packet {
     | { $case: "duelRecord"; value: DuelRecordMessage }
     | { $case: "duelBoardRequest"; value: DuelBoardRequestMessage }
     | { $case: "duelBoard"; value: DuelBoardMessage }
+    | { $case: "resumeTokenRequest"; value: ResumeTokenRequestMessage }
+    | { $case: "resumeToken"; value: ResumeTokenMessage }
+    | { $case: "resumeRequest"; value: ResumeRequestMessage }
+    | { $case: "resumeResponse"; value: ResumeResponseMessage }
     | undefined;
 }
 
@@ -1667,6 +1695,223 @@ export const DuelBoardMessage: MessageFns<DuelBoardMessage> = {
   },
 };
 
+function createBaseResumeTokenRequestMessage(): ResumeTokenRequestMessage {
+  return {};
+}
+
+export const ResumeTokenRequestMessage: MessageFns<ResumeTokenRequestMessage> = {
+  encode(_: ResumeTokenRequestMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResumeTokenRequestMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResumeTokenRequestMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseResumeTokenMessage(): ResumeTokenMessage {
+  return { token: "", graceSeconds: 0 };
+}
+
+export const ResumeTokenMessage: MessageFns<ResumeTokenMessage> = {
+  encode(message: ResumeTokenMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.token !== "") {
+      writer.uint32(10).string(message.token);
+    }
+    if (message.graceSeconds !== 0) {
+      writer.uint32(16).uint32(message.graceSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResumeTokenMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResumeTokenMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.graceSeconds = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseResumeRequestMessage(): ResumeRequestMessage {
+  return { token: "" };
+}
+
+export const ResumeRequestMessage: MessageFns<ResumeRequestMessage> = {
+  encode(message: ResumeRequestMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.token !== "") {
+      writer.uint32(10).string(message.token);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResumeRequestMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResumeRequestMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseResumeResponseMessage(): ResumeResponseMessage {
+  return { ok: false, id: 0, reason: "", replayed: 0 };
+}
+
+export const ResumeResponseMessage: MessageFns<ResumeResponseMessage> = {
+  encode(message: ResumeResponseMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ok !== false) {
+      writer.uint32(8).bool(message.ok);
+    }
+    if (message.id !== 0) {
+      writer.uint32(16).uint64(message.id);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    if (message.replayed !== 0) {
+      writer.uint32(32).uint32(message.replayed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResumeResponseMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResumeResponseMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.id = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.replayed = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBasePacket(): Packet {
   return { senderId: 0, msg: undefined };
 }
@@ -1757,6 +2002,18 @@ export const Packet: MessageFns<Packet> = {
         break;
       case "duelBoard":
         DuelBoardMessage.encode(message.msg.value, writer.uint32(226).fork()).join();
+        break;
+      case "resumeTokenRequest":
+        ResumeTokenRequestMessage.encode(message.msg.value, writer.uint32(802).fork()).join();
+        break;
+      case "resumeToken":
+        ResumeTokenMessage.encode(message.msg.value, writer.uint32(810).fork()).join();
+        break;
+      case "resumeRequest":
+        ResumeRequestMessage.encode(message.msg.value, writer.uint32(818).fork()).join();
+        break;
+      case "resumeResponse":
+        ResumeResponseMessage.encode(message.msg.value, writer.uint32(826).fork()).join();
         break;
     }
     return writer;
@@ -2006,6 +2263,41 @@ export const Packet: MessageFns<Packet> = {
             }
 
             message.msg = { $case: "duelBoard", value: DuelBoardMessage.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 100: {
+            if (tag !== 802) {
+              break;
+            }
+
+            message.msg = {
+              $case: "resumeTokenRequest",
+              value: ResumeTokenRequestMessage.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 101: {
+            if (tag !== 810) {
+              break;
+            }
+
+            message.msg = { $case: "resumeToken", value: ResumeTokenMessage.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 102: {
+            if (tag !== 818) {
+              break;
+            }
+
+            message.msg = { $case: "resumeRequest", value: ResumeRequestMessage.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 103: {
+            if (tag !== 826) {
+              break;
+            }
+
+            message.msg = { $case: "resumeResponse", value: ResumeResponseMessage.decode(reader, reader.uint32()) };
             continue;
           }
         }

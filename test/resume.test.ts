@@ -1,0 +1,196 @@
+// Session resume on a real server, over real sockets: connections dropped the way networks drop them
+// (a TCP proxy cut, no close frame), what was sent meanwhile replayed exactly once, the others never
+// told, and every way a resume is refused.
+import { afterEach, describe, expect, test } from "bun:test";
+import type { Config } from "../src/config.ts";
+import { ResumeReason } from "../src/hub/resume.ts";
+import { WORLD_ROOM, type WorldRoom } from "../src/games/radius-rumble/world-room.ts";
+import { newChat, type Packet } from "../src/packets/index.ts";
+import { TcpProxy } from "../src/testing/tcp-proxy.ts";
+import { login, radiusRumble, register, startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
+
+const servers: TestServer[] = [];
+const proxies: TcpProxy[] = [];
+const clients: TestClient[] = [];
+afterEach(async () => {
+  for (const p of proxies.splice(0)) p.stop();
+  await Promise.all(clients.splice(0).map((c) => c.close().catch(() => undefined)));
+  await Promise.all(servers.splice(0).map((s) => s.stop()));
+});
+
+async function serve(overrides: Partial<Config> = {}): Promise<TestServer> {
+  const srv = await startTestServer(radiusRumble, overrides);
+  servers.push(srv);
+  return srv;
+}
+
+async function connect(url: string): Promise<TestClient> {
+  const c = await TestClient.connect(url);
+  clients.push(c);
+  return c;
+}
+
+let accounts = 0;
+/** A client in the world (through `url`), with a fresh account. */
+async function player(srv: TestServer, url = srv.url): Promise<TestClient> {
+  const name = `R${++accounts}`;
+  const c = await connect(url);
+  expect(await register(c, name, "pw")).toBe("ok");
+  expect(await login(c, name, "pw")).toBe("ok");
+  await c.expect("player");
+  return c;
+}
+
+async function tokenOf(c: TestClient): Promise<{ token: string; graceSeconds: number }> {
+  c.send({ $case: "resumeTokenRequest", value: {} });
+  return (await c.expect("resumeToken")).value;
+}
+
+async function resume(url: string, token: string) {
+  const c = await connect(url);
+  c.send({ $case: "resumeRequest", value: { token } });
+  return { c, response: (await c.expect("resumeResponse")).value };
+}
+
+const chats = (packets: Packet[]) => packets.flatMap((p) => (p.msg?.$case === "chat" ? [p.msg.value.msg] : []));
+const disconnectsFrom = (packets: Packet[], id: number) => packets.filter((p) => p.msg?.$case === "disconnect" && p.senderId === id);
+
+describe("session resume", () => {
+  test("a dropped TCP connection in the world, resumed within the grace: chat sent meanwhile replayed once, the others told nothing", async () => {
+    const srv = await serve();
+    const proxy = TcpProxy.start(srv.port);
+    proxies.push(proxy);
+    const a = await player(srv, proxy.url);
+    const b = await player(srv);
+    const oldId = a.id;
+    const { token, graceSeconds } = await tokenOf(a);
+    expect(graceSeconds).toBe(30);
+    expect(Buffer.from(token, "base64url").length).toBeGreaterThanOrEqual(16);
+    proxy.cut();
+    await waitFor(() => srv.logs.has(`Client ${oldId}: Session held for 30 s`), 3000, "the session to be held");
+    b.send(newChat("while you were away"));
+    await Bun.sleep(200);
+    const world = srv.rooms.get<WorldRoom>(WORLD_ROOM)!.world;
+    expect(world.players.has(oldId)).toBe(true);
+
+    const { c, response } = await resume(srv.url, token);
+    expect(response).toMatchObject({ ok: true, id: oldId, reason: "" });
+    expect(response.replayed).toBeGreaterThanOrEqual(1);
+    // The kept packets come right after the response, in order; then the room's catch-up; then a new token.
+    await waitFor(() => c.packets.length >= response.replayed, 2000, "the kept packets");
+    const replayed = c.packets.splice(0, response.replayed);
+    expect(chats(replayed)).toEqual(["while you were away"]);
+    expect(replayed.every((p) => !(p.msg?.$case === "player"))).toBe(true);
+    expect((await c.expect("player")).value.id).toBe(oldId);
+    expect((await c.expect("resumeToken")).value.token).not.toBe(token);
+    await Bun.sleep(200);
+    expect(chats(c.packets)).toEqual([]);
+    expect(disconnectsFrom(b.packets, oldId)).toEqual([]);
+    // From now on the connection is the old client: its chat goes out with the old id.
+    c.send(newChat("back"));
+    await waitFor(() => chats(b.packets).includes("back"), 2000, "the chat after the resume");
+    expect(b.packets.find((p) => p.msg?.$case === "chat" && p.msg.value.msg === "back")!.senderId).toBe(oldId);
+    expect(srv.hub.size).toBe(2);
+    // A token works once.
+    const again = await resume(srv.url, token);
+    expect(again.response).toEqual({ ok: false, id: 0, reason: ResumeReason.unknownToken, replayed: 0 });
+  });
+
+  test("the grace runs out: the others are told once; the token is then refused", async () => {
+    const srv = await serve({ resumeGrace: 1 });
+    const proxy = TcpProxy.start(srv.port);
+    proxies.push(proxy);
+    const a = await player(srv, proxy.url);
+    const b = await player(srv);
+    const { token } = await tokenOf(a);
+    proxy.cut();
+    await Bun.sleep(500);
+    expect(disconnectsFrom(b.packets, a.id)).toEqual([]);
+    await waitFor(() => disconnectsFrom(b.packets, a.id).length > 0, 4000, "the disconnect after the grace");
+    await Bun.sleep(300);
+    expect(disconnectsFrom(b.packets, a.id)).toHaveLength(1);
+    expect((await resume(srv.url, token)).response.reason).toBe(ResumeReason.unknownToken);
+  });
+
+  test("a close with 1000, and a client that never asked, leave at once as always", async () => {
+    const srv = await serve();
+    const proxy = TcpProxy.start(srv.port);
+    proxies.push(proxy);
+    const b = await player(srv);
+    const asked = await player(srv);
+    await tokenOf(asked);
+    await asked.close(1000);
+    await waitFor(() => disconnectsFrom(b.packets, asked.id).length === 1, 2000, "the leave of a 1000 close");
+    const series = await player(srv, proxy.url);
+    const seriesPackets = series.packets.length;
+    proxy.cut();
+    await waitFor(() => disconnectsFrom(b.packets, series.id).length === 1, 2000, "the leave of a client that never asked");
+    expect(series.packets.slice(seriesPackets).some((p) => p.msg?.$case.startsWith("resume"))).toBe(false);
+    expect(srv.hub.size).toBe(1);
+  });
+
+  test("refusals: before a login, resume off, not the first message, a session still connected, too much missed", async () => {
+    const srv = await serve({ resumeBuffer: 2048 });
+    const lobby = await connect(srv.url);
+    lobby.send({ $case: "resumeTokenRequest", value: {} });
+    expect((await lobby.expect("denyResponse")).value.reason).toBe(ResumeReason.loginFirst);
+
+    const a = await player(srv);
+    const { token } = await tokenOf(a);
+    // A live session is not taken over, and stays as it was.
+    const thief = await resume(srv.url, token);
+    expect(thief.response.reason).toBe(ResumeReason.stillConnected);
+    a.send(newChat("still here"));
+    const b = await player(srv);
+    b.send(newChat("hello a"));
+    expect(chats([(await a.next("chat")) as Packet])).toEqual(["hello a"]);
+    // A resume request after the first state is refused.
+    b.send({ $case: "resumeRequest", value: { token } });
+    expect((await b.expect("resumeResponse")).value.reason).toBe(ResumeReason.notFirst);
+
+    // Too much missed: the buffer is 2 KiB.
+    const proxy = TcpProxy.start(srv.port);
+    proxies.push(proxy);
+    const c = await player(srv, proxy.url);
+    const cToken = (await tokenOf(c)).token;
+    proxy.cut();
+    await waitFor(() => srv.logs.has(`Client ${c.id}: Session held`), 3000, "the session to be held");
+    for (let i = 0; i < 40; i++) b.send(newChat(`message ${i} `.padEnd(100, ".")));
+    await waitFor(() => disconnectsFrom(a.packets, c.id).length === 1, 3000, "the overflowed session to end");
+    expect((await resume(srv.url, cToken)).response.reason).toBe(ResumeReason.unknownToken);
+
+    const off = await serve({ resumeGrace: 0 });
+    const d = await player(off);
+    d.send({ $case: "resumeTokenRequest", value: {} });
+    expect((await d.expect("denyResponse")).value.reason).toBe(ResumeReason.off);
+    expect((await resume(off.url, "anything")).response.reason).toBe(ResumeReason.off);
+  });
+
+  test("guessed tokens from one address: after 20 failures, refused for a while, logged with the address; others unaffected", async () => {
+    const srv = await serve();
+    const a = await player(srv);
+    const { token } = await tokenOf(a);
+    const reasons: string[] = [];
+    for (let i = 0; i < 24; i++) reasons.push((await resume(srv.url, `guess-${i}`)).response.reason);
+    expect(reasons.slice(0, 20).every((r) => r === ResumeReason.unknownToken)).toBe(true);
+    expect(reasons.slice(20)).toEqual(Array(4).fill(ResumeReason.tooMany));
+    expect(srv.logs.has("Resume refused: too many failed attempts from 127.0.0.1")).toBe(true);
+    expect((await resume(srv.url, token)).response.reason).toBe(ResumeReason.tooMany);
+    // The guesser disturbed nobody: the session it aimed at is live.
+    a.send(newChat("fine"));
+    expect(srv.hub.clients.has(a.id)).toBe(true);
+  });
+
+  test("a logout ends the session: its token no longer resumes anything", async () => {
+    const srv = await serve();
+    const proxy = TcpProxy.start(srv.port);
+    proxies.push(proxy);
+    const a = await player(srv, proxy.url);
+    const { token } = await tokenOf(a);
+    a.send({ $case: "disconnect", value: { reason: "bye" } });
+    await a.expect("id");
+    proxy.cut();
+    await Bun.sleep(200);
+    expect((await resume(srv.url, token)).response.reason).toBe(ResumeReason.unknownToken);
+  });
+});
