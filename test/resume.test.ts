@@ -2,10 +2,15 @@
 // (a TCP proxy cut, no close frame), what was sent meanwhile replayed exactly once, the others never
 // told, and every way a resume is refused.
 import { afterEach, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Config } from "../src/config.ts";
 import { ResumeReason } from "../src/hub/resume.ts";
 import { WORLD_ROOM, type WorldRoom } from "../src/games/radius-rumble/world-room.ts";
 import { newChat, type Packet } from "../src/packets/index.ts";
+import { RESTART_FILE } from "../src/server/restart.ts";
+import { startServerProcess } from "../src/testing/server-process.ts";
 import { TcpProxy } from "../src/testing/tcp-proxy.ts";
 import { login, radiusRumble, register, startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
 
@@ -192,5 +197,74 @@ describe("session resume", () => {
     proxy.cut();
     await Bun.sleep(200);
     expect((await resume(srv.url, token)).response.reason).toBe(ResumeReason.unknownToken);
+  });
+});
+
+describe("a restart that keeps the game", () => {
+  const MAIN = [process.execPath, join(import.meta.dir, "..", "src", "main.ts")];
+
+  test("SIGTERM with 3 players in the world: each told 1012, each resumed after the start into the same place and size; one that never asked left", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mmo-restart-"));
+    try {
+      let srv = await startServerProcess(MAIN, ["--data-dir", dir, "--log-level", "warn", "--seed", "5"]);
+      const players: TestClient[] = [];
+      for (let i = 0; i < 3; i++) {
+        const c = await TestClient.connect(srv.url);
+        expect(await register(c, `Keeper${i}`, "pw")).toBe("ok");
+        expect(await login(c, `Keeper${i}`, "pw")).toBe("ok");
+        players.push(c);
+      }
+      const plain = await TestClient.connect(srv.url);
+      expect(await register(plain, "Plain", "pw")).toBe("ok");
+      expect(await login(plain, "Plain", "pw")).toBe("ok");
+      const tokens = await Promise.all(players.map(async (c) => (await tokenOf(c)).token));
+      // Where each player last was, as the others saw it.
+      await Bun.sleep(300);
+      const last = new Map<number, { x: number; y: number; radius: number }>();
+      for (const p of plain.packets) if (p.msg?.$case === "player") last.set(p.msg.value.id, p.msg.value);
+      const closes = players.map((c) => c.closed);
+      expect(await srv.stop()).toBe(0);
+      for (const close of await Promise.all(closes)) expect(close.code).toBe(1012);
+
+      srv = await startServerProcess(MAIN, ["--data-dir", dir, "--log-level", "warn", "--seed", "6"]);
+      try {
+        const back: TestClient[] = [];
+        for (const [i, token] of tokens.entries()) {
+          const c = await TestClient.connect(srv.url);
+          back.push(c);
+          c.send({ $case: "resumeRequest", value: { token } });
+          expect((await c.expect("resumeResponse")).value).toMatchObject({ ok: true, id: players[i]!.id });
+          const me = (await c.expect("player")).value;
+          const before = last.get(players[i]!.id)!;
+          expect(Math.hypot(me.x - before.x, me.y - before.y)).toBeLessThanOrEqual(150 * 0.05 + 1e-9);
+          expect(me.radius).toBe(before.radius);
+        }
+        // The resumed players see each other, and nothing of the one that never asked.
+        await Bun.sleep(300);
+        const seen = new Set(back[0]!.packets.flatMap((p) => (p.msg?.$case === "player" ? [p.msg.value.id] : [])));
+        expect(seen.has(players[1]!.id) && seen.has(players[2]!.id)).toBe(true);
+        expect(seen.has(plain.id)).toBe(false);
+        // New connections get ids after every id of the last run.
+        const newcomer = await TestClient.connect(srv.url);
+        expect(newcomer.id).toBeGreaterThan(plain.id);
+        await Promise.all([...back, newcomer].map((c) => c.close()));
+      } finally {
+        await srv.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  test("a saved game of another game is not restored: a fresh start, said in one line", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mmo-restart-other-"));
+    try {
+      writeFileSync(join(dir, RESTART_FILE), JSON.stringify({ format: 1, game: "duel", savedAt: Date.now(), highestId: 9, rooms: { counters: {}, rooms: [] }, sessions: [] }));
+      const srv = await serve({ dataDir: dir });
+      expect(srv.logs.has(`is of the game duel, not this server's: starting fresh`)).toBe(true);
+      expect(existsSync(join(dir, RESTART_FILE))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -168,6 +168,12 @@ export class Accounts {
     this.release(account.userId);
   }
 
+  /** A client restored from a restart, still logged in: its account is claimed again for it. */
+  restoreSession(client: ClientInterfacer, account: Account): void {
+    this.sessions.claim(account.userId);
+    client.account = account;
+  }
+
   /** Another node's failed login, for this node's throttle. */
   failedElsewhere(username: string, ip: string): void {
     this.throttle.recordFailure(username, ip, this.deps.now());

@@ -20,9 +20,8 @@ export type TopicTap = (topic: string, senderId: number, excludeSender: boolean,
 /** Where ids come from: undefined when none can be given now (a cluster node cut off from Redis for long). */
 export type IdSource = () => number | undefined;
 
-/** A server on its own: ids from 1, counted in the process. */
-export function localIds(): IdSource {
-  let last = 0;
+/** A server on its own: ids from 1 (or after `last`, for a server that restarted), counted in the process. */
+export function localIds(last = 0): IdSource {
   return () => ++last;
 }
 
@@ -34,6 +33,8 @@ export class Hub<C extends ClientInterfacer = ClientInterfacer> {
   private readonly spanning = new Set<string>();
   /** Set only while some session is held: clients that never ask for resumption cost nothing here. */
   private topicTap: TopicTap | undefined;
+  /** The highest id given or adopted, for a restart to continue after. */
+  private highest = 0;
 
   constructor(
     private readonly log: Logger,
@@ -76,9 +77,20 @@ export class Hub<C extends ClientInterfacer = ClientInterfacer> {
   register(client: C): number | undefined {
     const id = this.ids();
     if (id === undefined) return undefined;
+    this.highest = Math.max(this.highest, id);
     this.clients.set(id, client);
     client.initialize(id);
     return id;
+  }
+
+  /** A client restored with the id it had (a restart that kept the game). */
+  adopt(client: C): void {
+    this.highest = Math.max(this.highest, client.id);
+    this.clients.set(client.id, client);
+  }
+
+  get highestId(): number {
+    return this.highest;
   }
 
   /** Removes the client; true only the first time for a given id. */

@@ -5,7 +5,7 @@
 // is kept, in order, up to a bound. A new connection whose first message presents the token takes
 // the session over: its id, its state, its room, then the kept packets, exactly once.
 import { randomBytes } from "node:crypto";
-import { quote, type Logger } from "../log.ts";
+import { quote } from "../log.ts";
 import { encodePacket, newDenyResponse, type Msg } from "../packets/index.ts";
 import { TokenBucket } from "./rate.ts";
 import type { Hub } from "./hub.ts";
@@ -69,7 +69,6 @@ export class Resumption {
   constructor(
     private readonly hub: Hub<WebSocketClient>,
     private readonly limits: ResumeLimits,
-    private readonly log: Logger,
     private readonly now: () => number = () => performance.now(),
   ) {}
 
@@ -129,6 +128,31 @@ export class Resumption {
     return true;
   }
 
+  /** A client restored from a restart: its session held for `msLeft`, with what was kept for it. */
+  restoreHeld(client: WebSocketClient, token: string, topics: string[], kept: Uint8Array[], msLeft: number): void {
+    const session = new ResumableSession(token);
+    for (const topic of topics) session.topics.add(topic);
+    session.held = new HeldSession(this.now() + msLeft);
+    for (const bytes of kept) {
+      session.held.kept.push(bytes);
+      session.held.bytes += bytes.length;
+    }
+    client.adoptSession(session);
+    this.tokens.set(token, client);
+    this.held.add(client);
+    this.hub.tap((topic, senderId, excludeSender, bytes, superseded) => this.keepBroadcast(topic, senderId, excludeSender, bytes, superseded));
+  }
+
+  /** The clients with a token, live or held, and how long each may still be held (for a restart). */
+  *sessions(): IterableIterator<{ client: WebSocketClient; token: string; msLeft: number }> {
+    const now = this.now();
+    for (const [token, client] of this.tokens) {
+      const held = client.session?.held;
+      if (held?.overflowed) continue;
+      yield { client, token, msLeft: held ? Math.max(0, held.until - now) : this.limits.resumeGrace * 1000 };
+    }
+  }
+
   /** A packet addressed to a held client: kept, or the session ends when the buffer is full. */
   keep(client: WebSocketClient, bytes: Uint8Array): void {
     const held = client.session?.held;
@@ -150,10 +174,6 @@ export class Resumption {
     for (const [ip, bucket] of this.failures) if (bucket.full(now)) this.failures.delete(ip);
   }
 
-  /** Every held session ends (the server stops). */
-  endAll(why: string): void {
-    for (const client of [...this.held]) this.end(client, why);
-  }
 
   private keepBroadcast(topic: string, senderId: number, excludeSender: boolean, bytes: Uint8Array, superseded: boolean): void {
     if (superseded) return;

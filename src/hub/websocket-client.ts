@@ -96,6 +96,28 @@ export class WebSocketClient implements ClientInterfacer {
     private readonly context: ClientContext,
   ) {}
 
+  /**
+   * A client restored from a restart, its session held (resume.ts) until a new connection takes it
+   * over: in its state with its data, with no socket yet (a stand-in that is never written to,
+   * because a held client is not open).
+   */
+  static detached(context: ClientContext, id: number, ip: string, state: { name: string; data: unknown }): WebSocketClient {
+    const socket = { data: { ip, port: 0 }, subscriptions: [] } as unknown as ServerWebSocket<SocketData>;
+    const client = new WebSocketClient(socket, context);
+    client.id = id;
+    client.open = false;
+    client.state = context.states.next(undefined, state.name);
+    client.stateName = state.name;
+    client.stateData = state.data;
+    client.stateChanges = 1;
+    return client;
+  }
+
+  /** The state's name and data, for a restart (the data must survive JSON). */
+  get stateSnapshot(): { name: string; data: unknown } {
+    return { name: this.stateName, data: this.stateData };
+  }
+
   get session(): ResumableSession | undefined {
     return this.resumable;
   }

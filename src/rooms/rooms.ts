@@ -15,6 +15,20 @@ import { Ticker } from "./ticker.ts";
 // The registry holds rooms of every join and snapshot type; each room's hooks see only their own.
 export type AnyRoom = Room<any, any>;
 export type RoomFactory = (ctx: RoomContext) => AnyRoom;
+
+/** A room as a restart keeps it: its snapshot, and its members with what each brought when it joined. */
+export interface SavedRoom {
+  type: string;
+  id: string;
+  snapshot: unknown;
+  members: { id: number; join: unknown }[];
+}
+
+export interface SavedRooms {
+  /** The numbers rooms made without an id have reached, per type. */
+  counters: Record<string, number>;
+  rooms: SavedRoom[];
+}
 /** A room type as a game declares it: a factory, or one with a capacity (members at most). */
 export type RoomType = RoomFactory | { create: RoomFactory; capacity?: number };
 
@@ -33,7 +47,7 @@ export class RoomInstance implements RoomContext {
   readonly topic: string;
   /** Every member, wherever its client is connected. */
   readonly members = new Set<number>();
-  /** Shared rooms: what each member connected to this node brought when it joined (for a new owner). */
+  /** What each member connected to this node brought when it joined (for a new owner, or a restart). */
   readonly joins = new Map<number, unknown>();
   /** Shared rooms this node runs: the node of each member connected elsewhere. */
   readonly remote = new Map<number, string>();
@@ -219,6 +233,12 @@ export class Rooms {
     return this.instances.size;
   }
 
+  /** The room the client is in and what it brought when it joined, if it is in one. */
+  membershipOf(clientId: number): { id: string; join: unknown } | undefined {
+    const instance = this.roomOf.get(clientId);
+    return instance && { id: instance.id, join: instance.joins.get(clientId) };
+  }
+
   /** How many members the room of that id has (0 when there is no such room). */
   memberCount(id: string): number {
     return this.instances.get(id)?.members.size ?? 0;
@@ -253,7 +273,7 @@ export class Rooms {
     instance.members.add(client.id);
     this.roomOf.set(client.id, instance);
     client.subscribe(instance.topic);
-    if (instance.shared) instance.joins.set(client.id, join);
+    instance.joins.set(client.id, join);
     if (instance.running) instance.room.onJoin(client.id, join);
     else this.deps.shared?.joined(instance, client.id, join);
   }
@@ -327,6 +347,53 @@ export class Rooms {
 
   disposeAll(): void {
     for (const id of [...this.instances.keys()]) this.dispose(id);
+  }
+
+  /** Every room of this node as data (for a restart): its snapshot, its members and what they brought. */
+  saveAll(): SavedRooms {
+    const rooms: SavedRoom[] = [];
+    for (const instance of this.instances.values()) {
+      if (instance.disposed || !instance.running || instance.shared) continue;
+      let snapshot: unknown;
+      instance.guard("snapshot", () => (snapshot = instance.room.snapshot()));
+      rooms.push({ type: instance.type, id: instance.id, snapshot, members: [...instance.joins].map(([id, join]) => ({ id, join })) });
+    }
+    return { counters: Object.fromEntries(this.counters), rooms };
+  }
+
+  /**
+   * Makes the saved rooms again (those the game's start made already are restored in place), without
+   * their members: restoreMember puts each back.
+   */
+  restoreAll(saved: SavedRooms): void {
+    for (const [type, n] of Object.entries(saved.counters)) this.counters.set(type, Math.max(n, this.counters.get(type) ?? 0));
+    for (const room of saved.rooms) {
+      const instance = this.instances.get(room.id) ?? (this.types.has(room.type) ? this.createInstance(room.type, room.id) : undefined);
+      if (!instance) {
+        this.deps.log.warn(`Room ${room.id} not restored: the game has no room type ${room.type}`);
+        continue;
+      }
+      instance.guard("restore", () => instance.room.restore(room.snapshot));
+    }
+  }
+
+  /** A member of a restored room, back (its session held, see resume.ts): in the room again, with no onJoin. */
+  restoreMember(client: ClientInterfacer, roomId: string, join: unknown): void {
+    const instance = this.instances.get(roomId);
+    if (!instance) return;
+    instance.members.add(client.id);
+    instance.joins.set(client.id, join);
+    this.roomOf.set(client.id, instance);
+  }
+
+  /** At a restart that keeps the game: every room's onDispose (to flush what it keeps) and its clock stops; nobody leaves. */
+  suspendAll(): void {
+    for (const instance of this.instances.values()) {
+      if (instance.running) instance.guard("onDispose", () => instance.room.onDispose());
+      instance.halt();
+    }
+    this.instances.clear();
+    this.roomOf.clear();
   }
 }
 

@@ -1,7 +1,9 @@
-// What runs besides the connections: one sweep a second for every client (backpressure, throttle
-// pruning), and the shutdown order: stop listening, tell and close every client, hand the shared
-// rooms this node runs over to the cluster, dispose the rooms (they save what they keep), stop the
-// game, write the boards' last records, close the store, then leave the cluster.
+// What runs besides the connections: one sweep a second for every client (backpressure, held
+// sessions, throttle pruning), and the shutdown order: stop listening, tell and close every client,
+// hand the shared rooms this node runs over to the cluster, dispose the rooms (they save what they
+// keep), stop the game, write the boards' last records, close the store, then leave the cluster. A
+// server that keeps the game across the restart (restart.ts) closes the clients that cannot resume
+// first, saves the rooms and sessions, closes the others with 1012, and suspends the rooms instead.
 import type { Server } from "bun";
 import type { Accounts } from "../accounts/accounts.ts";
 import type { Cluster } from "../cluster/cluster.ts";
@@ -17,6 +19,7 @@ import type { Leaderboards } from "../store/leaderboards.ts";
 import type { Store } from "../store/store.ts";
 
 const SHUTDOWN_REASON = "server shutting down";
+const RESTART_REASON = "server restarting: resume your session";
 const SWEEP_INTERVAL_MS = 1000;
 const PRUNE_EVERY_SWEEPS = 60;
 
@@ -33,6 +36,8 @@ export interface LifecycleDeps {
   resumption: Resumption;
   /** The game's stop hook. */
   stopGame(): void | Promise<void>;
+  /** Saves the rooms and the resumable sessions for the next start (a single server with resume on); returns how many sessions. */
+  saveRun?(): number;
 }
 
 export class Lifecycle {
@@ -58,22 +63,32 @@ export class Lifecycle {
 
   /** Tells every client the server is going, closes them with 1001 and stops; resolves when done. */
   shutdown(server: Server<SocketData>, timeoutMs: number): Promise<void> {
-    const { hub, rooms, shared, leaderboards, store, dashboard, cluster, log, stopGame } = this.deps;
+    const { hub, rooms, shared, leaderboards, store, dashboard, cluster, log, stopGame, resumption, saveRun } = this.deps;
     this.stopping ??= (async () => {
-      log.info(`Shutting down: closing ${hub.size} client connection(s)`);
+      const open = () => [...hub.clients.values()].filter((client) => client.open);
+      const keep = saveRun !== undefined && !resumption.sessions().next().done;
+      log.info(`Shutting down: closing ${open().length} client connection(s)${keep ? ", keeping the game for the next start" : ""}`);
       void server.stop(false);
       dashboard.close();
-      for (const client of hub.clients.values()) {
+      const deadline = performance.now() + timeoutMs;
+      // Those that cannot resume are told, and leave the game as they would at any close.
+      for (const client of open()) {
+        if (keep && client.session) continue;
         client.socketSendAs(newDisconnect(SHUTDOWN_REASON), 0);
         client.close(SHUTDOWN_REASON, CloseCode.goingAway);
       }
-      const deadline = performance.now() + timeoutMs;
-      while (hub.size > 0 && performance.now() < deadline) await Bun.sleep(10);
+      while (open().some((client) => !(keep && client.session)) && performance.now() < deadline) await Bun.sleep(10);
+      if (keep) {
+        saveRun();
+        for (const client of open()) client.close(RESTART_REASON, CloseCode.serviceRestart);
+      }
+      while (open().length > 0 && performance.now() < deadline) await Bun.sleep(10);
       clearInterval(this.sweep);
       // Whoever has not finished the closing handshake by now is cut off.
       await server.stop(true);
       await shared?.handOver();
-      rooms.disposeAll();
+      if (keep) rooms.suspendAll();
+      else rooms.disposeAll();
       try {
         await stopGame();
       } catch (err) {

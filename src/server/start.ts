@@ -6,7 +6,7 @@ import { Cluster } from "../cluster/cluster.ts";
 import type { Config } from "../config.ts";
 import { Dashboard } from "../http/dashboard.ts";
 import { Metrics } from "../http/metrics.ts";
-import { Hub } from "../hub/hub.ts";
+import { Hub, localIds } from "../hub/hub.ts";
 import { Resumption } from "../hub/resume.ts";
 import { StateMachine } from "../hub/states.ts";
 import { Stats } from "../hub/stats.ts";
@@ -24,6 +24,7 @@ import { ProxyTrust } from "./client-address.ts";
 import { loadClientFiles, loadTls } from "./files.ts";
 import { clusterMetrics, linkCluster, sharedAccounts, withClusterTiles } from "./cluster-link.ts";
 import { Lifecycle } from "./lifecycle.ts";
+import { readSavedRun, restoreRun, saveRun, type RestartParts } from "./restart.ts";
 import { fallback, routes, type RouteDeps } from "./routes.ts";
 import { websocketHandlers } from "./websocket.ts";
 
@@ -83,7 +84,10 @@ async function listen(
 ): Promise<MmoServer> {
   const startedAt = performance.now();
   const stats = new Stats();
-  const hub = new Hub<WebSocketClient>(log, stats, cluster && (() => cluster.ids.next()));
+  // A single server with session resume keeps its game across a restart (restart.ts).
+  const keepsGame = !cluster && config.resumeGrace > 0;
+  const saved = keepsGame ? readSavedRun(config.dataDir, game.name, log) : undefined;
+  const hub = new Hub<WebSocketClient>(log, stats, cluster ? () => cluster.ids.next() : localIds(saved?.highestId));
   const seed = config.seed || crypto.getRandomValues(new Uint32Array(1))[0]!;
   log.info(`Game ${game.name}, seed ${seed}`);
 
@@ -110,11 +114,8 @@ async function listen(
   if (cluster) clusterMetrics(cluster, metrics);
   const gameView = () => runtime.dashboard?.() ?? {};
   const dashboard = new Dashboard(hub, stats, startedAt, cluster ? () => withClusterTiles(cluster, gameView()) : gameView, log);
-  const resumption = new Resumption(hub, config, log, () => services.now());
+  const resumption = new Resumption(hub, config, () => services.now());
   resumption.hooks = { away: (client) => rooms.away(client), back: (client) => rooms.back(client) };
-  const lifecycle = new Lifecycle({ hub, rooms, shared, accounts, leaderboards, store, dashboard, cluster, log, resumption, stopGame: () => runtime.stop?.() });
-  const admission = new Admission(config);
-
   const context: ClientContext = {
     hub,
     states,
@@ -128,6 +129,23 @@ async function listen(
       accounts.logout(client);
     },
   };
+  const restartParts: RestartParts = { hub, rooms, accounts, resumption, context, log };
+  const lifecycle = new Lifecycle({
+    hub,
+    rooms,
+    shared,
+    accounts,
+    leaderboards,
+    store,
+    dashboard,
+    cluster,
+    log,
+    resumption,
+    stopGame: () => runtime.stop?.(),
+    saveRun: keepsGame ? () => saveRun(config.dataDir, game.name, restartParts) : undefined,
+  });
+  const admission = new Admission(config);
+
   const routeDeps: RouteDeps = {
     admission,
     proxies: new ProxyTrust(config.trustProxy),
@@ -168,6 +186,7 @@ async function listen(
   if (tls) log.info("TLS on: serving https and wss");
   if (clientFiles) log.info(`Serving the client export in ${clientFiles.root} at /`);
   runtime.start?.();
+  if (saved) restoreRun(saved, restartParts);
   lifecycle.start();
 
   return {

@@ -1,0 +1,126 @@
+// A restart that keeps the game (a single server, session resume on): at SIGTERM the rooms'
+// snapshots and the sessions that hold a resume token are written to the data folder; at the next
+// start they are read back, the rooms restored and the sessions held, so that the clients resume
+// into the same rooms, positions and scores. A file of another game or format, or none, means a
+// fresh start, said in one line.
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Accounts } from "../accounts/accounts.ts";
+import type { Hub } from "../hub/hub.ts";
+import type { Resumption } from "../hub/resume.ts";
+import { WebSocketClient, type ClientContext } from "../hub/websocket-client.ts";
+import { errorText, type Logger } from "../log.ts";
+import type { Rooms, SavedRooms } from "../rooms/rooms.ts";
+import type { Account } from "../store/store.ts";
+
+export const RESTART_FILE = "restart.json";
+/** The file's format; another one is not read. */
+const FORMAT = 1;
+
+interface SavedSession {
+  token: string;
+  id: number;
+  ip: string;
+  account: Account;
+  state: { name: string; data: unknown };
+  topics: string[];
+  /** The room the client is in, and what it brought when it joined. */
+  room: { id: string; join: unknown } | undefined;
+  /** Packets kept for it while away, base64. */
+  kept: string[];
+  msLeft: number;
+}
+
+export interface SavedRun {
+  format: number;
+  game: string;
+  savedAt: number;
+  highestId: number;
+  rooms: SavedRooms;
+  sessions: SavedSession[];
+}
+
+export interface RestartParts {
+  hub: Hub<WebSocketClient>;
+  rooms: Rooms;
+  accounts: Accounts;
+  resumption: Resumption;
+  context: ClientContext;
+  log: Logger;
+}
+
+/** What the last run saved for this game in `dataDir`, or undefined (said in one line either way). */
+export function readSavedRun(dataDir: string, game: string, log: Logger): SavedRun | undefined {
+  const file = join(dataDir, RESTART_FILE);
+  if (!existsSync(file)) {
+    log.info("No saved game to restore: starting fresh");
+    return undefined;
+  }
+  let saved: SavedRun;
+  try {
+    saved = JSON.parse(readFileSync(file, "utf8")) as SavedRun;
+  } catch (err) {
+    log.warn(`The saved game ${file} cannot be read (${errorText(err)}): starting fresh`);
+    rmSync(file, { force: true });
+    return undefined;
+  }
+  rmSync(file, { force: true });
+  if (saved.format !== FORMAT || saved.game !== game) {
+    log.info(`The saved game ${file} is of ${saved.game !== game ? `the game ${saved.game}` : `format ${saved.format}`}, not this server's: starting fresh`);
+    return undefined;
+  }
+  return saved;
+}
+
+/** Puts the saved rooms and sessions back; every session is held until its client resumes or its grace runs out. */
+export function restoreRun(saved: SavedRun, parts: RestartParts): void {
+  const { hub, rooms, accounts, resumption, context, log } = parts;
+  const away = Date.now() - saved.savedAt;
+  rooms.restoreAll(saved.rooms);
+  let restored = 0;
+  for (const session of saved.sessions) {
+    const msLeft = session.msLeft - away;
+    if (msLeft <= 0) continue;
+    let client: WebSocketClient;
+    try {
+      client = WebSocketClient.detached(context, session.id, session.ip, session.state);
+    } catch (err) {
+      log.warn(`Client ${session.id} not restored: ${errorText(err)}`);
+      continue;
+    }
+    hub.adopt(client);
+    accounts.restoreSession(client, session.account);
+    if (session.room) rooms.restoreMember(client, session.room.id, session.room.join);
+    resumption.restoreHeld(client, session.token, session.topics, session.kept.map((b) => Buffer.from(b, "base64")), msLeft);
+    restored++;
+  }
+  log.info(`Restored ${saved.rooms.rooms.length} room(s) and ${restored} session(s) saved ${(away / 1000).toFixed(1)} s ago; their clients may resume`);
+}
+
+/** Writes the rooms and the sessions with a token (atomically: a temporary file, then a rename); returns how many sessions. */
+export function saveRun(dataDir: string, game: string, parts: RestartParts): number {
+  const { hub, rooms, resumption, log } = parts;
+  const sessions: SavedSession[] = [];
+  for (const { client, token, msLeft } of resumption.sessions()) {
+    const room = rooms.membershipOf(client.id);
+    sessions.push({
+      token,
+      id: client.id,
+      ip: client.ip,
+      // Logged in already: the password's hash stays in the database.
+      account: { ...(client.account as Account), passwordHash: "" },
+      state: client.stateSnapshot,
+      topics: [...(client.session?.topics ?? [])],
+      room,
+      kept: (client.session?.held?.kept ?? []).map((bytes) => Buffer.from(bytes).toString("base64")),
+      msLeft,
+    });
+  }
+  const run: SavedRun = { format: FORMAT, game, savedAt: Date.now(), highestId: hub.highestId, rooms: rooms.saveAll(), sessions };
+  const file = join(dataDir, RESTART_FILE);
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(`${file}.tmp`, JSON.stringify(run));
+  renameSync(`${file}.tmp`, file);
+  log.info(`Saved ${run.rooms.rooms.length} room(s) and ${sessions.length} session(s) to ${file} for the next start`);
+  return sessions.length;
+}
