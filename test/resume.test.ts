@@ -268,3 +268,43 @@ describe("a restart that keeps the game", () => {
     }
   });
 });
+
+test("bun run dev: a change under the watched folder restarts the server, and a player resumes into its room", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "mmo-dev-"));
+  const watched = mkdtempSync(join(tmpdir(), "mmo-dev-src-"));
+  const dev = Bun.spawn([process.execPath, join(import.meta.dir, "..", "scripts", "dev.ts"), "--port", "0", "--host", "127.0.0.1", "--data-dir", dir], {
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, MMO_DEV_WATCH: watched },
+  });
+  const ports: number[] = [];
+  void (async () => {
+    let seen = "";
+    for await (const chunk of dev.stdout) {
+      seen += new TextDecoder().decode(chunk);
+      for (const m of seen.matchAll(/Starting server on :(\d+)/g)) if (!ports.includes(Number(m[1]))) ports.push(Number(m[1]));
+    }
+  })();
+  try {
+    await waitFor(() => ports.length === 1, 10_000, "the server to start");
+    const c = await TestClient.connect(`ws://127.0.0.1:${ports[0]}/ws`);
+    expect(await register(c, "Developer", "pw")).toBe("ok");
+    expect(await login(c, "Developer", "pw")).toBe("ok");
+    const before = (await c.expect("player")).value;
+    const { token } = await tokenOf(c);
+    writeFileSync(join(watched, "rules.ts"), "export const SPEED = 2;\n");
+    expect((await c.closed).code).toBe(1012);
+    await waitFor(() => ports.length === 2, 10_000, "the server to start again");
+    const again = await TestClient.connect(`ws://127.0.0.1:${ports[1]}/ws`);
+    again.send({ $case: "resumeRequest", value: { token } });
+    expect((await again.expect("resumeResponse")).value).toMatchObject({ ok: true, id: c.id });
+    const me = (await again.expect("player")).value;
+    expect([me.x, me.y, me.radius]).toEqual([before.x, before.y, before.radius]);
+    await again.close();
+  } finally {
+    dev.kill("SIGTERM");
+    await dev.exited;
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(watched, { recursive: true, force: true });
+  }
+}, 30_000);
