@@ -161,6 +161,8 @@ async function listen(
         status: lifecycle.isStopping ? "stopping" : "ok",
         uptimeSeconds: Math.round((performance.now() - startedAt) / 1000),
         clients: hub.size,
+        /** Of those, sessions held while their clients are away (resume.ts). */
+        heldSessions: resumption.heldCount,
         game: game.name,
         rooms: rooms.size,
         ...runtime.health?.(),
