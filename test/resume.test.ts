@@ -186,6 +186,24 @@ describe("session resume", () => {
     expect(srv.hub.clients.has(a.id)).toBe(true);
   });
 
+  test("a player who logs in again instead of resuming ends its held session: the others are told once, the login is let in", async () => {
+    const srv = await serve();
+    const proxy = TcpProxy.start(srv.port);
+    proxies.push(proxy);
+    const name = `R${++accounts}`;
+    const a = await connect(proxy.url);
+    expect(await register(a, name, "pw")).toBe("ok");
+    expect(await login(a, name, "pw")).toBe("ok");
+    const b = await player(srv);
+    const { token } = await tokenOf(a);
+    proxy.cut();
+    await waitFor(() => srv.logs.has(`Client ${a.id}: Session held`), 3000, "the session to be held");
+    const again = await connect(srv.url);
+    expect(await login(again, name, "pw")).toBe("ok");
+    await waitFor(() => disconnectsFrom(b.packets, a.id).length === 1, 2000, "the held session's leave");
+    expect((await resume(srv.url, token)).response.reason).toBe(ResumeReason.unknownToken);
+  });
+
   test("a logout ends the session: its token no longer resumes anything", async () => {
     const srv = await serve();
     const proxy = TcpProxy.start(srv.port);

@@ -22,6 +22,8 @@ export interface AccountsDeps {
   hashQueue?: HashQueueLimits;
   /** In a cluster: sessions held across nodes, and failed logins told to every node. */
   shared?: SharedAccounts;
+  /** Ends the held session of the account (resume.ts), if it has one: its player is back another way. */
+  endHeldSession?(userId: number): void;
 }
 
 /** What a cluster adds to accounts; a node that cannot reach it serves its own clients alone. */
@@ -94,6 +96,7 @@ export class Accounts {
     }
     this.throttle.recordSuccess(username);
     this.deps.shared?.succeeded(username);
+    this.deps.endHeldSession?.(account.userId);
     if (!this.sessions.claim(account.userId) || !(await this.claimShared(client, account.userId))) {
       stats.login("already_logged_in");
       client.log.info(`Login for ${quote(username)} refused: the account is already logged in`);

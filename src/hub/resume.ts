@@ -153,6 +153,13 @@ export class Resumption {
     }
   }
 
+  /** A login of the account of a held session (its player came back without its token): the held session ends first. */
+  endHeldOf(userId: number): void {
+    for (const client of this.held) {
+      if ((client.account as { userId?: number } | undefined)?.userId === userId) this.end(client, "its account logged in again");
+    }
+  }
+
   /** A packet addressed to a held client: kept, or the session ends when the buffer is full. */
   keep(client: WebSocketClient, bytes: Uint8Array): void {
     const held = client.session?.held;

@@ -100,7 +100,14 @@ async function listen(
     leaderboards,
     stats,
     now: () => performance.now(),
-    accounts: new Accounts({ store, stats, now: () => services.now(), limits: config, shared: cluster && sharedAccounts(cluster, log) }),
+    accounts: new Accounts({
+      store,
+      stats,
+      now: () => services.now(),
+      limits: config,
+      shared: cluster && sharedAccounts(cluster, log),
+      endHeldSession: (userId) => resumption.endHeldOf(userId),
+    }),
     rooms: new Rooms({ hub, storage, leaderboards, log, seed, now: () => services.now(), shared }),
   };
   const { accounts, rooms } = services;
@@ -114,7 +121,8 @@ async function listen(
   if (cluster) clusterMetrics(cluster, metrics);
   const gameView = () => runtime.dashboard?.() ?? {};
   const dashboard = new Dashboard(hub, stats, startedAt, cluster ? () => withClusterTiles(cluster, gameView()) : gameView, log);
-  const resumption = new Resumption(hub, config, () => services.now());
+  // A session held on one node cannot yet be taken over on another: in a cluster, resume is off.
+  const resumption = new Resumption(hub, cluster ? { ...config, resumeGrace: 0 } : config, () => services.now());
   resumption.hooks = { away: (client) => rooms.away(client), back: (client) => rooms.back(client) };
   const context: ClientContext = {
     hub,
