@@ -402,7 +402,9 @@ export type ParsedCommandLine =
       importFrom?: string;
     }
   | { kind: "help" }
-  | { kind: "version" };
+  | { kind: "version" }
+  /** `godot PATH`: write the Godot client kit into the project at PATH, instead of serving. */
+  | { kind: "godot"; project: string };
 
 const keys = Object.keys(OPTIONS) as ConfigKey[];
 
@@ -466,7 +468,11 @@ export function parseCommandLine(
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
   const [command, ...commandArgs] = parsed.positionals;
-  if (command !== undefined && command !== "import-sqlite") throw new ConfigError(`unknown command "${command}" (the only command is import-sqlite PATH)`);
+  if (command === "godot") {
+    if (commandArgs.length !== 1) throw new ConfigError("godot takes one argument: the folder of a Godot 4 project (with project.godot)");
+    return { kind: "godot", project: commandArgs[0]! };
+  }
+  if (command !== undefined && command !== "import-sqlite") throw new ConfigError(`unknown command "${command}" (the commands are godot PATH and import-sqlite PATH)`);
   if (command === "import-sqlite" && commandArgs.length !== 1) throw new ConfigError("import-sqlite takes one argument: the SQLite file to import");
 
   const warnings: string[] = [];
@@ -537,6 +543,7 @@ export function usage(games: readonly { name: string; description: string }[] = 
   return [
     "Usage: mmo-server [options]",
     "       mmo-server import-sqlite PATH --database-url URL   (copy a SQLite db's accounts into PostgreSQL)",
+    "       mmo-server godot PATH                              (write the Godot client kit into the project at PATH)",
     "",
     "A WebSocket game server for Godot 4 clients of the \"Godot 4 + Golang MMO\" series.",
     "Clients connect to ws://HOST:PORT/ws.",

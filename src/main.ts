@@ -26,6 +26,7 @@ async function main(): Promise<void> {
     console.log(`mmo-server ${pkg.version} (bun ${Bun.version})`);
     return;
   }
+  if (parsed.kind === "godot") return writeGodotKit(parsed.project);
 
   const { config } = parsed;
   const game = GAMES.find((g) => g.name === config.game);
@@ -66,6 +67,27 @@ async function main(): Promise<void> {
   // Announced once the signals are handled: whoever waits for this line may stop the server at once.
   log.announce(`Starting server on :${mmo.port}`);
   log.announce("Awaiting client registrations");
+}
+
+/** `godot PATH`: writes the client kit into the project; exit 2 when PATH is not a Godot project. */
+async function writeGodotKit(project: string): Promise<void> {
+  const { KitError, writeKit, KIT_DIR } = await import("./godot/kit.ts");
+  let written: string[];
+  try {
+    written = writeKit(project);
+  } catch (err) {
+    console.error(`mmo-server: godot: ${errorText(err)}`);
+    process.exit(err instanceof KitError ? 2 : 1);
+  }
+  console.log(`Wrote the mmo-server client kit into ${project}:`);
+  for (const file of written) console.log(`  ${file}`);
+  console.log(`
+To use it:
+  1. In Godot, Project > Project Settings > Globals > Autoload: add res://${KIT_DIR}/mmo_client.gd, named Mmo.
+  2. Connect: Mmo.connect_to_url("ws://localhost:8080/ws"), then use its signals (Mmo.chat_received, ...)
+     and send helpers (Mmo.send_chat(...)).
+  3. Or run res://${KIT_DIR}/example/example.tscn (F6) against ./mmo-server to see it work.
+Run this again whenever packets.proto changes: the codecs follow the server that wrote them.`);
 }
 
 /** `import-sqlite PATH`: exit 0 when imported, 1 when refused (nothing imported), 2 when the database cannot be used. */

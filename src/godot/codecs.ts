@@ -1,0 +1,470 @@
+// GDScript codecs for every message of packets.proto, generated from the same compiled descriptor
+// ts-proto's codecs come from (src/packets/generated/descriptor.generated.ts). Proto3 exactly as
+// ts-proto writes it: fields in declaration order, defaults left out, numeric repeated fields packed
+// (and read packed or not), nested messages, the oneof, varints of up to 10 bytes (negative int32s),
+// and unknown fields skipped, so that a newer server never breaks an older kit.
+import { fromBinary, isFieldSet } from "@bufbuild/protobuf";
+import {
+  FieldDescriptorProto_Label as Label,
+  FieldDescriptorProto_Type as Type,
+  FieldDescriptorProtoSchema,
+  FileDescriptorSetSchema,
+  type DescriptorProto,
+  type FieldDescriptorProto,
+} from "@bufbuild/protobuf/wkt";
+import { PACKETS_DESCRIPTOR } from "../packets/generated/descriptor.generated.ts";
+
+export interface MessageInfo {
+  name: string;
+  message: DescriptorProto;
+}
+
+/** The messages of packets.proto, in the order the file declares them; `Packet` last of all. */
+export function packetMessages(): MessageInfo[] {
+  const set = fromBinary(FileDescriptorSetSchema, Buffer.from(PACKETS_DESCRIPTOR, "base64"));
+  const file = set.file.find((f) => f.name === "packets.proto");
+  if (!file) throw new Error("the descriptor has no packets.proto");
+  return file.messageType.map((message) => ({ name: message.name, message }));
+}
+
+/** The index of the field's oneof, or undefined (descriptor.proto is proto2: an unset index reads as 0). */
+function oneofOf(field: FieldDescriptorProto): number | undefined {
+  if (field.proto3Optional || !isFieldSet(field, FieldDescriptorProtoSchema.field.oneofIndex)) return undefined;
+  return field.oneofIndex;
+}
+
+/** How a field travels: its wire type, and the GDScript type and default of its value. */
+interface Kind {
+  wire: 0 | 1 | 2 | 5;
+  gd: string;
+  zero: string;
+  /** GDScript that writes `v` (a value of the field) to `w` (a Writer), after the tag. */
+  write: (v: string) => string;
+  /** GDScript that reads one value from `r` (a Reader). */
+  read: string;
+  /** A scalar that may be packed. */
+  packable: boolean;
+}
+
+function kindOf(field: FieldDescriptorProto): Kind {
+  const varint = (gd: string, zero: string, write: (v: string) => string, read: string): Kind => ({ wire: 0, gd, zero, write, read, packable: true });
+  switch (field.type) {
+    case Type.DOUBLE:
+      return { wire: 1, gd: "float", zero: "0.0", write: (v) => `w.double(${v})`, read: "r.double()", packable: true };
+    case Type.FLOAT:
+      return { wire: 5, gd: "float", zero: "0.0", write: (v) => `w.float32(${v})`, read: "r.float32()", packable: true };
+    case Type.INT64:
+    case Type.UINT64:
+      return varint("int", "0", (v) => `w.varint(${v})`, "r.varint()");
+    case Type.INT32:
+    case Type.ENUM:
+      return varint("int", "0", (v) => `w.varint(${v})`, "Wire.int32(r.varint())");
+    case Type.UINT32:
+      return varint("int", "0", (v) => `w.varint(${v} & 0xFFFFFFFF)`, "r.varint() & 0xFFFFFFFF");
+    case Type.SINT32:
+    case Type.SINT64:
+      return varint("int", "0", (v) => `w.varint(Wire.zigzag(${v}))`, field.type === Type.SINT32 ? "Wire.int32(Wire.unzigzag(r.varint()))" : "Wire.unzigzag(r.varint())");
+    case Type.BOOL:
+      return varint("bool", "false", (v) => `w.varint(1 if ${v} else 0)`, "r.varint() != 0");
+    case Type.FIXED64:
+    case Type.SFIXED64:
+      return { wire: 1, gd: "int", zero: "0", write: (v) => `w.fixed64(${v})`, read: "r.fixed64()", packable: true };
+    case Type.FIXED32:
+      return { wire: 5, gd: "int", zero: "0", write: (v) => `w.fixed32(${v})`, read: "r.fixed32() & 0xFFFFFFFF", packable: true };
+    case Type.SFIXED32:
+      return { wire: 5, gd: "int", zero: "0", write: (v) => `w.fixed32(${v})`, read: "Wire.int32(r.fixed32())", packable: true };
+    case Type.STRING:
+      return { wire: 2, gd: "String", zero: '""', write: (v) => `w.string(${v})`, read: "r.string()", packable: false };
+    case Type.BYTES:
+      return { wire: 2, gd: "PackedByteArray", zero: "PackedByteArray()", write: (v) => `w.bytes(${v})`, read: "r.bytes()", packable: false };
+    case Type.MESSAGE: {
+      const name = field.typeName.split(".").at(-1)!;
+      return { wire: 2, gd: name, zero: "null", write: (v) => `w.message(${v})`, read: `${name}.read(r.sub())`, packable: false };
+    }
+    default:
+      throw new Error(`field ${field.name}: type ${field.type} (groups) is not supported`);
+  }
+}
+
+/** The default check proto3 makes before writing a singular scalar. */
+function isSet(kind: Kind, v: string): string {
+  if (kind.gd === "String" || kind.gd === "PackedByteArray") return `not ${v}.is_empty()`;
+  if (kind.gd === "bool") return v;
+  if (kind.gd === "float") return `${v} != 0.0`;
+  if (kind.zero === "null") return `${v} != null`;
+  return `${v} != 0`;
+}
+
+const tag = (field: FieldDescriptorProto, wire: number) => (field.number << 3) | wire;
+
+/** A Dictionary value of the field's (for to_dict), and back (for from_dict). */
+function toDictValue(kind: Kind, v: string): string {
+  return kind.zero === "null" ? `${v}.to_dict()` : v;
+}
+
+function fromDictValue(kind: Kind, v: string): string {
+  if (kind.zero === "null") return `${kind.gd}.from_dict(${v})`;
+  if (kind.gd === "int") return `int(${v})`;
+  if (kind.gd === "float") return `float(${v})`;
+  if (kind.gd === "bool") return `bool(${v})`;
+  if (kind.gd === "String") return `str(${v})`;
+  return `PackedByteArray(${v})`;
+}
+
+function messageClass({ name, message }: MessageInfo): string {
+  const oneofs = message.oneofDecl.map((o) => o.name);
+  const fields = message.field;
+  const inOneof = (f: FieldDescriptorProto) => oneofOf(f) !== undefined;
+  const repeated = (f: FieldDescriptorProto) => f.label === Label.REPEATED;
+  const out: string[] = [];
+  out.push(`## The message ${name} of packets.proto.`);
+  out.push(`class ${name} extends RefCounted:`);
+  for (const f of fields) {
+    if (inOneof(f)) continue;
+    const kind = kindOf(f);
+    if (repeated(f)) out.push(`\tvar ${f.name}: Array[${kind.gd}] = []`);
+    else out.push(`\tvar ${f.name}: ${kind.gd} = ${kind.zero}`);
+  }
+  for (const [i, oneof] of oneofs.entries()) {
+    const members = fields.filter((f) => oneofOf(f) === i);
+    out.push(`\t## Which field of the oneof ${oneof} is set (its name), or &"" for none.`);
+    out.push(`\tvar ${oneof}_case: StringName = &""`);
+    out.push(`\t## The value of the oneof ${oneof}: a message of the case's type, or null.`);
+    out.push(`\tvar ${oneof}: Variant = null`);
+    for (const f of members) {
+      const kind = kindOf(f);
+      out.push("");
+      out.push(`\t## Whether the oneof ${oneof} holds ${f.name}.`);
+      out.push(`\tfunc has_${f.name}() -> bool:`);
+      out.push(`\t\treturn ${oneof}_case == &"${f.name}"`);
+      out.push("");
+      out.push(`\t## ${f.name}, or ${kind.zero} when the oneof holds another field.`);
+      out.push(`\tfunc get_${f.name}() -> ${kind.gd}:`);
+      out.push(`\t\treturn ${oneof} if ${oneof}_case == &"${f.name}" else ${kind.zero}`);
+      out.push("");
+      out.push(`\t## Sets the oneof ${oneof} to ${f.name}.`);
+      out.push(`\tfunc set_${f.name}(value: ${kind.gd}) -> void:`);
+      out.push(`\t\t${oneof}_case = &"${f.name}"`);
+      out.push(`\t\t${oneof} = value`);
+      if (kind.zero === "null") {
+        out.push("");
+        out.push(`\t## Sets the oneof ${oneof} to a new, empty ${kind.gd} and returns it.`);
+        out.push(`\tfunc new_${f.name}() -> ${kind.gd}:`);
+        out.push(`\t\tvar value := ${kind.gd}.new()`);
+        out.push(`\t\tset_${f.name}(value)`);
+        out.push(`\t\treturn value`);
+      }
+    }
+  }
+
+  // write: fields in declaration order, as ts-proto writes them.
+  out.push("");
+  out.push("\t## Appends this message's fields to the writer.");
+  out.push("\tfunc write(w: Wire.Writer) -> void:");
+  const body: string[] = [];
+  for (const f of fields) {
+    const kind = kindOf(f);
+    if (inOneof(f)) {
+      const oneof = oneofs[oneofOf(f)!]!;
+      body.push(`\t\tif ${oneof}_case == &"${f.name}":`);
+      body.push(`\t\t\tw.tag(${tag(f, kind.wire)})`);
+      body.push(`\t\t\t${kind.write(oneof)}`);
+    } else if (repeated(f) && kind.packable) {
+      body.push(`\t\tif not ${f.name}.is_empty():`);
+      body.push(`\t\t\tw.tag(${tag(f, 2)})`);
+      body.push(`\t\t\tvar packed := Wire.Writer.new()`);
+      body.push(`\t\t\tfor v in ${f.name}:`);
+      body.push(`\t\t\t\t${kind.write("v").replace(/^w\./, "packed.")}`);
+      body.push(`\t\t\tw.bytes(packed.buffer)`);
+    } else if (repeated(f)) {
+      body.push(`\t\tfor v in ${f.name}:`);
+      body.push(`\t\t\tw.tag(${tag(f, kind.wire)})`);
+      body.push(`\t\t\t${kind.write("v")}`);
+    } else {
+      body.push(`\t\tif ${isSet(kind, f.name)}:`);
+      body.push(`\t\t\tw.tag(${tag(f, kind.wire)})`);
+      body.push(`\t\t\t${kind.write(f.name)}`);
+    }
+  }
+  out.push(...(body.length > 0 ? body : ["\t\tpass"]));
+
+  out.push("");
+  out.push("\t## The message as protobuf bytes.");
+  out.push("\tfunc to_bytes() -> PackedByteArray:");
+  out.push("\t\tvar w := Wire.Writer.new()");
+  out.push("\t\twrite(w)");
+  out.push("\t\treturn w.buffer");
+
+  // read: any order, packed or not, unknown fields skipped.
+  out.push("");
+  out.push(`\t## Reads a ${name} from the reader (to its end); null when the bytes are not one.`);
+  out.push(`\tstatic func read(r: Wire.Reader) -> ${name}:`);
+  out.push(`\t\tvar m := ${name}.new()`);
+  out.push("\t\twhile r.ok and not r.at_end():");
+  out.push("\t\t\tvar key := r.varint()");
+  out.push("\t\t\tmatch key >> 3:");
+  for (const f of fields) {
+    const kind = kindOf(f);
+    out.push(`\t\t\t\t${f.number}:`);
+    if (inOneof(f)) {
+      out.push(`\t\t\t\t\tif key & 7 != ${kind.wire}: r.skip(key & 7)`);
+      out.push(`\t\t\t\t\telse: m.set_${f.name}(${kind.read})`);
+    } else if (repeated(f) && kind.packable) {
+      out.push(`\t\t\t\t\tif key & 7 == 2:`);
+      out.push(`\t\t\t\t\t\tvar p := r.sub()`);
+      out.push(`\t\t\t\t\t\twhile p.ok and not p.at_end(): m.${f.name}.append(${kind.read.replace(/\br\./g, "p.")})`);
+      out.push(`\t\t\t\t\t\tr.ok = r.ok and p.ok`);
+      out.push(`\t\t\t\t\telif key & 7 == ${kind.wire}: m.${f.name}.append(${kind.read})`);
+      out.push(`\t\t\t\t\telse: r.skip(key & 7)`);
+    } else if (repeated(f)) {
+      out.push(`\t\t\t\t\tif key & 7 != ${kind.wire}: r.skip(key & 7)`);
+      out.push(`\t\t\t\t\telse: m.${f.name}.append(${kind.read})`);
+    } else {
+      out.push(`\t\t\t\t\tif key & 7 != ${kind.wire}: r.skip(key & 7)`);
+      out.push(`\t\t\t\t\telse: m.${f.name} = ${kind.read}`);
+    }
+  }
+  out.push("\t\t\t\t_:");
+  out.push("\t\t\t\t\tr.skip(key & 7)");
+  out.push("\t\treturn m if r.ok else null");
+
+  out.push("");
+  out.push(`\t## A ${name} from protobuf bytes; null when they are not one.`);
+  out.push(`\tstatic func from_bytes(bytes: PackedByteArray) -> ${name}:`);
+  out.push(`\t\treturn read(Wire.Reader.new(bytes, 0, bytes.size()))`);
+
+  // Dictionaries, keyed by the proto's field names: for logs, JSON and tests.
+  out.push("");
+  out.push("\t## The fields as a Dictionary keyed by their proto names (defaults left out, like the wire).");
+  out.push("\tfunc to_dict() -> Dictionary:");
+  out.push("\t\tvar d := {}");
+  for (const f of fields) {
+    const kind = kindOf(f);
+    if (inOneof(f)) {
+      const oneof = oneofs[oneofOf(f)!]!;
+      out.push(`\t\tif ${oneof}_case == &"${f.name}": d["${f.name}"] = ${toDictValue(kind, oneof)}`);
+    } else if (repeated(f)) {
+      out.push(`\t\tif not ${f.name}.is_empty(): d["${f.name}"] = ${f.name}.map(func(v): return ${toDictValue(kind, "v")})`);
+    } else {
+      out.push(`\t\tif ${isSet(kind, f.name)}: d["${f.name}"] = ${toDictValue(kind, f.name)}`);
+    }
+  }
+  out.push("\t\treturn d");
+  out.push("");
+  out.push(`\t## A ${name} from a Dictionary as to_dict makes it.`);
+  out.push(`\tstatic func from_dict(d: Dictionary) -> ${name}:`);
+  out.push(`\t\tvar m := ${name}.new()`);
+  for (const f of fields) {
+    const kind = kindOf(f);
+    if (inOneof(f)) out.push(`\t\tif d.has("${f.name}"): m.set_${f.name}(${fromDictValue(kind, `d["${f.name}"]`)})`);
+    else if (repeated(f)) out.push(`\t\tfor v in d.get("${f.name}", []): m.${f.name}.append(${fromDictValue(kind, "v")})`);
+    else out.push(`\t\tif d.has("${f.name}"): m.${f.name} = ${fromDictValue(kind, `d["${f.name}"]`)}`);
+  }
+  out.push("\t\treturn m");
+  return out.join("\n");
+}
+
+/** The wire format's pieces, shared by every message class. */
+const WIRE = `## Protobuf's wire format, as the message classes use it.
+class Wire:
+	## Appends a protobuf encoding to \`buffer\`.
+	class Writer extends RefCounted:
+		var buffer := PackedByteArray()
+
+		func varint(value: int) -> void:
+			# GDScript ints are 64-bit and signed: shift logically, so that a negative int32 takes its 10 bytes.
+			while true:
+				var low := value & 0x7F
+				value = (value >> 7) & 0x01FFFFFFFFFFFFFF
+				if value == 0:
+					buffer.append(low)
+					return
+				buffer.append(low | 0x80)
+
+		func tag(key: int) -> void:
+			varint(key)
+
+		func double(value: float) -> void:
+			var at := buffer.size()
+			buffer.resize(at + 8)
+			buffer.encode_double(at, value)
+
+		func float32(value: float) -> void:
+			var at := buffer.size()
+			buffer.resize(at + 4)
+			buffer.encode_float(at, value)
+
+		func fixed64(value: int) -> void:
+			var at := buffer.size()
+			buffer.resize(at + 8)
+			buffer.encode_s64(at, value)
+
+		func fixed32(value: int) -> void:
+			var at := buffer.size()
+			buffer.resize(at + 4)
+			buffer.encode_u32(at, value & 0xFFFFFFFF)
+
+		func bytes(value: PackedByteArray) -> void:
+			varint(value.size())
+			buffer.append_array(value)
+
+		func string(value: String) -> void:
+			bytes(value.to_utf8_buffer())
+
+		func message(value: Variant) -> void:
+			var inner := Writer.new()
+			value.write(inner)
+			bytes(inner.buffer)
+
+	## Reads a protobuf encoding from \`data\`, between \`pos\` and \`end\`; \`ok\` turns false on bytes that are not one.
+	class Reader extends RefCounted:
+		var data: PackedByteArray
+		var pos: int
+		var end: int
+		var ok := true
+
+		func _init(bytes: PackedByteArray, from: int, to: int) -> void:
+			data = bytes
+			pos = from
+			end = to
+
+		func at_end() -> bool:
+			return pos >= end
+
+		func varint() -> int:
+			var result := 0
+			var shift := 0
+			while shift < 70:
+				if pos >= end:
+					ok = false
+					return 0
+				var b := data[pos]
+				pos += 1
+				if shift < 64:
+					result |= (b & 0x7F) << shift
+				if b < 0x80:
+					return result
+				shift += 7
+			ok = false
+			return 0
+
+		func _take(count: int) -> int:
+			if count < 0 or pos + count > end:
+				ok = false
+				pos = end
+				return -1
+			var at := pos
+			pos += count
+			return at
+
+		func double() -> float:
+			var at := _take(8)
+			return data.decode_double(at) if at >= 0 else 0.0
+
+		func float32() -> float:
+			var at := _take(4)
+			return data.decode_float(at) if at >= 0 else 0.0
+
+		func fixed64() -> int:
+			var at := _take(8)
+			return data.decode_s64(at) if at >= 0 else 0
+
+		func fixed32() -> int:
+			var at := _take(4)
+			return data.decode_u32(at) if at >= 0 else 0
+
+		func bytes() -> PackedByteArray:
+			var length := varint()
+			var at := _take(length)
+			return data.slice(at, at + length) if at >= 0 else PackedByteArray()
+
+		func string() -> String:
+			return bytes().get_string_from_utf8()
+
+		## The next length-delimited field, to read as a message of its own.
+		func sub() -> Reader:
+			var length := varint()
+			var at := _take(length)
+			var inner := Reader.new(data, at if at >= 0 else end, at + length if at >= 0 else end)
+			inner.ok = at >= 0
+			return inner
+
+		## Skips a field of wire type \`wire\` (an unknown field, or one of an unexpected type).
+		func skip(wire: int) -> void:
+			match wire:
+				0:
+					varint()
+				1:
+					_take(8)
+				2:
+					_take(varint())
+				5:
+					_take(4)
+				_:
+					ok = false
+
+	static func int32(value: int) -> int:
+		value = value & 0xFFFFFFFF
+		return value - 0x100000000 if value > 0x7FFFFFFF else value
+
+	static func zigzag(value: int) -> int:
+		return (value << 1) ^ (value >> 63)
+
+	static func unzigzag(value: int) -> int:
+		return ((value >> 1) & 0x7FFFFFFFFFFFFFFF) ^ -(value & 1)`;
+
+/** mmo_messages.gd: the client's base, generated too: a signal and a send helper per message case, and the dispatch. */
+export function generateMessages(version: string, protoHash: string): string {
+  const packet = packetMessages().find((m) => m.name === "Packet")!.message;
+  const cases = packet.field.filter((f) => oneofOf(f) !== undefined && f.type === Type.MESSAGE);
+  const typeOf = (f: FieldDescriptorProto) => `Packets.${f.typeName.split(".").at(-1)!}`;
+  return [
+    "# Generated by mmo-server (./mmo-server godot PATH) from its packets.proto: do not edit; run it again.",
+    `# mmo-server ${version}, packets.proto ${protoHash}`,
+    "## The message cases of packets.proto as signals and send helpers; MmoClient (mmo_client.gd) extends it.",
+    "extends Node",
+    "",
+    'const Packets := preload("packets.gd")',
+    "",
+    "## Every packet the server sends, whatever its case.",
+    "signal packet_received(packet: Packets.Packet)",
+    ...cases.flatMap((f) => [`## A ${f.name} packet from the server: who it is from (0: the server) and the message.`, `signal ${f.name}_received(sender_id: int, message: ${typeOf(f)})`]),
+    "",
+    "## Sends a packet (its sender_id is left 0: the server stamps it). Overridden by MmoClient.",
+    "func send_packet(_packet: Packets.Packet) -> Error:",
+    "	return ERR_UNCONFIGURED",
+    "",
+    ...cases.flatMap((f) => [
+      `## Sends a ${f.name} packet.`,
+      `func send_${f.name}(message: ${typeOf(f)} = ${typeOf(f)}.new()) -> Error:`,
+      "	var packet := Packets.Packet.new()",
+      `	packet.set_${f.name}(message)`,
+      "	return send_packet(packet)",
+      "",
+    ]),
+    "func _dispatch(packet: Packets.Packet) -> void:",
+    "	packet_received.emit(packet)",
+    "	match packet.msg_case:",
+    ...cases.flatMap((f) => [`		&"${f.name}":`, `			${f.name}_received.emit(packet.sender_id, packet.msg)`]),
+    "",
+  ].join("\n");
+}
+
+/** packets.gd: every message of packets.proto as a class inside MmoPackets. */
+export function generateCodecs(version: string, protoHash: string): string {
+  return [
+    "# Generated by mmo-server (./mmo-server godot PATH) from its packets.proto: do not edit; run it again.",
+    `# mmo-server ${version}, packets.proto ${protoHash}`,
+    "## The protocol's messages: one class per message of packets.proto, each with its fields as",
+    "## typed variables, to_bytes() / from_bytes(), and to_dict() / from_dict().",
+    "class_name MmoPackets",
+    "extends RefCounted",
+    "",
+    `const SERVER_VERSION := "${version}"`,
+    `const PROTO_HASH := "${protoHash}"`,
+    "",
+    WIRE,
+    "",
+    ...packetMessages().flatMap((info) => [messageClass(info), ""]),
+  ].join("\n");
+}
