@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { Config } from "../src/config.ts";
 import { radiusRumble } from "../src/games/radius-rumble/index.ts";
 import { postgresUnavailable, TestPostgres } from "../src/testing/postgres.ts";
+import { godotUnavailable } from "../src/testing/godot.ts";
 import { redisUnavailable } from "../src/testing/redis.ts";
 
 export * from "../src/testing/client.ts";
@@ -52,6 +53,11 @@ export function describePostgres(name: string, body: () => void): void {
 /** A suite that needs redis-server (MMO_REQUIRE_REDIS=1 makes its absence an error). */
 export function describeRedis(name: string, body: () => void): void {
   describeNeeding(name, redisUnavailable(), "MMO_REQUIRE_REDIS", body);
+}
+
+/** A suite that needs a headless Godot 4 in GODOT4_BIN (MMO_REQUIRE_GODOT=1 makes its absence an error). */
+export function describeGodot(name: string, body: () => void): void {
+  describeNeeding(name, godotUnavailable(), "MMO_REQUIRE_GODOT", body);
 }
 
 /** Cluster nodes run from the source, so that a stale ./mmo-server never stands in for the code under test. */
