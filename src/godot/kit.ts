@@ -1,11 +1,10 @@
 // `./mmo-server godot PATH`: writes the Godot client kit into the Godot 4 project at PATH, under
 // addons/mmo_server/ (replacing what an earlier run wrote there, and nothing else): the codecs and the
 // client's signals generated from this server's packets.proto, the client node, and an example scene.
-import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
-import { PACKETS_DESCRIPTOR } from "../packets/generated/descriptor.generated.ts";
+import { PROTO_HASH } from "../packets/proto-hash.ts";
 import { generateCodecs, generateMessages } from "./codecs.ts";
 import mmoClient from "./kit/mmo_client.gd" with { type: "text" };
 import exampleScript from "./kit/example/example.gd" with { type: "text" };
@@ -15,14 +14,9 @@ export const KIT_DIR = join("addons", "mmo_server");
 
 export class KitError extends Error {}
 
-/** The first 16 hex digits of the SHA-256 of the compiled packets.proto: the kit records it, /healthz reports it. */
-export function protoHash(): string {
-  return createHash("sha256").update(Buffer.from(PACKETS_DESCRIPTOR, "base64")).digest("hex").slice(0, 16);
-}
-
 /** The kit's files, by their path under addons/mmo_server/. */
 export function kitFiles(): Record<string, string> {
-  const hash = protoHash();
+  const hash = PROTO_HASH;
   return {
     "packets.gd": generateCodecs(pkg.version, hash),
     "mmo_messages.gd": generateMessages(pkg.version, hash),

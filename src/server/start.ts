@@ -1,6 +1,7 @@
 // The composition root: builds the parts of one server in the order they need each other, starts the
 // game and Bun.serve, and hands back what an embedder or a test needs.
 import type { Server } from "bun";
+import pkg from "../../package.json" with { type: "json" };
 import { Accounts } from "../accounts/accounts.ts";
 import { Cluster } from "../cluster/cluster.ts";
 import type { Config } from "../config.ts";
@@ -12,6 +13,7 @@ import { StateMachine } from "../hub/states.ts";
 import { Stats } from "../hub/stats.ts";
 import type { ClientContext, SocketData, WebSocketClient } from "../hub/websocket-client.ts";
 import { errorText, type Logger } from "../log.ts";
+import { PROTO_HASH } from "../packets/proto-hash.ts";
 import type { Game } from "../rooms/game.ts";
 import { Rooms } from "../rooms/rooms.ts";
 import { SharedRooms } from "../rooms/shared-rooms.ts";
@@ -172,6 +174,8 @@ async function listen(
         /** Of those, sessions held while their clients are away (resume.ts). */
         heldSessions: resumption.heldCount,
         game: game.name,
+        version: pkg.version,
+        protoHash: PROTO_HASH,
         rooms: rooms.size,
         ...runtime.health?.(),
         ...(cluster && { cluster: cluster.health() }),
