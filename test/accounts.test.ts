@@ -47,7 +47,7 @@ describeStores("accounts", (kind) => {
   const connect = () => TestClient.connect(srv.url);
 
   describe("registration", () => {
-    test("every reason string of the README's Protocol section, byte-for-byte", async () => {
+    test("every reason string of the protocol (docs/protocol.md), byte-for-byte", async () => {
       const c = await connect();
       expect(await register(c, "", "pw")).toBe("Invalid username: empty");
       expect(await register(c, "a".repeat(21), "pw")).toBe("Invalid username: too long");

@@ -15,7 +15,7 @@ async function closeAll(clients: TestClient[]): Promise<void> {
 }
 
 describe("wire format", () => {
-  test("Packet{sender_id: 1, id: {id: 1}} is the 6 bytes of the README's Protocol section", () => {
+  test("Packet{sender_id: 1, id: {id: 1}} is the 6 bytes of the protocol (docs/protocol.md)", () => {
     expect([...encodePacket(1, newId(1))]).toEqual([0x08, 0x01, 0x1a, 0x02, 0x08, 0x01]);
   });
 

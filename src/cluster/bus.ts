@@ -1,5 +1,5 @@
 // The traffic between nodes, over Redis pub/sub with ioredis: binary batches, re-subscribed by the
-// client itself when Redis comes back (bun run bench:relay measured both candidates; the README says
+// client itself when Redis comes back (bun run bench:relay measured both candidates; docs/cluster.md says
 // why this one). Every node listens on two channels: `mmo:all`, for what every node hears (topics,
 // a room owner's output), and its own inbox, for what only it needs (a room's traffic to its owner).
 // Frames are coalesced: whatever a node says within FLUSH_MS goes out as one message per channel, in
