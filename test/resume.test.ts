@@ -1,7 +1,7 @@
 // Session resume on a real server, over real sockets: connections dropped the way networks drop them
 // (a TCP proxy cut, no close frame), what was sent meanwhile replayed exactly once, the others never
 // told, and every way a resume is refused.
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,9 +10,10 @@ import { ResumeReason } from "../src/hub/resume.ts";
 import { WORLD_ROOM, type WorldRoom } from "../src/games/radius-rumble/world-room.ts";
 import { newChat, type Packet } from "../src/packets/index.ts";
 import { RESTART_FILE } from "../src/server/restart.ts";
-import { startServerProcess } from "../src/testing/server-process.ts";
+import { TestRedis } from "../src/testing/redis.ts";
+import { startServerProcess, type ServerProcess } from "../src/testing/server-process.ts";
 import { TcpProxy } from "../src/testing/tcp-proxy.ts";
-import { login, radiusRumble, register, startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
+import { clusterOf, describeRedis, login, NODE_FROM_SOURCE, radiusRumble, register, startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
 
 const servers: TestServer[] = [];
 const proxies: TcpProxy[] = [];
@@ -326,3 +327,77 @@ test("bun run dev: a change under the watched folder restarts the server, and a 
     rmSync(watched, { recursive: true, force: true });
   }
 }, 30_000);
+
+describeRedis("session resume across the nodes of a cluster", () => {
+  let redis: TestRedis;
+  let dataDir: string;
+  const nodes: ServerProcess[] = [];
+  beforeAll(async () => {
+    redis = await TestRedis.start();
+    dataDir = mkdtempSync(join(tmpdir(), "mmo-resume-cluster-"));
+  });
+  afterAll(async () => {
+    await Promise.all(nodes.splice(0).map((n) => n.stop()));
+    await redis.destroy();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  // r1 runs the world: the session moves between two other nodes, away from the owner, and to it.
+  for (const [from, to, elsewhere] of [
+    [1, 2, 0],
+    [0, 1, 2],
+    [1, 0, 2],
+  ] as const) {
+    test(`dropped on node r${from + 1}, resumed on r${to + 1} (r1 runs the world): the missed chat once, the same id, nobody told, one session per account`, async () => {
+      if (nodes.length === 0) {
+        for (const name of ["r1", "r2", "r3"]) {
+          nodes.push(await startServerProcess(NODE_FROM_SOURCE, ["--redis-url", redis.url, "--node-name", name, "--data-dir", dataDir, "--log-level", "warn"]));
+        }
+        await waitFor(async () => (await Promise.all(nodes.map(clusterOf))).every((h) => h.nodes.length === 3 && h.rooms.world === "r1"), 8000, "every node to know the world's owner");
+      }
+      const [n1, n2, n3] = [nodes[elsewhere]!, nodes[from]!, nodes[to]!];
+      const name = `Traveller${from}${to}`;
+      const proxy = TcpProxy.start(n2.port);
+      proxies.push(proxy);
+      const p = await connect(proxy.url);
+      expect(await register(p, name, "pw")).toBe("ok");
+      expect(await login(p, name, "pw")).toBe("ok");
+      await p.expect("player", 5000);
+      const watcher = await connect(n1.url);
+      expect(await register(watcher, `Watcher${from}${to}`, "pw")).toBe("ok");
+      expect(await login(watcher, `Watcher${from}${to}`, "pw")).toBe("ok");
+      await waitFor(() => watcher.packets.some((x) => x.msg?.$case === "player" && x.msg.value.id === p.id), 5000, "the watcher to see the traveller");
+      const { token } = await tokenOf(p);
+      proxy.cut();
+      await Bun.sleep(500);
+      watcher.send(newChat("while you travelled"));
+      await Bun.sleep(300);
+
+      // The reconnect lands on another node (through a balancer, say).
+      const back = await connect(n3.url);
+      back.send({ $case: "resumeRequest", value: { token } });
+      const response = (await back.expect("resumeResponse", 8000)).value;
+      expect(response).toMatchObject({ ok: true, id: p.id });
+      await waitFor(() => back.packets.length >= response.replayed, 3000, "the kept packets");
+      expect(chats(back.packets.slice(0, response.replayed))).toEqual(["while you travelled"]);
+      await back.expect("resumeToken");
+      // The world goes on for it on its new node, its chat goes out as the old client, nobody was told it left.
+      back.packets.splice(0);
+      await Bun.sleep(1000);
+      expect(back.packets.filter((x) => x.msg?.$case === "player" && x.msg.value.id === p.id).length).toBeGreaterThanOrEqual(15);
+      back.send(newChat("arrived"));
+      await waitFor(() => chats(watcher.packets).includes("arrived"), 3000, "the chat after the move");
+      expect(watcher.packets.find((x) => x.msg?.$case === "chat" && x.msg.value.msg === "arrived")!.senderId).toBe(p.id);
+      expect(disconnectsFrom(watcher.packets, p.id)).toEqual([]);
+      expect(chats(back.packets)).toEqual([]);
+      // One session per account still: a login of it anywhere is refused.
+      const other = await connect(n1.url);
+      expect(await login(other, name, "pw")).toBe("This account is already logged in");
+      // And its move is whole: leaving now is told once.
+      await back.close();
+      await waitFor(() => disconnectsFrom(watcher.packets, p.id).length === 1, 3000, "the leave after the move");
+      await Bun.sleep(300);
+      expect(disconnectsFrom(watcher.packets, p.id)).toHaveLength(1);
+    }, 60_000);
+  }
+});

@@ -177,6 +177,14 @@ export class Accounts {
     client.account = account;
   }
 
+  /** The client's session moved to another node: this node forgets the account's claim (the cluster's key moves with it). */
+  releaseLocally(client: ClientInterfacer): void {
+    const account = this.accountOf(client);
+    if (!account) return;
+    client.account = undefined;
+    this.sessions.release(account.userId);
+  }
+
   /** Another node's failed login, for this node's throttle. */
   failedElsewhere(username: string, ip: string): void {
     this.throttle.recordFailure(username, ip, this.deps.now());

@@ -14,6 +14,8 @@ export const INBOX_PREFIX = "mmo:inbox:";
 const FLUSH_MS = 5;
 /** A batch this large goes out at once. */
 const FLUSH_BYTES = 256 * 1024;
+/** The origin of a batch a node sends to every node and to itself (see echo). */
+const ECHO = "+echo";
 
 /** What /metrics reports of the bus. */
 export interface BusCounters {
@@ -95,6 +97,19 @@ export class Bus {
     this.enqueue(INBOX_PREFIX + node, frame);
   }
 
+  /**
+   * To every node, this one included, after everything this node said before: the one frame a node
+   * hears back, where it falls in the order every node hears `mmo:all` in (a session moving between
+   * nodes is cut over at that point, so that each packet of it is kept by exactly one of them).
+   */
+  echo(frame: Frame): void {
+    this.flush();
+    const writer = new BatchWriter(this.node + ECHO);
+    writer.add(frame);
+    this.enqueueWriter(ALL_CHANNEL, writer);
+    this.flush();
+  }
+
   /** Sends every batch waiting now. */
   flush(): void {
     clearTimeout(this.flushTimer);
@@ -121,6 +136,10 @@ export class Bus {
     this.sub.disconnect();
   }
 
+  private enqueueWriter(channel: string, writer: BatchWriter): void {
+    this.outboxes.set(channel, writer);
+  }
+
   private enqueue(channel: string, frame: Frame): void {
     let writer = this.outboxes.get(channel);
     if (!writer) this.outboxes.set(channel, (writer = new BatchWriter(this.node)));
@@ -138,6 +157,7 @@ export class Bus {
       return;
     }
     if (batch.origin === this.node) return;
+    if (batch.origin === this.node + ECHO) batch.origin = this.node;
     this.counters.messagesIn++;
     this.counters.bytesIn += message.length;
     this.observeLag(Math.max(0, Date.now() - batch.sentAt) / 1000);

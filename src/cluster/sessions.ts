@@ -7,6 +7,7 @@ import { NODE_PREFIX } from "./membership.ts";
 
 const SESSION_TTL_MS = 24 * 3600_000;
 const sessionKey = (userId: number) => `mmo:session:${userId}`;
+const tokenKey = (token: string) => `mmo:resume:${token}`;
 
 /** Returns 1 when claimed for ARGV[1], 0 when a live node holds it. */
 const CLAIM = `local holder = redis.call('GET', KEYS[1])
@@ -26,6 +27,26 @@ export class ClusterSessions {
   /** False when the account is logged in on a live node (this one included: the caller checks its own first). */
   async claim(userId: number): Promise<boolean> {
     return Number(await this.redis.send("EVAL", [CLAIM, "1", sessionKey(userId), this.node, String(SESSION_TTL_MS), NODE_PREFIX])) === 1;
+  }
+
+  /** The account's session moves to this node (a session resumed here, handed over by its holder). */
+  async take(userId: number): Promise<void> {
+    await this.redis.send("SET", [sessionKey(userId), this.node, "PX", String(SESSION_TTL_MS)]);
+  }
+
+  /** Where a resume token's session is held: set when the token is given, for any node to find. */
+  async tokenAt(token: string, ttlMs: number): Promise<void> {
+    await this.redis.send("SET", [tokenKey(token), this.node, "PX", String(ttlMs)]);
+  }
+
+  async tokenGone(token: string): Promise<void> {
+    await this.redis.send("DEL", [tokenKey(token)]);
+  }
+
+  /** The node holding the session of a resume token, if any. */
+  async locateToken(token: string): Promise<string | undefined> {
+    const node = (await this.redis.send("GET", [tokenKey(token)])) as string | null;
+    return node ?? undefined;
   }
 
   async release(userId: number): Promise<void> {

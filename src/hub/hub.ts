@@ -13,9 +13,10 @@ export type TopicRelay = (topic: string, senderId: number, excludeSender: boolea
 
 /**
  * Sees every broadcast that reaches this node's subscribers, for the sessions held while their clients
- * are away (see resume.ts); `superseded` marks a room's per-tick state, which the next tick replaces.
+ * are away (see resume.ts); `superseded` marks a room's per-tick state, which the next tick replaces;
+ * `local`: this node said it (it did not come from another node).
  */
-export type TopicTap = (topic: string, senderId: number, excludeSender: boolean, bytes: Uint8Array, superseded: boolean) => void;
+export type TopicTap = (topic: string, senderId: number, excludeSender: boolean, bytes: Uint8Array, superseded: boolean, local: boolean) => void;
 
 /** Where ids come from: undefined when none can be given now (a cluster node cut off from Redis for long). */
 export type IdSource = () => number | undefined;
@@ -114,7 +115,7 @@ export class Hub<C extends ClientInterfacer = ClientInterfacer> {
   /** A broadcast from another node of the cluster: to this node's subscribers of the topic, but the sender. */
   relayed(topic: string, senderId: number, excludeSender: boolean, bytes: Uint8Array): void {
     this.stats.relayedIn++;
-    this.publishLocally(topic, senderId, excludeSender, bytes);
+    this.publishLocally(topic, senderId, excludeSender, bytes, false, false);
   }
 
   /** An already encoded broadcast, as from `senderId`, here and on every node (a member's farewell relayed to its room's owner). */
@@ -123,8 +124,8 @@ export class Hub<C extends ClientInterfacer = ClientInterfacer> {
     if (this.relay && this.spanning.has(topic)) this.relay(topic, senderId, true, bytes);
   }
 
-  private publishLocally(topic: string, senderId: number, excludeSender: boolean, bytes: Uint8Array, superseded = false): void {
-    this.topicTap?.(topic, senderId, excludeSender, bytes, superseded);
+  private publishLocally(topic: string, senderId: number, excludeSender: boolean, bytes: Uint8Array, superseded = false, local = true): void {
+    this.topicTap?.(topic, senderId, excludeSender, bytes, superseded, local);
     const sender = excludeSender ? this.clients.get(senderId) : undefined;
     // A closing socket can no longer publish; it has already left every topic, so the server's
     // publish still reaches exactly the others.
@@ -139,7 +140,7 @@ export class Hub<C extends ClientInterfacer = ClientInterfacer> {
   publish(senderId: number, msg: Msg, topic: string, superseded = false): void {
     const bytes = encodePacket(senderId, msg);
     this.stats.packetOut(msg.$case, bytes.length);
-    this.topicTap?.(topic, senderId, false, bytes, superseded);
+    this.topicTap?.(topic, senderId, false, bytes, superseded, true);
     this.serverPublish?.(topic, bytes);
     if (this.relay && this.spanning.has(topic)) this.relay(topic, senderId, false, bytes);
   }

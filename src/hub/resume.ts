@@ -19,6 +19,7 @@ export const ResumeReason = {
   off: "Session resume is off on this server",
   notFirst: "Session resume must be the first message of a new connection",
   stillConnected: "That session is still connected",
+  cannotMove: "That session cannot move to this server - please log in again",
   tooMany: "Too many resume attempts from your address - please try again later",
   loginFirst: "Log in first to get a session token",
 } as const;
@@ -39,9 +40,58 @@ export class HeldSession {
   readonly kept: Uint8Array[] = [];
   bytes = 0;
   overflowed = false;
+  /**
+   * Moving to another node (the cluster, see resume-link.ts): `cutSent` once this node has sent the
+   * cut, from when what it says itself is the new node's to keep; `arriving` on the new node until
+   * the old one's kept packets arrive. Either way the grace no longer runs out: the move times out.
+   */
+  moving: { cutSent: boolean; since: number } | undefined;
+  arriving: { freshId: number } | undefined;
 
   constructor(readonly until: number) {}
 }
+
+/** What a session moving between nodes carries (JSON on the bus). */
+export interface MovingSession {
+  token: string;
+  id: number;
+  ip: string;
+  account: unknown;
+  state: { name: string; data: unknown };
+  topics: string[];
+  room: { id: string; join: unknown } | undefined;
+  /** The node it moves to, and the new connection there that takes it. */
+  to: string;
+  freshId: number;
+  msLeft: number;
+}
+
+/** What the cluster does for sessions that move between nodes (resume-link.ts); absent on a server alone. */
+export interface ResumeCluster {
+  readonly node: string;
+  /** The token's session is held here (any node may look it up). */
+  registered(token: string): void;
+  dropped(token: string): void;
+  locate(token: string): Promise<string | undefined>;
+  /** Asks `node`, which holds the session, to move it here for the new connection `freshId`. */
+  ask(node: string, token: string, freshId: number): void;
+  refuse(node: string, freshId: number, reason: string): void;
+  /** Whether the client can move (a room made on its node alone cannot). */
+  movable(client: WebSocketClient): boolean;
+  /** The client's room and what it brought when it joined. */
+  roomOf(client: WebSocketClient): { id: string; join: unknown } | undefined;
+  /** The cut: to every node, this one included, in the one order they all hear. */
+  cut(session: MovingSession): void;
+  /** The packets this node kept up to the cut, to the new node. */
+  tail(node: string, freshId: number, kept: Uint8Array[]): void;
+  /** This node lets go of the client (no leave: it lives on elsewhere). */
+  release(client: WebSocketClient): void;
+  /** A client arriving here at the cut: made, in its state and room, held. */
+  arrive(session: MovingSession): WebSocketClient | undefined;
+}
+
+/** A move that has not finished within this long is given up: the fresh connection is refused, the session ends. */
+const MOVE_TIMEOUT_MS = 5000;
 
 /** The resumable part of a client: made when it asks for a token, so that a client that never asks carries none. */
 export class ResumableSession {
@@ -63,6 +113,10 @@ export class Resumption {
   private readonly tokens = new Map<string, WebSocketClient>();
   private readonly held = new Set<WebSocketClient>();
   private readonly failures = new Map<string, TokenBucket>();
+  /** New connections here waiting for a session held on another node. */
+  private readonly pending = new Map<number, { fresh: WebSocketClient; timer: Timer }>();
+  /** Set in a cluster. */
+  cluster: ResumeCluster | undefined;
   /** Set by the composition root. */
   hooks: ResumeHooks = { away: () => undefined, back: () => undefined };
 
@@ -97,9 +151,11 @@ export class Resumption {
     const session = client.session;
     if (session) {
       this.tokens.delete(session.token);
+      this.cluster?.dropped(session.token);
       session.token = token;
     } else client.adoptSession(new ResumableSession(token));
     this.tokens.set(token, client);
+    this.cluster?.registered(token);
     client.socketSend({ $case: "resumeToken", value: { token, graceSeconds: this.limits.resumeGrace } });
   }
 
@@ -108,6 +164,7 @@ export class Resumption {
     const session = client.session;
     if (!session) return;
     this.tokens.delete(session.token);
+    this.cluster?.dropped(session.token);
     this.held.delete(client);
     client.adoptSession(undefined);
     if (this.held.size === 0) this.hub.tap(undefined);
@@ -122,7 +179,7 @@ export class Resumption {
     if (!session || !this.enabled || client.account === undefined || code === 1000) return false;
     session.held = new HeldSession(this.now() + this.limits.resumeGrace * 1000);
     this.held.add(client);
-    this.hub.tap((topic, senderId, excludeSender, bytes, superseded) => this.keepBroadcast(topic, senderId, excludeSender, bytes, superseded));
+    this.hub.tap((topic, senderId, excludeSender, bytes, superseded, local) => this.keepBroadcast(topic, senderId, excludeSender, bytes, superseded, local));
     client.log.info(`Session held for ${this.limits.resumeGrace} s (connection closed with ${code})`);
     this.hooks.away(client);
     return true;
@@ -140,7 +197,7 @@ export class Resumption {
     client.adoptSession(session);
     this.tokens.set(token, client);
     this.held.add(client);
-    this.hub.tap((topic, senderId, excludeSender, bytes, superseded) => this.keepBroadcast(topic, senderId, excludeSender, bytes, superseded));
+    this.hub.tap((topic, senderId, excludeSender, bytes, superseded, local) => this.keepBroadcast(topic, senderId, excludeSender, bytes, superseded, local));
   }
 
   /** The clients with a token, live or held, and how long each may still be held (for a restart). */
@@ -177,15 +234,20 @@ export class Resumption {
   /** Once a second: held sessions past their grace end as a disconnect does. Prunes the failure budgets. */
   sweep(): void {
     const now = this.now();
-    for (const client of [...this.held]) if (client.session!.held!.until <= now) this.end(client, "its grace period ran out");
+    for (const client of [...this.held]) {
+      const held = client.session!.held!;
+      if (held.moving ? now - held.moving.since > 2 * MOVE_TIMEOUT_MS : !held.arriving && held.until <= now) this.end(client, held.moving ? "its move to another node did not finish" : "its grace period ran out");
+    }
     for (const [ip, bucket] of this.failures) if (bucket.full(now)) this.failures.delete(ip);
   }
 
 
-  private keepBroadcast(topic: string, senderId: number, excludeSender: boolean, bytes: Uint8Array, superseded: boolean): void {
+  private keepBroadcast(topic: string, senderId: number, excludeSender: boolean, bytes: Uint8Array, superseded: boolean, local: boolean): void {
     if (superseded) return;
     for (const client of this.held) {
       if (excludeSender && client.id === senderId) continue;
+      // What this node says after sending a moving session's cut reaches the new node after the cut.
+      if (local && client.session!.held!.moving?.cutSent) continue;
       if (client.session!.topics.has(topic)) this.keep(client, bytes);
     }
   }
@@ -210,6 +272,7 @@ export class Resumption {
     if (!fresh.inFirstState) return refuse(ResumeReason.notFirst);
     const client = this.tokens.get(token);
     const held = client?.session?.held;
+    if (!client && this.cluster) return this.askElsewhere(fresh, token);
     if (!client) return refuse(ResumeReason.unknownToken);
     if (!held) return refuse(ResumeReason.stillConnected);
     if (held.overflowed) return refuse(ResumeReason.overflowed);
@@ -217,17 +280,134 @@ export class Resumption {
       this.end(client, "its grace period ran out");
       return refuse(ResumeReason.expired);
     }
+    if (held.moving || held.arriving) return refuse(ResumeReason.unknownToken);
+    this.tokens.delete(token);
+    this.cluster?.dropped(token);
+    this.complete(client, fresh, held.kept);
+  }
+
+  /** The held client takes the fresh connection over: the response, the kept packets, the room's catch-up, a new token. */
+  private complete(client: WebSocketClient, fresh: WebSocketClient, kept: Uint8Array[]): void {
     this.held.delete(client);
     if (this.held.size === 0) this.hub.tap(undefined);
     client.session!.held = undefined;
-    this.tokens.delete(token);
     const oldId = client.id;
-    fresh.log.info(`Resumed the session of client ${oldId}, ${held.kept.length} packet(s) kept while away`);
+    fresh.log.info(`Resumed the session of client ${oldId}, ${kept.length} packet(s) kept while away`);
     client.takeOver(fresh);
-    client.sendBytes(encodePacket(oldId, { $case: "resumeResponse", value: { ok: true, id: oldId, reason: "", replayed: held.kept.length } }));
-    for (const bytes of held.kept) client.sendBytes(bytes);
+    client.sendBytes(encodePacket(oldId, { $case: "resumeResponse", value: { ok: true, id: oldId, reason: "", replayed: kept.length } }));
+    for (const bytes of kept) client.sendBytes(bytes);
     this.hooks.back(client);
     this.issue(client);
+  }
+
+  // Sessions held on another node of a cluster (resume-link.ts carries these between nodes).
+
+  /** The token is not this node's: the node that holds it is asked to move the session here. */
+  private askElsewhere(fresh: WebSocketClient, token: string): void {
+    const cluster = this.cluster!;
+    const timer = setTimeout(() => this.refused(fresh.id, ResumeReason.unknownToken), MOVE_TIMEOUT_MS);
+    this.pending.set(fresh.id, { fresh, timer });
+    void cluster.locate(token).then(
+      (node) => {
+        if (node === undefined || node === cluster.node) this.refused(fresh.id, ResumeReason.unknownToken);
+        else cluster.ask(node, token, fresh.id);
+      },
+      () => this.refused(fresh.id, ResumeReason.unknownToken),
+    );
+  }
+
+  /** Another node's new connection asks for a session held here. */
+  takeRequested(origin: string, token: string, freshId: number): void {
+    const cluster = this.cluster;
+    if (!cluster) return;
+    const client = this.tokens.get(token);
+    const held = client?.session?.held;
+    const now = this.now();
+    let reason: string | undefined;
+    if (!client) reason = ResumeReason.unknownToken;
+    else if (!held) reason = ResumeReason.stillConnected;
+    else if (held.overflowed) reason = ResumeReason.overflowed;
+    else if (held.moving || held.arriving) reason = ResumeReason.unknownToken;
+    else if (held.until <= now) reason = ResumeReason.expired;
+    else if (!cluster.movable(client)) reason = ResumeReason.cannotMove;
+    if (reason !== undefined) {
+      if (client && held && (reason === ResumeReason.expired || reason === ResumeReason.cannotMove)) this.end(client, reason === ResumeReason.expired ? "its grace period ran out" : "it cannot move to another node");
+      return cluster.refuse(origin, freshId, reason);
+    }
+    held!.moving = { cutSent: true, since: now };
+    this.tokens.delete(token);
+    cluster.dropped(token);
+    const c = client!;
+    c.log.info(`Session moving to node ${origin}`);
+    cluster.cut({
+      token,
+      id: c.id,
+      ip: c.ip,
+      account: c.account,
+      state: c.stateSnapshot,
+      topics: [...c.session!.topics],
+      room: cluster.roomOf(c),
+      to: origin,
+      freshId,
+      msLeft: Math.max(0, held!.until - now),
+    });
+  }
+
+  /** The cut, heard by every node at one point of the bus's order. */
+  cutHeard(origin: string, session: MovingSession): void {
+    const cluster = this.cluster;
+    if (!cluster) return;
+    if (origin === cluster.node) {
+      // The old node: what it kept until here goes to the new node, and it lets go.
+      const client = this.hub.clients.get(session.id);
+      const held = client?.session?.held;
+      if (!client || !held?.moving) return;
+      cluster.tail(session.to, session.freshId, held.kept);
+      this.held.delete(client);
+      if (this.held.size === 0) this.hub.tap(undefined);
+      client.adoptSession(undefined);
+      cluster.release(client);
+      return;
+    }
+    if (session.to !== cluster.node) return;
+    const client = cluster.arrive(session);
+    if (!client) return this.refused(session.freshId, ResumeReason.unknownToken);
+    const resumable = new ResumableSession(session.token);
+    for (const topic of session.topics) resumable.topics.add(topic);
+    resumable.held = new HeldSession(this.now() + session.msLeft);
+    resumable.held.arriving = { freshId: session.freshId };
+    client.adoptSession(resumable);
+    this.held.add(client);
+    this.hub.tap((topic, senderId, excludeSender, bytes, superseded, local) => this.keepBroadcast(topic, senderId, excludeSender, bytes, superseded, local));
+  }
+
+  /** The old node's kept packets: the arrived client takes the waiting connection over, with those first. */
+  tailHeard(freshId: number, kept: Uint8Array[]): void {
+    const waiting = this.pending.get(freshId);
+    const client = [...this.held].find((c) => c.session!.held!.arriving?.freshId === freshId);
+    if (!client) return;
+    const held = client.session!.held!;
+    if (!waiting || !waiting.fresh.open || held.overflowed) {
+      this.pending.delete(freshId);
+      if (waiting) clearTimeout(waiting.timer);
+      return this.end(client, "the new connection it moved for is gone");
+    }
+    clearTimeout(waiting.timer);
+    this.pending.delete(freshId);
+    this.complete(client, waiting.fresh, [...kept, ...held.kept]);
+  }
+
+  /** The holding node refused (or the move failed): the waiting connection is told, and stays a fresh one. */
+  refused(freshId: number, reason: string): void {
+    const waiting = this.pending.get(freshId);
+    if (!waiting) return;
+    clearTimeout(waiting.timer);
+    this.pending.delete(freshId);
+    const arrived = [...this.held].find((c) => c.session!.held!.arriving?.freshId === freshId);
+    if (arrived) this.end(arrived, "its move from another node did not finish");
+    if (!waiting.fresh.open) return;
+    waiting.fresh.socketSend({ $case: "resumeResponse", value: { ok: false, id: 0, reason, replayed: 0 } });
+    this.failed(waiting.fresh, this.now(), reason);
   }
 
   private withinBudget(client: WebSocketClient, now: number): boolean {

@@ -239,6 +239,24 @@ export class Rooms {
     return instance && { id: instance.id, join: instance.joins.get(clientId) };
   }
 
+  /** Whether the client is in no room, or in one shared by the nodes of a cluster (one that can follow it to another node). */
+  movable(clientId: number): boolean {
+    const instance = this.roomOf.get(clientId);
+    return !instance || instance.shared;
+  }
+
+  /**
+   * The client lives on on another node (its session moved there, see resume-link.ts): it is no longer
+   * this node's member, and nobody leaves. The room's owner learns where it is from the move itself.
+   */
+  forget(clientId: number, to: string): void {
+    const instance = this.roomOf.get(clientId);
+    if (!instance) return;
+    this.roomOf.delete(clientId);
+    instance.joins.delete(clientId);
+    if (instance.running) instance.remote.set(clientId, to);
+  }
+
   /** How many members the room of that id has (0 when there is no such room). */
   memberCount(id: string): number {
     return this.instances.get(id)?.members.size ?? 0;

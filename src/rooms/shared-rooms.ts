@@ -138,6 +138,14 @@ export class SharedRooms {
     this.cluster.bus.toAll({ kind: FrameKind.state, room: instance.id, clientId, state, json: JSON.stringify(arg ?? null) });
   }
 
+  /** A member's session moved from one node to another (resume-link.ts): the owner sends to it there from now. */
+  memberMoved(roomId: string, clientId: number, from: string, to: string): void {
+    const instance = this.instances.get(roomId);
+    if (!instance?.running || instance.remote.get(clientId) !== from) return;
+    if (to === this.cluster.node) instance.remote.delete(clientId);
+    else instance.remote.set(clientId, to);
+  }
+
   /** A frame about a room, from node `origin`. */
   received(origin: string, frame: Frame): void {
     if (frame.kind === FrameKind.topic || frame.kind === FrameKind.event) return;

@@ -13,8 +13,9 @@ import { errorText, type Logger } from "../log.ts";
 import type { RoomEvent, SharedRooms } from "../rooms/shared-rooms.ts";
 import type { Leaderboards } from "../store/leaderboards.ts";
 import type { RecordRow } from "../store/store.ts";
+import type { ResumeEvent } from "./resume-link.ts";
 
-type ClusterEvent = RoomEvent | { type: "board"; rows: RecordRow[] } | { type: "login"; ok: boolean; username: string; ip: string };
+type ClusterEvent = RoomEvent | ResumeEvent | { type: "board"; rows: RecordRow[] } | { type: "login"; ok: boolean; username: string; ip: string };
 
 /** Boards re-read the store this often, for events the bus lost without an outage being noticed. */
 const BOARD_CATCH_UP_MS = 30_000;
@@ -62,8 +63,18 @@ export function withClusterTiles(cluster: Cluster, view: DashboardView): Dashboa
   return { ...view, tiles: { Node: health.node, Nodes: health.nodes.join(", "), Bus: health.bus, ...(owners && { Owners: owners }), ...view.tiles } };
 }
 
-export function linkCluster(cluster: Cluster, parts: { hub: Hub; shared: SharedRooms; accounts: Accounts; leaderboards: Leaderboards; log: Logger }): void {
-  const { hub, shared, accounts, leaderboards, log } = parts;
+export interface ClusterLinkParts {
+  hub: Hub;
+  shared: SharedRooms;
+  accounts: Accounts;
+  leaderboards: Leaderboards;
+  log: Logger;
+  /** Sessions moving between nodes (resume-link.ts). */
+  resumeEvent(origin: string, resumeEvent: ResumeEvent): void;
+}
+
+export function linkCluster(cluster: Cluster, parts: ClusterLinkParts): void {
+  const { hub, shared, accounts, leaderboards, log, resumeEvent } = parts;
   hub.span(LOBBY_TOPIC);
   hub.attachRelay((topic, sender, exclude, bytes) => cluster.bus.toAll({ kind: FrameKind.topic, topic, sender, exclude, bytes }));
   leaderboards.onChange = (rows) => cluster.bus.toAll(event({ type: "board", rows }));
@@ -94,6 +105,11 @@ export function linkCluster(cluster: Cluster, parts: { hub: Hub; shared: SharedR
         if (clusterEvent.ok) accounts.succeededElsewhere(clusterEvent.username);
         else accounts.failedElsewhere(clusterEvent.username, clusterEvent.ip);
         return;
+      case "resume-take":
+      case "resume-refused":
+      case "resume-cut":
+      case "resume-tail":
+        return resumeEvent(origin, clusterEvent);
       default:
         return shared.event(origin, clusterEvent);
     }

@@ -27,6 +27,7 @@ import { loadClientFiles, loadTls } from "./files.ts";
 import { clusterMetrics, linkCluster, sharedAccounts, withClusterTiles } from "./cluster-link.ts";
 import { Lifecycle } from "./lifecycle.ts";
 import { readSavedRun, restoreRun, saveRun, type RestartParts } from "./restart.ts";
+import { linkResume } from "./resume-link.ts";
 import { fallback, routes, type RouteDeps } from "./routes.ts";
 import { websocketHandlers } from "./websocket.ts";
 
@@ -113,7 +114,6 @@ async function listen(
     rooms: new Rooms({ hub, storage, leaderboards, log, seed, now: () => services.now(), shared }),
   };
   const { accounts, rooms } = services;
-  if (cluster && shared) linkCluster(cluster, { hub, shared, accounts, leaderboards, log });
   const metrics = new Metrics(stats, hub);
   metrics.gauge("mmo_hash_queue", "Logins and registrations waiting for a password hash", () => accounts.hashQueue.length);
   const runtime = game.create({ rooms, storage, leaderboards, accounts, stats, metrics, log, now: () => services.now() });
@@ -123,8 +123,7 @@ async function listen(
   if (cluster) clusterMetrics(cluster, metrics);
   const gameView = () => runtime.dashboard?.() ?? {};
   const dashboard = new Dashboard(hub, stats, startedAt, cluster ? () => withClusterTiles(cluster, gameView()) : gameView, log);
-  // A session held on one node cannot yet be taken over on another: in a cluster, resume is off.
-  const resumption = new Resumption(hub, cluster ? { ...config, resumeGrace: 0 } : config, () => services.now());
+  const resumption = new Resumption(hub, config, () => services.now());
   resumption.hooks = { away: (client) => rooms.away(client), back: (client) => rooms.back(client) };
   const context: ClientContext = {
     hub,
@@ -140,6 +139,10 @@ async function listen(
     },
   };
   const restartParts: RestartParts = { hub, rooms, accounts, resumption, context, log };
+  if (cluster && shared) {
+    const resumeEvent = linkResume({ cluster, hub, rooms, shared, accounts, resumption, context, tokenTtlMs: (config.resumeGrace + 60) * 1000, log });
+    linkCluster(cluster, { hub, shared, accounts, leaderboards, log, resumeEvent });
+  }
   const lifecycle = new Lifecycle({
     hub,
     rooms,
