@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { quote } from "../log.ts";
 import { encodePacket, newDenyResponse, type Msg } from "../packets/index.ts";
 import { TokenBucket } from "./rate.ts";
-import type { Hub } from "./hub.ts";
+import type { Hub, TopicTap } from "./hub.ts";
 import type { WebSocketClient } from "./websocket-client.ts";
 
 /** The answers a client can get, worded like the series' reasons. */
@@ -119,6 +119,8 @@ export class Resumption {
   cluster: ResumeCluster | undefined;
   /** Set by the composition root. */
   hooks: ResumeHooks = { away: () => undefined, back: () => undefined };
+  /** Shown every broadcast while any session is held. */
+  private readonly tapper: TopicTap = (topic, senderId, excludeSender, bytes, superseded, local) => this.keepBroadcast(topic, senderId, excludeSender, bytes, superseded, local);
 
   constructor(
     private readonly hub: Hub<WebSocketClient>,
@@ -165,8 +167,13 @@ export class Resumption {
     if (!session) return;
     this.tokens.delete(session.token);
     this.cluster?.dropped(session.token);
-    this.held.delete(client);
+    this.unhold(client);
     client.adoptSession(undefined);
+  }
+
+  /** The client is no longer held here; with none left, broadcasts are no longer looked at. */
+  private unhold(client: WebSocketClient): void {
+    this.held.delete(client);
     if (this.held.size === 0) this.hub.tap(undefined);
   }
 
@@ -179,7 +186,7 @@ export class Resumption {
     if (!session || !this.enabled || client.account === undefined || code === 1000) return false;
     session.held = new HeldSession(this.now() + this.limits.resumeGrace * 1000);
     this.held.add(client);
-    this.hub.tap((topic, senderId, excludeSender, bytes, superseded, local) => this.keepBroadcast(topic, senderId, excludeSender, bytes, superseded, local));
+    this.hub.tap(this.tapper);
     client.log.info(`Session held for ${this.limits.resumeGrace} s (connection closed with ${code})`);
     this.hooks.away(client);
     return true;
@@ -197,7 +204,7 @@ export class Resumption {
     client.adoptSession(session);
     this.tokens.set(token, client);
     this.held.add(client);
-    this.hub.tap((topic, senderId, excludeSender, bytes, superseded, local) => this.keepBroadcast(topic, senderId, excludeSender, bytes, superseded, local));
+    this.hub.tap(this.tapper);
   }
 
   /** The clients with a token, live or held, and how long each may still be held (for a restart). */
@@ -288,8 +295,7 @@ export class Resumption {
 
   /** The held client takes the fresh connection over: the response, the kept packets, the room's catch-up, a new token. */
   private complete(client: WebSocketClient, fresh: WebSocketClient, kept: Uint8Array[]): void {
-    this.held.delete(client);
-    if (this.held.size === 0) this.hub.tap(undefined);
+    this.unhold(client);
     client.session!.held = undefined;
     const oldId = client.id;
     fresh.log.info(`Resumed the session of client ${oldId}, ${kept.length} packet(s) kept while away`);
@@ -363,8 +369,7 @@ export class Resumption {
       const held = client?.session?.held;
       if (!client || !held?.moving) return;
       cluster.tail(session.to, session.freshId, held.kept);
-      this.held.delete(client);
-      if (this.held.size === 0) this.hub.tap(undefined);
+      this.unhold(client);
       client.adoptSession(undefined);
       cluster.release(client);
       return;
@@ -378,7 +383,7 @@ export class Resumption {
     resumable.held.arriving = { freshId: session.freshId };
     client.adoptSession(resumable);
     this.held.add(client);
-    this.hub.tap((topic, senderId, excludeSender, bytes, superseded, local) => this.keepBroadcast(topic, senderId, excludeSender, bytes, superseded, local));
+    this.hub.tap(this.tapper);
   }
 
   /** The old node's kept packets: the arrived client takes the waiting connection over, with those first. */
