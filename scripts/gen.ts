@@ -8,29 +8,19 @@ import { join } from "node:path";
 const root = join(import.meta.dir, "..");
 const bin = join(root, "node_modules", ".bin");
 
-const proc = Bun.spawnSync(["buf", "generate", "--template", "proto/buf.gen.yaml", "proto"], {
-  cwd: root,
-  env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ""}` },
-  stdout: "inherit",
-  stderr: "inherit",
-});
-if (proc.exitCode !== 0) {
-  console.error(`buf generate failed with exit code ${proc.exitCode}`);
+/** Runs buf with its arguments; a failure ends the script. */
+function buf(...args: string[]): void {
+  const proc = Bun.spawnSync(["buf", ...args], { cwd: root, env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ""}` }, stdout: "inherit", stderr: "inherit" });
+  if (proc.exitCode === 0) return;
+  console.error(`buf ${args[0]} failed with exit code ${proc.exitCode}`);
   process.exit(proc.exitCode ?? 1);
 }
+
+buf("generate", "--template", "proto/buf.gen.yaml", "proto");
 const dir = mkdtempSync(join(tmpdir(), "mmo-gen-"));
 try {
   const image = join(dir, "packets.binpb");
-  const built = Bun.spawnSync(["buf", "build", "proto", "--exclude-source-info", "-o", image], {
-    cwd: root,
-    env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ""}` },
-    stdout: "inherit",
-    stderr: "inherit",
-  });
-  if (built.exitCode !== 0) {
-    console.error(`buf build failed with exit code ${built.exitCode}`);
-    process.exit(built.exitCode ?? 1);
-  }
+  buf("build", "proto", "--exclude-source-info", "-o", image);
   const base64 = readFileSync(image).toString("base64");
   const lines = base64.match(/.{1,100}/g) ?? [];
   writeFileSync(

@@ -51,19 +51,25 @@ export class HeldSession {
   constructor(readonly until: number) {}
 }
 
-/** What a session moving between nodes carries (JSON on the bus). */
-export interface MovingSession {
+/** A held session as data (JSON): what moves to another node, or survives a restart. */
+export interface SessionData {
   token: string;
   id: number;
   ip: string;
   account: unknown;
   state: { name: string; data: unknown };
   topics: string[];
+  /** The room the client is in, and what it brought when it joined. */
   room: { id: string; join: unknown } | undefined;
+  /** How long it may still be held. */
+  msLeft: number;
+}
+
+/** What a session moving between nodes carries (on the bus). */
+export interface MovingSession extends SessionData {
   /** The node it moves to, and the new connection there that takes it. */
   to: string;
   freshId: number;
-  msLeft: number;
 }
 
 /** What the cluster does for sessions that move between nodes (resume-link.ts); absent on a server alone. */

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join } from "node:path";
 import type { Accounts } from "../accounts/accounts.ts";
 import type { Hub } from "../hub/hub.ts";
-import type { Resumption } from "../hub/resume.ts";
+import type { Resumption, SessionData } from "../hub/resume.ts";
 import { WebSocketClient, type ClientContext } from "../hub/websocket-client.ts";
 import { errorText, type Logger } from "../log.ts";
 import type { Rooms, SavedRooms } from "../rooms/rooms.ts";
@@ -17,18 +17,10 @@ export const RESTART_FILE = "restart.json";
 /** The file's format; another one is not read. */
 const FORMAT = 1;
 
-interface SavedSession {
-  token: string;
-  id: number;
-  ip: string;
+interface SavedSession extends SessionData {
   account: Account;
-  state: { name: string; data: unknown };
-  topics: string[];
-  /** The room the client is in, and what it brought when it joined. */
-  room: { id: string; join: unknown } | undefined;
   /** Packets kept for it while away, base64. */
   kept: string[];
-  msLeft: number;
 }
 
 export interface SavedRun {

@@ -7,6 +7,7 @@
 import { Database } from "bun:sqlite";
 import { existsSync } from "node:fs";
 import type { PostgresStore } from "./postgres.ts";
+import type { RecordRow } from "./store.ts";
 
 export class ImportRefusedError extends Error {}
 
@@ -17,16 +18,8 @@ export interface ImportResult {
   objects: number;
 }
 
-interface RecordSource {
-  board: string;
-  owner: number;
-  name: string;
-  score: number;
-  metadata: string | null;
-  period: number;
-  seq: number;
-  updated_at: number;
-}
+/** A leaderboard record as SQLite holds it. */
+type RecordSource = Omit<RecordRow, "updatedAt"> & { updated_at: number };
 
 interface ObjectSource {
   collection: string;
