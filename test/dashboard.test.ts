@@ -13,7 +13,7 @@ export const SCREENSHOT = join(tmpdir(), "mmo-dashboard.png");
 let srv: TestServer;
 let browser: Browser;
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: run scripts/ensure-chromium.sh (npm test does)`);
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: run scripts/ensure-services.sh (npm test does)`);
   srv = await startTestServer(radiusRumble);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
