@@ -24,11 +24,13 @@ export interface BusCounters {
   messagesIn: number;
   bytesIn: number;
   framesDropped: number;
+  /** Rooms' per-tick state that arrived too late to be worth delivering (cluster-link.ts). */
+  staleDropped: number;
   reconnects: number;
 }
 
 export class Bus {
-  readonly counters: BusCounters = { messagesOut: 0, bytesOut: 0, messagesIn: 0, bytesIn: 0, framesDropped: 0, reconnects: 0 };
+  readonly counters: BusCounters = { messagesOut: 0, bytesOut: 0, messagesIn: 0, bytesIn: 0, framesDropped: 0, staleDropped: 0, reconnects: 0 };
   /** Told each batch's delay from its origin's send to its arrival here, in seconds. */
   observeLag: (seconds: number) => void = () => undefined;
   private readonly outboxes = new Map<string, BatchWriter>();

@@ -5,7 +5,10 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 export const FrameKind = {
-  /** A broadcast on a topic: every node publishes the bytes to its own subscribers, but the sender. */
+  /**
+   * A broadcast on a topic: every node publishes the bytes to its own subscribers, but the sender.
+   * `superseded`: a room's per-tick state, which the next tick replaces (not worth delivering late).
+   */
   topic: 1,
   /** A packet for one client, in a room, wherever that client is connected. */
   direct: 2,
@@ -22,7 +25,7 @@ export const FrameKind = {
 } as const;
 
 export type Frame =
-  | { kind: typeof FrameKind.topic; topic: string; sender: number; exclude: boolean; bytes: Uint8Array }
+  | { kind: typeof FrameKind.topic; topic: string; sender: number; exclude: boolean; superseded: boolean; bytes: Uint8Array }
   | { kind: typeof FrameKind.direct; room: string; clientId: number; bytes: Uint8Array }
   | { kind: typeof FrameKind.roomMessage; room: string; clientId: number; bytes: Uint8Array }
   | { kind: typeof FrameKind.join; room: string; clientId: number; json: string }
@@ -55,7 +58,8 @@ export class BatchWriter {
       case FrameKind.topic:
         this.string(frame.topic);
         this.f64(frame.sender);
-        this.u8(frame.exclude ? 1 : 0);
+        // Flags: 1 exclude the sender, 2 superseded (a node of the version before reads only the 1).
+        this.u8((frame.exclude ? 1 : 0) | (frame.superseded ? 2 : 0));
         this.blob(frame.bytes);
         break;
       case FrameKind.direct:
@@ -158,9 +162,11 @@ export function readBatch(bytes: Uint8Array): Batch {
   while (at < bytes.length) {
     const kind = u8();
     switch (kind) {
-      case FrameKind.topic:
-        frames.push({ kind, topic: string(), sender: f64(), exclude: u8() === 1, bytes: blob() });
+      case FrameKind.topic: {
+        const [topic, sender, flags] = [string(), f64(), u8()];
+        frames.push({ kind, topic, sender, exclude: (flags & 1) === 1, superseded: (flags & 2) === 2, bytes: blob() });
         break;
+      }
       case FrameKind.direct:
       case FrameKind.roomMessage:
       case FrameKind.leave:

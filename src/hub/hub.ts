@@ -9,7 +9,7 @@ import type { Stats } from "./stats.ts";
 export type ServerPublish = (topic: string, bytes: Uint8Array) => void;
 
 /** Carries a broadcast on a topic that spans nodes to the other nodes (a cluster's bus). */
-export type TopicRelay = (topic: string, senderId: number, excludeSender: boolean, bytes: Uint8Array) => void;
+export type TopicRelay = (topic: string, senderId: number, excludeSender: boolean, bytes: Uint8Array, superseded: boolean) => void;
 
 /**
  * Sees every broadcast that reaches this node's subscribers, for the sessions held while their clients
@@ -109,7 +109,7 @@ export class Hub<C extends ClientInterfacer = ClientInterfacer> {
     const bytes = encodePacket(senderId, msg);
     this.stats.packetOut(msg.$case, bytes.length);
     this.publishLocally(topic, senderId, senderId !== 0, bytes, superseded);
-    if (this.relay && this.spanning.has(topic)) this.relay(topic, senderId, senderId !== 0, bytes);
+    if (this.relay && this.spanning.has(topic)) this.relay(topic, senderId, senderId !== 0, bytes, superseded);
   }
 
   /** A broadcast from another node of the cluster: to this node's subscribers of the topic, but the sender. */
@@ -121,7 +121,7 @@ export class Hub<C extends ClientInterfacer = ClientInterfacer> {
   /** An already encoded broadcast, as from `senderId`, here and on every node (a member's farewell relayed to its room's owner). */
   forward(topic: string, senderId: number, bytes: Uint8Array): void {
     this.publishLocally(topic, senderId, true, bytes);
-    if (this.relay && this.spanning.has(topic)) this.relay(topic, senderId, true, bytes);
+    if (this.relay && this.spanning.has(topic)) this.relay(topic, senderId, true, bytes, false);
   }
 
   private publishLocally(topic: string, senderId: number, excludeSender: boolean, bytes: Uint8Array, superseded = false, local = true): void {
@@ -142,6 +142,6 @@ export class Hub<C extends ClientInterfacer = ClientInterfacer> {
     this.stats.packetOut(msg.$case, bytes.length);
     this.topicTap?.(topic, senderId, false, bytes, superseded, true);
     this.serverPublish?.(topic, bytes);
-    if (this.relay && this.spanning.has(topic)) this.relay(topic, senderId, false, bytes);
+    if (this.relay && this.spanning.has(topic)) this.relay(topic, senderId, false, bytes, superseded);
   }
 }

@@ -6,6 +6,7 @@ import { LOBBY_TOPIC } from "../accounts/lobby.ts";
 import type { Accounts, SharedAccounts } from "../accounts/accounts.ts";
 import type { Cluster } from "../cluster/cluster.ts";
 import { FrameKind, type Frame } from "../cluster/frames.ts";
+import { Freshness, STALE_MS } from "../cluster/freshness.ts";
 import type { Metrics } from "../http/metrics.ts";
 import type { Hub } from "../hub/hub.ts";
 import type { DashboardView } from "../rooms/game.ts";
@@ -46,6 +47,7 @@ export function clusterMetrics(cluster: Cluster, metrics: Metrics): void {
     ["out", counters.bytesOut],
   ], "direction");
   metrics.counter("mmo_bus_frames_dropped_total", "Frames for other nodes dropped while Redis was unreachable", () => counters.framesDropped);
+  metrics.counter("mmo_bus_stale_frames_dropped_total", "Rooms' per-tick state from other nodes dropped for arriving late (after this node was paused)", () => counters.staleDropped);
   metrics.counter("mmo_bus_reconnects_total", "Times the bus's subscription came back after its connection to Redis was lost", () => counters.reconnects);
   metrics.counter("mmo_cluster_outages_total", "Outages of Redis seen by this node", () => cluster.outageCount);
   metrics.gauge("mmo_cluster_nodes", "Live nodes of the cluster, as this node last saw them", () => cluster.nodes.length);
@@ -76,7 +78,7 @@ export interface ClusterLinkParts {
 export function linkCluster(cluster: Cluster, parts: ClusterLinkParts): void {
   const { hub, shared, accounts, leaderboards, log, resumeEvent } = parts;
   hub.span(LOBBY_TOPIC);
-  hub.attachRelay((topic, sender, exclude, bytes) => cluster.bus.toAll({ kind: FrameKind.topic, topic, sender, exclude, bytes }));
+  hub.attachRelay((topic, sender, exclude, bytes, superseded) => cluster.bus.toAll({ kind: FrameKind.topic, topic, sender, exclude, superseded, bytes }));
   leaderboards.onChange = (rows) => cluster.bus.toAll(event({ type: "board", rows }));
   leaderboards.catchUpEvery(BOARD_CATCH_UP_MS);
   cluster.onNodesGone = (gone) => shared.nodesGone(gone);
@@ -85,10 +87,18 @@ export function linkCluster(cluster: Cluster, parts: ClusterLinkParts): void {
     leaderboards.catchUpNowAndAfter(BOARD_CATCH_UP_AFTER_OUTAGE_MS);
   };
   cluster.roomOwners = () => shared.owners();
-  cluster.bus.onBatch(({ origin, frames }) => {
+  const freshness = new Freshness();
+  let behind = false;
+  cluster.bus.onBatch(({ origin, sentAt, frames }) => {
+    // After a pause, the per-tick state in the backlog is dropped (the next tick supersedes it); the rest is delivered, late, once.
+    const lateness = freshness.lateness(origin, sentAt, Date.now());
+    const late = lateness > STALE_MS;
+    if (late && !behind) log.warn(`Cluster: frames from node ${origin} arrive ${Math.round(lateness)} ms late (was this node paused?); dropping the per-tick state among them until they are fresh`);
+    behind = late;
     for (const frame of frames) {
       try {
-        if (frame.kind === FrameKind.topic) hub.relayed(frame.topic, frame.sender, frame.exclude, frame.bytes);
+        if (frame.kind === FrameKind.topic && frame.superseded && late) cluster.bus.counters.staleDropped++;
+        else if (frame.kind === FrameKind.topic) hub.relayed(frame.topic, frame.sender, frame.exclude, frame.bytes);
         else if (frame.kind === FrameKind.event) received(origin, JSON.parse(frame.json) as ClusterEvent);
         else shared.received(origin, frame);
       } catch (err) {
