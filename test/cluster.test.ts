@@ -7,6 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RedisClient } from "bun";
 import { ClusterIds, ID_BLOCK } from "../src/cluster/ids.ts";
+import { NODE_PREFIX } from "../src/cluster/membership.ts";
+import { ClusterSessions } from "../src/cluster/sessions.ts";
 import { TestRedis } from "../src/testing/redis.ts";
 import { startServerProcess, type ServerProcess } from "../src/testing/server-process.ts";
 import { clusterOf, describeRedis, NODE_FROM_SOURCE as NODE, TestClient, waitFor } from "./helpers.ts";
@@ -105,6 +107,30 @@ describeRedis("cluster", () => {
       expect(Math.min(...after.slice(-ID_BLOCK / 2), ...after.slice(2 * ID_BLOCK, 2 * ID_BLOCK + 1))).toBeGreaterThan(Math.max(...before));
     } finally {
       for (const c of clients) c.close();
+    }
+  });
+
+  test("a node pushes back the expiry of the sessions it holds, not of those another node took; a released one is gone", async () => {
+    const client = new RedisClient(redis.url);
+    await client.connect();
+    try {
+      const mine = new ClusterSessions(client, "s1");
+      const theirs = new ClusterSessions(client, "s2");
+      await client.send("SET", [`${NODE_PREFIX}s1`, "{}", "PX", "60000"]);
+      expect(await mine.claim(41)).toBe(true);
+      expect(await mine.claim(42)).toBe(true);
+      await client.send("PEXPIRE", ["mmo:session:41", "1000"]);
+      // Another node took 42 over (a session resumed there).
+      await theirs.take(42);
+      await client.send("PEXPIRE", ["mmo:session:42", "1000"]);
+      expect(await mine.refresh()).toBe(1);
+      expect(Number(await client.send("PTTL", ["mmo:session:41"]))).toBeGreaterThan(10 * 60_000);
+      expect(Number(await client.send("PTTL", ["mmo:session:42"]))).toBeLessThanOrEqual(1000);
+      await mine.release(41);
+      expect(await client.send("EXISTS", ["mmo:session:41"])).toBe(0);
+      expect(await mine.refresh()).toBe(0);
+    } finally {
+      client.close();
     }
   });
 

@@ -11,7 +11,7 @@ import { Bus } from "./bus.ts";
 import { ClusterIds } from "./ids.ts";
 import { Leases } from "./leases.ts";
 import { HEARTBEAT_MS, Membership, NODE_TTL_MS } from "./membership.ts";
-import { ClusterSessions } from "./sessions.ts";
+import { ClusterSessions, SESSION_REFRESH_MS } from "./sessions.ts";
 
 /** The cluster cannot be joined at start (Redis unreachable, the name taken): a configuration error, exit 2. */
 export class ClusterStartError extends Error {}
@@ -41,6 +41,7 @@ export class Cluster {
   roomOwners: () => Record<string, string> = () => ({});
   bus!: Bus;
   private timer: ReturnType<typeof setInterval> | undefined;
+  private refreshTimer: ReturnType<typeof setInterval> | undefined;
   private down = false;
   private beating = false;
   private outages = 0;
@@ -77,6 +78,7 @@ export class Cluster {
       log.info(`Cluster node ${name} joined ${target}: ${membership.nodes.length} node(s) live (${membership.nodes.join(", ")})`);
       cluster.known = new Set(membership.nodes);
       cluster.timer = setInterval(() => void cluster.heartbeat(), HEARTBEAT_MS);
+      cluster.refreshTimer = setInterval(() => void cluster.sessions.refresh().catch((err) => cluster.trouble(err)), SESSION_REFRESH_MS);
       return cluster;
     } catch (err) {
       redis?.close();
@@ -110,6 +112,7 @@ export class Cluster {
   /** Leaves the cluster at once (its name free for a successor) and closes the connections. */
   async leave(): Promise<void> {
     clearInterval(this.timer);
+    clearInterval(this.refreshTimer);
     this.bus?.close();
     await withTimeout(this.membership.leave(), "leaving").catch(() => undefined);
     this.redis.close();
