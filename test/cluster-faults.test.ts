@@ -62,4 +62,27 @@ describeRedis("cluster faults", () => {
     expect(chats(sleeper.packets)).toEqual(["while you slept"]);
     expect(performance.now() - woke).toBeLessThan(3000);
   }, 60_000);
+
+  test("failed logins made while Redis is down count on the other nodes once it is back: the throttle errs towards refusing", async () => {
+    dataDir = mkdtempSync(join(tmpdir(), "mmo-throttle-outage-"));
+    for (const name of ["g1", "g2"]) nodes.push(await startServerProcess(NODE_FROM_SOURCE, ["--redis-url", redis.url, "--node-name", name, "--data-dir", dataDir, "--log-level", "warn"]));
+    const [a, b] = nodes as [ServerProcess, ServerProcess];
+    await waitFor(async () => (await Promise.all(nodes.map(clusterOf))).every((h) => h.nodes.length === 2), 8000, "both nodes");
+    const registrar = await TestClient.connect(a.url);
+    clients.push(registrar);
+    expect(await register(registrar, "Guessed", "right")).toBe("ok");
+    await redis.kill();
+    await waitFor(async () => (await Promise.all(nodes.map(clusterOf))).every((h) => h.bus === "down"), 8000, "the bus to be down");
+    for (let i = 0; i < 5; i++) {
+      const c = await TestClient.connect(a.url);
+      clients.push(c);
+      expect(await login(c, "Guessed", "wrong")).toBe("Incorrect username or password");
+    }
+    await redis.startServer();
+    await waitFor(async () => (await Promise.all(nodes.map(clusterOf))).every((h) => h.bus === "up" && h.nodes.length === 2), 15_000, "both nodes back");
+    await Bun.sleep(2000);
+    const elsewhere = await TestClient.connect(b.url);
+    clients.push(elsewhere);
+    expect(await login(elsewhere, "Guessed", "right")).toBe("Incorrect username or password");
+  }, 60_000);
 });

@@ -25,13 +25,28 @@ const BOARD_CATCH_UP_AFTER_OUTAGE_MS = 3000;
 
 const event = (clusterEvent: ClusterEvent): Frame => ({ kind: FrameKind.event, json: JSON.stringify(clusterEvent) });
 
-/** Sessions and the throttle, across the cluster. */
-export function sharedAccounts(cluster: Cluster, log: Logger): SharedAccounts {
+/** Failed logins this node could not tell the others while Redis was away: told when it is back. */
+const MISSED_FAILURES = 10_000;
+
+/**
+ * Sessions and the throttle, across the cluster. A failed login made while the bus is down is told
+ * to the others when it is back, counted by them as of then: the throttle errs towards refusing.
+ */
+export function sharedAccounts(cluster: Cluster, log: Logger): SharedAccounts & { resendMissed(): void } {
+  let missed: { username: string; ip: string }[] = [];
   return {
     claim: (userId) => cluster.sessions.claim(userId),
     release: (userId) => void cluster.sessions.release(userId).catch((err) => log.warn(`Cluster: could not release the session of account ${userId}: ${errorText(err)}`)),
-    failed: (username, ip) => cluster.bus.toAll(event({ type: "login", ok: false, username, ip })),
+    failed(username, ip) {
+      if (cluster.up) cluster.bus.toAll(event({ type: "login", ok: false, username, ip }));
+      else if (missed.length < MISSED_FAILURES) missed.push({ username, ip });
+    },
     succeeded: (username) => cluster.bus.toAll(event({ type: "login", ok: true, username, ip: "" })),
+    resendMissed() {
+      for (const { username, ip } of missed) cluster.bus.toAll(event({ type: "login", ok: false, username, ip }));
+      if (missed.length > 0) log.info(`Cluster: told the other nodes of ${missed.length} failed login(s) made while Redis was away`);
+      missed = [];
+    },
   };
 }
 
@@ -67,6 +82,8 @@ export function withClusterTiles(cluster: Cluster, view: DashboardView): Dashboa
 
 export interface ClusterLinkParts {
   hub: Hub;
+  /** The throttle's failures made while the bus was down, to tell when it is back. */
+  throttle: { resendMissed(): void };
   shared: SharedRooms;
   accounts: Accounts;
   leaderboards: Leaderboards;
@@ -76,7 +93,7 @@ export interface ClusterLinkParts {
 }
 
 export function linkCluster(cluster: Cluster, parts: ClusterLinkParts): void {
-  const { hub, shared, accounts, leaderboards, log, resumeEvent } = parts;
+  const { hub, throttle, shared, accounts, leaderboards, log, resumeEvent } = parts;
   hub.span(LOBBY_TOPIC);
   hub.attachRelay((topic, sender, exclude, bytes, superseded) => cluster.bus.toAll({ kind: FrameKind.topic, topic, sender, exclude, superseded, bytes }));
   leaderboards.onChange = (rows) => cluster.bus.toAll(event({ type: "board", rows }));
@@ -84,6 +101,8 @@ export function linkCluster(cluster: Cluster, parts: ClusterLinkParts): void {
   cluster.onNodesGone = (gone) => shared.nodesGone(gone);
   cluster.onReconnected = () => {
     shared.reconnected();
+    // The bus's subscription comes back within a moment of Redis: then the others hear them.
+    setTimeout(() => throttle.resendMissed(), BOARD_CATCH_UP_AFTER_OUTAGE_MS / 3);
     leaderboards.catchUpNowAndAfter(BOARD_CATCH_UP_AFTER_OUTAGE_MS);
   };
   cluster.roomOwners = () => shared.owners();

@@ -95,6 +95,7 @@ async function listen(
   log.info(`Game ${game.name}, seed ${seed}`);
 
   const shared = cluster && new SharedRooms(cluster, hub, log);
+  const clusterAccounts = cluster && sharedAccounts(cluster, log);
   const storage = new Storage(store.objects, config);
   const leaderboards = new Leaderboards(store.boards, log);
   const services: Services = {
@@ -108,7 +109,7 @@ async function listen(
       stats,
       now: () => services.now(),
       limits: config,
-      shared: cluster && sharedAccounts(cluster, log),
+      shared: clusterAccounts,
       endHeldSession: (userId) => resumption.endHeldOf(userId),
     }),
     rooms: new Rooms({ hub, storage, leaderboards, log, seed, now: () => services.now(), shared }),
@@ -141,7 +142,7 @@ async function listen(
   const restartParts: RestartParts = { hub, rooms, accounts, resumption, context, log };
   if (cluster && shared) {
     const resumeEvent = linkResume({ cluster, hub, rooms, shared, accounts, resumption, context, tokenTtlMs: (config.resumeGrace + 60) * 1000, log });
-    linkCluster(cluster, { hub, shared, accounts, leaderboards, log, resumeEvent });
+    linkCluster(cluster, { hub, throttle: clusterAccounts!, shared, accounts, leaderboards, log, resumeEvent });
   }
   const lifecycle = new Lifecycle({
     hub,
