@@ -85,4 +85,80 @@ describeRedis("cluster faults", () => {
     clients.push(elsewhere);
     expect(await login(elsewhere, "Guessed", "right")).toBe("Incorrect username or password");
   }, 60_000);
+
+  test("a rolling restart of 3 nodes with players in the world: the players of each restarted node resume on another without leaving the world; nothing lost", async () => {
+    dataDir = mkdtempSync(join(tmpdir(), "mmo-rolling-"));
+    const names = ["q1", "q2", "q3"];
+    const start = (name: string) => startServerProcess(NODE_FROM_SOURCE, ["--redis-url", redis.url, "--node-name", name, "--data-dir", dataDir, "--log-level", "warn"]);
+    const live = new Map<string, ServerProcess>();
+    for (const name of names) live.set(name, await start(name));
+    nodes.push(...live.values());
+    const settled = () => waitFor(async () => (await Promise.all([...live.values()].map(clusterOf))).every((h) => h.nodes.length === 3 && h.rooms.world !== undefined), 15_000, "every node to know the world's owner");
+    await settled();
+    // One player on each node, each holding a token (kept up to date as new ones arrive).
+    const players: { name: string; node: string; client: TestClient; id: number; token: string }[] = [];
+    for (const name of names) {
+      const client = await player(live.get(name)!, `Roller${name}`);
+      client.send({ $case: "resumeTokenRequest", value: {} });
+      players.push({ name: `Roller${name}`, node: name, client, id: client.id, token: (await client.expect("resumeToken")).value.token });
+      client.send({ $case: "playerDirection", value: { direction: players.length } });
+    }
+    const everyoneSeesEveryone = async () => {
+      for (const p of players) p.client.packets.splice(0);
+      await Bun.sleep(1000);
+      for (const p of players) for (const q of players) expect(`${p.name} saw ${q.name}: ${p.client.packets.filter((x) => x.msg?.$case === "player" && x.msg.value.id === q.id).length >= 10}`).toBe(`${p.name} saw ${q.name}: true`);
+    };
+    await everyoneSeesEveryone();
+    const farewells: number[] = [];
+    for (const victim of ["q2", "q1", "q3"]) {
+      const node = live.get(victim)!;
+      const moving = players.filter((p) => p.node === victim);
+      const closed = moving.map((p) => p.client.closed);
+      // The world's pause for a player elsewhere: the longest gap between its own updates from here on.
+      const observer = players.find((p) => p.node !== victim)!;
+      const gaps = { last: performance.now(), longest: 0 };
+      const watch = setInterval(() => {
+        const now = performance.now();
+        if (observer.client.packets.splice(0).some((x) => x.msg?.$case === "player" && x.msg.value.id === observer.id)) {
+          gaps.longest = Math.max(gaps.longest, now - gaps.last);
+          gaps.last = now;
+        }
+      }, 5);
+      const stoppedAt = performance.now();
+      node.proc.kill("SIGTERM");
+      for (const close of await Promise.all(closed)) expect(close.code).toBe(1012);
+      for (const p of moving) {
+        farewells.push(...p.client.packets.filter((x) => x.msg?.$case === "disconnect").map((x) => x.senderId));
+        const target = names.find((n) => n !== victim && live.has(n))!;
+        const client = await TestClient.connect(live.get(target)!.url);
+        clients.push(client);
+        client.send({ $case: "resumeRequest", value: { token: p.token } });
+        expect((await client.expect("resumeResponse", 8000)).value).toMatchObject({ ok: true, id: p.id });
+        p.token = (await client.expect("resumeToken")).value.token;
+        [p.client, p.node] = [client, target];
+      }
+      const resumedMs = performance.now() - stoppedAt;
+      expect(await node.proc.exited).toBe(0);
+      await Bun.sleep(500);
+      clearInterval(watch);
+      console.log(`rolling restart: ${victim}${victim === "q1" ? " (the world's owner)" : ""} stopped; its ${moving.length} player(s) resumed elsewhere ${Math.round(resumedMs)} ms after SIGTERM; a player elsewhere waited at most ${Math.round(gaps.longest)} ms between its world updates`);
+      live.delete(victim);
+      const again = await start(victim);
+      live.set(victim, again);
+      nodes.push(again);
+      await settled();
+      await everyoneSeesEveryone();
+    }
+    for (const p of players) farewells.push(...p.client.packets.filter((x) => x.msg?.$case === "disconnect").map((x) => x.senderId));
+    expect(farewells).toEqual([]);
+    // No account lost: each is on the board of a restarted node.
+    const browser = await TestClient.connect(live.get("q2")!.url);
+    clients.push(browser);
+    browser.send({ $case: "hiscoreBoardRequest", value: {} });
+    await browser.expect("hiscoreBoard");
+    for (const p of players) {
+      browser.send({ $case: "searchHiscore", value: { name: p.name } });
+      expect((await browser.expect("hiscoreBoard")).value.hiscores.some((h) => h.name === p.name)).toBe(true);
+    }
+  }, 120_000);
 });

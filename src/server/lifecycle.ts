@@ -20,6 +20,8 @@ import type { Store } from "../store/store.ts";
 
 const SHUTDOWN_REASON = "server shutting down";
 const RESTART_REASON = "server restarting: resume your session";
+/** How long a stopping node of a cluster waits for its held sessions to resume on the others. */
+const MOVE_OUT_MS = 10_000;
 const SWEEP_INTERVAL_MS = 1000;
 const PRUNE_EVERY_SWEEPS = 60;
 
@@ -66,23 +68,32 @@ export class Lifecycle {
     const { hub, rooms, shared, leaderboards, store, dashboard, cluster, log, stopGame, resumption, saveRun } = this.deps;
     this.stopping ??= (async () => {
       const open = () => [...hub.clients.values()].filter((client) => client.open);
-      const keep = saveRun !== undefined && !resumption.sessions().next().done;
-      log.info(`Shutting down: closing ${open().length} client connection(s)${keep ? ", keeping the game for the next start" : ""}`);
+      const resumable = !resumption.sessions().next().done;
+      // A single server keeps the game for its next start; a node lets its sessions resume on the others.
+      const keep = saveRun !== undefined && resumable;
+      const moveOut = cluster !== undefined && resumable;
+      const plan = keep ? ", keeping the game for the next start" : moveOut ? ", letting the sessions with a token resume on the other nodes" : "";
+      log.info(`Shutting down: closing ${open().length} client connection(s)${plan}`);
       void server.stop(false);
       dashboard.close();
       const deadline = performance.now() + timeoutMs;
+      const staying = (client: WebSocketClient) => (keep || moveOut) && client.session !== undefined;
       // Those that cannot resume are told, and leave the game as they would at any close.
       for (const client of open()) {
-        if (keep && client.session) continue;
+        if (staying(client)) continue;
         client.socketSendAs(newDisconnect(SHUTDOWN_REASON), 0);
         client.close(SHUTDOWN_REASON, CloseCode.goingAway);
       }
-      while (open().some((client) => !(keep && client.session)) && performance.now() < deadline) await Bun.sleep(10);
-      if (keep) {
-        saveRun();
-        for (const client of open()) client.close(RESTART_REASON, CloseCode.serviceRestart);
-      }
+      while (open().some((client) => !staying(client)) && performance.now() < deadline) await Bun.sleep(10);
+      if (keep) saveRun();
+      if (keep || moveOut) for (const client of open()) client.close(RESTART_REASON, CloseCode.serviceRestart);
       while (open().length > 0 && performance.now() < deadline) await Bun.sleep(10);
+      if (moveOut) {
+        // Their clients reconnect (to another node, through the balancer) and their sessions move there.
+        const drained = performance.now() + MOVE_OUT_MS;
+        while (resumption.heldCount > 0 && performance.now() < drained) await Bun.sleep(20);
+        if (resumption.heldCount > 0) log.warn(`Shutting down: ${resumption.heldCount} session(s) did not resume elsewhere within ${MOVE_OUT_MS / 1000} s; they leave`);
+      }
       clearInterval(this.sweep);
       // Whoever has not finished the closing handshake by now is cut off.
       await server.stop(true);
