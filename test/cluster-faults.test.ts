@@ -161,4 +161,31 @@ describeRedis("cluster faults", () => {
       expect((await browser.expect("hiscoreBoard")).value.hiscores.some((h) => h.name === p.name)).toBe(true);
     }
   }, 120_000);
+
+  test("/healthz, /metrics and the dashboard of a node that does not run the world show the owner's figures, marked as remote", async () => {
+    dataDir = mkdtempSync(join(tmpdir(), "mmo-health-"));
+    for (const name of ["h1", "h2"]) nodes.push(await startServerProcess(NODE_FROM_SOURCE, ["--redis-url", redis.url, "--node-name", name, "--data-dir", dataDir, "--log-level", "warn"]));
+    const [owner, other] = nodes as [ServerProcess, ServerProcess];
+    await waitFor(async () => (await Promise.all(nodes.map(clusterOf))).every((h) => h.nodes.length === 2 && h.rooms.world === "h1"), 8000, "both nodes to know the world's owner");
+    await player(owner, "HealthA");
+    await player(other, "HealthB");
+    await player(other, "HealthC");
+    const health = async (node: ServerProcess) => (await (await fetch(`http://127.0.0.1:${node.port}/healthz`)).json()) as Record<string, unknown>;
+    await waitFor(async () => (await health(other)).players === 3, 5000, "the owner's figures on the other node");
+    const [mine, theirs] = [await health(owner), await health(other)];
+    expect(mine).toMatchObject({ players: 3 });
+    expect(mine.world).toBeUndefined();
+    expect(theirs).toMatchObject({ players: 3, spores: mine.spores, world: { runsOn: "h1" } });
+    expect((theirs.world as { reportedMsAgo: number }).reportedMsAgo).toBeLessThan(3000);
+    expect(theirs.tickMs).toBeUndefined();
+    const metrics = await (await fetch(`http://127.0.0.1:${other.port}/metrics`)).text();
+    expect(metrics).toMatch(/^mmo_players 3$/m);
+    // The dashboard's stream: the world's tile says where it runs, and no idle copy's map is drawn.
+    const stream = (await fetch(`http://127.0.0.1:${other.port}/dashboard/events`)).body!.getReader();
+    let text = "";
+    while (!text.includes("\n\n")) text += new TextDecoder().decode((await stream.read()).value);
+    await stream.cancel();
+    expect(text).toContain('"World":"runs on h1"');
+    expect(text).not.toContain('"name":"HealthA"');
+  }, 60_000);
 });

@@ -7,6 +7,9 @@ import type { Leaderboards } from "../store/leaderboards.ts";
 import type { Storage } from "../store/storage.ts";
 import type { Random } from "./random.ts";
 
+/** What a room reports of itself (see Room.figures). */
+export type RoomFigures = Record<string, number | string>;
+
 /** What the framework gives a room. */
 export interface RoomContext {
   /** The room type, as the game defined it ("world"). */
@@ -87,6 +90,11 @@ export abstract class Room<J = undefined, S = unknown> {
    * what the game's own leave says. None by default.
    */
   farewell?(clientId: number): Msg | undefined;
+  /**
+   * A few figures of the room for /healthz, /metrics and the dashboard (players, spores): in a
+   * cluster, the owner's are what every other node shows of the room.
+   */
+  figures?(): RoomFigures;
   /** Once, after every member has left: flush what must be kept. */
   onDispose(): void {}
   /**

@@ -8,13 +8,19 @@ import { encodePacket, type Msg } from "../packets/index.ts";
 import type { Leaderboards } from "../store/leaderboards.ts";
 import type { Storage } from "../store/storage.ts";
 import { seededRandom, type Random } from "./random.ts";
-import type { Room, RoomContext } from "./room.ts";
+import type { Room, RoomContext, RoomFigures } from "./room.ts";
 import type { SharedRooms } from "./shared-rooms.ts";
 import { Ticker } from "./ticker.ts";
 
 // The registry holds rooms of every join and snapshot type; each room's hooks see only their own.
 export type AnyRoom = Room<any, any>;
 export type RoomFactory = (ctx: RoomContext) => AnyRoom;
+export type { RoomFigures };
+
+/** A room's figures as this node knows them: its own (it runs the room), or its owner's last report. */
+export type KnownFigures =
+  | { live: true; figures: RoomFigures }
+  | { live: false; owner: string | undefined; reportedMsAgo: number | undefined; figures: RoomFigures | undefined };
 
 /** A room as a restart keeps it: its snapshot, and its members with what each brought when it joined. */
 export interface SavedRoom {
@@ -55,6 +61,8 @@ export class RoomInstance implements RoomContext {
   owner: string | undefined;
   /** The room's hooks and clock run here: always for a room of this node, only on the owner for a shared one. */
   running = false;
+  /** Shared rooms another node runs: the figures its owner last reported. */
+  reported: { figures: RoomFigures; at: number } | undefined;
   readonly log: Logger;
   readonly random: Random;
   readonly room: AnyRoom;
@@ -231,6 +239,19 @@ export class Rooms {
 
   get size(): number {
     return this.instances.size;
+  }
+
+  /** The room's figures: live where it runs here, else as its owner last reported them (undefined: no such room). */
+  figures(id: string): KnownFigures | undefined {
+    const instance = this.instances.get(id);
+    if (!instance) return undefined;
+    if (instance.running) {
+      let figures: RoomFigures = {};
+      if (instance.room.figures) instance.guard("figures", () => (figures = instance.room.figures!()));
+      return { live: true, figures };
+    }
+    const { reported, owner } = instance;
+    return { live: false, owner, reportedMsAgo: reported && Math.round(performance.now() - reported.at), figures: reported?.figures };
   }
 
   /** The room the client is in and what it brought when it joined, if it is in one. */

@@ -12,7 +12,7 @@ import type { Leases } from "../cluster/leases.ts";
 import type { Hub } from "../hub/hub.ts";
 import { errorText, type Logger } from "../log.ts";
 import { decodePacket } from "../packets/index.ts";
-import type { RoomInstance } from "./rooms.ts";
+import type { RoomFigures, RoomInstance } from "./rooms.ts";
 
 /** What the shared rooms need of the cluster. */
 export interface RoomsCluster {
@@ -37,7 +37,8 @@ interface SharedSnapshot {
 export type RoomEvent =
   | { type: "owner"; room: string; node: string }
   | { type: "released"; room: string }
-  | { type: "members"; room: string; members: [clientId: number, join: unknown][] };
+  | { type: "members"; room: string; members: [clientId: number, join: unknown][] }
+  | { type: "figures"; room: string; figures: RoomFigures };
 
 /** After Redis returns, owners get this long to renew their leases before anyone takes one. */
 const QUIET_AFTER_OUTAGE_MS = NODE_TTL_MS;
@@ -206,6 +207,9 @@ export class SharedRooms {
       case "members":
         if (instance.running) this.reconcile(instance, origin, roomEvent.members);
         return;
+      case "figures":
+        if (!instance.running && origin === instance.owner) instance.reported = { figures: roomEvent.figures, at: performance.now() };
+        return;
     }
   }
 
@@ -219,6 +223,10 @@ export class SharedRooms {
         const holder = await leases.renew(instance.id);
         if (holder !== node) return this.lostLease(instance, holder);
         await leases.saveSnapshot(instance.id, this.snapshotOf(instance));
+        // What /healthz and the dashboard of the other nodes show of the room: its owner's figures.
+        let figures: RoomFigures | undefined;
+        if (instance.room.figures) instance.guard("figures", () => (figures = instance.room.figures!()));
+        if (figures) this.cluster.bus.toAll(event({ type: "figures", room: instance.id, figures }));
         return;
       }
       const holder = await leases.owner(instance.id);

@@ -1,7 +1,7 @@
 // Radius Rumble, the game of the "Godot 4 + Golang MMO" series: log in from the lobby to one shared
 // world of players and spores, or browse the hiscores.
 import { lobbyState } from "../../accounts/lobby.ts";
-import { defineGame } from "../../rooms/game.ts";
+import { defineGame, type DashboardView } from "../../rooms/game.ts";
 import { browsingHiscoresState } from "./browsing-hiscores.ts";
 import { inGameState } from "./in-game.ts";
 import { WORLD_ROOM, WorldRoom } from "./world-room.ts";
@@ -19,8 +19,10 @@ export const radiusRumble = defineGame({
       0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1,
     ]);
     const world = () => rooms.get<WorldRoom>(WORLD_ROOM)!.world;
-    metrics.gauge("mmo_players", "Players in the world", () => world().players.size);
-    metrics.gauge("mmo_spores", "Spores in the world", () => world().spores.size);
+    // In a cluster, a node that does not run the world shows its owner's figures, never its idle copy.
+    const figure = (name: "players" | "spores") => Number(rooms.figures(WORLD_ROOM)?.figures?.[name] ?? 0);
+    metrics.gauge("mmo_players", "Players in the world (in a cluster: as the world's owner last reported)", () => figure("players"));
+    metrics.gauge("mmo_spores", "Spores in the world (in a cluster: as the world's owner last reported)", () => figure("spores"));
     return {
       states: {
         initial: "Connected",
@@ -45,10 +47,16 @@ export const radiusRumble = defineGame({
         rooms.create(WORLD_ROOM, WORLD_ROOM);
       },
       health() {
+        const known = rooms.figures(WORLD_ROOM);
+        if (known && !known.live) return { players: figure("players"), spores: figure("spores"), world: { runsOn: known.owner ?? null, reportedMsAgo: known.reportedMsAgo ?? null } };
         const w = world();
         return { players: w.players.size, spores: w.spores.size, tickMs: w.tickStats() };
       },
-      dashboard() {
+      dashboard(): DashboardView {
+        const known = rooms.figures(WORLD_ROOM);
+        if (known && !known.live) {
+          return { tiles: { World: `runs on ${known.owner ?? "no node yet"}`, Players: figure("players"), Spores: figure("spores") } };
+        }
         const w = world();
         return {
           tiles: { "Tick p99 (ms)": w.tickStats().p99.toFixed(2) },

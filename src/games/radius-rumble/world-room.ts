@@ -62,6 +62,11 @@ export class WorldRoom extends Room<PlayerProfile, WorldSnapshot> {
     this.world.tick();
   }
 
+  /** What every node shows of the world: in a cluster, the owner's figures. */
+  override figures(): { players: number; spores: number } {
+    return { players: this.world.players.size, spores: this.world.spores.size };
+  }
+
   /** Back from away: its own player and every spore, as on joining; the others' positions come with the next tick. */
   override onBack(clientId: number): void {
     this.world.catchUp(clientId);
