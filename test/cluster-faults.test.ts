@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Packet } from "../src/packets/index.ts";
 import { TestRedis } from "../src/testing/redis.ts";
+import { TcpProxy } from "../src/testing/tcp-proxy.ts";
 import { startServerProcess, type ServerProcess } from "../src/testing/server-process.ts";
 import { clusterOf, describeRedis, login, NODE_FROM_SOURCE, register, TestClient, waitFor } from "./helpers.ts";
 
@@ -188,4 +189,72 @@ describeRedis("cluster faults", () => {
     expect(text).toContain('"World":"runs on h1"');
     expect(text).not.toContain('"name":"HealthA"');
   }, 60_000);
+
+  test("split brain: the world's owner cut off from Redis (the others keep it) stands still before its lease can be taken; on its return its player is served by the others' world, told gone once", async () => {
+    dataDir = mkdtempSync(join(tmpdir(), "mmo-split-"));
+    const cutoff = TcpProxy.start(redis.port);
+    try {
+      const start = (name: string, url: string) => startServerProcess(NODE_FROM_SOURCE, ["--redis-url", url, "--node-name", name, "--data-dir", dataDir, "--log-level", "warn"]);
+      nodes.push(await start("s1", `redis://127.0.0.1:${cutoff.port}`));
+      await waitFor(async () => (await clusterOf(nodes[0]!)).rooms.world === "s1", 8000, "s1 to run the world");
+      for (const name of ["s2", "s3"]) nodes.push(await start(name, redis.url));
+      const [s1, s2] = nodes as [ServerProcess, ServerProcess];
+      await waitFor(async () => (await Promise.all(nodes.map(clusterOf))).every((h) => h.nodes.length === 3 && h.rooms.world === "s1"), 8000, "every node to know s1 runs the world");
+      const a = await player(s1, "CutOff");
+      const b = await player(s2, "Kept");
+      await waitFor(() => b.packets.some((p) => p.msg?.$case === "player" && p.msg.value.id === a.id), 5000, "b to see a");
+      // The owner's snapshot (saved every second) has a in it.
+      await Bun.sleep(1500);
+      const ownUpdates: number[] = [];
+      const poll = setInterval(() => {
+        for (const p of a.packets.splice(0)) if (p.msg?.$case === "player" && p.msg.value.id === a.id) ownUpdates.push(performance.now());
+      }, 5);
+      cutoff.partition();
+      const cutAt = performance.now();
+      let takenAt = 0;
+      await waitFor(async () => {
+        const owner = (await clusterOf(s2)).rooms.world;
+        if (owner && owner !== "s1") takenAt = performance.now();
+        return takenAt > 0;
+      }, 15_000, "another node to run the world");
+      const lastOld = ownUpdates.at(-1)!;
+      console.log(`split brain: s1's world stood still ${Math.round(lastOld - cutAt)} ms after the cut; another node ran it ${Math.round(takenAt - cutAt)} ms after the cut`);
+      expect(lastOld).toBeLessThan(takenAt);
+      await waitFor(() => b.packets.some((p) => p.msg?.$case === "disconnect" && p.senderId === a.id), 5000, "b to be told a left");
+      cutoff.heal();
+      const healedAt = performance.now();
+      await waitFor(() => ownUpdates.some((t) => t > healedAt), 15_000, "a to be served by the world again");
+      await waitFor(() => b.packets.filter((p) => p.msg?.$case === "player" && p.msg.value.id === a.id).length > 0, 5000, "b to see a again");
+      clearInterval(poll);
+      await Bun.sleep(500);
+      expect(b.packets.filter((p) => p.msg?.$case === "disconnect" && p.senderId === a.id)).toHaveLength(1);
+      expect((await clusterOf(s1)).rooms.world).not.toBe("s1");
+    } finally {
+      cutoff.stop();
+    }
+  }, 90_000);
+
+  test("the world's owner paused past its lease (SIGSTOP, then SIGCONT) wakes standing still: one world ticks, not two, and no stale state of it goes out", async () => {
+    dataDir = mkdtempSync(join(tmpdir(), "mmo-pause-owner-"));
+    for (const name of ["o1", "o2", "o3"]) nodes.push(await startServerProcess(NODE_FROM_SOURCE, ["--redis-url", redis.url, "--node-name", name, "--data-dir", dataDir, "--log-level", "warn"]));
+    const [o1, o2] = nodes as [ServerProcess, ServerProcess];
+    await waitFor(async () => (await Promise.all(nodes.map(clusterOf))).every((h) => h.nodes.length === 3 && h.rooms.world === "o1"), 8000, "o1 to run the world");
+    const b = await player(o2, "Awake");
+    // b moves along x: the world's every update of it is further right than the one before.
+    b.send({ $case: "playerDirection", value: { direction: 0 } });
+    await Bun.sleep(1500);
+    o1.proc.kill("SIGSTOP");
+    await waitFor(async () => !["o1", undefined].includes((await clusterOf(o2)).rooms.world), 15_000, "another node to run the world");
+    await Bun.sleep(1000);
+    b.packets.splice(0);
+    o1.proc.kill("SIGCONT");
+    await Bun.sleep(2000);
+    const xs = b.packets.flatMap((p) => (p.msg?.$case === "player" && p.msg.value.id === b.id ? [p.msg.value.x] : []));
+    const backwards = xs.filter((x, i) => i > 0 && x < xs[i - 1]!).length;
+    console.log(`paused owner: ${xs.length} updates of a moving player in the 2 s after the old owner woke (40 are due from one world), ${backwards} from a stale copy`);
+    expect(xs.length).toBeGreaterThanOrEqual(30);
+    expect(xs.length).toBeLessThanOrEqual(44);
+    expect(backwards).toBe(0);
+    await waitFor(async () => (await clusterOf(o1)).rooms.world !== "o1", 8000, "o1 to know it no longer runs the world");
+  }, 90_000);
 });

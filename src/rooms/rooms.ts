@@ -63,6 +63,11 @@ export class RoomInstance implements RoomContext {
   running = false;
   /** Shared rooms another node runs: the figures its owner last reported. */
   reported: { figures: RoomFigures; at: number } | undefined;
+  /**
+   * Whether the room may act now: a shared room's owner that cannot confirm its lease (cut off from
+   * Redis, or just woken from a pause) stands still, so that no two nodes run it at once.
+   */
+  mayAct: () => boolean = () => true;
   readonly log: Logger;
   readonly random: Random;
   readonly room: AnyRoom;
@@ -82,7 +87,7 @@ export class RoomInstance implements RoomContext {
     this.log = deps.log.child(`Room ${id}: `);
     this.random = seededRandom((deps.seed ^ hashOf(id)) >>> 0);
     this.room = factory(this);
-    if (this.room.tickHz > 0) this.ticker = new Ticker(1000 / this.room.tickHz, () => this.guard("onTick", () => this.room.onTick()));
+    if (this.room.tickHz > 0) this.ticker = new Ticker(1000 / this.room.tickHz, () => this.mayAct() && this.guard("onTick", () => this.room.onTick()));
   }
 
   get storage(): Storage {
@@ -131,14 +136,14 @@ export class RoomInstance implements RoomContext {
   setTimeout(run: () => void, ms: number): Timer {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      this.guard("a timer", run);
+      if (this.mayAct()) this.guard("a timer", run);
     }, ms);
     this.timers.add(timer);
     return timer;
   }
 
   setInterval(run: () => void, ms: number): Timer {
-    const timer = setInterval(() => this.guard("a timer", run), ms);
+    const timer = setInterval(() => this.mayAct() && this.guard("a timer", run), ms);
     this.timers.add(timer);
     return timer;
   }
@@ -172,7 +177,7 @@ export class RoomInstance implements RoomContext {
   /** A member's message, to the room's handler for it (if any): a throw or a rejection drops that packet only. */
   handle(clientId: number, msg: Msg): void {
     const handler = this.room.messages[msg.$case] as ((clientId: number, value: unknown) => void | Promise<void>) | undefined;
-    if (!handler) return;
+    if (!handler || !this.mayAct()) return;
     const failed = (err: unknown) => this.log.error(`A ${msg.$case} packet of client ${clientId} failed: ${errorText(err)}`);
     try {
       const pending = handler(clientId, msg.value);

@@ -8,7 +8,7 @@
 import type { Bus } from "../cluster/bus.ts";
 import { FrameKind, type Frame } from "../cluster/frames.ts";
 import { HEARTBEAT_MS, NODE_TTL_MS } from "../cluster/membership.ts";
-import type { Leases } from "../cluster/leases.ts";
+import { LEASE_TTL_MS, type Leases } from "../cluster/leases.ts";
 import type { Hub } from "../hub/hub.ts";
 import { errorText, type Logger } from "../log.ts";
 import { decodePacket } from "../packets/index.ts";
@@ -40,6 +40,12 @@ export type RoomEvent =
   | { type: "members"; room: string; members: [clientId: number, join: unknown][] }
   | { type: "figures"; room: string; figures: RoomFigures };
 
+/**
+ * An owner acts only while its lease was confirmed this recently (the request's time): then at least
+ * a second of the lease is left, and no other node can have taken it.
+ */
+const LEASE_CONFIRMED_MS = LEASE_TTL_MS - 1000;
+
 /** After Redis returns, owners get this long to renew their leases before anyone takes one. */
 const QUIET_AFTER_OUTAGE_MS = NODE_TTL_MS;
 
@@ -47,6 +53,10 @@ export class SharedRooms {
   private readonly instances = new Map<string, RoomInstance>();
   private readonly checking = new Set<string>();
   private timer: ReturnType<typeof setInterval> | undefined;
+  /** When each room this node runs last had its lease confirmed (the renewal's request time). */
+  private readonly leaseAt = new Map<string, number>();
+  /** Rooms whose owner has not had this node's members report yet (the bus was down). */
+  private readonly unreported = new Set<string>();
   private quietUntil = 0;
 
   constructor(
@@ -220,8 +230,10 @@ export class SharedRooms {
     const { leases, node } = this.cluster;
     try {
       if (instance.running) {
+        const asked = performance.now();
         const holder = await leases.renew(instance.id);
         if (holder !== node) return this.lostLease(instance, holder);
+        this.confirmed(instance, asked);
         await leases.saveSnapshot(instance.id, this.snapshotOf(instance));
         // What /healthz and the dashboard of the other nodes show of the room: its owner's figures.
         let figures: RoomFigures | undefined;
@@ -235,6 +247,7 @@ export class SharedRooms {
         await leases.release(instance.id);
         return;
       }
+      if (holder && holder === instance.owner && this.unreported.has(instance.id)) return this.report(instance, holder);
       if (holder) return this.ownerIs(instance, holder);
       // A lease is taken only from an owner known to be gone (or when none was ever known); and when
       // Redis has just returned (maybe empty), the owner re-takes its lease first.
@@ -255,10 +268,25 @@ export class SharedRooms {
     return JSON.stringify(snapshot);
   }
 
+  /** The lease was confirmed as of `at`: the room may act for a while (and says so if it stood still). */
+  private confirmed(instance: RoomInstance, at: number): void {
+    const was = this.leaseAt.get(instance.id);
+    this.leaseAt.set(instance.id, at);
+    if (was !== undefined && at - was > LEASE_CONFIRMED_MS) this.log.info(`Room ${instance.id}: its lease is confirmed again; the room goes on`);
+  }
+
   /** This node holds the lease now: the room runs here, from the snapshot if there is one. */
   private takeOver(instance: RoomInstance, json: string | undefined): void {
     const previous = instance.owner;
     instance.owner = this.cluster.node;
+    this.leaseAt.set(instance.id, performance.now());
+    let still = false;
+    instance.mayAct = () => {
+      const may = performance.now() - (this.leaseAt.get(instance.id) ?? -Infinity) < LEASE_CONFIRMED_MS;
+      if (!may && !still) this.log.warn(`Room ${instance.id}: this node cannot confirm its lease (Redis unreachable, or the node was paused): the room stands still, so that no other node runs it at the same time`);
+      still = !may;
+      return may;
+    };
     instance.members.clear();
     instance.remote.clear();
     instance.start();
@@ -288,6 +316,8 @@ export class SharedRooms {
   /** Another node holds the lease of a room this node ran (Redis was away from this node): the room moves there. */
   private lostLease(instance: RoomInstance, holder: string): void {
     this.log.warn(`Room ${instance.id}: node ${holder} holds its lease now; this node's members move there`);
+    instance.mayAct = () => true;
+    this.leaseAt.delete(instance.id);
     instance.guard("onDispose", () => instance.room.onDispose());
     instance.halt();
     instance.remote.clear();
@@ -303,8 +333,16 @@ export class SharedRooms {
     this.report(instance, owner);
   }
 
-  /** Tells the owner which of its members are connected to this node, and what they brought. */
+  /**
+   * Tells the owner which of its members are connected to this node, and what they brought; while
+   * the bus is down (it would be dropped), again once it is up (see check).
+   */
   private report(instance: RoomInstance, owner: string): void {
+    if (!this.cluster.up) {
+      this.unreported.add(instance.id);
+      return;
+    }
+    this.unreported.delete(instance.id);
     this.cluster.bus.toNode(owner, event({ type: "members", room: instance.id, members: [...instance.joins] }));
   }
 

@@ -1,6 +1,8 @@
 // A TCP proxy on a loopback port, for tests that need a connection to die the way networks kill
 // them: `cut()` drops every connection at once, with no close frame and no FIN handshake seen by
-// either side as an orderly close (both sockets are destroyed), and refuses none afterwards.
+// either side as an orderly close (both sockets are destroyed), and refuses none afterwards;
+// `partition()` cuts them and then drops every new connection at once (as a host that resets them),
+// until `heal()`: a network split between what is behind the proxy and what uses it.
 import type { Socket, TCPSocketListener } from "bun";
 
 interface Pair {
@@ -12,6 +14,7 @@ interface Pair {
 
 export class TcpProxy {
   private readonly pairs = new Set<Pair>();
+  private partitioned = false;
 
   private constructor(
     private readonly listener: TCPSocketListener<Pair>,
@@ -28,6 +31,10 @@ export class TcpProxy {
         open(client) {
           const pair: Pair = { client, upstream: undefined, early: [] };
           client.data = pair;
+          if (proxy.partitioned) {
+            client.terminate();
+            return;
+          }
           proxy.pairs.add(pair);
           void Bun.connect<Pair>({
             hostname: "127.0.0.1",
@@ -83,7 +90,19 @@ export class TcpProxy {
     this.pairs.clear();
   }
 
+  /** Cuts every connection, and drops new ones until heal(). */
+  partition(): void {
+    this.partitioned = true;
+    this.cut();
+  }
+
+  /** The network is whole again: new connections go through. */
+  heal(): void {
+    this.partitioned = false;
+  }
+
   stop(): void {
+    this.heal();
     this.cut();
     this.listener.stop(true);
   }
