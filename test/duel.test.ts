@@ -7,12 +7,13 @@ import { duel } from "../src/games/duel/index.ts";
 import type { DuelRoom } from "../src/games/duel/duel-room.ts";
 import { PAPER, ROCK, SCISSORS } from "../src/games/duel/rules.ts";
 import { newChat } from "../src/packets/index.ts";
-import { startServerProcess } from "../src/testing/server-process.ts";
+import { TestRedis } from "../src/testing/redis.ts";
+import { startServerProcess, type ServerProcess } from "../src/testing/server-process.ts";
 import { defaultConfig } from "../src/config.ts";
 import { addResult, RECORD_KEY, RECORDS, type DuelRecord } from "../src/games/duel/records.ts";
 import { openStore } from "../src/store/open.ts";
 import { Storage } from "../src/store/storage.ts";
-import { describeStores, LogCapture, login, register, startTestServer, storeOptions, TestClient, waitFor, type TestServer } from "./helpers.ts";
+import { clusterOf, describeRedis, describeStores, LogCapture, NODE_FROM_SOURCE, login, register, startTestServer, storeOptions, TestClient, waitFor, type TestServer } from "./helpers.ts";
 
 let srv: TestServer;
 beforeAll(async () => {
@@ -214,3 +215,62 @@ test("the server runs Duel with --game duel", async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 }, 20_000);
+
+describeRedis("duel across the nodes of a cluster", () => {
+  let redis: TestRedis;
+  let dataDir: string;
+  const nodes: ServerProcess[] = [];
+  beforeAll(async () => {
+    redis = await TestRedis.start();
+    dataDir = mkdtempSync(join(tmpdir(), "mmo-duel-cluster-"));
+  });
+  afterAll(async () => {
+    await Promise.all(nodes.splice(0).map((n) => n.stop()));
+    await redis.destroy();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test("players who ask on two nodes get one match, played to its end on one node; a dead node's waiting player is never matched", async () => {
+    for (const name of ["d1", "d2", "d3"]) nodes.push(await startServerProcess(NODE_FROM_SOURCE, ["--game", "duel", "--redis-url", redis.url, "--node-name", name, "--data-dir", dataDir, "--log-level", "warn"]));
+    const [d1, d2, d3] = nodes as [ServerProcess, ServerProcess, ServerProcess];
+    await waitFor(async () => (await Promise.all(nodes.map(clusterOf))).every((h) => h.nodes.length === 3), 8000, "three nodes");
+    const a = await duelist(d1.url);
+    const b = await duelist(d2.url);
+    a.send({ $case: "matchRequest", value: {} });
+    a.send({ $case: "matchRequest", value: {} });
+    await a.expect("okResponse");
+    b.send({ $case: "matchRequest", value: {} });
+    const [startA, startB] = [(await a.expect("matchStart", 5000)).value, (await b.expect("matchStart", 5000)).value];
+    expect(startA.matchId).toBe(startB.matchId);
+    expect([startA.opponentId, startB.opponentId]).toEqual([b.id, a.id]);
+    for (let i = 0; i < 2; i++) {
+      hand(a, ROCK);
+      hand(b, SCISSORS);
+      for (const c of [a, b]) expect((await c.expect("roundResult", 5000)).value.winnerId).toBe(a.id);
+    }
+    for (const c of [a, b]) expect((await c.expect("matchOver", 5000)).value).toEqual({ winnerId: a.id, reason: "won 2 rounds" });
+    // Both back in Ready, each on its own node; the records are written once.
+    const record = async (c: TestClient) => {
+      c.send({ $case: "duelRecordRequest", value: {} });
+      return (await c.expect("duelRecord", 5000)).value;
+    };
+    await waitFor(async () => (await record(a)).wins === 1, 5000, "the winner's record");
+    expect(await record(b)).toEqual({ wins: 0, losses: 1, draws: 0 });
+    // The room is gone on every node.
+    await waitFor(async () => (await Promise.all(nodes.map(async (n) => ((await (await fetch(`http://127.0.0.1:${n.port}/healthz`)).json()) as { matches: number }).matches))).every((m) => m === 0), 5000, "the match room to be closed everywhere");
+
+    // A player waiting on a node that dies is not matched: the next two askers meet each other.
+    const ghost = await duelist(d3.url);
+    ghost.send({ $case: "matchRequest", value: {} });
+    await ghost.expect("okResponse");
+    d3.proc.kill("SIGKILL");
+    await waitFor(async () => (await clusterOf(d1)).nodes.length === 2, 8000, "d3 to be gone");
+    const [c, d] = [await duelist(d1.url), await duelist(d2.url)];
+    c.send({ $case: "matchRequest", value: {} });
+    await c.expect("okResponse");
+    d.send({ $case: "matchRequest", value: {} });
+    expect((await d.expect("matchStart", 5000)).value.opponentId).toBe(c.id);
+    expect((await c.expect("matchStart", 5000)).value.opponentId).toBe(d.id);
+    await Promise.all([a, b, c, d].map((x) => x.close()));
+  }, 60_000);
+});

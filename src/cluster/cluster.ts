@@ -11,6 +11,7 @@ import { Bus } from "./bus.ts";
 import { ClusterIds } from "./ids.ts";
 import { Leases } from "./leases.ts";
 import { HEARTBEAT_MS, Membership, NODE_TTL_MS } from "./membership.ts";
+import { ClusterQueues } from "./queues.ts";
 import { ClusterSessions, SESSION_REFRESH_MS } from "./sessions.ts";
 
 /** The cluster cannot be joined at start (Redis unreachable, the name taken): a configuration error, exit 2. */
@@ -33,6 +34,7 @@ export function defaultNodeName(): string {
 export class Cluster {
   readonly leases: Leases;
   readonly sessions: ClusterSessions;
+  readonly queues: ClusterQueues;
   /** Told the nodes that have left since the last heartbeat (expired or stopped). */
   onNodesGone: (gone: ReadonlySet<string>) => void = () => undefined;
   /** Told when Redis answers again after an outage. */
@@ -57,6 +59,7 @@ export class Cluster {
   ) {
     this.leases = new Leases(redis, membership.info.name);
     this.sessions = new ClusterSessions(redis, membership.info.name);
+    this.queues = new ClusterQueues(redis, membership.info.name);
   }
 
   /** Connects, claims the node's name and reserves its first ids; throws ClusterStartError. */

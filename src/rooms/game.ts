@@ -6,6 +6,7 @@ import type { Stats } from "../hub/stats.ts";
 import type { Logger } from "../log.ts";
 import type { Leaderboards } from "../store/leaderboards.ts";
 import type { Storage } from "../store/storage.ts";
+import type { Matches } from "./matches.ts";
 import type { RoomType, Rooms } from "./rooms.ts";
 
 /** Metrics a game adds to /metrics, beside the framework's. */
@@ -26,6 +27,8 @@ export interface DashboardView {
 /** What the framework gives a game, once per server. */
 export interface GameContext {
   readonly rooms: Rooms;
+  /** Matchmaking queues: declare them, put players in; in a cluster, across every node. */
+  readonly matches: Matches;
   /** The game's objects: per account or game-wide, versioned, in the server's database (see objects.ts). */
   readonly storage: Storage;
   /** The game's boards: declare them in `create`, read them from memory (see leaderboards.ts). */

@@ -383,9 +383,11 @@ export class Rooms {
       if (client) this.leave(client);
       else instance.members.delete(clientId);
     }
-    if (instance.running) instance.guard("onDispose", () => instance.room.onDispose());
+    const ran = instance.running;
+    if (ran) instance.guard("onDispose", () => instance.room.onDispose());
     instance.halt();
     this.instances.delete(id);
+    if (instance.shared) this.deps.shared?.disposed(instance, ran);
     this.deps.log.debug(`Room ${id} disposed`);
   }
 

@@ -38,7 +38,8 @@ export type RoomEvent =
   | { type: "owner"; room: string; node: string }
   | { type: "released"; room: string }
   | { type: "members"; room: string; members: [clientId: number, join: unknown][] }
-  | { type: "figures"; room: string; figures: RoomFigures };
+  | { type: "figures"; room: string; figures: RoomFigures }
+  | { type: "disposed"; room: string };
 
 /**
  * An owner acts only while its lease was confirmed this recently (the request's time): then at least
@@ -149,6 +150,18 @@ export class SharedRooms {
     this.cluster.bus.toAll({ kind: FrameKind.state, room: instance.id, clientId, state, json: JSON.stringify(arg ?? null) });
   }
 
+  /** The room is closed here (made by a game for a while, like a match): its owner tells every node, which close theirs. */
+  disposed(instance: RoomInstance, ran: boolean): void {
+    if (this.instances.get(instance.id) !== instance) return;
+    this.instances.delete(instance.id);
+    this.leaseAt.delete(instance.id);
+    this.unreported.delete(instance.id);
+    this.hub.unspan(instance.topic);
+    if (!ran) return;
+    this.cluster.bus.toAll(event({ type: "disposed", room: instance.id }));
+    void this.cluster.leases.release(instance.id).catch((err) => this.cluster.trouble(err));
+  }
+
   /** A member's session moved from one node to another (resume-link.ts): the owner sends to it there from now. */
   memberMoved(roomId: string, clientId: number, from: string, to: string): void {
     const instance = this.instances.get(roomId);
@@ -216,6 +229,9 @@ export class SharedRooms {
         return;
       case "members":
         if (instance.running) this.reconcile(instance, origin, roomEvent.members);
+        return;
+      case "disposed":
+        if (!instance.running) instance.dispose();
         return;
       case "figures":
         if (!instance.running && origin === instance.owner) instance.reported = { figures: roomEvent.figures, at: performance.now() };

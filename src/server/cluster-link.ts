@@ -14,9 +14,10 @@ import { errorText, type Logger } from "../log.ts";
 import type { RoomEvent, SharedRooms } from "../rooms/shared-rooms.ts";
 import type { Leaderboards } from "../store/leaderboards.ts";
 import type { RecordRow } from "../store/store.ts";
+import { QUEUE_ENTRY_TTL_MS, type MatchMade, type Matches, type SharedQueues } from "../rooms/matches.ts";
 import type { ResumeEvent } from "./resume-link.ts";
 
-type ClusterEvent = RoomEvent | ResumeEvent | { type: "board"; rows: RecordRow[] } | { type: "login"; ok: boolean; username: string; ip: string };
+type ClusterEvent = RoomEvent | ResumeEvent | { type: "match"; match: MatchMade } | { type: "board"; rows: RecordRow[] } | { type: "login"; ok: boolean; username: string; ip: string };
 
 /** Boards re-read the store this often, for events the bus lost without an outage being noticed. */
 const BOARD_CATCH_UP_MS = 30_000;
@@ -46,6 +47,19 @@ export function sharedAccounts(cluster: Cluster, log: Logger): SharedAccounts & 
       for (const { username, ip } of missed) cluster.bus.toAll(event({ type: "login", ok: false, username, ip }));
       if (missed.length > 0) log.info(`Cluster: told the other nodes of ${missed.length} failed login(s) made while Redis was away`);
       missed = [];
+    },
+  };
+}
+
+/** Matchmaking queues in Redis; a match is told to every node, `made` here too. */
+export function sharedQueues(cluster: Cluster, made: (match: MatchMade) => void): SharedQueues {
+  return {
+    node: cluster.node,
+    enqueue: (queue, filter, clientId, size) => cluster.queues.enqueue(queue, filter, clientId, size, QUEUE_ENTRY_TTL_MS),
+    remove: (queue, filter, clientId) => cluster.queues.remove(queue, filter, clientId),
+    announce(match) {
+      cluster.bus.toAll(event({ type: "match", match }));
+      made(match);
     },
   };
 }
@@ -88,12 +102,13 @@ export interface ClusterLinkParts {
   accounts: Accounts;
   leaderboards: Leaderboards;
   log: Logger;
+  matches: Matches;
   /** Sessions moving between nodes (resume-link.ts). */
   resumeEvent(origin: string, resumeEvent: ResumeEvent): void;
 }
 
 export function linkCluster(cluster: Cluster, parts: ClusterLinkParts): void {
-  const { hub, throttle, shared, accounts, leaderboards, log, resumeEvent } = parts;
+  const { hub, throttle, shared, accounts, leaderboards, matches, log, resumeEvent } = parts;
   hub.span(LOBBY_TOPIC);
   hub.attachRelay((topic, sender, exclude, bytes, superseded) => cluster.bus.toAll({ kind: FrameKind.topic, topic, sender, exclude, superseded, bytes }));
   leaderboards.onChange = (rows) => cluster.bus.toAll(event({ type: "board", rows }));
@@ -134,6 +149,8 @@ export function linkCluster(cluster: Cluster, parts: ClusterLinkParts): void {
         if (clusterEvent.ok) accounts.succeededElsewhere(clusterEvent.username);
         else accounts.failedElsewhere(clusterEvent.username, clusterEvent.ip);
         return;
+      case "match":
+        return matches.made(clusterEvent.match);
       case "resume-take":
       case "resume-refused":
       case "resume-cut":

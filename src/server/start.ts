@@ -15,6 +15,7 @@ import type { ClientContext, SocketData, WebSocketClient } from "../hub/websocke
 import { errorText, type Logger } from "../log.ts";
 import { PROTO_HASH } from "../packets/proto-hash.ts";
 import type { Game } from "../rooms/game.ts";
+import { Matches } from "../rooms/matches.ts";
 import { Rooms } from "../rooms/rooms.ts";
 import { SharedRooms } from "../rooms/shared-rooms.ts";
 import { Leaderboards } from "../store/leaderboards.ts";
@@ -24,7 +25,7 @@ import type { Store } from "../store/store.ts";
 import { Admission } from "./admission.ts";
 import { ProxyTrust } from "./client-address.ts";
 import { loadClientFiles, loadTls } from "./files.ts";
-import { clusterMetrics, linkCluster, sharedAccounts, withClusterTiles } from "./cluster-link.ts";
+import { clusterMetrics, linkCluster, sharedAccounts, sharedQueues, withClusterTiles } from "./cluster-link.ts";
 import { Lifecycle } from "./lifecycle.ts";
 import { readSavedRun, restoreRun, saveRun, type RestartParts } from "./restart.ts";
 import { linkResume } from "./resume-link.ts";
@@ -115,9 +116,10 @@ async function listen(
     rooms: new Rooms({ hub, storage, leaderboards, log, seed, now: () => services.now(), shared }),
   };
   const { accounts, rooms } = services;
+  const matches: Matches = new Matches(rooms, hub, log, cluster && sharedQueues(cluster, (match) => matches.made(match)));
   const metrics = new Metrics(stats, hub);
   metrics.gauge("mmo_hash_queue", "Logins and registrations waiting for a password hash", () => accounts.hashQueue.length);
-  const runtime = game.create({ rooms, storage, leaderboards, accounts, stats, metrics, log, now: () => services.now() });
+  const runtime = game.create({ rooms, matches, storage, leaderboards, accounts, stats, metrics, log, now: () => services.now() });
   for (const [type, factory] of Object.entries(runtime.rooms)) rooms.define(type, factory);
   await leaderboards.load();
   const states = new StateMachine(runtime.states);
@@ -142,7 +144,7 @@ async function listen(
   const restartParts: RestartParts = { hub, rooms, accounts, resumption, context, log };
   if (cluster && shared) {
     const resumeEvent = linkResume({ cluster, hub, rooms, shared, accounts, resumption, context, tokenTtlMs: (config.resumeGrace + 60) * 1000, log });
-    linkCluster(cluster, { hub, throttle: clusterAccounts!, shared, accounts, leaderboards, log, resumeEvent });
+    linkCluster(cluster, { hub, throttle: clusterAccounts!, shared, accounts, leaderboards, matches, log, resumeEvent });
   }
   const lifecycle = new Lifecycle({
     hub,

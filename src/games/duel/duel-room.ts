@@ -6,7 +6,7 @@ import { Room, type RoomContext, type RoomHandlers } from "../../rooms/room.ts";
 import type { Leaderboard } from "../../store/leaderboards.ts";
 import type { Collection } from "../../store/storage.ts";
 import { addResult, type DuelRecord, type Outcome } from "./records.ts";
-import { compareHands, isHand, MAX_ROUNDS, ROUND_SECONDS, WINS_NEEDED } from "./rules.ts";
+import { compareHands, isHand, MATCH_FILL_SECONDS, MAX_ROUNDS, ROUND_SECONDS, WINS_NEEDED } from "./rules.ts";
 
 export const DUEL_ROOM = "duel";
 /** The state the players go back to when the match is over. */
@@ -49,6 +49,16 @@ export class DuelRoom extends Room<Duelist, DuelSnapshot> {
     private readonly wins: Leaderboard,
   ) {
     super(ctx);
+  }
+
+  /** A matched player who never comes (its connection closed meanwhile): the others go back to Ready, nothing recorded. */
+  override onCreate(): void {
+    this.ctx.setTimeout(() => {
+      if (this.seats.length >= 2 || this.over) return;
+      this.over = true;
+      for (const seat of this.seats) this.ctx.setState(seat.id, AFTER_MATCH_STATE);
+      this.ctx.dispose();
+    }, MATCH_FILL_SECONDS * 1000);
   }
 
   /** The room's id, which the players' InMatch state joins. */

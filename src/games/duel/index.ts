@@ -5,13 +5,14 @@ import { lobbyState } from "../../accounts/lobby.ts";
 import { defineGame } from "../../rooms/game.ts";
 import { DUEL_ROOM, DuelRoom } from "./duel-room.ts";
 import { RECORDS, WINS_BOARD, type DuelRecord } from "./records.ts";
-import { inMatchState, Matchmaker, readyState } from "./states.ts";
+import { DUEL_QUEUE, inMatchState, readyState } from "./states.ts";
 
 export const duel = defineGame({
   name: "duel",
   description: "an example: rock-paper-scissors matches of two, many at once",
-  create({ rooms, accounts, storage, leaderboards, metrics }) {
-    const matchmaker = new Matchmaker(rooms);
+  create({ rooms, matches: queues, accounts, storage, leaderboards, metrics }) {
+    // Two players a match, whichever node each asked on; the room runs on one of them.
+    queues.define(DUEL_QUEUE, { type: DUEL_ROOM, size: 2, onMatched: (client, room) => client.setState("InMatch", room) });
     const records = storage.collection<DuelRecord>(RECORDS);
     const wins = leaderboards.define({ id: WINS_BOARD, order: "desc", operator: "increment" });
     const matches = () => [...rooms.ofType<DuelRoom>(DUEL_ROOM)].length;
@@ -21,7 +22,7 @@ export const duel = defineGame({
         initial: "Connected",
         states: {
           Connected: lobbyState(accounts, { afterLogin: (client) => client.setState("Ready") }),
-          Ready: readyState(matchmaker, records, wins),
+          Ready: readyState(queues, records, wins),
           InMatch: inMatchState(rooms),
         },
         transitions: {
@@ -31,8 +32,8 @@ export const duel = defineGame({
         },
       },
       rooms: { [DUEL_ROOM]: (ctx) => new DuelRoom(ctx, records, wins) },
-      health: () => ({ matches: matches(), waiting: matchmaker.waiting ? 1 : 0 }),
-      dashboard: () => ({ tiles: { Matches: matches(), Waiting: matchmaker.waiting ? 1 : 0 } }),
+      health: () => ({ matches: matches(), waiting: queues.waitingHere }),
+      dashboard: () => ({ tiles: { Matches: matches(), Waiting: queues.waitingHere } }),
     };
   },
 });

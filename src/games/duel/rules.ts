@@ -6,6 +6,8 @@ export const SCISSORS = 3;
 export const WINS_NEEDED = 2;
 /** A round a player does not throw in within this long goes to the one who did (or is a draw). */
 export const ROUND_SECONDS = 20;
+/** A match whose players have not all come within this long is called off. */
+export const MATCH_FILL_SECONDS = 10;
 /** After this many rounds the match ends: the one with more round wins takes it, else it is a draw. */
 export const MAX_ROUNDS = 9;
 

@@ -1,13 +1,12 @@
 // A duelist's states beyond the lobby: Ready (logged in, may ask for a match) and InMatch.
-import type { ClientInterfacer } from "../../hub/client.ts";
 import { defineState } from "../../hub/states.ts";
 import { newDenyResponse, newDisconnect, newOkResponse } from "../../packets/index.ts";
 import { errorText } from "../../log.ts";
+import type { Matches } from "../../rooms/matches.ts";
 import type { Rooms } from "../../rooms/rooms.ts";
 import type { Leaderboard } from "../../store/leaderboards.ts";
 import type { Collection } from "../../store/storage.ts";
 import type { Account } from "../../store/store.ts";
-import { DUEL_ROOM, type DuelRoom } from "./duel-room.ts";
 import { EMPTY_RECORD, RECORD_KEY, type DuelRecord } from "./records.ts";
 
 /** How many of the wins board a client gets. */
@@ -16,37 +15,16 @@ export const RECORD_FAILED = "Failed to get your record - please try again later
 
 export const LEFT_REASON = "Client disconnected";
 
-/** Pairs players in the order they ask: the first waits, the second starts a match with it. */
-export class Matchmaker {
-  waiting: ClientInterfacer | undefined;
+/** The queue of players who asked for a match (on a server alone, or across every node of a cluster). */
+export const DUEL_QUEUE = "duel";
 
-  constructor(private readonly rooms: Rooms) {}
-
-  /** The first asker gets ok_response and waits; the second starts a match with it. */
-  request(client: ClientInterfacer): void {
-    const opponent = this.waiting;
-    if (!opponent || opponent === client) {
-      this.waiting = client;
-      client.socketSend(newOkResponse());
-      return;
-    }
-    this.waiting = undefined;
-    const { matchId } = this.rooms.create<DuelRoom>(DUEL_ROOM);
-    opponent.setState("InMatch", matchId);
-    client.setState("InMatch", matchId);
-  }
-
-  /** Leaving Ready (a match, a logout, a close) takes the client out of the queue. */
-  cancel(client: ClientInterfacer): void {
-    if (this.waiting === client) this.waiting = undefined;
-  }
-}
-
-export function readyState(matchmaker: Matchmaker, records: Collection<DuelRecord>, wins: Leaderboard) {
+export function readyState(matches: Matches, records: Collection<DuelRecord>, wins: Leaderboard) {
   return defineState({
     handleMessage: {
+      /** ok_response, then match_start once another player (on any node) asks too. */
       matchRequest(client) {
-        matchmaker.request(client);
+        client.socketSend(newOkResponse());
+        matches.ask(DUEL_QUEUE, client);
       },
       async duelRecordRequest(client) {
         const { userId } = client.account as Account;
@@ -67,7 +45,7 @@ export function readyState(matchmaker: Matchmaker, records: Collection<DuelRecor
       },
     },
     onExit(client) {
-      matchmaker.cancel(client);
+      matches.cancel(client);
     },
   });
 }
