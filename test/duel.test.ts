@@ -7,13 +7,12 @@ import { duel } from "../src/games/duel/index.ts";
 import type { DuelRoom } from "../src/games/duel/duel-room.ts";
 import { PAPER, ROCK, SCISSORS } from "../src/games/duel/rules.ts";
 import { newChat } from "../src/packets/index.ts";
-import { TestRedis } from "../src/testing/redis.ts";
 import { startServerProcess, type ServerProcess } from "../src/testing/server-process.ts";
 import { defaultConfig } from "../src/config.ts";
 import { addResult, RECORD_KEY, RECORDS, type DuelRecord } from "../src/games/duel/records.ts";
 import { openStore } from "../src/store/open.ts";
 import { Storage } from "../src/store/storage.ts";
-import { clusterOf, describeRedis, describeStores, LogCapture, NODE_FROM_SOURCE, login, register, startTestServer, storeOptions, TestClient, waitFor, type TestServer } from "./helpers.ts";
+import { clusterOf, clusterOnRedis, describeRedis, describeStores, LogCapture, login, register, startTestServer, storeOptions, TestClient, type TestServer, waitFor } from "./helpers.ts";
 
 let srv: TestServer;
 beforeAll(async () => {
@@ -217,21 +216,11 @@ test("the server runs Duel with --game duel", async () => {
 }, 20_000);
 
 describeRedis("duel across the nodes of a cluster", () => {
-  let redis: TestRedis;
-  let dataDir: string;
-  const nodes: ServerProcess[] = [];
-  beforeAll(async () => {
-    redis = await TestRedis.start();
-    dataDir = mkdtempSync(join(tmpdir(), "mmo-duel-cluster-"));
-  });
-  afterAll(async () => {
-    await Promise.all(nodes.splice(0).map((n) => n.stop()));
-    await redis.destroy();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const cluster = clusterOnRedis("mmo-duel-cluster-");
+  const nodes = cluster.nodes;
 
   test("players who ask on two nodes get one match, played to its end on one node; a dead node's waiting player is never matched", async () => {
-    for (const name of ["d1", "d2", "d3"]) nodes.push(await startServerProcess(NODE_FROM_SOURCE, ["--game", "duel", "--redis-url", redis.url, "--node-name", name, "--data-dir", dataDir, "--log-level", "warn"]));
+    for (const name of ["d1", "d2", "d3"]) await cluster.node(name, "--game", "duel");
     const [d1, d2, d3] = nodes as [ServerProcess, ServerProcess, ServerProcess];
     await waitFor(async () => (await Promise.all(nodes.map(clusterOf))).every((h) => h.nodes.length === 3), 8000, "three nodes");
     const a = await duelist(d1.url);

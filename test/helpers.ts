@@ -1,11 +1,14 @@
 // The testkit (src/testing) for the suites, and the services they need (PostgreSQL, Redis).
-import { describe } from "bun:test";
+import { afterAll, beforeAll, describe } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Config } from "../src/config.ts";
 import { radiusRumble } from "../src/games/radius-rumble/index.ts";
 import { postgresUnavailable, TestPostgres } from "../src/testing/postgres.ts";
 import { godotUnavailable } from "../src/testing/godot.ts";
-import { redisUnavailable } from "../src/testing/redis.ts";
+import { redisUnavailable, TestRedis } from "../src/testing/redis.ts";
+import { startServerProcess, type ServerProcess } from "../src/testing/server-process.ts";
 
 export * from "../src/testing/client.ts";
 export { LogCapture, startTestServer, type TestServer } from "../src/testing/server.ts";
@@ -81,3 +84,31 @@ export function describeStores(name: string, body: (kind: StoreKind) => void): v
   describePostgres(`${name} [postgres]`, () => body("postgres"));
 }
 
+
+/**
+ * A suite's cluster: a redis-server started before its tests, node processes from the source on one
+ * data folder, all stopped after them (call it inside a describeRedis).
+ */
+export function clusterOnRedis(prefix: string) {
+  const cluster = {
+    redis: undefined as unknown as TestRedis,
+    dataDir: "",
+    nodes: [] as ServerProcess[],
+    /** Starts a node named `name` (with more options, such as --game). */
+    async node(name: string, ...options: string[]): Promise<ServerProcess> {
+      const node = await startServerProcess(NODE_FROM_SOURCE, [...options, "--redis-url", cluster.redis.url, "--node-name", name, "--data-dir", cluster.dataDir, "--log-level", "warn"]);
+      cluster.nodes.push(node);
+      return node;
+    },
+  };
+  beforeAll(async () => {
+    cluster.redis = await TestRedis.start();
+    cluster.dataDir = mkdtempSync(join(tmpdir(), prefix));
+  });
+  afterAll(async () => {
+    await Promise.all(cluster.nodes.splice(0).map((n) => n.stop()));
+    await cluster.redis.destroy();
+    rmSync(cluster.dataDir, { recursive: true, force: true });
+  });
+  return cluster;
+}

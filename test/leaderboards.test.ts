@@ -10,9 +10,8 @@ import type { Packet } from "../src/packets/index.ts";
 import { Leaderboards, periodOf, type BoardSpec } from "../src/store/leaderboards.ts";
 import { openStore } from "../src/store/open.ts";
 import type { Store } from "../src/store/store.ts";
-import { TestRedis } from "../src/testing/redis.ts";
-import { startServerProcess, type ServerProcess } from "../src/testing/server-process.ts";
-import { clusterOf, describeRedis, describeStores, LogCapture, login, NODE_FROM_SOURCE, register, storeOptions, TestClient, waitFor } from "./helpers.ts";
+import type { ServerProcess } from "../src/testing/server-process.ts";
+import { clusterOf, clusterOnRedis, describeRedis, describeStores, LogCapture, login, register, storeOptions, TestClient, waitFor } from "./helpers.ts";
 
 const at = (iso: string) => Date.parse(iso);
 
@@ -152,20 +151,10 @@ describeStores("leaderboards", (kind) => {
 });
 
 describeRedis("leaderboards across a cluster", () => {
-  let redis: TestRedis;
-  let dataDir: string;
-  const nodes: ServerProcess[] = [];
+  const cluster = clusterOnRedis("mmo-cluster-boards-");
+  const nodes = cluster.nodes;
   const clients: TestClient[] = [];
-  beforeAll(async () => {
-    redis = await TestRedis.start();
-    dataDir = mkdtempSync(join(tmpdir(), "mmo-cluster-boards-"));
-  });
-  afterAll(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.close()));
-    await Promise.all(nodes.splice(0).map((n) => n.stop()));
-    await redis.destroy();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => Promise.all(clients.splice(0).map((c) => c.close())));
   async function connect(node: ServerProcess): Promise<TestClient> {
     const client = await TestClient.connect(node.url);
     clients.push(client);
@@ -186,7 +175,7 @@ describeRedis("leaderboards across a cluster", () => {
 
   test("a registration and a best score made while Redis is down reach every node's board within seconds of its return", async () => {
     for (const name of ["b1", "b2", "b3"]) {
-      nodes.push(await startServerProcess(NODE_FROM_SOURCE, ["--redis-url", redis.url, "--node-name", name, "--data-dir", dataDir, "--log-level", "warn"]));
+      await cluster.node(name);
     }
     const [a, b, c] = nodes as [ServerProcess, ServerProcess, ServerProcess];
     await waitFor(async () => (await Promise.all(nodes.map(clusterOf))).every((h) => h.nodes.length === 3 && h.rooms.world === "b1"), 8000, "every node to know the world's owner");
@@ -195,7 +184,7 @@ describeRedis("leaderboards across a cluster", () => {
     expect(await register(before, "Before", "pw")).toBe("ok");
     await waitFor(async () => typeof (await lookUp(c, "Before")) === "object", 3000, "a registration to reach another node");
 
-    await redis.kill();
+    await cluster.redis.kill();
     await waitFor(async () => (await Promise.all(nodes.map(clusterOf))).every((h) => h.bus === "down"), 8000, "the bus to be down everywhere");
     const player = await connect(a);
     expect(await register(player, "Outage", "pw")).toBe("ok");
@@ -204,7 +193,7 @@ describeRedis("leaderboards across a cluster", () => {
     await player.close();
     expect(await lookUp(b, "Outage")).toBe("No player found with that name");
 
-    await redis.startServer();
+    await cluster.redis.startServer();
     const returned = performance.now();
     for (const node of [b, c]) {
       let seen: unknown;

@@ -10,10 +10,9 @@ import { ResumeReason } from "../src/hub/resume.ts";
 import { WORLD_ROOM, type WorldRoom } from "../src/games/radius-rumble/world-room.ts";
 import { newChat, type Packet } from "../src/packets/index.ts";
 import { RESTART_FILE } from "../src/server/restart.ts";
-import { TestRedis } from "../src/testing/redis.ts";
 import { startServerProcess, type ServerProcess } from "../src/testing/server-process.ts";
 import { TcpProxy } from "../src/testing/tcp-proxy.ts";
-import { clusterOf, describeRedis, login, NODE_FROM_SOURCE, radiusRumble, register, startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
+import { clusterOf, clusterOnRedis, describeRedis, login, radiusRumble, register, startTestServer, TestClient, type TestServer, waitFor } from "./helpers.ts";
 
 const servers: TestServer[] = [];
 const proxies: TcpProxy[] = [];
@@ -329,18 +328,8 @@ test("bun run dev: a change under the watched folder restarts the server, and a 
 }, 30_000);
 
 describeRedis("session resume across the nodes of a cluster", () => {
-  let redis: TestRedis;
-  let dataDir: string;
-  const nodes: ServerProcess[] = [];
-  beforeAll(async () => {
-    redis = await TestRedis.start();
-    dataDir = mkdtempSync(join(tmpdir(), "mmo-resume-cluster-"));
-  });
-  afterAll(async () => {
-    await Promise.all(nodes.splice(0).map((n) => n.stop()));
-    await redis.destroy();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const cluster = clusterOnRedis("mmo-resume-cluster-");
+  const nodes = cluster.nodes;
 
   // r1 runs the world: the session moves between two other nodes, away from the owner, and to it.
   for (const [from, to, elsewhere] of [
@@ -351,7 +340,7 @@ describeRedis("session resume across the nodes of a cluster", () => {
     test(`dropped on node r${from + 1}, resumed on r${to + 1} (r1 runs the world): the missed chat once, the same id, nobody told, one session per account`, async () => {
       if (nodes.length === 0) {
         for (const name of ["r1", "r2", "r3"]) {
-          nodes.push(await startServerProcess(NODE_FROM_SOURCE, ["--redis-url", redis.url, "--node-name", name, "--data-dir", dataDir, "--log-level", "warn"]));
+          await cluster.node(name);
         }
         await waitFor(async () => (await Promise.all(nodes.map(clusterOf))).every((h) => h.nodes.length === 3 && h.rooms.world === "r1"), 8000, "every node to know the world's owner");
       }
