@@ -138,6 +138,11 @@ export class Resumption {
     return this.limits.resumeGrace > 0;
   }
 
+  /** Whether any client holds a token (a live or a held session that may resume). */
+  get anyResumable(): boolean {
+    return this.tokens.size > 0;
+  }
+
   /** Sessions held now. */
   get heldCount(): number {
     return this.held.size;

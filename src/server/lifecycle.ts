@@ -68,7 +68,7 @@ export class Lifecycle {
     const { hub, rooms, shared, leaderboards, store, dashboard, cluster, log, stopGame, resumption, saveRun } = this.deps;
     this.stopping ??= (async () => {
       const open = () => [...hub.clients.values()].filter((client) => client.open);
-      const resumable = !resumption.sessions().next().done;
+      const resumable = resumption.anyResumable;
       // A single server keeps the game for its next start; a node lets its sessions resume on the others.
       const keep = saveRun !== undefined && resumable;
       const moveOut = cluster !== undefined && resumable;

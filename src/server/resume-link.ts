@@ -55,7 +55,6 @@ export function linkResume(parts: ResumeLinkParts): (origin: string, resumeEvent
     },
     tail: (node, freshId, kept) => cluster.bus.toNode(node, event({ type: "resume-tail", freshId, kept: kept.map((b) => Buffer.from(b).toString("base64")) })),
     release(client) {
-      rooms.forget(client.id, "");
       const account = client.account as Account | undefined;
       if (account) cluster.sessions.movedAway(account.userId);
       accounts.releaseLocally(client);
