@@ -119,7 +119,10 @@ export class World {
   private readonly onTick: ((ms: number) => void) | undefined;
   private nextSporeId = 1;
   private ticks = 0;
-  /** The fan-out of the last tick, while it is being published. */
+  /**
+   * The fan-out of the last tick, while it is being published: `spent` is the time its blocks held the
+   * event loop, the first block from the tick's start (so the step is in it), the longest of them `longestBlock`.
+   */
   private fanout: { players: Player[]; next: number; step: number; spent: number; longestBlock: number } | undefined;
   /** The most recent ticks' durations, for /healthz, the metrics and the benchmarks. */
   private readonly timings: { whole: number; step: number; longestBlock: number }[] = [];
@@ -242,16 +245,15 @@ export class World {
   private readonly publishChunk = (blockStart = performance.now(), size = FANOUT_CHUNK): void => {
     const fanout = this.fanout;
     if (!fanout) return;
-    const chunkStart = performance.now();
     const end = Math.min(fanout.players.length, fanout.next + size);
     for (; fanout.next < end; fanout.next++) {
       const player = fanout.players[fanout.next]!;
       // One that left (or was eaten and respawned) since the step is not published from the grave.
       if (this.players.get(player.id) === player) this.output.stateToAll(player.id, playerMsg(player));
     }
-    const chunkEnd = performance.now();
-    fanout.spent += chunkEnd - chunkStart;
-    fanout.longestBlock = Math.max(fanout.longestBlock, chunkEnd - blockStart);
+    const block = performance.now() - blockStart;
+    fanout.spent += block;
+    fanout.longestBlock = Math.max(fanout.longestBlock, block);
     if (fanout.next < fanout.players.length) setImmediate(() => this.publishChunk());
     else this.finishFanout();
   };
@@ -259,7 +261,7 @@ export class World {
   private finishFanout(): void {
     const fanout = this.fanout!;
     this.fanout = undefined;
-    const whole = fanout.step + fanout.spent;
+    const whole = fanout.spent;
     this.timings.push({ whole, step: fanout.step, longestBlock: fanout.longestBlock });
     if (this.timings.length > TICK_HISTORY) this.timings.shift();
     this.onTick?.(whole);
