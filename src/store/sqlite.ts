@@ -12,6 +12,28 @@ import { StoreOpenError, UserExistsError, type Account, type Store } from "./sto
 
 export const DB_FILE = "db.sqlite";
 
+/** How long a server waits for another sharing the file (its busy timeout, and the switch to WAL). */
+const BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * Switches the file to WAL. The switch needs the file to itself, and SQLite answers SQLITE_BUSY at
+ * once, without waiting for the busy timeout, when another connection is opening it at that moment
+ * (seen with 6 servers starting at once): so it is tried again for up to the busy timeout.
+ */
+function toWal(db: Database): void {
+  const until = performance.now() + BUSY_TIMEOUT_MS;
+  for (let pause = 5; ; pause = Math.min(pause * 2, 100)) {
+    try {
+      const { journal_mode } = db.query("PRAGMA journal_mode = WAL").get() as { journal_mode: string };
+      if (journal_mode.toLowerCase() !== "wal") throw new Error(`the file stays in journal mode ${journal_mode}, not WAL`);
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== "SQLITE_BUSY" || performance.now() > until) throw err;
+      Bun.sleepSync(pause);
+    }
+  }
+}
+
 export class SqliteStore implements Store {
   readonly description: string;
   readonly objects: SqliteObjects;
@@ -52,8 +74,8 @@ export class SqliteStore implements Store {
       if (exclusive) lock = FolderLock.acquire(dataDir);
       db = new Database(join(dataDir, DB_FILE), { create: true, strict: true });
       // First, so that servers sharing the file on purpose wait for each other, even to switch to WAL.
-      db.run("PRAGMA busy_timeout = 5000");
-      db.run("PRAGMA journal_mode = WAL");
+      db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      toWal(db);
       db.run("PRAGMA synchronous = NORMAL");
       db.run("PRAGMA foreign_keys = ON");
       migrate(db);
