@@ -131,7 +131,7 @@ export async function register(client: TestClient, username: string, password: s
   return answer(client);
 }
 
-export async function login(client: TestClient, username: string, password: string): Promise<Answer> {
+export async function login(client: TestClient, username: string, password: string, timeoutMs?: number): Promise<Answer> {
   client.send({ $case: "loginRequest", value: { username, password } });
-  return answer(client);
+  return answer(client, timeoutMs);
 }
