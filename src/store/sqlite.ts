@@ -73,7 +73,7 @@ export class SqliteStore implements Store {
       mkdirSync(dataDir, { recursive: true });
       if (exclusive) lock = FolderLock.acquire(dataDir);
       db = new Database(join(dataDir, DB_FILE), { create: true, strict: true });
-      // First, so that servers sharing the file on purpose wait for each other, even to switch to WAL.
+      // First, so that servers sharing the file on purpose wait for each other.
       db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
       toWal(db);
       db.run("PRAGMA synchronous = NORMAL");
