@@ -191,6 +191,22 @@ export const OPTIONS = {
     help: "seed of the world's random source, to replay a world exactly (0: a random seed, logged at start)",
     parse: integer(0, 2 ** 32 - 1),
   }),
+  worldSize: option({
+    flag: "world-size",
+    env: "MMO_WORLD_SIZE",
+    default: 6000,
+    arg: "UNITS",
+    help: "side of the square a game's world spawns in (Radius Rumble: the series' 6000; spores grow with its area)",
+    parse: integer(1000, 1_000_000),
+  }),
+  viewBudget: option({
+    flag: "view-budget",
+    env: "MMO_VIEW_BUDGET",
+    default: 24_000,
+    arg: "BYTES",
+    help: "bytes a second of world frames per client (24,000: 1,200 a frame at 20 Hz, what a weak 3G link carries)",
+    parse: integer(2_000, 10_000_000),
+  }),
   logLevel: option<LogLevel>({
     flag: "log-level",
     env: "MMO_LOG_LEVEL",

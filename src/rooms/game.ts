@@ -24,8 +24,15 @@ export interface DashboardView {
   players?: { id: number; name: string; score: number; x: number; y: number; radius: number; color: number }[];
 }
 
+/** The options of the command line a game reads. */
+export interface GameOptions {
+  /** --world-size: the side of the square its world spawns in. */
+  worldSize: number;
+}
+
 /** What the framework gives a game, once per server. */
 export interface GameContext {
+  readonly options: GameOptions;
   readonly rooms: Rooms;
   /** Matchmaking queues: declare them, put players in; in a cluster, across every node. */
   readonly matches: Matches;

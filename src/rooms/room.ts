@@ -5,6 +5,7 @@ import type { Logger } from "../log.ts";
 import type { Msg, MsgCase, MsgValue } from "../packets/index.ts";
 import type { Leaderboards } from "../store/leaderboards.ts";
 import type { Storage } from "../store/storage.ts";
+import type { Entities, Replication } from "../world/world.ts";
 import type { Random } from "./random.ts";
 
 /** What a room reports of itself (see Room.figures). */
@@ -39,6 +40,14 @@ export interface RoomContext {
    * (a position), not kept for a member who is away (see onBack).
    */
   publish(senderId: number, msg: Msg, superseded?: boolean): void;
+  /**
+   * The members that take no world frames (the series' clients): a world room's per-tick messages go
+   * to them alone, since the others see the world through their frames (see replicate).
+   */
+  readonly classic: {
+    publish(senderId: number, msg: Msg, superseded?: boolean): void;
+    broadcast(senderId: number, msg: Msg): void;
+  };
   /** Moves a member's client to another state of the game (a transition its state table allows). */
   setState(clientId: number, state: string, arg?: unknown): void;
   /** Timers that stop when the room is disposed. */
@@ -47,6 +56,11 @@ export interface RoomContext {
   clearTimer(timer: Timer): void;
   /** Closes the room: its members leave it (onLeave each), then onDispose. */
   dispose(): void;
+  /**
+   * Makes the room a world of entities that its members see through views (src/world/): call once,
+   * in the room's constructor or onCreate. Members that ask for frames get one a tick, after onTick.
+   */
+  replicate(replication: Replication): Entities;
 }
 
 /**
@@ -74,6 +88,8 @@ export abstract class Room<J = undefined, S = unknown> {
   /** The client is leaving (its state moved on, or its connection closed); `send` still reaches it. */
   abstract onLeave(clientId: number): void;
   onTick(): void {}
+  /** A member asked for world frames (see RoomContext.replicate): stop sending it the classic per-tick messages. */
+  onFrames?(clientId: number): void;
   /**
    * A member's connection dropped and its session is held for a while (it asked for a resume token):
    * it is still a member, and what is sent to it is kept. Freeze its player here if you like; by

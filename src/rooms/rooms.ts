@@ -11,6 +11,7 @@ import { seededRandom, type Random } from "./random.ts";
 import type { Room, RoomContext, RoomFigures } from "./room.ts";
 import type { SharedRooms } from "./shared-rooms.ts";
 import { Ticker } from "./ticker.ts";
+import { EntityError, RoomWorld, type Entities, type Replication } from "../world/world.ts";
 
 // The registry holds rooms of every join and snapshot type; each room's hooks see only their own.
 export type AnyRoom = Room<any, any>;
@@ -47,10 +48,18 @@ export interface RoomsDeps {
   now(): number;
   /** In a cluster: the rooms made with a given id are shared by the nodes, each run by one owner. */
   shared?: SharedRooms;
+  /** Bytes a second each client's world frames may take (--view-budget). */
+  viewBudget: number;
 }
 
 export class RoomInstance implements RoomContext {
   readonly topic: string;
+  /** The members that take no world frames (every member, in a room that does not replicate). */
+  readonly classicTopic: string;
+  readonly classic = {
+    publish: (senderId: number, msg: Msg, superseded = false) => this.deps.hub.publish(senderId, msg, this.classicTopic, superseded),
+    broadcast: (senderId: number, msg: Msg) => this.deps.hub.broadcast(senderId, msg, this.classicTopic),
+  };
   /** Every member, wherever its client is connected. */
   readonly members = new Set<number>();
   /** What each member connected to this node brought when it joined (for a new owner, or a restart). */
@@ -73,6 +82,8 @@ export class RoomInstance implements RoomContext {
   readonly room: AnyRoom;
   private readonly timers = new Set<Timer>();
   private readonly ticker: Ticker | undefined;
+  /** The room's entities and its members' views, once it replicates (replicate). */
+  world: RoomWorld | undefined;
   disposed = false;
 
   constructor(
@@ -84,10 +95,33 @@ export class RoomInstance implements RoomContext {
     readonly shared: boolean,
   ) {
     this.topic = `room/${id}`;
+    this.classicTopic = `room/${id}/classic`;
     this.log = deps.log.child(`Room ${id}: `);
     this.random = seededRandom((deps.seed ^ hashOf(id)) >>> 0);
     this.room = factory(this);
-    if (this.room.tickHz > 0) this.ticker = new Ticker(1000 / this.room.tickHz, () => this.mayAct() && this.guard("onTick", () => this.room.onTick()));
+    if (this.room.tickHz > 0) this.ticker = new Ticker(1000 / this.room.tickHz, () => this.mayAct() && this.tick());
+  }
+
+  private tick(): void {
+    this.guard("onTick", () => this.room.onTick());
+    if (this.world) this.guard("the world's frames", () => this.world!.flush());
+  }
+
+  replicate(replication: Replication): Entities {
+    if (this.world) throw new EntityError(`room ${this.id} replicates already: call replicate once`);
+    const { hub } = this.deps;
+    this.world = new RoomWorld(
+      replication,
+      { viewBudget: this.deps.viewBudget, tickHz: () => this.room?.tickHz ?? 0 },
+      {
+        open: (clientId) => !this.remote.has(clientId) && hub.clients.get(clientId)?.open === true,
+        send: (clientId, frame) => {
+          hub.stats.packetOut("worldFrame", frame.length);
+          hub.clients.get(clientId)?.sendBytes(frame);
+        },
+      },
+    );
+    return this.world;
   }
 
   get storage(): Storage {
@@ -317,6 +351,7 @@ export class Rooms {
     instance.members.add(client.id);
     this.roomOf.set(client.id, instance);
     client.subscribe(instance.topic);
+    client.subscribe(instance.classicTopic);
     instance.joins.set(client.id, join);
     if (instance.running) instance.room.onJoin(client.id, join);
     else this.deps.shared?.joined(instance, client.id, join);
@@ -332,6 +367,7 @@ export class Rooms {
     if (!instance) return;
     this.roomOf.delete(client.id);
     client.unsubscribe(instance.topic);
+    client.unsubscribe(instance.classicTopic);
     instance.joins.delete(client.id);
     if (!instance.running) {
       // The owner tells the others, once it has taken the member out: nothing of it follows the farewell.
@@ -341,6 +377,7 @@ export class Rooms {
     }
     if (farewell) client.broadcast(farewell, instance.topic);
     instance.guard("onLeave", () => instance.room.onLeave(client.id));
+    instance.world?.forget(client.id);
     instance.members.delete(client.id);
   }
 
@@ -353,16 +390,38 @@ export class Rooms {
   /** The client resumed its session: its room brings it up to date (after the packets kept for it). */
   back(client: ClientInterfacer): void {
     const instance = this.roomOf.get(client.id);
+    instance?.world?.resync(client.id);
     if (instance?.running && instance.room.onBack) instance.guard("onBack", () => instance.room.onBack!(client.id));
   }
 
   /** A member's message for its room; false when the client is in no room or the room does not take it. */
   deliver(client: ClientInterfacer, msg: Msg): boolean {
     const instance = this.roomOf.get(client.id);
+    if (msg.$case === "worldFramesRequest") {
+      this.startFrames(client, instance, msg.value.viewRadius);
+      return true;
+    }
     if (!instance?.room.messages[msg.$case]) return false;
     if (instance.running) instance.handle(client.id, msg);
     else this.deps.shared?.message(instance, client.id, encodePacket(client.id, msg));
     return true;
+  }
+
+  /** A client asks for world frames: told the view it gets, or why not. */
+  private startFrames(client: ClientInterfacer, instance: RoomInstance | undefined, viewRadius: number): void {
+    const refuse = (reason: string) => {
+      client.log.info(`Refused world frames: ${reason}`);
+      client.socketSendAs({ $case: "worldInfo", value: { ok: false, reason, viewRadius: 0, precision: 0, tickHz: 0, budget: 0 } }, 0);
+    };
+    if (!instance) return refuse(FramesRefusal.notInWorld);
+    if (!instance.running) return refuse(FramesRefusal.notHere);
+    const world = instance.world;
+    if (!world) return refuse(FramesRefusal.notInWorld);
+    const refusal = world.startFrames(client.id, viewRadius);
+    if (refusal) return refuse(refusal);
+    client.unsubscribe(instance.classicTopic);
+    if (instance.room.onFrames) instance.guard("onFrames", () => instance.room.onFrames!(client.id));
+    client.socketSendAs({ $case: "worldInfo", value: { ok: true, reason: "", ...world.info(client.id) } }, 0);
   }
 
   /** Broadcasts to the client's room as the client (its chat, its farewell); false when it is in none. */
@@ -442,6 +501,12 @@ export class Rooms {
     this.roomOf.clear();
   }
 }
+
+/** Why a client gets no world frames (WorldInfoMessage.reason); docs/protocol.md lists them. */
+export const FramesRefusal = {
+  notInWorld: "Not in a world: log in and enter one first",
+  notHere: "Frames are served by the node that runs the world: this node does not",
+} as const;
 
 /** FNV-1a, to give each room its own random sequence from one server seed. */
 function hashOf(text: string): number {

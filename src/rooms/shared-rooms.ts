@@ -81,6 +81,7 @@ export class SharedRooms {
   adopt(instance: RoomInstance): void {
     this.instances.set(instance.id, instance);
     this.hub.span(instance.topic);
+    this.hub.span(instance.classicTopic);
     void this.check(instance);
     this.timer ??= setInterval(() => {
       for (const each of this.instances.values()) void this.check(each);
@@ -157,6 +158,7 @@ export class SharedRooms {
     this.leaseAt.delete(instance.id);
     this.unreported.delete(instance.id);
     this.hub.unspan(instance.topic);
+    this.hub.unspan(instance.classicTopic);
     if (!ran) return;
     this.cluster.bus.toAll(event({ type: "disposed", room: instance.id }));
     void this.cluster.leases.release(instance.id).catch((err) => this.cluster.trouble(err));

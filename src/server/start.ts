@@ -113,13 +113,13 @@ async function listen(
       shared: clusterAccounts,
       endHeldSession: (userId) => resumption.endHeldOf(userId),
     }),
-    rooms: new Rooms({ hub, storage, leaderboards, log, seed, now: () => services.now(), shared }),
+    rooms: new Rooms({ hub, storage, leaderboards, log, seed, now: () => services.now(), shared, viewBudget: config.viewBudget }),
   };
   const { accounts, rooms } = services;
   const matches: Matches = new Matches(rooms, hub, log, cluster && sharedQueues(cluster, (match) => matches.made(match)));
   const metrics = new Metrics(stats, hub);
   metrics.gauge("mmo_hash_queue", "Logins and registrations waiting for a password hash", () => accounts.hashQueue.length);
-  const runtime = game.create({ rooms, matches, storage, leaderboards, accounts, stats, metrics, log, now: () => services.now() });
+  const runtime = game.create({ options: { worldSize: config.worldSize }, rooms, matches, storage, leaderboards, accounts, stats, metrics, log, now: () => services.now() });
   for (const [type, factory] of Object.entries(runtime.rooms)) rooms.define(type, factory);
   await leaderboards.load();
   const states = new StateMachine(runtime.states);

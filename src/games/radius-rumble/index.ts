@@ -12,7 +12,7 @@ export const HISCORES = "hiscores";
 export const radiusRumble = defineGame({
   name: "radius-rumble",
   description: "the series' game: one world of players and spores, hiscores (default)",
-  create({ rooms, accounts, leaderboards, metrics }) {
+  create({ options, rooms, accounts, leaderboards, metrics }) {
     // The series' hiscores: best score, descending, ties to the older account.
     const hiscores = leaderboards.define({ id: HISCORES, order: "desc", operator: "best" });
     const tickSeconds = metrics.histogram("mmo_world_tick_seconds", "Duration of one world tick (simulation and fan-out)", [
@@ -42,7 +42,7 @@ export const radiusRumble = defineGame({
           BrowsingHiscores: ["Connected"],
         },
       },
-      rooms: { [WORLD_ROOM]: (ctx) => new WorldRoom(ctx, hiscores, (ms) => tickSeconds.observe(ms / 1000)) },
+      rooms: { [WORLD_ROOM]: (ctx) => new WorldRoom(ctx, hiscores, (ms) => tickSeconds.observe(ms / 1000), options.worldSize) },
       start() {
         rooms.create(WORLD_ROOM, WORLD_ROOM);
       },

@@ -64,8 +64,8 @@ export const sporeRadiusFrom = (normalSample: number): number => Math.max(10 + n
  * A spawn point in [-bound, bound]² where a circle of `radius` overlaps nothing `isFree` rejects;
  * after every 25 failed tries the bound doubles.
  */
-export function spawnPoint(radius: number, random: () => number, isFree: (c: Circle) => boolean): { x: number; y: number } {
-  let bound = SPAWN_BOUND;
+export function spawnPoint(radius: number, random: () => number, isFree: (c: Circle) => boolean, startBound = SPAWN_BOUND): { x: number; y: number } {
+  let bound = startBound;
   for (let tries = 1; ; tries++) {
     const candidate = { x: (random() * 2 - 1) * bound, y: (random() * 2 - 1) * bound, radius };
     if (isFree(candidate)) return { x: candidate.x, y: candidate.y };

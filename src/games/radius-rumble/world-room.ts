@@ -4,7 +4,7 @@
 import { newDisconnect, type Msg } from "../../packets/index.ts";
 import { Room, type RoomContext, type RoomHandlers } from "../../rooms/room.ts";
 import type { Leaderboard } from "../../store/leaderboards.ts";
-import { TICK_SECONDS } from "./rules.ts";
+import { MAX_SPORES, SPAWN_BOUND, TICK_SECONDS } from "./rules.ts";
 import { World, type PlayerProfile, type WorldSnapshot } from "./world.ts";
 
 /** The one world every player enters. */
@@ -13,6 +13,15 @@ export const WORLD_ROOM = "world";
 export const LEFT_REASON = "Client disconnected";
 /** Best scores reach the board at most this often while players play (and always on leaving). */
 const SCORE_FLUSH_MS = 5000;
+/** The series' world: 6000 units a side. */
+export const DEFAULT_WORLD_SIZE = 2 * SPAWN_BOUND;
+/**
+ * How far a client taking frames sees around its player: a 1920×1080 window at the series' zoom
+ * shows ±960 by ±540, so 1200 covers it with a margin for the things that move in.
+ */
+export const VIEW_RADIUS = 1200;
+/** Positions in frames are whole tenths of a unit: finer than a pixel at the series' zoom. */
+export const PRECISION = 0.1;
 
 export class WorldRoom extends Room<PlayerProfile, WorldSnapshot> {
   override readonly tickHz = 1 / TICK_SECONDS;
@@ -28,15 +37,22 @@ export class WorldRoom extends Room<PlayerProfile, WorldSnapshot> {
     ctx: RoomContext,
     private readonly hiscores: Leaderboard,
     onTick: (ms: number) => void,
+    worldSize = DEFAULT_WORLD_SIZE,
   ) {
     super(ctx);
+    // Spores keep the series' density: 1000 in 6000², as many more as the area is larger.
+    const scale = (worldSize / DEFAULT_WORLD_SIZE) ** 2;
     this.world = new World({
+      entities: ctx.replicate({ viewRadius: VIEW_RADIUS, precision: PRECISION }),
+      spawnBound: worldSize / 2,
+      maxSpores: Math.round(MAX_SPORES * scale),
       random: ctx.random,
       now: () => ctx.now(),
       output: {
-        toAll: (senderId, msg) => ctx.publish(senderId, msg),
-        stateToAll: (senderId, msg) => ctx.publish(senderId, msg, true),
-        toOthers: (senderId, msg) => ctx.broadcast(senderId, msg),
+        // The world's own messages go to the clients that take no frames: the others see it in them.
+        toAll: (senderId, msg) => ctx.classic.publish(senderId, msg),
+        stateToAll: (senderId, msg) => ctx.classic.publish(senderId, msg, true),
+        toOthers: (senderId, msg) => ctx.classic.broadcast(senderId, msg),
         toPlayer: (playerId, senderId, msg) => ctx.send(playerId, msg, senderId),
         refused: (playerId, why) => ctx.log.debug(`Refused a claim of client ${playerId}: ${why}`),
       },
@@ -60,6 +76,10 @@ export class WorldRoom extends Room<PlayerProfile, WorldSnapshot> {
 
   override onTick(): void {
     this.world.tick();
+  }
+
+  override onFrames(clientId: number): void {
+    this.world.framesOnly(clientId);
   }
 
   /** What every node shows of the world: in a cluster, the owner's figures. */

@@ -2,6 +2,7 @@
 // drops and replenishes spores, and publishes each player's state once. It knows no sockets: what it
 // says goes out through WorldOutput. Its room (world-room.ts) connects it to the framework.
 import type { Msg } from "../../packets/index.ts";
+import type { Entities, Entity } from "../../world/world.ts";
 import { SpatialGrid } from "./grid.ts";
 import { gaussian, type Random } from "../../rooms/random.ts";
 import {
@@ -17,6 +18,7 @@ import {
   PLAYER_SPEED,
   PLAYER_START_RADIUS,
   REPLENISH_SECONDS,
+  SPAWN_BOUND,
   spawnPoint,
   SPORES_PER_BATCH,
   SPORES_PER_REPLENISH,
@@ -101,6 +103,13 @@ export interface WorldOptions {
   now: () => number;
   output: WorldOutput;
   maxSpores?: number;
+  /** Half the side of the square players and spores spawn in (the series' 3000). */
+  spawnBound?: number;
+  /**
+   * The world as entities, for the clients that take frames: players (state PlayerMessage without x
+   * and y) and spores (SporeMessage without x and y), at their positions.
+   */
+  entities?: Entities;
   /** Told each tick's whole duration (step and fan-out) in ms, for the metrics. */
   onTick?: (ms: number) => void;
 }
@@ -127,12 +136,19 @@ export class World {
   /** The most recent ticks' durations, for /healthz, the metrics and the benchmarks. */
   private readonly timings: { whole: number; step: number; longestBlock: number }[] = [];
   private largestPlayerRadius = PLAYER_START_RADIUS;
+  private readonly spawnBound: number;
+  private readonly entities: Entities | undefined;
+  /** Each player's and spore's entity, by their ids (apart from the snapshot's plain data). */
+  private readonly playerEntities = new Map<number, Entity>();
+  private readonly sporeEntities = new Map<number, Entity>();
 
   constructor(options: WorldOptions) {
     this.random = options.random;
     this.now = options.now;
     this.output = options.output;
     this.maxSpores = options.maxSpores ?? MAX_SPORES;
+    this.spawnBound = options.spawnBound ?? SPAWN_BOUND;
+    this.entities = options.entities;
     this.onTick = options.onTick;
     for (let i = 0; i < this.maxSpores; i++) this.addSpore();
   }
@@ -142,21 +158,46 @@ export class World {
     this.fanout = undefined;
   }
 
+  /** The client takes frames: the spores still owed to it in batches are not sent. */
+  framesOnly(id: number): void {
+    const i = this.deliveries.findIndex((d) => d.playerId === id);
+    if (i >= 0) this.deliveries.splice(i, 1);
+  }
+
   /** Spawns a player with the client's id, sends it its own state, and queues the spores for it. */
   join(id: number, profile: PlayerProfile): Player {
-    const { x, y } = spawnPoint(PLAYER_START_RADIUS, this.random, (c) => this.isFree(c));
+    const { x, y } = spawnPoint(PLAYER_START_RADIUS, this.random, (c) => this.isFree(c), this.spawnBound);
     const player: Player = { ...profile, id, x, y, radius: PLAYER_START_RADIUS, direction: 0, speed: PLAYER_SPEED, moving: false };
-    this.players.set(id, player);
-    this.playerGrid.insert(player);
+    this.addPlayer(player);
+    // A client that takes frames sees its player and the spores enter its view there.
+    if (this.entities?.takesFrames(id)) return player;
     this.output.toPlayer(id, id, playerMsg(player));
     this.deliveries.push({ playerId: id, pending: [...this.spores.keys()] });
     return player;
   }
 
+  private addPlayer(player: Player): void {
+    this.players.set(player.id, player);
+    this.playerGrid.insert(player);
+    if (!this.entities) return;
+    const entity = this.entities.add("player", player.x, player.y, playerState(player));
+    this.playerEntities.set(player.id, entity);
+    this.entities.view(player.id, { follow: entity });
+  }
+
+  private addSporeEntity(spore: Spore): void {
+    if (this.entities) this.sporeEntities.set(spore.id, this.entities.add("spore", spore.x, spore.y, sporeState(spore)));
+  }
+
+  /** The player's state changed (its radius, heading): frames carry it to those who see it. */
+  private restate(player: Player): void {
+    this.playerEntities.get(player.id)?.setState(playerState(player));
+  }
+
   /** Sends a player back from away what a joining player gets: its own state and every spore. */
   catchUp(id: number): void {
     const player = this.players.get(id);
-    if (!player) return;
+    if (!player || this.entities?.takesFrames(id)) return;
     this.output.toPlayer(id, id, playerMsg(player));
     const i = this.deliveries.findIndex((d) => d.playerId === id);
     if (i >= 0) this.deliveries.splice(i, 1);
@@ -169,6 +210,8 @@ export class World {
     if (!player) return undefined;
     this.players.delete(id);
     this.playerGrid.remove(player);
+    this.playerEntities.get(id)?.remove();
+    this.playerEntities.delete(id);
     const i = this.deliveries.findIndex((d) => d.playerId === id);
     if (i >= 0) this.deliveries.splice(i, 1);
     this.dirtyScores.delete(player.scoreKey);
@@ -180,6 +223,7 @@ export class World {
     if (!player || !Number.isFinite(direction)) return;
     player.direction = direction;
     player.moving = true;
+    this.restate(player);
   }
 
   /** A client's claim that its player ate a spore; true when the rules allow it. */
@@ -194,7 +238,9 @@ export class World {
     }
     this.removeSpore(spore);
     this.grow(player, spore.radius);
-    this.output.toOthers(id, { $case: "sporeConsumed", value: { sporeId } });
+    const eaten: Msg = { $case: "sporeConsumed", value: { sporeId } };
+    this.output.toOthers(id, eaten);
+    this.entities?.event(spore.x, spore.y, eaten, id);
     return true;
   }
 
@@ -208,7 +254,9 @@ export class World {
     if (!canEatPlayer(player.radius, victim.radius)) return this.refuse(id, `player ${victimId} is not small enough to eat`);
     this.grow(player, victim.radius);
     this.leave(victimId);
-    this.output.toOthers(id, { $case: "playerConsumed", value: { playerId: victimId } });
+    const eaten: Msg = { $case: "playerConsumed", value: { playerId: victimId } };
+    this.output.toOthers(id, eaten);
+    this.entities?.event(victim.x, victim.y, eaten, id);
     // A fresh entry, as the series' client expects: same name, colour, account and best score.
     const { name, color, bestScore, scoreKey } = victim;
     this.join(victimId, { name, color, bestScore, scoreKey });
@@ -229,6 +277,7 @@ export class World {
         player.x = to.x;
         player.y = to.y;
         this.playerGrid.moved(player);
+        this.playerEntities.get(player.id)?.move(to.x, to.y);
       }
       if (this.random() < dropChance(player.radius)) this.dropSpore(player);
     }
@@ -289,11 +338,11 @@ export class World {
       const copy = { ...spore };
       this.spores.set(copy.id, copy);
       this.sporeGrid.insert(copy);
+      this.addSporeEntity(copy);
     }
     for (const player of snapshot.players) {
       const copy = { ...player };
-      this.players.set(copy.id, copy);
-      this.playerGrid.insert(copy);
+      this.addPlayer(copy);
       this.largestPlayerRadius = Math.max(this.largestPlayerRadius, copy.radius);
     }
   }
@@ -326,6 +375,7 @@ export class World {
 
   private grow(player: Player, eatenRadius: number): void {
     player.radius = grownRadius(player.radius, eatenRadius);
+    this.restate(player);
     this.largestPlayerRadius = Math.max(this.largestPlayerRadius, player.radius);
     const score = bestScoreOf(player.radius);
     if (score > player.bestScore) {
@@ -341,16 +391,19 @@ export class World {
 
   private addSpore(): Spore {
     const radius = sporeRadiusFrom(gaussian(this.random));
-    const { x, y } = spawnPoint(radius, this.random, (c) => this.isFree(c));
+    const { x, y } = spawnPoint(radius, this.random, (c) => this.isFree(c), this.spawnBound);
     const spore: Spore = { id: this.nextSporeId++, x, y, radius, droppedBy: 0, droppedAt: 0 };
     this.spores.set(spore.id, spore);
     this.sporeGrid.insert(spore);
+    this.addSporeEntity(spore);
     return spore;
   }
 
   private removeSpore(spore: Spore): void {
     this.spores.delete(spore.id);
     this.sporeGrid.remove(spore);
+    this.sporeEntities.get(spore.id)?.remove();
+    this.sporeEntities.delete(spore.id);
   }
 
   private dropSpore(player: Player): void {
@@ -358,8 +411,10 @@ export class World {
     const spore: Spore = { id: this.nextSporeId++, x: player.x, y: player.y, radius, droppedBy: player.id, droppedAt: this.now() };
     // The spore's mass comes off the player.
     player.radius = Math.sqrt(Math.max(0, player.radius * player.radius - radius * radius));
+    this.restate(player);
     this.spores.set(spore.id, spore);
     this.sporeGrid.insert(spore);
+    this.addSporeEntity(spore);
     this.output.toAll(player.id, sporeMsg(spore));
   }
 
@@ -399,6 +454,16 @@ export function playerMsg(p: Player): Extract<Msg, { $case: "player" }> {
     $case: "player",
     value: { id: p.id, name: p.name, x: p.x, y: p.y, radius: p.radius, direction: p.direction, speed: p.speed, color: p.color },
   };
+}
+
+/** A player's state as an entity: its PlayerMessage, the position left to the entity's own. */
+function playerState(p: Player): Msg {
+  return { $case: "player", value: { id: p.id, name: p.name, x: 0, y: 0, radius: p.radius, direction: p.direction, speed: p.moving ? p.speed : 0, color: p.color } };
+}
+
+/** A spore's state as an entity: its SporeMessage, the position left to the entity's own. */
+function sporeState(s: Spore): Msg {
+  return { $case: "spore", value: { id: s.id, x: 0, y: 0, radius: s.radius } };
 }
 
 function sporeMsg(s: Spore): Extract<Msg, { $case: "spore" }> {

@@ -149,7 +149,9 @@ export interface DuelBoardMessage {
 }
 
 /**
- * The framework's own extensions (100-119), each opt-in by the client.
+ * The framework's own extensions (100-199), each opt-in by the client, in sub-ranges per area:
+ * resume 100-109, world frames 110-119, identity and the operator 120-139, friends, parties, channels
+ * and notifications 140-169, 170-199 free (docs/protocol.md keeps the table).
  * Session resume: a logged-in client asks for a token; after a dropped connection, a new connection
  * presents it first thing and takes its session back, with what was sent to it meanwhile.
  */
@@ -170,6 +172,55 @@ export interface ResumeResponseMessage {
   id: number;
   reason: string;
   replayed: number;
+}
+
+/**
+ * World frames (110-119): a client in a room that replicates entities asks once for frames, and from
+ * then on gets one world_frame per tick with what entered its view (whole), what changed (position,
+ * and the state when it changed since this client last got it) and what left; positions are whole
+ * multiples of the room's precision. docs/protocol.md "World frames" is the exact format.
+ * Client -> server, once, in a room with a world: view_radius 0 takes the room's own radius.
+ */
+export interface WorldFramesRequestMessage {
+  viewRadius: number;
+}
+
+/** Server -> client: the answer to world_frames_request; ok false with a reason is a refusal. */
+export interface WorldInfoMessage {
+  ok: boolean;
+  reason: string;
+  viewRadius: number;
+  precision: number;
+  tickHz: number;
+  budget: number;
+}
+
+/**
+ * One entity in a frame: id (unique in the room, never reused while the room lives), kind and state
+ * on entering, x and y (times the precision) always, state when it changed.
+ */
+export interface EntityMessage {
+  id: number;
+  kind: string;
+  x: number;
+  y: number;
+  state: Packet | undefined;
+}
+
+/**
+ * Server -> client, one a tick: seq counts from 1 with no gaps (a gap is a lost frame); reset: drop
+ * every entity known and take this frame's entered as the whole view; own: the entity this client's
+ * view follows (0: none); events: the room's messages at a place in view (an eat, a respawn).
+ */
+export interface WorldFrameMessage {
+  seq: number;
+  tick: number;
+  reset: boolean;
+  own: number;
+  entered: EntityMessage[];
+  updated: EntityMessage[];
+  left: number[];
+  events: Packet[];
 }
 
 export interface Packet {
@@ -206,6 +257,9 @@ export interface Packet {
     | { $case: "resumeToken"; value: ResumeTokenMessage }
     | { $case: "resumeRequest"; value: ResumeRequestMessage }
     | { $case: "resumeResponse"; value: ResumeResponseMessage }
+    | { $case: "worldFramesRequest"; value: WorldFramesRequestMessage }
+    | { $case: "worldInfo"; value: WorldInfoMessage }
+    | { $case: "worldFrame"; value: WorldFrameMessage }
     | undefined;
 }
 
@@ -1912,6 +1966,380 @@ export const ResumeResponseMessage: MessageFns<ResumeResponseMessage> = {
   },
 };
 
+function createBaseWorldFramesRequestMessage(): WorldFramesRequestMessage {
+  return { viewRadius: 0 };
+}
+
+export const WorldFramesRequestMessage: MessageFns<WorldFramesRequestMessage> = {
+  encode(message: WorldFramesRequestMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.viewRadius !== 0) {
+      writer.uint32(9).double(message.viewRadius);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WorldFramesRequestMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWorldFramesRequestMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.viewRadius = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseWorldInfoMessage(): WorldInfoMessage {
+  return { ok: false, reason: "", viewRadius: 0, precision: 0, tickHz: 0, budget: 0 };
+}
+
+export const WorldInfoMessage: MessageFns<WorldInfoMessage> = {
+  encode(message: WorldInfoMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ok !== false) {
+      writer.uint32(8).bool(message.ok);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    if (message.viewRadius !== 0) {
+      writer.uint32(25).double(message.viewRadius);
+    }
+    if (message.precision !== 0) {
+      writer.uint32(33).double(message.precision);
+    }
+    if (message.tickHz !== 0) {
+      writer.uint32(40).uint32(message.tickHz);
+    }
+    if (message.budget !== 0) {
+      writer.uint32(48).uint32(message.budget);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WorldInfoMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWorldInfoMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.viewRadius = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.precision = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.tickHz = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.budget = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseEntityMessage(): EntityMessage {
+  return { id: 0, kind: "", x: 0, y: 0, state: undefined };
+}
+
+export const EntityMessage: MessageFns<EntityMessage> = {
+  encode(message: EntityMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint32(message.id);
+    }
+    if (message.kind !== "") {
+      writer.uint32(18).string(message.kind);
+    }
+    if (message.x !== 0) {
+      writer.uint32(24).sint32(message.x);
+    }
+    if (message.y !== 0) {
+      writer.uint32(32).sint32(message.y);
+    }
+    if (message.state !== undefined) {
+      Packet.encode(message.state, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EntityMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEntityMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.x = reader.sint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.y = reader.sint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.state = Packet.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseWorldFrameMessage(): WorldFrameMessage {
+  return { seq: 0, tick: 0, reset: false, own: 0, entered: [], updated: [], left: [], events: [] };
+}
+
+export const WorldFrameMessage: MessageFns<WorldFrameMessage> = {
+  encode(message: WorldFrameMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.seq !== 0) {
+      writer.uint32(8).uint32(message.seq);
+    }
+    if (message.tick !== 0) {
+      writer.uint32(16).uint32(message.tick);
+    }
+    if (message.reset !== false) {
+      writer.uint32(24).bool(message.reset);
+    }
+    if (message.own !== 0) {
+      writer.uint32(32).uint32(message.own);
+    }
+    for (const v of message.entered) {
+      EntityMessage.encode(v!, writer.uint32(42).fork()).join();
+    }
+    for (const v of message.updated) {
+      EntityMessage.encode(v!, writer.uint32(50).fork()).join();
+    }
+    if (message.left.length !== 0) {
+      writer.uint32(58).fork();
+      for (const v of message.left) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    for (const v of message.events) {
+      Packet.encode(v!, writer.uint32(66).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WorldFrameMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWorldFrameMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.seq = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.tick = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.reset = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.own = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.entered.push(EntityMessage.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.updated.push(EntityMessage.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag === 56) {
+              message.left.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 58) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.left.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.events.push(Packet.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBasePacket(): Packet {
   return { senderId: 0, msg: undefined };
 }
@@ -2014,6 +2442,15 @@ export const Packet: MessageFns<Packet> = {
         break;
       case "resumeResponse":
         ResumeResponseMessage.encode(message.msg.value, writer.uint32(826).fork()).join();
+        break;
+      case "worldFramesRequest":
+        WorldFramesRequestMessage.encode(message.msg.value, writer.uint32(882).fork()).join();
+        break;
+      case "worldInfo":
+        WorldInfoMessage.encode(message.msg.value, writer.uint32(890).fork()).join();
+        break;
+      case "worldFrame":
+        WorldFrameMessage.encode(message.msg.value, writer.uint32(898).fork()).join();
         break;
     }
     return writer;
@@ -2298,6 +2735,33 @@ export const Packet: MessageFns<Packet> = {
             }
 
             message.msg = { $case: "resumeResponse", value: ResumeResponseMessage.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 110: {
+            if (tag !== 882) {
+              break;
+            }
+
+            message.msg = {
+              $case: "worldFramesRequest",
+              value: WorldFramesRequestMessage.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 111: {
+            if (tag !== 890) {
+              break;
+            }
+
+            message.msg = { $case: "worldInfo", value: WorldInfoMessage.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 112: {
+            if (tag !== 898) {
+              break;
+            }
+
+            message.msg = { $case: "worldFrame", value: WorldFrameMessage.decode(reader, reader.uint32()) };
             continue;
           }
         }

@@ -1,0 +1,183 @@
+// A room's replicated entities: an id, a kind, a position and a typed state (one of the game's
+// messages). The room changes them; the views (views.ts) decide who sees what. Each entity's parts of a
+// frame are encoded at most once a tick, whatever the number of clients that see it.
+import { encodePacket, type Msg } from "../packets/index.ts";
+import { CellGrid } from "./grid.ts";
+import { entityEntry, eventEntry, kindField, stateField } from "./wire.ts";
+
+/** What a room declares to replicate entities (Room.replication). */
+export interface Replication {
+  /** How far a member sees, in the game's units, around the entity its view follows. */
+  viewRadius: number;
+  /** The smallest step of a position on the wire, in the game's units (positions are whole multiples of it). */
+  precision: number;
+}
+
+/** An entity counts as moving for this many ticks after it last moved (or appeared). */
+const MOVER_TICKS = 10;
+const SINT32_MAX = 2 ** 31 - 1;
+
+export class EntityError extends Error {}
+
+export class Entity {
+  /** The tick of the last change of position (as sent: a move within the precision changes nothing). */
+  movedAt: number;
+  /** Counts changes of state; 0: no state. */
+  stateVersion = 0;
+  removed = false;
+  /** The quantized position, as a frame carries it. */
+  qx = 0;
+  qy = 0;
+  private state: Uint8Array | undefined;
+  private cachedAt = -1;
+  private entered: Uint8Array | undefined;
+  private updated: Uint8Array | undefined;
+  private updatedWithState: Uint8Array | undefined;
+
+  constructor(
+    private readonly table: EntityTable,
+    /** Unique in the room, never reused while it lives. */
+    readonly id: number,
+    readonly kind: string,
+    private readonly kindBytes: Uint8Array,
+    public x: number,
+    public y: number,
+  ) {
+    this.quantize();
+    this.movedAt = table.tick;
+  }
+
+  /** Moves the entity; a move within the precision sends nothing. */
+  move(x: number, y: number): void {
+    if (this.removed) return;
+    if (!Number.isFinite(x) || !Number.isFinite(y)) throw new EntityError(`entity ${this.id} (${this.kind}) moved to no position: x and y must be finite numbers, got ${x}, ${y}`);
+    this.x = x;
+    this.y = y;
+    const { qx, qy } = this;
+    this.quantize();
+    if (this.qx === qx && this.qy === qy) return;
+    this.movedAt = this.table.tick;
+    this.table.moved(this);
+  }
+
+  /** Replaces the entity's state (the whole message; clients that see it get it once, with the next frame that carries it). */
+  setState(state: Msg): void {
+    if (this.removed) return;
+    this.state = stateField(encodePacket(0, state));
+    this.stateVersion++;
+  }
+
+  /** Takes the entity out of the world: every client that saw it is told, once. */
+  remove(): void {
+    this.table.remove(this);
+  }
+
+  /** This entity's entry in a frame, encoded once a tick: `entered` (whole), or `updated` with or without its state. */
+  entry(kind: "entered" | "updated" | "updatedWithState"): Uint8Array {
+    if (this.cachedAt !== this.table.tick) {
+      this.cachedAt = this.table.tick;
+      this.entered = this.updated = this.updatedWithState = undefined;
+    }
+    if (kind === "entered") return (this.entered ??= entityEntry("entered", this.id, this.qx, this.qy, this.kindBytes, this.state));
+    if (kind === "updated") return (this.updated ??= entityEntry("updated", this.id, this.qx, this.qy, undefined, undefined));
+    return (this.updatedWithState ??= entityEntry("updated", this.id, this.qx, this.qy, undefined, this.state));
+  }
+
+  private quantize(): void {
+    const { precision } = this.table.replication;
+    this.qx = Math.max(-SINT32_MAX, Math.min(SINT32_MAX, Math.round(this.x / precision)));
+    this.qy = Math.max(-SINT32_MAX, Math.min(SINT32_MAX, Math.round(this.y / precision)));
+  }
+}
+
+/** A room's message at a place, for the clients that see the place this tick (an eat, a respawn). */
+export interface WorldEvent {
+  x: number;
+  y: number;
+  entry: Uint8Array;
+}
+
+export class EntityTable {
+  readonly entities = new Map<number, Entity>();
+  /** Every entity, by cell: what a view's full scan looks at. */
+  readonly grid: CellGrid<Entity>;
+  /** The entities that moved or appeared lately: what a view looks at between its full scans. */
+  readonly movers: CellGrid<Entity>;
+  private readonly moving = new Set<Entity>();
+  /** The tick now being made: changes are stamped with it, and the next frames carry them. */
+  tick = 1;
+  /** This tick's events, sent with its frames. */
+  events: WorldEvent[] = [];
+  private nextId = 1;
+  private readonly kinds = new Map<string, Uint8Array>();
+
+  constructor(readonly replication: Replication) {
+    const { viewRadius, precision } = replication;
+    if (!(viewRadius > 0) || !Number.isFinite(viewRadius)) throw new EntityError(`replication: viewRadius must be a positive number, got ${viewRadius}`);
+    if (!(precision > 0) || !Number.isFinite(precision)) throw new EntityError(`replication: precision must be a positive number, got ${precision}`);
+    // Half the radius: a view's square of cells hugs its circle (about 8 R² looked at for a circle of 4 R²).
+    this.grid = new CellGrid(viewRadius / 2);
+    this.movers = new CellGrid(viewRadius / 2);
+  }
+
+  get size(): number {
+    return this.entities.size;
+  }
+
+  add(kind: string, x: number, y: number, state?: Msg): Entity {
+    if (typeof kind !== "string" || kind === "") throw new EntityError("an entity needs a kind (a non-empty string)");
+    if (!Number.isFinite(x) || !Number.isFinite(y)) throw new EntityError(`an entity of kind ${kind} has no position: x and y must be finite numbers, got ${x}, ${y}`);
+    let kindBytes = this.kinds.get(kind);
+    if (!kindBytes) this.kinds.set(kind, (kindBytes = kindField(kind)));
+    const entity = new Entity(this, this.nextId++, kind, kindBytes, x, y);
+    if (state) entity.setState(state);
+    this.entities.set(entity.id, entity);
+    this.grid.insert(entity);
+    this.moved(entity);
+    return entity;
+  }
+
+  get(id: number): Entity | undefined {
+    return this.entities.get(id);
+  }
+
+  remove(entity: Entity): void {
+    if (entity.removed) return;
+    entity.removed = true;
+    this.entities.delete(entity.id);
+    this.grid.remove(entity);
+    this.movers.remove(entity);
+    this.moving.delete(entity);
+  }
+
+  event(x: number, y: number, msg: Msg, senderId: number): void {
+    if (!Number.isFinite(x) || !Number.isFinite(y)) throw new EntityError(`an event (${msg.$case}) has no position: x and y must be finite numbers`);
+    this.events.push({ x, y, entry: eventEntry(encodePacket(senderId, msg)) });
+  }
+
+  /** Whether the entity moved or appeared lately (a view looks at it every tick). */
+  isMoving(entity: Entity): boolean {
+    return this.moving.has(entity);
+  }
+
+  /** @internal Entity.move's bookkeeping. */
+  moved(entity: Entity): void {
+    this.grid.moved(entity);
+    if (this.moving.has(entity)) this.movers.moved(entity);
+    else {
+      this.moving.add(entity);
+      this.movers.insert(entity);
+    }
+  }
+
+  /** The tick's frames are out: the next tick begins; entities still for a while stop counting as moving. */
+  endTick(): void {
+    this.events = [];
+    for (const entity of this.moving) {
+      if (this.tick - entity.movedAt < MOVER_TICKS) continue;
+      this.moving.delete(entity);
+      this.movers.remove(entity);
+    }
+    this.tick++;
+  }
+}

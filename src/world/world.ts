@@ -1,0 +1,108 @@
+// A room's world as its game sees it: entities to add, move, change and remove, events at a place, and
+// each member's view. The framework sends every member that asked for frames one frame a tick.
+import type { Msg } from "../packets/index.ts";
+import { Entity, EntityError, EntityTable, type Replication } from "./entities.ts";
+import { Views, type FrameSink, type ViewOptions } from "./views.ts";
+
+export { Entity, EntityError, type Replication, type ViewOptions };
+
+/** A view may be at most this many times the room's radius. */
+const MAX_RADIUS_FACTOR = 4;
+
+/** What a game does with its room's world (RoomContext.replicate gives it). */
+export interface Entities {
+  /** Adds an entity at (x, y), with a state (one of the game's messages) if it has one. */
+  add(kind: string, x: number, y: number, state?: Msg): Entity;
+  get(id: number): Entity | undefined;
+  readonly size: number;
+  /** A message for the clients that see (x, y) this tick, in their next frame. */
+  event(x: number, y: number, msg: Msg, senderId?: number): void;
+  /** Centres a member's view on an entity (its own, usually) or a point; sets its radius. */
+  view(clientId: number, view: ViewOptions): void;
+  /** Makes a member see an entity wherever it is (a teammate), or no longer always (on = false). */
+  alwaysSee(clientId: number, entity: Entity, on?: boolean): void;
+  /** Whether the member asked for frames (then it needs none of the room's per-tick messages). */
+  takesFrames(clientId: number): boolean;
+}
+
+export interface WorldOptions {
+  /** Bytes a second each client's frames may take (--view-budget). */
+  viewBudget: number;
+  /** The room's ticks a second (0: it never ticks, and gives no frames). */
+  tickHz: () => number;
+}
+
+export class RoomWorld implements Entities {
+  readonly table: EntityTable;
+  private views: Views | undefined;
+
+  constructor(
+    readonly replication: Replication,
+    private readonly options: WorldOptions,
+    private readonly sink: FrameSink,
+  ) {
+    this.table = new EntityTable(replication);
+  }
+
+  private get viewsOf(): Views {
+    const tickHz = this.options.tickHz();
+    return (this.views ??= new Views(
+      this.table,
+      { budgetPerTick: tickHz > 0 ? this.options.viewBudget / tickHz : 0, maxRadius: this.replication.viewRadius * MAX_RADIUS_FACTOR },
+      this.sink,
+    ));
+  }
+
+  add(kind: string, x: number, y: number, state?: Msg): Entity {
+    return this.table.add(kind, x, y, state);
+  }
+
+  get(id: number): Entity | undefined {
+    return this.table.get(id);
+  }
+
+  get size(): number {
+    return this.table.size;
+  }
+
+  event(x: number, y: number, msg: Msg, senderId = 0): void {
+    this.table.event(x, y, msg, senderId);
+  }
+
+  view(clientId: number, view: ViewOptions): void {
+    this.viewsOf.setView(clientId, view);
+  }
+
+  alwaysSee(clientId: number, entity: Entity, on = true): void {
+    this.viewsOf.alwaysSee(clientId, entity, on);
+  }
+
+  takesFrames(clientId: number): boolean {
+    return this.views?.takesFrames(clientId) ?? false;
+  }
+
+  /** A member asks for frames: a refusal's reason, or undefined. */
+  startFrames(clientId: number, radius: number): string | undefined {
+    if (this.options.tickHz() <= 0) return "This room does not tick: it sends no frames";
+    return this.viewsOf.startFrames(clientId, radius);
+  }
+
+  /** What a client that asked for frames is told (WorldInfoMessage). */
+  info(clientId: number): { viewRadius: number; precision: number; tickHz: number; budget: number } {
+    return { viewRadius: this.viewsOf.radiusOf(clientId), precision: this.replication.precision, tickHz: Math.round(this.options.tickHz()), budget: this.options.viewBudget };
+  }
+
+  resync(clientId: number): void {
+    this.views?.resync(clientId);
+  }
+
+  forget(clientId: number): void {
+    this.views?.forget(clientId);
+  }
+
+  /** The tick is over: one frame to each member that takes frames. */
+  flush(): void {
+    if (this.views) this.views.flush();
+    else this.table.endTick();
+  }
+}
