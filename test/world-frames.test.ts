@@ -1,0 +1,316 @@
+// World frames over real sockets: a small field of entities the test places by hand (views,
+// hysteresis, enter before update, leave once, the budget), then Radius Rumble's world (refusals, the
+// classic clients untouched, a resumed session's whole view).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { defineState } from "../src/hub/states.ts";
+import { newId, type Packet } from "../src/packets/index.ts";
+import { defineGame } from "../src/rooms/game.ts";
+import { Room, type RoomContext } from "../src/rooms/room.ts";
+import { FramesRefusal } from "../src/rooms/rooms.ts";
+import type { Entities, Entity } from "../src/world/world.ts";
+import { login, radiusRumble, register, startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
+
+type Frame = Extract<NonNullable<Packet["msg"]>, { $case: "worldFrame" }>["value"];
+
+/** A field: each member gets a marker entity at the origin that its view follows; the test adds the rest. */
+class FieldRoom extends Room {
+  override readonly tickHz = 20;
+  readonly entities: Entities;
+  readonly markers = new Map<number, Entity>();
+
+  constructor(ctx: RoomContext) {
+    super(ctx);
+    this.entities = ctx.replicate({ viewRadius: 1000, precision: 0.5 });
+    field = this;
+  }
+
+  onJoin(clientId: number): void {
+    const marker = this.entities.add("marker", 0, 0, { $case: "chat", value: { msg: `marker of ${clientId}` } });
+    this.markers.set(clientId, marker);
+    this.entities.view(clientId, { follow: marker });
+  }
+
+  onLeave(clientId: number): void {
+    this.markers.get(clientId)?.remove();
+  }
+
+  snapshot(): undefined {
+    return undefined;
+  }
+
+  restore(): void {}
+}
+
+let field: FieldRoom | undefined;
+
+const fieldGame = defineGame({
+  name: "field",
+  description: "a field of entities placed by the test",
+  create({ rooms }) {
+    return {
+      states: {
+        initial: "Field",
+        states: {
+          Field: defineState({
+            onEnter: (client) => {
+              client.socketSend(newId(client.id));
+              rooms.join(client, "field");
+            },
+            handleMessage: {},
+            onExit: (client) => rooms.leave(client),
+          }),
+        },
+        transitions: { Field: [] },
+      },
+      rooms: { field: (ctx) => new FieldRoom(ctx) },
+      start: () => void rooms.create("field", "field"),
+    };
+  },
+});
+
+/** Takes every frame the client has received so far, decoded. */
+function takeFrames(c: TestClient): Frame[] {
+  const frames: Frame[] = [];
+  for (let i = 0; i < c.packets.length; ) {
+    const msg = c.packets[i]!.msg;
+    if (msg?.$case === "worldFrame") {
+      frames.push(msg.value);
+      c.packets.splice(i, 1);
+    } else i++;
+  }
+  return frames;
+}
+
+async function framesFor(c: TestClient, ms: number): Promise<Frame[]> {
+  await Bun.sleep(ms);
+  return takeFrames(c);
+}
+
+async function askFrames(c: TestClient, viewRadius = 0) {
+  c.send({ $case: "worldFramesRequest", value: { viewRadius } });
+  return (await c.expect("worldInfo")).value;
+}
+
+/** Frames until one holds `check`, or an error naming `what`. */
+async function frameWhere(c: TestClient, check: (f: Frame) => boolean, what: string, timeoutMs = 3000): Promise<Frame> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const found = takeFrames(c).find(check);
+    if (found) return found;
+    if (performance.now() > deadline) throw new Error(`no frame where ${what}`);
+    await Bun.sleep(20);
+  }
+}
+
+describe("views on a field", () => {
+  let srv: TestServer;
+  beforeAll(async () => {
+    srv = await startTestServer(fieldGame);
+  });
+  afterAll(() => srv.stop());
+
+  test("the first frame is the whole view; an entity past the radius stays until well past it, then leaves once", async () => {
+    const c = await TestClient.connect(srv.url);
+    const info = await askFrames(c);
+    expect(info).toMatchObject({ ok: true, viewRadius: 1000, precision: 0.5, tickHz: 20 });
+    const target = field!.entities.add("rock", 500, 0, { $case: "chat", value: { msg: "rock" } });
+    const first = await frameWhere(c, (f) => f.reset, "reset");
+    expect(first.seq).toBe(1);
+    const marker = field!.markers.get(c.id)!;
+    expect(first.own).toBe(marker.id);
+    const rock = target;
+    if (!first.entered.some((e) => e.id === rock.id)) await frameWhere(c, (f) => f.entered.some((e) => e.id === rock.id), "the rock entered");
+    // Just past the radius, inside the hysteresis: still seen.
+    rock.move(1100, 0);
+    const near = await framesFor(c, 600);
+    expect(near.flatMap((f) => f.left)).not.toContain(rock.id);
+    const moved = near.flatMap((f) => f.updated).filter((e) => e.id === rock.id);
+    expect(moved.at(-1)).toMatchObject({ x: 2200, y: 0 });
+    // Well past it: told once that it left, and nothing of it afterwards.
+    rock.move(1300, 0);
+    rock.move(1400, 0);
+    const far = await framesFor(c, 800);
+    expect(far.flatMap((f) => f.left).filter((id) => id === rock.id)).toHaveLength(1);
+    const leftAt = far.findIndex((f) => f.left.includes(rock.id));
+    expect(far.slice(leftAt + 1).some((f) => f.updated.some((e) => e.id === rock.id))).toBe(false);
+    // Sequenced with no gap.
+    const seqs = [first, ...near, ...far].map((f) => f.seq);
+    for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBeGreaterThan(seqs[i - 1]!);
+    rock.remove();
+    c.close();
+  });
+
+  test("an entity enters (kind and state) before any update of it; a removed one is told left once", async () => {
+    const c = await TestClient.connect(srv.url);
+    await askFrames(c);
+    await frameWhere(c, (f) => f.reset, "reset");
+    const bird = field!.entities.add("bird", 100, 100, { $case: "chat", value: { msg: "tweet" } });
+    for (let i = 0; i < 10; i++) {
+      bird.move(100 + i * 10, 100);
+      await Bun.sleep(30);
+    }
+    bird.setState({ $case: "chat", value: { msg: "TWEET" } });
+    await Bun.sleep(200);
+    bird.remove();
+    const frames = await framesFor(c, 300);
+    const firstEnter = frames.findIndex((f) => f.entered.some((e) => e.id === bird.id));
+    const firstUpdate = frames.findIndex((f) => f.updated.some((e) => e.id === bird.id));
+    expect(firstEnter).toBeGreaterThanOrEqual(0);
+    expect(firstUpdate === -1 || firstUpdate > firstEnter).toBe(true);
+    const entered = frames[firstEnter]!.entered.find((e) => e.id === bird.id)!;
+    expect(entered.kind).toBe("bird");
+    expect(entered.state?.msg).toEqual({ $case: "chat", value: { msg: "tweet" } });
+    const states = frames.flatMap((f) => f.updated).filter((e) => e.id === bird.id && e.state).map((e) => e.state!.msg);
+    expect(states).toEqual([{ $case: "chat", value: { msg: "TWEET" } }]);
+    expect(frames.flatMap((f) => f.left).filter((id) => id === bird.id)).toHaveLength(1);
+    c.close();
+  });
+
+  test("an entity made always visible is seen wherever it is", async () => {
+    const c = await TestClient.connect(srv.url);
+    await askFrames(c);
+    await frameWhere(c, (f) => f.reset, "reset");
+    const mate = field!.entities.add("mate", 50_000, 50_000);
+    field!.entities.alwaysSee(c.id, mate);
+    await frameWhere(c, (f) => f.entered.some((e) => e.id === mate.id), "the teammate entered");
+    field!.entities.alwaysSee(c.id, mate, false);
+    await frameWhere(c, (f) => f.left.includes(mate.id), "the teammate left");
+    mate.remove();
+    c.close();
+  });
+
+  test("bad asks are refused clearly and disturb nobody: twice, an absurd radius", async () => {
+    const watcher = await TestClient.connect(srv.url);
+    await askFrames(watcher);
+    const c = await TestClient.connect(srv.url);
+    for (const radius of [-1, 1e9, Number.NaN, Infinity]) {
+      const info = await askFrames(c, radius);
+      expect(info.ok).toBe(false);
+      expect(info.reason).toStartWith("View radius out of range");
+    }
+    expect((await askFrames(c, 500)).ok).toBe(true);
+    expect(await askFrames(c)).toMatchObject({ ok: false, reason: "Frames were asked for already" });
+    const before = takeFrames(watcher).at(-1)?.seq ?? 0;
+    const after = await framesFor(watcher, 300);
+    expect(after.length).toBeGreaterThan(2);
+    expect(after[0]!.seq).toBe(before + 1);
+    watcher.close();
+    c.close();
+  });
+
+  test("a crowd: every frame within the budget, the nearest keep their rate, the far wait longer", async () => {
+    const budget = 4000;
+    const crowdSrv = await startTestServer(fieldGame, { viewBudget: budget });
+    try {
+      const c = await TestClient.connect(crowdSrv.url);
+      await askFrames(c);
+      await frameWhere(c, (f) => f.reset, "reset");
+      // 200 entities, 10 near and 190 far, all moving every tick: far more than 200 bytes a tick.
+      const crowd = Array.from({ length: 200 }, (_, i) => field!.entities.add("walker", i < 10 ? 20 + i * 5 : 300 + i * 3, 0));
+      let step = 0;
+      const walk = setInterval(() => {
+        step++;
+        for (const e of crowd) e.move(e.x, step % 2 === 0 ? 0 : 1);
+      }, 50);
+      await Bun.sleep(1500);
+      takeFrames(c);
+      const raw: number[] = [];
+      const listener = (ev: MessageEvent) => raw.push((ev.data as ArrayBuffer).byteLength);
+      c.ws.addEventListener("message", listener);
+      const frames = await framesFor(c, 2000);
+      c.ws.removeEventListener("message", listener);
+      clearInterval(walk);
+      const perTick = budget / 20;
+      expect(Math.max(...raw)).toBeLessThanOrEqual(perTick + 8);
+      const count = (ids: number[]) => frames.flatMap((f) => f.updated).filter((e) => ids.includes(e.id)).length / ids.length;
+      const near = count(crowd.slice(0, 10).map((e) => e.id));
+      const far = count(crowd.slice(10).map((e) => e.id));
+      // The near ones are updated in most frames; the far ones far less often, and still now and then.
+      expect(near).toBeGreaterThan(frames.length * 0.6);
+      expect(far).toBeLessThan(near / 3);
+      expect(far).toBeGreaterThan(0);
+      for (const e of crowd) e.remove();
+      c.close();
+    } finally {
+      await crowdSrv.stop();
+    }
+  });
+});
+
+describe("Radius Rumble in frames", () => {
+  let srv: TestServer;
+  let accounts = 0;
+  beforeAll(async () => {
+    srv = await startTestServer(radiusRumble, { resumeGrace: 30 });
+  });
+  afterAll(() => srv.stop());
+
+  async function player(): Promise<TestClient> {
+    const c = await TestClient.connect(srv.url);
+    const name = `F${++accounts}`;
+    expect(await register(c, name, "pw")).toBe("ok");
+    expect(await login(c, name, "pw")).toBe("ok");
+    return c;
+  }
+
+  test("frames before logging in are refused; the lobby goes on", async () => {
+    const c = await TestClient.connect(srv.url);
+    expect(await askFrames(c)).toMatchObject({ ok: false, reason: FramesRefusal.notInWorld });
+    expect(await register(c, `F${++accounts}`, "pw")).toBe("ok");
+    c.close();
+  });
+
+  test("a frame client sees its own player and the spores near it, and gets no per-player messages; a classic client is unchanged", async () => {
+    const classic = await player();
+    await classic.expect("player");
+    const c = await player();
+    const info = await askFrames(c);
+    expect(info).toMatchObject({ ok: true, viewRadius: 1200, precision: 0.1, tickHz: 20 });
+    // What came before the answer (its own player, a batch of spores or two) was the classic welcome.
+    for (let i = c.packets.length - 1; i >= 0; i--) if (c.packets[i]!.msg?.$case !== "worldFrame") c.packets.splice(i, 1);
+    const first = await frameWhere(c, (f) => f.reset, "reset");
+    const own = first.entered.find((e) => e.id === first.own)!;
+    expect(own.kind).toBe("player");
+    expect(own.state?.msg?.$case).toBe("player");
+    const me = own.state!.msg!.value as { id: number; radius: number };
+    expect(me.id).toBe(c.id);
+    expect(me.radius).toBe(20);
+    const spores = first.entered.filter((e) => e.kind === "spore");
+    expect(spores.length).toBeGreaterThan(10);
+    expect(spores.length).toBeLessThan(1000);
+    for (const s of spores) expect(Math.hypot(s.x - own.x, s.y - own.y) * 0.1).toBeLessThanOrEqual(1200);
+    c.send({ $case: "playerDirection", value: { direction: 0 } });
+    await Bun.sleep(500);
+    expect(c.packets.filter((p) => ["player", "spore", "sporesBatch", "sporeConsumed"].includes(p.msg!.$case))).toHaveLength(0);
+    const moved = await frameWhere(c, (f) => f.updated.some((e) => e.id === first.own), "own moved");
+    expect(moved.updated.find((e) => e.id === first.own)!.x).toBeGreaterThan(own.x);
+    // The classic client still gets the frame client's player every tick.
+    await classic.drain(200);
+    const seen = await classic.drain(500, "player");
+    expect(seen.filter((p) => p.senderId === c.id).length).toBeGreaterThanOrEqual(7);
+    classic.close();
+    c.close();
+  });
+
+  test("a resumed session's first frame is its whole view again", async () => {
+    const c = await player();
+    c.send({ $case: "resumeTokenRequest", value: {} });
+    const { token } = (await c.expect("resumeToken")).value;
+    await askFrames(c);
+    const first = await frameWhere(c, (f) => f.reset, "reset");
+    await c.close(4000);
+    await waitFor(() => srv.hub.clients.get(c.id)?.open === false);
+    await Bun.sleep(300);
+    const back = await TestClient.connect(srv.url);
+    back.send({ $case: "resumeRequest", value: { token } });
+    const response = (await back.expect("resumeResponse")).value;
+    expect(response.ok).toBe(true);
+    // Nothing was kept of the frames while away: the replay holds none.
+    const whole = await frameWhere(back, (f) => f.reset, "a reset after resume");
+    expect(whole.seq).toBeGreaterThan(first.seq);
+    expect(whole.own).toBeGreaterThan(0);
+    expect(whole.entered.some((e) => e.id === whole.own)).toBe(true);
+    expect(whole.entered.filter((e) => e.kind === "spore").length).toBeGreaterThan(10);
+    back.close();
+  });
+});
