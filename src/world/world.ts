@@ -8,6 +8,8 @@ export { Entity, EntityError, type Replication, type ViewOptions };
 
 /** A view may be at most this many times the room's radius. */
 const MAX_RADIUS_FACTOR = 4;
+/** Ticks whose frame times are kept, for /healthz and the benchmarks. */
+const FLUSH_HISTORY = 200;
 
 /** What a game does with its room's world (RoomContext.replicate gives it). */
 export interface Entities {
@@ -23,6 +25,8 @@ export interface Entities {
   alwaysSee(clientId: number, entity: Entity, on?: boolean): void;
   /** Whether the member asked for frames (then it needs none of the room's per-tick messages). */
   takesFrames(clientId: number): boolean;
+  /** How long the recent ticks' frames took to make and send, in ms (for /healthz). */
+  flushStats(): { p50: number; p99: number; max: number };
 }
 
 export interface WorldOptions {
@@ -35,6 +39,8 @@ export interface WorldOptions {
 export class RoomWorld implements Entities {
   readonly table: EntityTable;
   private views: Views | undefined;
+  /** How long the last ticks' frames took to make and send, ms. */
+  private readonly flushMs: number[] = [];
 
   constructor(
     readonly replication: Replication,
@@ -102,7 +108,17 @@ export class RoomWorld implements Entities {
 
   /** The tick is over: one frame to each member that takes frames. */
   flush(): void {
+    const started = performance.now();
     if (this.views) this.views.flush();
     else this.table.endTick();
+    this.flushMs.push(performance.now() - started);
+    if (this.flushMs.length > FLUSH_HISTORY) this.flushMs.shift();
+  }
+
+  /** The recent ticks' frame times, ms. */
+  flushStats(): { p50: number; p99: number; max: number } {
+    const sorted = [...this.flushMs].sort((a, b) => a - b);
+    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? 0;
+    return { p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? 0 };
   }
 }

@@ -18,7 +18,8 @@ export const radiusRumble = defineGame({
     const tickSeconds = metrics.histogram("mmo_world_tick_seconds", "Duration of one world tick (simulation and fan-out)", [
       0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1,
     ]);
-    const world = () => rooms.get<WorldRoom>(WORLD_ROOM)!.world;
+    const room = () => rooms.get<WorldRoom>(WORLD_ROOM)!;
+    const world = () => room().world;
     // In a cluster, a node that does not run the world shows its owner's figures, never its idle copy.
     const figure = (name: "players" | "spores") => Number(rooms.figures(WORLD_ROOM)?.figures?.[name] ?? 0);
     metrics.gauge("mmo_players", "Players in the world (in a cluster: as the world's owner last reported)", () => figure("players"));
@@ -50,7 +51,7 @@ export const radiusRumble = defineGame({
         const known = rooms.figures(WORLD_ROOM);
         if (known && !known.live) return { players: figure("players"), spores: figure("spores"), world: { runsOn: known.owner ?? null, reportedMsAgo: known.reportedMsAgo ?? null } };
         const w = world();
-        return { players: w.players.size, spores: w.spores.size, tickMs: w.tickStats() };
+        return { players: w.players.size, spores: w.spores.size, tickMs: w.tickStats(), framesMs: room().entities.flushStats() };
       },
       dashboard(): DashboardView {
         const known = rooms.figures(WORLD_ROOM);

@@ -4,6 +4,7 @@
 import { newDisconnect, type Msg } from "../../packets/index.ts";
 import { Room, type RoomContext, type RoomHandlers } from "../../rooms/room.ts";
 import type { Leaderboard } from "../../store/leaderboards.ts";
+import type { Entities } from "../../world/world.ts";
 import { MAX_SPORES, SPAWN_BOUND, TICK_SECONDS } from "./rules.ts";
 import { World, type PlayerProfile, type WorldSnapshot } from "./world.ts";
 
@@ -26,6 +27,8 @@ export const PRECISION = 0.1;
 export class WorldRoom extends Room<PlayerProfile, WorldSnapshot> {
   override readonly tickHz = 1 / TICK_SECONDS;
   readonly world: World;
+  /** The world as entities, whose frames the framework makes after each tick. */
+  readonly entities: Entities;
 
   override readonly messages: RoomHandlers = {
     playerDirection: (id, { direction }) => this.world.setDirection(id, direction),
@@ -42,8 +45,9 @@ export class WorldRoom extends Room<PlayerProfile, WorldSnapshot> {
     super(ctx);
     // Spores keep the series' density: 1000 in 6000², as many more as the area is larger.
     const scale = (worldSize / DEFAULT_WORLD_SIZE) ** 2;
+    this.entities = ctx.replicate({ viewRadius: VIEW_RADIUS, precision: PRECISION });
     this.world = new World({
-      entities: ctx.replicate({ viewRadius: VIEW_RADIUS, precision: PRECISION }),
+      entities: this.entities,
       spawnBound: worldSize / 2,
       maxSpores: Math.round(MAX_SPORES * scale),
       random: ctx.random,

@@ -3,8 +3,9 @@ import { botsWorker, type BotsTask } from "./bots.ts";
 import { chatWorker, type ChatTask } from "./chat.ts";
 import { churnWorker, type ChurnTask } from "./churn.ts";
 import { idleWorker, type IdleTask } from "./idle.ts";
+import { worldBotsWorker, type WorldBotsTask } from "./world-bots.ts";
 
-type Task = ChatTask | IdleTask | ChurnTask | BotsTask;
+type Task = ChatTask | IdleTask | ChurnTask | BotsTask | WorldBotsTask;
 
 const task = JSON.parse(process.argv[2]!) as Task;
 switch (task.kind) {
@@ -19,6 +20,9 @@ switch (task.kind) {
     break;
   case "bots":
     await botsWorker(task);
+    break;
+  case "world":
+    await worldBotsWorker(task);
     break;
 }
 process.exit(0);

@@ -1,0 +1,88 @@
+// `bun run bench:world`: the world at MMO scale. For each bot count, a fresh ./mmo-server (built first)
+// with a world that grows with the bots (--world-size, the series' density of 250 players in 6000²
+// unless --world-size is given) and N bots that take frames and steer at random; with --hotspot, every
+// bot spawns and steers inside one view. With --classic, the same bots without frames (today's N²
+// per-player messages, scenario "bots") run in the same run, for the table beside.
+// Figures are the bots' own: for every (bot, player) pair that stayed in view a second or more, the
+// fraction of the 20 updates a second it got, the gaps between updates (all, and over each bot's 20
+// nearest), bytes a second per client, and bots disconnected; the server's tick p99 (its step, the
+// classic fan-out and the frames), CPU and RSS. The last lines are one JSON object per run.
+// Options: --bots 1000 --duration 20 --hotspot --classic 200,300 --world-size N --binary PATH
+import { mkdtempSync, rmSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { runBots } from "../src/testing/load/bots.ts";
+import type { ScenarioResult } from "../src/testing/load/coordinator.ts";
+import { runWorldBots } from "../src/testing/load/world-bots.ts";
+import { ROOT, startServerProcess } from "../src/testing/server-process.ts";
+
+const { values } = parseArgs({
+  args: Bun.argv.slice(2),
+  options: {
+    bots: { type: "string", default: "1000" },
+    duration: { type: "string", default: "20" },
+    hotspot: { type: "boolean", default: false },
+    classic: { type: "string", default: "" },
+    "world-size": { type: "string", default: "" },
+    binary: { type: "string", default: "" },
+  },
+});
+const counts = values.bots.split(",").filter(Boolean).map(Number);
+const classicCounts = values.classic.split(",").filter(Boolean).map(Number);
+const duration = Number(values.duration);
+/** The series' world holds 250 players comfortably in 6000²: keep that density. */
+const worldSizeFor = (bots: number) => Number(values["world-size"]) || Math.max(6000, Math.round(6000 * Math.sqrt(bots / 250)));
+const VIEW_BUDGET = 24_000;
+
+let binary = values.binary;
+if (!binary) {
+  if (Bun.spawnSync([process.execPath, join(ROOT, "scripts", "build.ts")], { stdout: "inherit", stderr: "inherit" }).exitCode !== 0) process.exit(1);
+  binary = join(ROOT, "mmo-server");
+}
+/** Every bot registers from this one address: past the default registration limit, most could not. */
+const BOTS_MAY_REGISTER = ["--register-burst", "100000"];
+
+async function withServer(args: string[], run: (srv: Awaited<ReturnType<typeof startServerProcess>>) => Promise<ScenarioResult>): Promise<ScenarioResult> {
+  const dataDir = mkdtempSync(join(tmpdir(), "mmo-world-"));
+  const srv = await startServerProcess([binary], ["--data-dir", dataDir, "--log-level", "warn", "--seed", "1", ...BOTS_MAY_REGISTER, ...args]);
+  try {
+    return await run(srv);
+  } finally {
+    await srv.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const results: ScenarioResult[] = [];
+for (const bots of counts) {
+  // A hotspot's world is the smallest there is: every spawn within one view of the origin.
+  const worldSize = values.hotspot ? 1000 : worldSizeFor(bots);
+  const result = await withServer(["--world-size", String(worldSize), "--view-budget", String(VIEW_BUDGET)], (srv) =>
+    runWorldBots(srv.url, srv.proc.pid, bots, duration, values.hotspot, `http://127.0.0.1:${srv.port}/healthz`),
+  );
+  result.worldSize = worldSize;
+  results.push(result);
+}
+const classic: ScenarioResult[] = [];
+for (const bots of classicCounts) {
+  classic.push(await withServer([], (srv) => runBots(srv.url, srv.proc.pid, bots, duration, 2, `http://127.0.0.1:${srv.port}/healthz`)));
+}
+
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, bun ${Bun.version}`;
+const commit = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: ROOT }).stdout.toString().trim();
+console.log(`\nmmo-server world: ${duration} s per run, view budget ${VIEW_BUDGET} B/s; commit ${commit}; ${new Date().toISOString()}; machine: ${machine}`);
+console.log("| bots | hotspot | world | worst in-view pair | in-view p50 | gap p99 ms | nearest-20 gap p99 ms | players in view p50 | bytes/client/s p99 | tick p99 ms | disconnected | server CPU | RSS MiB |");
+console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+for (const r of results) {
+  console.log(
+    `| ${r.bots} | ${r.hotspot} | ${r.worldSize} | ${((r.worstPairInViewFraction as number) * 100).toFixed(1)}% | ${((r.inViewFractionP50 as number) * 100).toFixed(1)}% | ${r.updateGapP99Ms} | ${r.nearest20GapP99Ms} | ${r.playersInViewP50} | ${r.bytesPerClientPerSecP99} | ${r.tickP99Ms} | ${r.disconnected} | ${r.serverCpuPct}% | ${r.rssMiB} |`,
+  );
+}
+if (classic.length > 0) {
+  console.log("\nthe classic path (every player's state to every player, no frames), same run:");
+  console.log("| bots | worst bot-player pair | gap p99 ms | tick p99 ms | RSS KiB |");
+  console.log("|---|---|---|---|---|");
+  for (const r of classic) console.log(`| ${r.bots} | ${((r.updateFractionMin as number) * 100).toFixed(1)}% | ${r.updateGapP99Ms} | ${r.serverTickP99Ms} | ${r.serverRssKiB} |`);
+}
+for (const r of [...results, ...classic]) console.log(JSON.stringify({ ...r, commit, machine }));
