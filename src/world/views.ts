@@ -28,8 +28,11 @@ class Known {
   sentMove = 0;
   sentState = 0;
   urgency = 0;
+  /** The tick it was last found in view. */
   seen = 0;
   distance = 0;
+  /** In this tick's candidates already. */
+  queued = false;
   constructor(readonly entity: Entity) {}
 }
 
@@ -47,13 +50,18 @@ class Viewer {
   area: { x: number; y: number } | undefined;
   radius: number;
   readonly always = new Set<Entity>();
-  readonly known = new Map<Entity, Known>();
+  /** By entity id. */
+  readonly known = new Map<number, Known>();
   /** Frames were asked for. */
   frames = false;
   seq = 0;
   /** The next frame is a whole view (the first, and after a session resumed). */
   reset = true;
   lastFullScan = -Infinity;
+  /** The moving entities found in view last tick: one not found again this tick has left. */
+  movers: Known[] = [];
+  /** Entities with something still to send (entering, or changed) that the budget held back. */
+  pending: Known[] = [];
 
   constructor(
     readonly clientId: number,
@@ -72,9 +80,14 @@ export interface ViewsOptions {
 
 export class Views {
   private readonly viewers = new Map<number, Viewer>();
+  private framing = 0;
   private readonly out = new ByteWriter(16 * 1024);
   // Reused from frame to frame: a frame allocates nothing per client but its bytes on the socket.
   private readonly candidates: Known[] = [];
+  private found: Known[] = [];
+  /** Counts views worked out: each stamps the entities it knows with a mark of its own. */
+  private mark = 0;
+  private readonly cells: Entity[][] = [];
   private readonly parts: Uint8Array[] = [];
   private readonly left: number[] = [];
 
@@ -112,6 +125,11 @@ export class Views {
     return this.viewers.get(clientId)?.frames === true;
   }
 
+  /** How many members take frames. */
+  get framesClients(): number {
+    return this.framing;
+  }
+
   /** The member asks for frames; a refusal's reason, or undefined when its frames start with the next tick. */
   startFrames(clientId: number, radius: number): string | undefined {
     if (!Number.isFinite(radius) || radius < 0 || radius > this.options.maxRadius) {
@@ -120,6 +138,7 @@ export class Views {
     const viewer = this.viewer(clientId);
     if (viewer.frames) return "Frames were asked for already";
     viewer.frames = true;
+    this.framing++;
     viewer.reset = true;
     if (radius > 0) viewer.radius = radius;
     return undefined;
@@ -129,12 +148,19 @@ export class Views {
   resync(clientId: number): void {
     const viewer = this.viewers.get(clientId);
     if (!viewer) return;
+    this.clear(viewer);
+  }
+
+  private clear(viewer: Viewer): void {
     viewer.reset = true;
     viewer.known.clear();
+    viewer.movers.length = 0;
+    viewer.pending.length = 0;
   }
 
   /** The member left the room. */
   forget(clientId: number): void {
+    if (this.viewers.get(clientId)?.frames) this.framing--;
     this.viewers.delete(clientId);
   }
 
@@ -144,8 +170,7 @@ export class Views {
       if (!viewer.frames) continue;
       if (!this.sink.open(viewer.clientId)) {
         // A held session keeps no frames: it gets a whole view when it is back.
-        viewer.reset = true;
-        viewer.known.clear();
+        this.clear(viewer);
         continue;
       }
       this.frame(viewer);
@@ -153,74 +178,121 @@ export class Views {
     this.table.endTick();
   }
 
+  /**
+   * One member's frame. A full scan (every FULL_SCAN_TICKS, and for a reset) looks at every entity near
+   * the view and every one known; the ticks between look only at the moving ones near it, the moving
+   * ones it saw last tick, those removed, and what the budget held back: still entities cost nothing.
+   */
   private frame(viewer: Viewer): void {
-    const { table, candidates, parts, left } = this;
+    const { table, candidates, left } = this;
     const tick = table.tick;
     const reset = viewer.reset;
-    if (reset) viewer.known.clear();
+    if (reset) this.clear(viewer);
     const centre = viewer.follow && !viewer.follow.removed ? viewer.follow : viewer.area;
     const radius = viewer.radius;
     const outer = radius * (1 + HYSTERESIS);
     const full = reset || tick - viewer.lastFullScan >= FULL_SCAN_TICKS;
-    if (full) viewer.lastFullScan = tick;
+    // Views take their full scans on different ticks, so that no tick does them all.
+    if (full) viewer.lastFullScan = reset ? tick - (viewer.clientId % FULL_SCAN_TICKS) : tick;
     const known = viewer.known;
+    const found = this.found;
+    found.length = 0;
     if (centre) {
       const cx = centre.x;
       const cy = centre.y;
       const enter2 = radius * radius;
       const stay2 = outer * outer;
-      (full ? table.grid : table.movers).near(cx, cy, outer, (entity) => {
-        const dx = entity.x - cx;
-        const dy = entity.y - cy;
-        const d2 = dx * dx + dy * dy;
-        const k = known.get(entity);
-        if (k) {
-          if (d2 <= stay2) {
-            k.seen = tick;
-            k.distance = Math.sqrt(d2);
-          }
-        } else if (d2 <= enter2) {
-          const fresh = new Known(entity);
-          fresh.seen = tick;
-          fresh.distance = Math.sqrt(d2);
-          known.set(entity, fresh);
+      // Stamp what this view knows among what the scan may meet: the scan then needs no lookup for them.
+      const mark = ++this.mark;
+      if (full) {
+        for (const k of known.values()) {
+          k.entity.mark = mark;
+          k.entity.marked = k;
         }
-      });
+      } else {
+        for (const k of viewer.movers) {
+          k.entity.mark = mark;
+          k.entity.marked = k;
+        }
+      }
+      const cells = this.cells;
+      (full ? table.grid : table.movers).cellsNear(cx, cy, outer, cells);
+      for (let c = 0; c < cells.length; c++) {
+        const cell = cells[c]!;
+        for (let i = 0; i < cell.length; i++) {
+          const entity = cell[i]!;
+          const dx = entity.x - cx;
+          const dy = entity.y - cy;
+          const d2 = dx * dx + dy * dy;
+          if (d2 > stay2) continue;
+          let k: Known | undefined;
+          if (entity.mark === mark) k = entity.marked as Known;
+          else {
+            // A full scan stamped every known entity; between them, one may be known and have just moved.
+            k = full ? undefined : known.get(entity.id);
+            if (!k) {
+              if (d2 > enter2) continue;
+              known.set(entity.id, (k = new Known(entity)));
+            }
+          }
+          k.seen = tick;
+          k.distance = Math.sqrt(d2);
+          found.push(k);
+        }
+      }
     }
     for (const entity of viewer.always) {
       if (entity.removed) {
         viewer.always.delete(entity);
         continue;
       }
-      let k = known.get(entity);
-      if (!k) known.set(entity, (k = new Known(entity)));
+      let k = known.get(entity.id);
+      if (!k) known.set(entity.id, (k = new Known(entity)));
       k.seen = tick;
       k.distance = centre ? Math.hypot(entity.x - centre.x, entity.y - centre.y) : 0;
+      found.push(k);
     }
 
     candidates.length = 0;
     left.length = 0;
     let leftBytes = 0;
-    for (const k of known.values()) {
+    const leave = (k: Known) => {
+      if (k.entered) {
+        left.push(k.entity.id);
+        leftBytes += varintSize(k.entity.id);
+      }
+      known.delete(k.entity.id);
+    };
+    const consider = (k: Known) => {
       const entity = k.entity;
-      if (k.seen !== tick) {
-        // Out of view (or gone). One that does not move is looked at again only by a full scan.
-        if (entity.removed || full || table.isMoving(entity)) {
-          if (k.entered) {
-            left.push(entity.id);
-            leftBytes += varintSize(entity.id);
-          }
-          known.delete(entity);
-          continue;
-        }
+      if (k.queued || (k.entered && entity.movedAt <= k.sentMove && entity.stateVersion <= k.sentState)) return;
+      k.queued = true;
+      k.urgency += entity === viewer.follow ? OWN_URGENCY : 1 / (0.1 + k.distance / radius) ** 2;
+      candidates.push(k);
+    };
+    if (full) {
+      for (const k of known.values()) {
+        if (k.seen !== tick) leave(k);
+        else consider(k);
       }
-      if (!k.entered || entity.movedAt > k.sentMove || entity.stateVersion > k.sentState) {
-        const weight = entity === viewer.follow ? OWN_URGENCY : 1 / (0.1 + k.distance / radius) ** 2;
-        k.urgency += weight;
-        candidates.push(k);
+    } else {
+      for (const k of found) consider(k);
+      // A mover seen last tick and not now has left (a still one waits for the next full scan).
+      for (const k of viewer.movers) {
+        if (k.seen !== tick && known.get(k.entity.id) === k && (k.entity.removed || table.isMoving(k.entity))) leave(k);
       }
+      for (const entity of table.removed) {
+        const k = known.get(entity.id);
+        if (k === undefined) continue;
+        if (k.entity === entity) leave(k);
+      }
+      for (const k of viewer.pending) if (known.get(k.entity.id) === k) consider(k);
     }
+    // The movers found this tick are next tick's to look for (in last tick's array: nothing allocated).
+    const lastMovers = viewer.movers;
+    viewer.movers = this.keepMovers(found, lastMovers);
 
+    const parts = this.parts;
     let budget = reset ? Infinity : this.options.budgetPerTick - HEADER_BYTES - leftBytes;
     parts.length = 0;
     let partsLength = 0;
@@ -234,12 +306,21 @@ export class Views {
         budget -= event.entry.length;
       }
     }
-    if (candidates.length > 1) candidates.sort(byUrgency);
+    // Sorted only when the budget cannot carry them all (most frames of a spread-out world can).
+    let wanted = 0;
+    for (const k of candidates) wanted += k.entered ? k.entity.entry(k.entity.stateVersion > k.sentState ? "updatedWithState" : "updated").length : k.entity.entry("entered").length;
+    if (wanted > budget && candidates.length > 1) candidates.sort(byUrgency);
+    const pending = viewer.pending;
+    pending.length = 0;
     for (const k of candidates) {
+      k.queued = false;
       const entity = k.entity;
       const entry = !k.entered ? entity.entry("entered") : entity.entry(entity.stateVersion > k.sentState ? "updatedWithState" : "updated");
       // The most urgent always goes, so that a tiny budget still moves the own entity.
-      if (entry.length > budget && parts.length > 0) continue;
+      if (entry.length > budget && parts.length > 0) {
+        pending.push(k);
+        continue;
+      }
       budget -= entry.length;
       parts.push(entry);
       partsLength += entry.length;
@@ -249,9 +330,16 @@ export class Views {
       k.sentState = entity.stateVersion;
     }
     viewer.reset = false;
-    const own = viewer.follow && known.get(viewer.follow)?.entered ? viewer.follow.id : 0;
+    const own = viewer.follow && known.get(viewer.follow.id)?.entered ? viewer.follow.id : 0;
     writeFrame(this.out, { seq: ++viewer.seq, tick, reset, own }, parts, partsLength, left);
     this.sink.send(viewer.clientId, this.out.bytes());
+  }
+
+  /** The moving entities among those found, into the viewer's array of last tick (reused). */
+  private keepMovers(found: Known[], into: Known[]): Known[] {
+    into.length = 0;
+    for (const k of found) if (this.table.isMoving(k.entity)) into.push(k);
+    return into;
   }
 }
 

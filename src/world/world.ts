@@ -25,6 +25,8 @@ export interface Entities {
   alwaysSee(clientId: number, entity: Entity, on?: boolean): void;
   /** Whether the member asked for frames (then it needs none of the room's per-tick messages). */
   takesFrames(clientId: number): boolean;
+  /** How many members take frames (when all do, the room's per-tick messages reach nobody). */
+  readonly framesClients: number;
   /** How long the recent ticks' frames took to make and send, in ms (for /healthz). */
   flushStats(): { p50: number; p99: number; max: number };
 }
@@ -85,6 +87,10 @@ export class RoomWorld implements Entities {
 
   takesFrames(clientId: number): boolean {
     return this.views?.takesFrames(clientId) ?? false;
+  }
+
+  get framesClients(): number {
+    return this.views?.framesClients ?? 0;
   }
 
   /** A member asks for frames: a refusal's reason, or undefined. */

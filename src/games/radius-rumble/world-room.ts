@@ -48,6 +48,7 @@ export class WorldRoom extends Room<PlayerProfile, WorldSnapshot> {
     this.entities = ctx.replicate({ viewRadius: VIEW_RADIUS, precision: PRECISION });
     this.world = new World({
       entities: this.entities,
+      hasClassic: () => ctx.members.size > this.entities.framesClients,
       spawnBound: worldSize / 2,
       maxSpores: Math.round(MAX_SPORES * scale),
       random: ctx.random,

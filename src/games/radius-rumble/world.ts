@@ -110,6 +110,8 @@ export interface WorldOptions {
    * and y) and spores (SporeMessage without x and y), at their positions.
    */
   entities?: Entities;
+  /** Whether any client takes the per-tick messages (false: every one takes frames; the fan-out is skipped). */
+  hasClassic?: () => boolean;
   /** Told each tick's whole duration (step and fan-out) in ms, for the metrics. */
   onTick?: (ms: number) => void;
 }
@@ -138,6 +140,7 @@ export class World {
   private largestPlayerRadius = PLAYER_START_RADIUS;
   private readonly spawnBound: number;
   private readonly entities: Entities | undefined;
+  private readonly hasClassic: () => boolean;
   /** Each player's and spore's entity, by their ids (apart from the snapshot's plain data). */
   private readonly playerEntities = new Map<number, Entity>();
   private readonly sporeEntities = new Map<number, Entity>();
@@ -149,6 +152,7 @@ export class World {
     this.maxSpores = options.maxSpores ?? MAX_SPORES;
     this.spawnBound = options.spawnBound ?? SPAWN_BOUND;
     this.entities = options.entities;
+    this.hasClassic = options.hasClassic ?? (() => true);
     this.onTick = options.onTick;
     for (let i = 0; i < this.maxSpores; i++) this.addSpore();
   }
@@ -287,7 +291,7 @@ export class World {
     // every player's state still reaches everyone once a tick, the last in line included.
     if (this.fanout) this.publishChunk(performance.now(), Infinity);
     const step = performance.now() - started;
-    this.fanout = { players: [...this.players.values()], next: 0, step, spent: 0, longestBlock: 0 };
+    this.fanout = { players: this.hasClassic() ? [...this.players.values()] : [], next: 0, step, spent: 0, longestBlock: 0 };
     this.publishChunk(started);
   }
 
