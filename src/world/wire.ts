@@ -68,21 +68,27 @@ export class ByteWriter {
     return this.buf.subarray(0, this.length);
   }
 
-  /** A copy of what was written (for parts kept beyond the next reset). */
-  copy(): Uint8Array {
-    return this.buf.slice(0, this.length);
-  }
 }
 
 const textEncoder = new TextEncoder();
 
-/** A length-delimited field's whole bytes (tag, length, body). */
+/** A length-delimited field's whole bytes (tag, length, body), in one array of its exact size. */
 export function lengthDelimited(field: number, body: Uint8Array): Uint8Array {
-  const w = new ByteWriter(body.length + 12);
-  w.tag(field, LEN);
-  w.varint(body.length);
-  w.raw(body);
-  return w.copy();
+  const tag = field * 8 + LEN;
+  const out = new Uint8Array(varintSize(tag) + varintSize(body.length) + body.length);
+  let at = putVarint(out, 0, tag);
+  at = putVarint(out, at, body.length);
+  out.set(body, at);
+  return out;
+}
+
+function putVarint(out: Uint8Array, at: number, value: number): number {
+  while (value >= 0x80) {
+    out[at++] = (value & 0x7f) | 0x80;
+    value = Math.floor(value / 128);
+  }
+  out[at++] = value;
+  return at;
 }
 
 /** EntityMessage.kind's field, encoded once per kind. */
@@ -165,9 +171,4 @@ export function writeFrame(out: ByteWriter, header: FrameHeader, parts: readonly
     out.varint(leftLength);
     for (const id of left) out.varint(id);
   }
-}
-
-/** The bytes a frame's header and left list take beside its parts (for the budget). */
-export function leftCost(id: number): number {
-  return varintSize(id);
 }
