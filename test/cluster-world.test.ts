@@ -139,6 +139,55 @@ describeRedis("cluster: one server over three nodes", () => {
     expect(disconnectsFrom(players[2]!.client.packets, players[1]!.client.id).length).toBeLessThanOrEqual(1);
   }, 60_000);
 
+  test("world frames on the owner and on another node: each from the one world, whole and at the right places; a move on one node reaches the other's frames", async () => {
+    const [a, b] = await startNodes("f1", "f2");
+    // A classic client sees every spore and every player: the truth the frames are checked against.
+    const { client: watcher } = await player(a!);
+    const spores = new Map<number, { x: number; y: number }>();
+    await waitFor(() => {
+      for (const p of watcher.packets.splice(0)) if (p.msg?.$case === "sporesBatch") for (const s of p.msg.value.spores) spores.set(s.id, s);
+      return spores.size >= 1000;
+    }, 8000, "every spore in batches");
+    type Frame = Extract<NonNullable<Packet["msg"]>, { $case: "worldFrame" }>["value"];
+    const firstFrame = async (c: TestClient): Promise<Frame> => {
+      const deadline = performance.now() + 5000;
+      for (;;) {
+        const i = c.packets.findIndex((p) => p.msg?.$case === "worldFrame" && p.msg.value.reset);
+        if (i >= 0) return (c.packets[i]!.msg as Extract<NonNullable<Packet["msg"]>, { $case: "worldFrame" }>).value;
+        if (performance.now() > deadline) throw new Error("no whole frame");
+        await Bun.sleep(20);
+      }
+    };
+    for (const node of [a!, b!]) {
+      const { client } = await player(node);
+      client.send({ $case: "worldFramesRequest", value: { viewRadius: 0 } });
+      expect((await client.expect("worldInfo", 5000)).value).toMatchObject({ ok: true, viewRadius: 1200 });
+      // What came before the answer was the classic welcome and the world's per-tick messages.
+      for (let i = client.packets.length - 1; i >= 0; i--) if (client.packets[i]!.msg?.$case !== "worldFrame") client.packets.splice(i, 1);
+      const frame = await firstFrame(client);
+      const own = frame.entered.find((e) => e.id === frame.own)!;
+      expect((own.state?.msg?.value as { id: number }).id).toBe(client.id);
+      const seen = frame.entered.filter((e) => e.kind === "spore");
+      expect(seen.length).toBeGreaterThan(10);
+      for (const e of seen) {
+        const truth = spores.get((e.state!.msg!.value as { id: number }).id)!;
+        expect(Math.abs(e.x * 0.1 - truth.x)).toBeLessThanOrEqual(0.05);
+        expect(Math.abs(e.y * 0.1 - truth.y)).toBeLessThanOrEqual(0.05);
+      }
+      // Whole: every spore well inside the view is in it.
+      const ids = new Set(seen.map((e) => (e.state!.msg!.value as { id: number }).id));
+      for (const [id, s] of spores) if (Math.hypot(s.x - own.x * 0.1, s.y - own.y * 0.1) < 1100) expect(ids.has(id)).toBe(true);
+      // Its moves are its own player's, as the owner runs it.
+      client.send({ $case: "playerDirection", value: { direction: Math.PI / 2 } });
+      await waitFor(() => client.packets.some((p) => p.msg?.$case === "worldFrame" && p.msg.value.updated.some((e) => e.id === frame.own && e.y > own.y + 100)), 5000, "its own player to move in its frames");
+      // No classic per-player messages reach it since.
+      expect(client.packets.filter((p) => p.msg?.$case === "player")).toHaveLength(0);
+      // The classic watcher still sees it move, at 20 Hz.
+      await watcher.drain(100);
+      expect(updatesOf(await watcher.drain(500), client.id).length).toBeGreaterThanOrEqual(6);
+    }
+  }, 60_000);
+
   test("accounts: registered on one node, logged in on another; one session per account across nodes, freed when its node dies", async () => {
     const [a, b, c] = await startNodes("s1", "s2", "s3");
     const { name } = await player(b!, a!);

@@ -22,6 +22,8 @@ export const FrameKind = {
   state: 6,
   /** Everything else, as JSON: owners, members reports, the board, the login throttle. */
   event: 7,
+  /** A shared room's world tick (src/world/replica.ts), from its owner to every node. */
+  world: 8,
 } as const;
 
 export type Frame =
@@ -31,7 +33,8 @@ export type Frame =
   | { kind: typeof FrameKind.join; room: string; clientId: number; json: string }
   | { kind: typeof FrameKind.leave; room: string; clientId: number; bytes: Uint8Array }
   | { kind: typeof FrameKind.state; room: string; clientId: number; state: string; json: string }
-  | { kind: typeof FrameKind.event; json: string };
+  | { kind: typeof FrameKind.event; json: string }
+  | { kind: typeof FrameKind.world; room: string; bytes: Uint8Array };
 
 /** Collects frames into one batch. */
 export class BatchWriter {
@@ -82,6 +85,10 @@ export class BatchWriter {
         break;
       case FrameKind.event:
         this.string(frame.json);
+        break;
+      case FrameKind.world:
+        this.string(frame.room);
+        this.blob(frame.bytes);
         break;
     }
   }
@@ -180,6 +187,9 @@ export function readBatch(bytes: Uint8Array): Batch {
         break;
       case FrameKind.event:
         frames.push({ kind, json: string() });
+        break;
+      case FrameKind.world:
+        frames.push({ kind, room: string(), bytes: blob() });
         break;
       default:
         throw new Error(`a bus frame of unknown kind ${kind}`);

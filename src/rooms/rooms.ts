@@ -139,6 +139,7 @@ export class RoomInstance implements RoomContext {
   /** The room runs here from now: onCreate, then its clock. */
   start(): void {
     this.running = true;
+    this.world?.becomeOwner();
     this.room.onCreate();
     this.ticker?.start();
   }
@@ -194,6 +195,7 @@ export class RoomInstance implements RoomContext {
   /** Stops the clock and the timers: the room no longer runs here. */
   halt(): void {
     this.running = false;
+    if (this.shared) this.world?.becomeReplica();
     this.ticker?.stop();
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
@@ -294,9 +296,12 @@ export class Rooms {
   }
 
   /** The room the client is in and what it brought when it joined, if it is in one. */
-  membershipOf(clientId: number): { id: string; join: unknown } | undefined {
+  membershipOf(clientId: number): { id: string; join: unknown; frames?: boolean } | undefined {
     const instance = this.roomOf.get(clientId);
-    return instance && { id: instance.id, join: instance.joins.get(clientId) };
+    if (!instance) return undefined;
+    const membership: { id: string; join: unknown; frames?: boolean } = { id: instance.id, join: instance.joins.get(clientId) };
+    if (instance.world?.takesFrames(clientId)) membership.frames = true;
+    return membership;
   }
 
   /** Whether the client is in no room, or in one shared by the nodes of a cluster (one that can follow it to another node). */
@@ -413,14 +418,14 @@ export class Rooms {
       client.log.info(`Refused world frames: ${reason}`);
       client.socketSendAs({ $case: "worldInfo", value: { ok: false, reason, viewRadius: 0, precision: 0, tickHz: 0, budget: 0 } }, 0);
     };
-    if (!instance) return refuse(FramesRefusal.notInWorld);
-    if (!instance.running) return refuse(FramesRefusal.notHere);
-    const world = instance.world;
-    if (!world) return refuse(FramesRefusal.notInWorld);
+    const world = instance?.world;
+    if (!instance || !world) return refuse(FramesRefusal.notInWorld);
     const refusal = world.startFrames(client.id, viewRadius);
     if (refusal) return refuse(refusal);
     client.unsubscribe(instance.classicTopic);
-    if (instance.room.onFrames) instance.guard("onFrames", () => instance.room.onFrames!(client.id));
+    // In a cluster this node makes the client's frames from its replica of the world; the owner is told.
+    if (!instance.running) this.deps.shared?.framesTaken(instance, client.id);
+    else if (instance.room.onFrames) instance.guard("onFrames", () => instance.room.onFrames!(client.id));
     client.socketSendAs({ $case: "worldInfo", value: { ok: true, reason: "", ...world.info(client.id) } }, 0);
   }
 
@@ -483,8 +488,10 @@ export class Rooms {
   }
 
   /** A member of a restored room, back (its session held, see resume.ts): in the room again, with no onJoin. */
-  restoreMember(client: ClientInterfacer, roomId: string, join: unknown): void {
+  restoreMember(client: ClientInterfacer, roomId: string, join: unknown, frames = false): void {
     const instance = this.instances.get(roomId);
+    // A client that took world frames takes them here too, from a whole frame when it is back.
+    if (instance && frames) instance.world?.markFrames(client.id);
     if (!instance) return;
     instance.members.add(client.id);
     instance.joins.set(client.id, join);
@@ -505,7 +512,6 @@ export class Rooms {
 /** Why a client gets no world frames (WorldInfoMessage.reason); docs/protocol.md lists them. */
 export const FramesRefusal = {
   notInWorld: "Not in a world: log in and enter one first",
-  notHere: "Frames are served by the node that runs the world: this node does not",
 } as const;
 
 /** FNV-1a, to give each room its own random sequence from one server seed. */

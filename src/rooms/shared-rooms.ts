@@ -39,7 +39,11 @@ export type RoomEvent =
   | { type: "released"; room: string }
   | { type: "members"; room: string; members: [clientId: number, join: unknown][] }
   | { type: "figures"; room: string; figures: RoomFigures }
-  | { type: "disposed"; room: string };
+  | { type: "disposed"; room: string }
+  /** A replica of the room's world asks its owner for a whole dump. */
+  | { type: "world-whole"; room: string }
+  /** A member connected to the sender takes world frames there. */
+  | { type: "frames"; room: string; clientId: number };
 
 /**
  * An owner acts only while its lease was confirmed this recently (the request's time): then at least
@@ -82,6 +86,14 @@ export class SharedRooms {
     this.instances.set(instance.id, instance);
     this.hub.span(instance.topic);
     this.hub.span(instance.classicTopic);
+    // The world's ticks: the owner's to every node once, each node making its own clients' frames.
+    instance.world?.linkTo({
+      send: (tick) => this.cluster.bus.toAll({ kind: FrameKind.world, room: instance.id, bytes: tick }),
+      askWhole: () => {
+        if (instance.owner && this.cluster.up) this.cluster.bus.toNode(instance.owner, event({ type: "world-whole", room: instance.id }));
+      },
+    });
+    instance.world?.becomeReplica();
     void this.check(instance);
     this.timer ??= setInterval(() => {
       for (const each of this.instances.values()) void this.check(each);
@@ -140,6 +152,11 @@ export class SharedRooms {
     if (instance.owner) this.cluster.bus.toNode(instance.owner, { kind: FrameKind.roomMessage, room: instance.id, clientId, bytes });
   }
 
+  /** A member connected here takes world frames (this node makes them): its room's owner stops the classic messages for it. */
+  framesTaken(instance: RoomInstance, clientId: number): void {
+    if (instance.owner) this.cluster.bus.toNode(instance.owner, event({ type: "frames", room: instance.id, clientId }));
+  }
+
   // What the owner does for a member connected elsewhere.
 
   direct(instance: RoomInstance, clientId: number, bytes: Uint8Array): void {
@@ -178,6 +195,10 @@ export class SharedRooms {
     const instance = this.instances.get(frame.room);
     if (!instance) return;
     switch (frame.kind) {
+      case FrameKind.world: {
+        if (!instance.running && origin === instance.owner) instance.guard("the world's tick", () => instance.world?.received(frame.bytes));
+        return;
+      }
       case FrameKind.direct: {
         if (instance.joins.has(frame.clientId)) this.hub.clients.get(frame.clientId)?.sendBytes(frame.bytes);
         return;
@@ -201,6 +222,7 @@ export class SharedRooms {
         instance.remote.delete(frame.clientId);
         if (frame.bytes.length > 0) this.hub.forward(instance.topic, frame.clientId, frame.bytes);
         instance.guard("onLeave", () => instance.room.onLeave(frame.clientId));
+        instance.world?.forget(frame.clientId);
         instance.members.delete(frame.clientId);
         return;
       }
@@ -237,6 +259,15 @@ export class SharedRooms {
         return;
       case "figures":
         if (!instance.running && origin === instance.owner) instance.reported = { figures: roomEvent.figures, at: performance.now() };
+        return;
+      case "world-whole":
+        if (instance.running) instance.world?.sendWhole();
+        return;
+      case "frames":
+        if (instance.running && instance.remote.get(roomEvent.clientId) === origin) {
+          instance.world?.markFrames(roomEvent.clientId);
+          if (instance.room.onFrames) instance.guard("onFrames", () => instance.room.onFrames!(roomEvent.clientId));
+        }
         return;
     }
   }
@@ -383,6 +414,7 @@ export class SharedRooms {
     const farewell = instance.room.farewell?.(clientId);
     if (farewell) this.hub.broadcast(clientId, farewell, instance.topic);
     instance.guard("onLeave", () => instance.room.onLeave(clientId));
+    instance.world?.forget(clientId);
     instance.members.delete(clientId);
   }
 }

@@ -82,7 +82,7 @@ export function restoreRun(saved: SavedRun, parts: RestartParts): void {
     }
     hub.adopt(client);
     accounts.restoreSession(client, session.account);
-    if (session.room) rooms.restoreMember(client, session.room.id, session.room.join);
+    if (session.room) rooms.restoreMember(client, session.room.id, session.room.join, session.room.frames);
     resumption.restoreHeld(client, session.token, session.topics, session.kept.map((b) => Buffer.from(b, "base64")), msLeft);
     restored++;
   }

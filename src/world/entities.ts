@@ -26,6 +26,9 @@ export class Entity {
   stateVersion = 0;
   /** The tick of its last change of any kind. */
   activeAt: number;
+  /** The ticks it was added in, and its state last changed in (for a cluster's replicas). */
+  readonly createdAt: number;
+  stateAt = 0;
   /**
    * @internal views.ts: the view now being worked out stamps the entities it knows with its own mark
    * and what it knows of each, so that its scan finds them without a lookup per entity.
@@ -52,7 +55,12 @@ export class Entity {
     public y: number,
   ) {
     this.quantize();
-    this.movedAt = this.activeAt = table.tick;
+    this.movedAt = this.activeAt = this.createdAt = table.tick;
+  }
+
+  /** The state as a frame's field (tag, length, Packet), if it has one. */
+  get stateBytes(): Uint8Array | undefined {
+    return this.state;
   }
 
   /** Moves the entity; a move within the precision sends nothing. */
@@ -70,9 +78,15 @@ export class Entity {
 
   /** Replaces the entity's state (the whole message; clients that see it get it once, with the next frame that carries it). */
   setState(state: Msg): void {
+    this.setStateBytes(stateField(encodePacket(0, state)));
+  }
+
+  /** Replaces the state with a frame's state field as it is (a replica takes its owner's). */
+  setStateBytes(field: Uint8Array): void {
     if (this.removed) return;
-    this.state = stateField(encodePacket(0, state));
+    this.state = field;
     this.stateVersion++;
+    this.stateAt = this.table.tick;
     // A change of state makes it one the views look at every tick for a while, as a move does.
     this.table.touched(this);
   }
@@ -113,7 +127,8 @@ export class EntityTable {
   readonly grid: CellGrid<Entity>;
   /** The entities that moved or appeared lately: what a view looks at between its full scans. */
   readonly movers: CellGrid<Entity>;
-  private readonly moving = new Set<Entity>();
+  /** The entities that moved or changed lately (what a cluster's owner looks at for the tick's changes). */
+  readonly moving = new Set<Entity>();
   /** The tick now being made: changes are stamped with it, and the next frames carry them. */
   tick = 1;
   /** This tick's events, sent with its frames. */
@@ -141,10 +156,16 @@ export class EntityTable {
   add(kind: string, x: number, y: number, state?: Msg): Entity {
     if (typeof kind !== "string" || kind === "") throw new EntityError("an entity needs a kind (a non-empty string)");
     if (!Number.isFinite(x) || !Number.isFinite(y)) throw new EntityError(`an entity of kind ${kind} has no position: x and y must be finite numbers, got ${x}, ${y}`);
+    return this.place(this.nextId++, kind, x, y, state && stateField(encodePacket(0, state)));
+  }
+
+  /** An entity with the id its owner gave it (a cluster's replica of the owner's table). */
+  place(id: number, kind: string, x: number, y: number, state: Uint8Array | undefined): Entity {
     let kindBytes = this.kinds.get(kind);
     if (!kindBytes) this.kinds.set(kind, (kindBytes = kindField(kind)));
-    const entity = new Entity(this, this.nextId++, kind, kindBytes, x, y);
-    if (state) entity.setState(state);
+    this.nextId = Math.max(this.nextId, id + 1);
+    const entity = new Entity(this, id, kind, kindBytes, x, y);
+    if (state) entity.setStateBytes(state);
     this.entities.set(entity.id, entity);
     this.grid.insert(entity);
     this.moved(entity);

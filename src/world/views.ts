@@ -4,6 +4,7 @@
 // changed than the member's byte budget carries, the nearer and the longer-waiting go first: each tick
 // an entity is not sent, its urgency grows by its weight, and sending it sets it back to nothing.
 import type { Entity, EntityTable } from "./entities.ts";
+import type { ViewChange, ViewTarget } from "./replica.ts";
 import { ByteWriter, varintSize, writeFrame } from "./wire.ts";
 
 /** An entity leaves a view only this fraction past its radius. */
@@ -78,7 +79,7 @@ export interface ViewsOptions {
   maxRadius: number;
 }
 
-export class Views {
+export class Views implements ViewTarget {
   private readonly viewers = new Map<number, Viewer>();
   private framing = 0;
   private readonly out = new ByteWriter(16 * 1024);
@@ -92,7 +93,7 @@ export class Views {
   private readonly left: number[] = [];
 
   constructor(
-    private readonly table: EntityTable,
+    private table: EntityTable,
     private readonly options: ViewsOptions,
     private readonly sink: FrameSink,
   ) {}
@@ -156,6 +157,61 @@ export class Views {
     viewer.known.clear();
     viewer.movers.length = 0;
     viewer.pending.length = 0;
+  }
+
+  /**
+   * Views look at another table from now (a cluster's node became the room's owner, or took a whole
+   * dump of it): every view starts again with a whole frame, and forgets the entities it followed.
+   */
+  useTable(table: EntityTable): void {
+    this.table = table;
+    for (const viewer of this.viewers.values()) {
+      this.clear(viewer);
+      viewer.follow = undefined;
+      viewer.always.clear();
+    }
+  }
+
+  /** Every view as it stands, as the changes that make it (a whole dump for a replica). */
+  dump(): ViewChange[] {
+    const changes: ViewChange[] = [];
+    for (const v of this.viewers.values()) {
+      changes.push({ type: "view", clientId: v.clientId, follow: v.follow?.id ?? 0, area: v.area ?? null, radius: v.radius });
+      for (const entity of v.always) changes.push({ type: "always", clientId: v.clientId, entity: entity.id, on: true });
+      if (v.frames) changes.push({ type: "frames", clientId: v.clientId });
+    }
+    return changes;
+  }
+
+  /** A change the owner made, on a replica. */
+  change(change: ViewChange, entityOf: (id: number) => Entity | undefined): void {
+    switch (change.type) {
+      case "view": {
+        const view: ViewOptions = {};
+        if (change.follow !== undefined) view.follow = change.follow === 0 ? undefined : entityOf(change.follow);
+        if (change.area !== undefined) view.area = change.area ?? undefined;
+        if (change.radius !== undefined) view.radius = change.radius;
+        this.setView(change.clientId, view);
+        return;
+      }
+      case "always": {
+        const entity = entityOf(change.entity);
+        if (entity) this.alwaysSee(change.clientId, entity, change.on);
+        return;
+      }
+      case "forget":
+        return this.forget(change.clientId);
+      case "frames":
+        return this.markFrames(change.clientId);
+    }
+  }
+
+  /** The member takes frames from another node (its own): counted, and none made here. */
+  markFrames(clientId: number): void {
+    const viewer = this.viewer(clientId);
+    if (viewer.frames) return;
+    viewer.frames = true;
+    this.framing++;
   }
 
   /** The member left the room. */

@@ -2,6 +2,7 @@
 // each member's view. The framework sends every member that asked for frames one frame a tick.
 import type { Msg } from "../packets/index.ts";
 import { Entity, EntityError, EntityTable, type Replication } from "./entities.ts";
+import { applyTick, tickHeader, writeTick, type ViewChange } from "./replica.ts";
 import { Views, type FrameSink, type ViewOptions } from "./views.ts";
 
 export { Entity, EntityError, type Replication, type ViewOptions };
@@ -38,9 +39,31 @@ export interface WorldOptions {
   tickHz: () => number;
 }
 
+/** How a shared room's world reaches the other nodes of a cluster (shared-rooms.ts makes it). */
+export interface WorldLink {
+  /** The owner's tick (or a whole dump), to every other node. */
+  send(tick: Uint8Array): void;
+  /** A replica that missed a tick asks the owner for a whole dump. */
+  askWhole(): void;
+}
+
+/** A replica asks for a whole dump at most this often. */
+const ASK_WHOLE_MS = 1000;
+
 export class RoomWorld implements Entities {
+  /** What the room writes: the world itself where the room runs. */
   readonly table: EntityTable;
   private views: Views | undefined;
+  private link: WorldLink | undefined;
+  /** On a node of a cluster that does not run the room: the owner's table, as its ticks tell it. */
+  private replica: EntityTable | undefined;
+  /** The last tick sent (on the owner) or applied (on a replica). */
+  private seq = 0;
+  private wholeNext = false;
+  private awaitingWhole = false;
+  private askedWholeAt = -Infinity;
+  /** The views' changes this tick, for the replicas. */
+  private viewLog: ViewChange[] = [];
   /** How long the last ticks' frames took to make and send, ms. */
   private readonly flushMs: number[] = [];
 
@@ -55,7 +78,7 @@ export class RoomWorld implements Entities {
   private get viewsOf(): Views {
     const tickHz = this.options.tickHz();
     return (this.views ??= new Views(
-      this.table,
+      this.replica ?? this.table,
       { budgetPerTick: tickHz > 0 ? this.options.viewBudget / tickHz : 0, maxRadius: this.replication.viewRadius * MAX_RADIUS_FACTOR },
       this.sink,
     ));
@@ -79,10 +102,20 @@ export class RoomWorld implements Entities {
 
   view(clientId: number, view: ViewOptions): void {
     this.viewsOf.setView(clientId, view);
+    const change: ViewChange = { type: "view", clientId };
+    if ("follow" in view) change.follow = view.follow?.id ?? 0;
+    if ("area" in view) change.area = view.area ?? null;
+    if (view.radius !== undefined) change.radius = view.radius;
+    this.record(change);
   }
 
   alwaysSee(clientId: number, entity: Entity, on = true): void {
     this.viewsOf.alwaysSee(clientId, entity, on);
+    this.record({ type: "always", clientId, entity: entity.id, on });
+  }
+
+  private record(change: ViewChange): void {
+    if (this.link && !this.replica) this.viewLog.push(change);
   }
 
   takesFrames(clientId: number): boolean {
@@ -110,13 +143,77 @@ export class RoomWorld implements Entities {
 
   forget(clientId: number): void {
     this.views?.forget(clientId);
+    this.record({ type: "forget", clientId });
   }
 
-  /** The tick is over: one frame to each member that takes frames. */
+  /** On the owner: a member connected to another node takes frames there. */
+  markFrames(clientId: number): void {
+    this.viewsOf.markFrames(clientId);
+  }
+
+  /** The room is shared by the nodes of a cluster: its ticks travel by `link`. */
+  linkTo(link: WorldLink): void {
+    this.link = link;
+  }
+
+  /** This node no longer runs the room (or never did): its views show the owner's world, once a whole dump of it comes. */
+  becomeReplica(): void {
+    this.replica = new EntityTable(this.replication);
+    this.awaitingWhole = true;
+    this.views?.useTable(this.replica);
+  }
+
+  /** This node runs the room from now: its views show its own world, and the others get a whole dump with the next tick. */
+  becomeOwner(): void {
+    if (!this.replica) return;
+    this.replica = undefined;
+    this.views?.useTable(this.table);
+    this.wholeNext = true;
+  }
+
+  /** The owner is asked for a whole dump (a replica missed a tick, or has just begun). */
+  sendWhole(): void {
+    this.wholeNext = true;
+  }
+
+  /** A tick from the owner, on a replica: applied, then this node's clients get their frames. */
+  received(tick: Uint8Array): void {
+    if (!this.replica) return;
+    const { seq, full } = tickHeader(tick);
+    if (full) {
+      this.replica = new EntityTable(this.replication);
+      this.views?.useTable(this.replica);
+      this.awaitingWhole = false;
+    } else if (this.awaitingWhole || seq !== this.seq + 1) {
+      this.awaitingWhole = true;
+      const now = performance.now();
+      if (now - this.askedWholeAt >= ASK_WHOLE_MS) {
+        this.askedWholeAt = now;
+        this.link?.askWhole();
+      }
+      return;
+    }
+    this.seq = seq;
+    const views = this.viewsOf;
+    applyTick(tick, this.replica, views);
+    this.timed(() => views.flush());
+  }
+
+  /** The tick is over: one frame to each member that takes frames (and, in a cluster, the tick to the other nodes). */
   flush(): void {
+    if (this.replica) return;
+    if (this.link) {
+      const whole = this.wholeNext;
+      this.wholeNext = false;
+      this.link.send(writeTick(this.table, ++this.seq, whole, whole ? (this.views?.dump() ?? []) : this.viewLog));
+      this.viewLog = [];
+    }
+    this.timed(() => (this.views ? this.views.flush() : this.table.endTick()));
+  }
+
+  private timed(run: () => void): void {
     const started = performance.now();
-    if (this.views) this.views.flush();
-    else this.table.endTick();
+    run();
     this.flushMs.push(performance.now() - started);
     if (this.flushMs.length > FLUSH_HISTORY) this.flushMs.shift();
   }
