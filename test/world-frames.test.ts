@@ -8,6 +8,7 @@ import { defineGame } from "../src/rooms/game.ts";
 import { Room, type RoomContext } from "../src/rooms/room.ts";
 import { FramesRefusal } from "../src/rooms/rooms.ts";
 import type { Entities, Entity } from "../src/world/world.ts";
+import { WORLD_ROOM, type WorldRoom } from "../src/games/radius-rumble/world-room.ts";
 import { login, radiusRumble, register, startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
 
 type Frame = Extract<NonNullable<Packet["msg"]>, { $case: "worldFrame" }>["value"];
@@ -312,5 +313,52 @@ describe("Radius Rumble in frames", () => {
     expect(whole.entered.some((e) => e.id === whole.own)).toBe(true);
     expect(whole.entered.filter((e) => e.kind === "spore").length).toBeGreaterThan(10);
     back.close();
+  });
+});
+
+describe("Radius Rumble in a world larger than the series'", () => {
+  let srv: TestServer;
+  beforeAll(async () => {
+    srv = await startTestServer(radiusRumble, { worldSize: 20_000 });
+  });
+  afterAll(() => srv.stop());
+
+  test("a client of the series gets its own player, then only what is in its view; one that leaves its view is a disconnect from it", async () => {
+    const clients: TestClient[] = [];
+    for (let i = 0; i < 3; i++) {
+      const c = await TestClient.connect(srv.url);
+      expect(await register(c, `L${i}`, "pw")).toBe("ok");
+      expect(await login(c, `L${i}`, "pw")).toBe("ok");
+      clients.push(c);
+    }
+    const [a, b] = clients as [TestClient, TestClient, TestClient];
+    const first = await a.expect("player");
+    expect(first.value.id).toBe(a.id);
+    await Bun.sleep(600);
+    const packets = a.packets.splice(0);
+    const spores = packets.filter((p) => p.msg?.$case === "spore").map((p) => p.msg!.value as { x: number; y: number });
+    expect(packets.some((p) => p.msg?.$case === "sporesBatch")).toBe(false);
+    // 11,111 spores in 20000²: about 125 in a view of 1200.
+    expect(spores.length).toBeGreaterThan(30);
+    expect(spores.length).toBeLessThan(400);
+    for (const s of spores) expect(Math.hypot(s.x - first.value.x, s.y - first.value.y)).toBeLessThanOrEqual(1200 * 1.15 + 1);
+    for (const p of packets) if (p.msg?.$case === "player") expect(Math.hypot(p.msg.value.x - first.value.x, p.msg.value.y - first.value.y)).toBeLessThanOrEqual(1200 * 1.15 + 1);
+    // Put b beside a, then far away: a sees it come (a player packet), then go (its disconnect, "Out of view").
+    const room = srv.rooms.get<WorldRoom>(WORLD_ROOM)!;
+    const teleport = (id: number, x: number, y: number) => {
+      const player = room.world.players.get(id)!;
+      player.x = x;
+      player.y = y;
+      room.world.setDirection(id, 0);
+    };
+    teleport(b.id, first.value.x + 100, first.value.y);
+    await waitFor(() => a.packets.some((p) => p.msg?.$case === "player" && p.senderId === b.id), 3000, "b in a's view");
+    teleport(b.id, first.value.x + 5000, first.value.y);
+    const goneAt = () => a.packets.findIndex((p) => p.msg?.$case === "disconnect" && p.senderId === b.id);
+    await waitFor(() => goneAt() >= 0, 3000, "b's disconnect");
+    expect(a.packets[goneAt()]!.msg!.value).toEqual({ reason: "Out of view" });
+    await Bun.sleep(300);
+    expect(a.packets.slice(goneAt()).filter((p) => p.msg?.$case === "player" && p.senderId === b.id)).toHaveLength(0);
+    for (const c of clients) c.close();
   });
 });

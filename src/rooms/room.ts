@@ -58,7 +58,8 @@ export interface RoomContext {
   dispose(): void;
   /**
    * Makes the room a world of entities that its members see through views (src/world/): call once,
-   * in the room's constructor or onCreate. Members that ask for frames get one a tick, after onTick.
+   * in the room's constructor (so that, in a cluster, every node's copy of the room has its world).
+   * Members that ask for frames get one a tick, after onTick.
    */
   replicate(replication: Replication): Entities;
 }

@@ -1,7 +1,7 @@
 // A room's replicated entities: an id, a kind, a position and a typed state (one of the game's
 // messages). The room changes them; the views (views.ts) decide who sees what. Each entity's parts of a
 // frame are encoded at most once a tick, whatever the number of clients that see it.
-import { encodePacket, type Msg } from "../packets/index.ts";
+import { decodePacket, encodePacket, type Msg } from "../packets/index.ts";
 import { CellGrid } from "./grid.ts";
 import { entityEntry, eventEntry, kindField, stateField } from "./wire.ts";
 
@@ -40,6 +40,8 @@ export class Entity {
   qx = 0;
   qy = 0;
   private state: Uint8Array | undefined;
+  private decoded: Msg | undefined;
+  private decodedAt = -1;
   private cachedAt = -1;
   private entered: Uint8Array | undefined;
   private updated: Uint8Array | undefined;
@@ -61,6 +63,19 @@ export class Entity {
   /** The state as a frame's field (tag, length, Packet), if it has one. */
   get stateBytes(): Uint8Array | undefined {
     return this.state;
+  }
+
+  /** The state as a message (decoded from its bytes, once a change): what a room shows a client that takes no frames. */
+  stateMessage(): Msg | undefined {
+    if (!this.state) return undefined;
+    if (this.decodedAt !== this.stateVersion) {
+      this.decodedAt = this.stateVersion;
+      // The field's tag and length come first: the Packet follows them.
+      let at = 1;
+      while (this.state[at]! >= 0x80) at++;
+      this.decoded = decodePacket(this.state.subarray(at + 1)).msg;
+    }
+    return this.decoded;
   }
 
   /** Moves the entity; a move within the precision sends nothing. */
@@ -118,7 +133,9 @@ export class Entity {
 export interface WorldEvent {
   x: number;
   y: number;
+  /** As a frame's field, and as a Packet of its own (for the clients that take no frames). */
   entry: Uint8Array;
+  packet: Uint8Array;
 }
 
 export class EntityTable {
@@ -188,7 +205,8 @@ export class EntityTable {
 
   event(x: number, y: number, msg: Msg, senderId: number): void {
     if (!Number.isFinite(x) || !Number.isFinite(y)) throw new EntityError(`an event (${msg.$case}) has no position: x and y must be finite numbers`);
-    this.events.push({ x, y, entry: eventEntry(encodePacket(senderId, msg)) });
+    const packet = encodePacket(senderId, msg);
+    this.events.push({ x, y, entry: eventEntry(packet), packet });
   }
 
   /** Whether the entity moved or appeared lately (a view looks at it every tick). */

@@ -3,7 +3,7 @@
 // every other node applies it to its replica of the table, then makes its own clients' frames. A
 // whole dump (every entity and view) starts a replica, and mends one that missed a tick.
 import type { Entity, EntityTable } from "./entities.ts";
-import { ByteWriter, zigzag } from "./wire.ts";
+import { ByteWriter, eventEntry, zigzag } from "./wire.ts";
 
 /** A change of a member's view, as the owner made it (entities named by id). */
 export type ViewChange =
@@ -68,7 +68,7 @@ export function writeTick(table: EntityTable, seq: number, full: boolean, views:
   for (const event of table.events) {
     w.varint(zigzag(Math.round(event.x / precision)));
     w.varint(zigzag(Math.round(event.y / precision)));
-    blob(w, event.entry);
+    blob(w, event.packet);
   }
   blob(w, views.length > 0 ? textEncoder.encode(JSON.stringify(views)) : undefined);
   return w.bytes().slice();
@@ -115,8 +115,8 @@ export function applyTick(bytes: Uint8Array, table: EntityTable, views: ViewTarg
   for (let n = r.varint(); n > 0; n--) {
     const x = r.zigzag() * p;
     const y = r.zigzag() * p;
-    const entry = r.blob();
-    if (entry) table.events.push({ x, y, entry });
+    const packet = r.blob();
+    if (packet) table.events.push({ x, y, entry: eventEntry(packet), packet });
   }
   const json = r.blob();
   if (json) for (const change of JSON.parse(textDecoder.decode(json)) as ViewChange[]) views.change(change, (id) => table.get(id));

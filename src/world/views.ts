@@ -16,6 +16,12 @@ const OWN_URGENCY = 1e12;
 /** Room in a frame's budget for its header (seq, tick, reset, own). */
 const HEADER_BYTES = 20;
 
+/**
+ * What a room tells the members that take no frames, in a world larger than their screens: called a
+ * tick per such member with the entities that entered its view, changed in it, and left it.
+ */
+export type ClassicShow = (clientId: number, entered: readonly Entity[], changed: readonly Entity[], left: readonly Entity[]) => void;
+
 /** Where a client's frames go (the room's members on this node). */
 export interface FrameSink {
   /** False while the client's connection is down (its session held): frames are not kept for it. */
@@ -82,6 +88,11 @@ export interface ViewsOptions {
 export class Views implements ViewTarget {
   private readonly viewers = new Map<number, Viewer>();
   private framing = 0;
+  /** Set when the room shows the members that take no frames what is in their view (showClassic). */
+  private classic: ClassicShow | undefined;
+  private readonly entered: Entity[] = [];
+  private readonly changed: Entity[] = [];
+  private readonly leftEntities: Entity[] = [];
   private readonly out = new ByteWriter(16 * 1024);
   // Reused from frame to frame: a frame allocates nothing per client but its bytes on the socket.
   private readonly candidates: Known[] = [];
@@ -126,6 +137,11 @@ export class Views implements ViewTarget {
     return this.viewers.get(clientId)?.frames === true;
   }
 
+  /** From now, the members that take no frames are shown their view through `show` each tick. */
+  showClassic(show: ClassicShow): void {
+    this.classic = show;
+  }
+
   /** How many members take frames. */
   get framesClients(): number {
     return this.framing;
@@ -140,7 +156,7 @@ export class Views implements ViewTarget {
     if (viewer.frames) return "Frames were asked for already";
     viewer.frames = true;
     this.framing++;
-    viewer.reset = true;
+    this.clear(viewer);
     if (radius > 0) viewer.radius = radius;
     return undefined;
   }
@@ -223,7 +239,7 @@ export class Views implements ViewTarget {
   /** One frame to every member that takes frames, then the next tick begins. */
   flush(): void {
     for (const viewer of this.viewers.values()) {
-      if (!viewer.frames) continue;
+      if (!viewer.frames && !this.classic) continue;
       if (!this.sink.open(viewer.clientId)) {
         // A held session keeps no frames: it gets a whole view when it is back.
         this.clear(viewer);
@@ -312,9 +328,12 @@ export class Views implements ViewTarget {
     candidates.length = 0;
     left.length = 0;
     let leftBytes = 0;
+    const leftEntities = this.leftEntities;
+    leftEntities.length = 0;
     const leave = (k: Known) => {
       if (k.entered) {
         left.push(k.entity.id);
+        leftEntities.push(k.entity);
         leftBytes += varintSize(k.entity.id);
       }
       known.delete(k.entity.id);
@@ -347,6 +366,8 @@ export class Views implements ViewTarget {
     // The movers found this tick are next tick's to look for (in last tick's array: nothing allocated).
     const lastMovers = viewer.movers;
     viewer.movers = this.keepMovers(found, lastMovers);
+
+    if (!viewer.frames) return this.toClassic(viewer, centre, outer);
 
     const parts = this.parts;
     let budget = reset ? Infinity : this.options.budgetPerTick - HEADER_BYTES - leftBytes;
@@ -389,6 +410,31 @@ export class Views implements ViewTarget {
     const own = viewer.follow && known.get(viewer.follow.id)?.entered ? viewer.follow.id : 0;
     writeFrame(this.out, { seq: ++viewer.seq, tick, reset, own }, parts, partsLength, left);
     this.sink.send(viewer.clientId, this.out.bytes());
+  }
+
+  /** A member that takes no frames: the room shows it what entered, changed and left its view (no budget). */
+  private toClassic(viewer: Viewer, centre: { x: number; y: number } | undefined, outer: number): void {
+    const { entered, changed } = this;
+    entered.length = 0;
+    changed.length = 0;
+    for (const k of this.candidates) {
+      k.queued = false;
+      // The entity it follows (its own player) first, as a joining client of the series expects.
+      if (!k.entered && k.entity === viewer.follow) entered.unshift(k.entity);
+      else (k.entered ? changed : entered).push(k.entity);
+      k.entered = true;
+      k.urgency = 0;
+      k.sentMove = k.entity.movedAt;
+      k.sentState = k.entity.stateVersion;
+    }
+    viewer.reset = false;
+    if (entered.length > 0 || changed.length > 0 || this.leftEntities.length > 0) this.classic!(viewer.clientId, entered, changed, this.leftEntities);
+    if (!centre) return;
+    for (const event of this.table.events) {
+      const dx = event.x - centre.x;
+      const dy = event.y - centre.y;
+      if (dx * dx + dy * dy <= outer * outer) this.sink.send(viewer.clientId, event.packet);
+    }
   }
 
   /** The moving entities among those found, into the viewer's array of last tick (reused). */

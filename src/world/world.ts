@@ -3,9 +3,9 @@
 import type { Msg } from "../packets/index.ts";
 import { Entity, EntityError, EntityTable, type Replication } from "./entities.ts";
 import { applyTick, tickHeader, writeTick, type ViewChange } from "./replica.ts";
-import { Views, type FrameSink, type ViewOptions } from "./views.ts";
+import { Views, type ClassicShow, type FrameSink, type ViewOptions } from "./views.ts";
 
-export { Entity, EntityError, type Replication, type ViewOptions };
+export { Entity, EntityError, type ClassicShow, type Replication, type ViewOptions };
 
 /** A view may be at most this many times the room's radius. */
 const MAX_RADIUS_FACTOR = 4;
@@ -28,6 +28,12 @@ export interface Entities {
   takesFrames(clientId: number): boolean;
   /** How many members take frames (when all do, the room's per-tick messages reach nobody). */
   readonly framesClients: number;
+  /**
+   * For a world larger than its clients' screens: each tick, `show` is told, per member that takes no
+   * frames (the series' clients), what entered, changed and left its view, to send it the room's own
+   * messages for those only. Without it, such members get whatever the room sends them.
+   */
+  showClassic(show: ClassicShow): void;
   /** How long the recent ticks' frames took to make and send, in ms (for /healthz). */
   flushStats(): { p50: number; p99: number; max: number };
 }
@@ -120,6 +126,10 @@ export class RoomWorld implements Entities {
 
   takesFrames(clientId: number): boolean {
     return this.views?.takesFrames(clientId) ?? false;
+  }
+
+  showClassic(show: ClassicShow): void {
+    this.viewsOf.showClassic(show);
   }
 
   get framesClients(): number {

@@ -4,7 +4,7 @@
 import { newDisconnect, type Msg } from "../../packets/index.ts";
 import { Room, type RoomContext, type RoomHandlers } from "../../rooms/room.ts";
 import type { Leaderboard } from "../../store/leaderboards.ts";
-import type { Entities } from "../../world/world.ts";
+import type { Entities, Entity } from "../../world/world.ts";
 import { MAX_SPORES, SPAWN_BOUND, TICK_SECONDS } from "./rules.ts";
 import { World, type PlayerProfile, type WorldSnapshot } from "./world.ts";
 
@@ -23,6 +23,8 @@ export const DEFAULT_WORLD_SIZE = 2 * SPAWN_BOUND;
 export const VIEW_RADIUS = 1200;
 /** Positions in frames are whole tenths of a unit: finer than a pixel at the series' zoom. */
 export const PRECISION = 0.1;
+/** What a client of the series hears, as from a player, when the player leaves its view in a large world. */
+export const OUT_OF_VIEW = "Out of view";
 
 export class WorldRoom extends Room<PlayerProfile, WorldSnapshot> {
   override readonly tickHz = 1 / TICK_SECONDS;
@@ -46,23 +48,47 @@ export class WorldRoom extends Room<PlayerProfile, WorldSnapshot> {
     // Spores keep the series' density: 1000 in 6000², as many more as the area is larger.
     const scale = (worldSize / DEFAULT_WORLD_SIZE) ** 2;
     this.entities = ctx.replicate({ viewRadius: VIEW_RADIUS, precision: PRECISION });
+    // The series' world sends everything to every client of the series; a larger one, what is in its view.
+    const byView = worldSize > DEFAULT_WORLD_SIZE;
+    if (byView) this.entities.showClassic((clientId, entered, changed, left) => this.showClassic(clientId, entered, changed, left));
+    const classic = byView ? undefined : ctx.classic;
     this.world = new World({
       entities: this.entities,
-      hasClassic: () => ctx.members.size > this.entities.framesClients,
+      byView,
+      hasClassic: () => !byView && ctx.members.size > this.entities.framesClients,
       spawnBound: worldSize / 2,
       maxSpores: Math.round(MAX_SPORES * scale),
       random: ctx.random,
       now: () => ctx.now(),
       output: {
         // The world's own messages go to the clients that take no frames: the others see it in them.
-        toAll: (senderId, msg) => ctx.classic.publish(senderId, msg),
-        stateToAll: (senderId, msg) => ctx.classic.publish(senderId, msg, true),
-        toOthers: (senderId, msg) => ctx.classic.broadcast(senderId, msg),
+        toAll: (senderId, msg) => classic?.publish(senderId, msg),
+        stateToAll: (senderId, msg) => classic?.publish(senderId, msg, true),
+        toOthers: (senderId, msg) => classic?.broadcast(senderId, msg),
         toPlayer: (playerId, senderId, msg) => ctx.send(playerId, msg, senderId),
         refused: (playerId, why) => ctx.log.debug(`Refused a claim of client ${playerId}: ${why}`),
       },
       onTick,
     });
+  }
+
+  /**
+   * In a large world, a client of the series is sent what its view shows as the series' messages: a
+   * player or spore that enters, each player's state while in view (eats come as the events they are),
+   * and a player that leaves it as that player's disconnect, which is how the series' client removes one.
+   */
+  private showClassic(clientId: number, entered: readonly Entity[], changed: readonly Entity[], left: readonly Entity[]): void {
+    const show = (entity: Entity) => {
+      const state = entity.stateMessage();
+      if (state?.$case === "player") this.ctx.send(clientId, { $case: "player", value: { ...state.value, x: entity.x, y: entity.y } }, state.value.id);
+      else if (state?.$case === "spore") this.ctx.send(clientId, { $case: "spore", value: { ...state.value, x: entity.x, y: entity.y } }, 0);
+    };
+    for (const entity of entered) show(entity);
+    for (const entity of changed) if (entity.kind === "player") show(entity);
+    for (const entity of left) {
+      const state = entity.stateMessage();
+      if (state?.$case === "player" && state.value.id !== clientId) this.ctx.send(clientId, newDisconnect(OUT_OF_VIEW), state.value.id);
+    }
   }
 
   override onCreate(): void {

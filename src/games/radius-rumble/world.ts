@@ -110,6 +110,8 @@ export interface WorldOptions {
    * and y) and spores (SporeMessage without x and y), at their positions.
    */
   entities?: Entities;
+  /** A world larger than the series': its clients are shown what their views see (see WorldRoom), not sent it all. */
+  byView?: boolean;
   /** Whether any client takes the per-tick messages (false: every one takes frames; the fan-out is skipped). */
   hasClassic?: () => boolean;
   /** Told each tick's whole duration (step and fan-out) in ms, for the metrics. */
@@ -141,6 +143,7 @@ export class World {
   private readonly spawnBound: number;
   private readonly entities: Entities | undefined;
   private readonly hasClassic: () => boolean;
+  private readonly byView: boolean;
   /** Each player's and spore's entity, by their ids (apart from the snapshot's plain data). */
   private readonly playerEntities = new Map<number, Entity>();
   private readonly sporeEntities = new Map<number, Entity>();
@@ -153,6 +156,7 @@ export class World {
     this.spawnBound = options.spawnBound ?? SPAWN_BOUND;
     this.entities = options.entities;
     this.hasClassic = options.hasClassic ?? (() => true);
+    this.byView = options.byView ?? false;
     this.onTick = options.onTick;
     for (let i = 0; i < this.maxSpores; i++) this.addSpore();
   }
@@ -173,8 +177,8 @@ export class World {
     const { x, y } = spawnPoint(PLAYER_START_RADIUS, this.random, (c) => this.isFree(c), this.spawnBound);
     const player: Player = { ...profile, id, x, y, radius: PLAYER_START_RADIUS, direction: 0, speed: PLAYER_SPEED, moving: false };
     this.addPlayer(player);
-    // A client that takes frames sees its player and the spores enter its view there.
-    if (this.entities?.takesFrames(id)) return player;
+    // A client that takes frames, or in a large world, sees its player and the spores enter its view.
+    if (this.byView || this.entities?.takesFrames(id)) return player;
     this.output.toPlayer(id, id, playerMsg(player));
     this.deliveries.push({ playerId: id, pending: [...this.spores.keys()] });
     return player;
@@ -201,7 +205,7 @@ export class World {
   /** Sends a player back from away what a joining player gets: its own state and every spore. */
   catchUp(id: number): void {
     const player = this.players.get(id);
-    if (!player || this.entities?.takesFrames(id)) return;
+    if (!player || this.byView || this.entities?.takesFrames(id)) return;
     this.output.toPlayer(id, id, playerMsg(player));
     const i = this.deliveries.findIndex((d) => d.playerId === id);
     if (i >= 0) this.deliveries.splice(i, 1);
