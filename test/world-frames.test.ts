@@ -359,6 +359,16 @@ describe("Radius Rumble in a world larger than the series'", () => {
     expect(a.packets[goneAt()]!.msg!.value).toEqual({ reason: "Out of view" });
     await Bun.sleep(300);
     expect(a.packets.slice(goneAt()).filter((p) => p.msg?.$case === "player" && p.senderId === b.id)).toHaveLength(0);
+    // A client that takes frames there sees b come and move at 20 Hz, within its budget.
+    const f = clients[2]!;
+    expect((await askFrames(f)).ok).toBe(true);
+    f.send({ $case: "playerDirection", value: { direction: Math.PI } });
+    const own = room.world.players.get(f.id)!;
+    teleport(b.id, own.x + 100, own.y);
+    const entered = await frameWhere(f, (fr) => fr.entered.some((e) => e.kind === "player" && (e.state!.msg!.value as { id: number }).id === b.id), "b entered");
+    const bEntity = entered.entered.find((e) => e.kind === "player" && (e.state!.msg!.value as { id: number }).id === b.id)!.id;
+    const updates = (await framesFor(f, 500)).filter((fr) => fr.updated.some((e) => e.id === bEntity));
+    expect(updates.length).toBeGreaterThanOrEqual(7);
     for (const c of clients) c.close();
   });
 });

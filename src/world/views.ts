@@ -79,8 +79,8 @@ class Viewer {
 }
 
 export interface ViewsOptions {
-  /** Bytes a client may be sent per tick (its --view-budget over the tick rate). */
-  budgetPerTick: number;
+  /** Bytes a client may be sent per tick (its --view-budget over the tick rate), asked each tick. */
+  budgetPerTick(): number;
   /** The largest radius a client may ask for. */
   maxRadius: number;
 }
@@ -370,7 +370,7 @@ export class Views implements ViewTarget {
     if (!viewer.frames) return this.toClassic(viewer, centre, outer);
 
     const parts = this.parts;
-    let budget = reset ? Infinity : this.options.budgetPerTick - HEADER_BYTES - leftBytes;
+    let budget = reset ? Infinity : this.options.budgetPerTick() - HEADER_BYTES - leftBytes;
     parts.length = 0;
     let partsLength = 0;
     if (centre) {

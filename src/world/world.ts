@@ -82,12 +82,12 @@ export class RoomWorld implements Entities {
   }
 
   private get viewsOf(): Views {
-    const tickHz = this.options.tickHz();
-    return (this.views ??= new Views(
-      this.replica ?? this.table,
-      { budgetPerTick: tickHz > 0 ? this.options.viewBudget / tickHz : 0, maxRadius: this.replication.viewRadius * MAX_RADIUS_FACTOR },
-      this.sink,
-    ));
+    // The room's tick rate is read when it is needed: a room may declare its world before its fields are set.
+    const budgetPerTick = () => {
+      const tickHz = this.options.tickHz();
+      return tickHz > 0 ? this.options.viewBudget / tickHz : 0;
+    };
+    return (this.views ??= new Views(this.replica ?? this.table, { budgetPerTick, maxRadius: this.replication.viewRadius * MAX_RADIUS_FACTOR }, this.sink));
   }
 
   add(kind: string, x: number, y: number, state?: Msg): Entity {
