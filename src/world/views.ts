@@ -13,6 +13,8 @@ export const HYSTERESIS = 0.15;
 const FULL_SCAN_TICKS = 5;
 /** The own entity's urgency: first in every frame. */
 const OWN_URGENCY = 1e12;
+/** Buckets of urgency, a quarter of a doubling each from 2^-8 up (the own entity has one above them). */
+const URGENCY_BUCKETS = 160;
 /** Room in a frame's budget for its header (seq, tick, reset, own). */
 const HEADER_BYTES = 20;
 
@@ -40,6 +42,8 @@ class Known {
   distance = 0;
   /** In this tick's candidates already. */
   queued = false;
+  /** Its urgency's bucket, while candidates are ordered. */
+  bucket = 0;
   constructor(readonly entity: Entity) {}
 }
 
@@ -100,6 +104,8 @@ export class Views implements ViewTarget {
   /** Counts views worked out: each stamps the entities it knows with a mark of its own. */
   private mark = 0;
   private readonly cells: Entity[][] = [];
+  private readonly bucketCounts = new Int32Array(URGENCY_BUCKETS + 1);
+  private readonly ordered: Known[] = [];
   private readonly parts: Uint8Array[] = [];
   private readonly left: number[] = [];
 
@@ -342,7 +348,8 @@ export class Views implements ViewTarget {
       const entity = k.entity;
       if (k.queued || (k.entered && entity.movedAt <= k.sentMove && entity.stateVersion <= k.sentState)) return;
       k.queued = true;
-      k.urgency += entity === viewer.follow ? OWN_URGENCY : 1 / (0.1 + k.distance / radius) ** 2;
+      const near = 0.1 + k.distance / radius;
+      k.urgency += entity === viewer.follow ? OWN_URGENCY : 1 / (near * near);
       candidates.push(k);
     };
     if (full) {
@@ -383,13 +390,13 @@ export class Views implements ViewTarget {
         budget -= event.entry.length;
       }
     }
-    // Sorted only when the budget cannot carry them all (most frames of a spread-out world can).
+    // Ordered only when the budget cannot carry them all (most frames of a spread-out world can).
     let wanted = 0;
     for (const k of candidates) wanted += k.entered ? k.entity.entry(k.entity.stateVersion > k.sentState ? "updatedWithState" : "updated").length : k.entity.entry("entered").length;
-    if (wanted > budget && candidates.length > 1) candidates.sort(byUrgency);
+    const ordered = wanted > budget && candidates.length > 1 ? this.byUrgency(candidates) : candidates;
     const pending = viewer.pending;
     pending.length = 0;
-    for (const k of candidates) {
+    for (const k of ordered) {
       k.queued = false;
       const entity = k.entity;
       const entry = !k.entered ? entity.entry("entered") : entity.entry(entity.stateVersion > k.sentState ? "updatedWithState" : "updated");
@@ -437,6 +444,29 @@ export class Views implements ViewTarget {
     }
   }
 
+  /**
+   * The candidates, most urgent first, by buckets of a quarter of a doubling of urgency (a counting
+   * sort: in a crowd of 500 in view, a comparison sort per view took a third of the tick).
+   */
+  private byUrgency(candidates: Known[]): Known[] {
+    const counts = this.bucketCounts;
+    counts.fill(0);
+    for (const k of candidates) {
+      k.bucket = k.urgency >= OWN_URGENCY ? URGENCY_BUCKETS : Math.max(0, Math.min(URGENCY_BUCKETS - 1, Math.floor((Math.log2(k.urgency) + 8) * 4)));
+      counts[k.bucket]!++;
+    }
+    let at = 0;
+    for (let b = URGENCY_BUCKETS; b >= 0; b--) {
+      const n = counts[b]!;
+      counts[b] = at;
+      at += n;
+    }
+    const ordered = this.ordered;
+    ordered.length = candidates.length;
+    for (const k of candidates) ordered[counts[k.bucket]!++] = k;
+    return ordered;
+  }
+
   /** The moving entities among those found, into the viewer's array of last tick (reused). */
   private keepMovers(found: Known[], into: Known[]): Known[] {
     into.length = 0;
@@ -445,6 +475,3 @@ export class Views implements ViewTarget {
   }
 }
 
-function byUrgency(a: Known, b: Known): number {
-  return b.urgency - a.urgency;
-}
