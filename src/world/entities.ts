@@ -136,6 +136,8 @@ export interface WorldEvent {
   /** As a frame's field, and as a Packet of its own (for the clients that take no frames). */
   entry: Uint8Array;
   packet: Uint8Array;
+  /** Who it is from (0: the room): a client that takes no frames is not told its own, as the series' rooms never echo one. */
+  senderId: number;
 }
 
 export class EntityTable {
@@ -206,7 +208,7 @@ export class EntityTable {
   event(x: number, y: number, msg: Msg, senderId: number): void {
     if (!Number.isFinite(x) || !Number.isFinite(y)) throw new EntityError(`an event (${msg.$case}) has no position: x and y must be finite numbers`);
     const packet = encodePacket(senderId, msg);
-    this.events.push({ x, y, entry: eventEntry(packet), packet });
+    this.events.push({ x, y, entry: eventEntry(packet), packet, senderId });
   }
 
   /** Whether the entity moved or appeared lately (a view looks at it every tick). */

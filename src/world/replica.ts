@@ -68,6 +68,7 @@ export function writeTick(table: EntityTable, seq: number, full: boolean, views:
   for (const event of table.events) {
     w.varint(zigzag(Math.round(event.x / precision)));
     w.varint(zigzag(Math.round(event.y / precision)));
+    w.varint(event.senderId);
     blob(w, event.packet);
   }
   blob(w, views.length > 0 ? textEncoder.encode(JSON.stringify(views)) : undefined);
@@ -115,8 +116,9 @@ export function applyTick(bytes: Uint8Array, table: EntityTable, views: ViewTarg
   for (let n = r.varint(); n > 0; n--) {
     const x = r.zigzag() * p;
     const y = r.zigzag() * p;
+    const senderId = r.varint();
     const packet = r.blob();
-    if (packet) table.events.push({ x, y, entry: eventEntry(packet), packet });
+    if (packet) table.events.push({ x, y, entry: eventEntry(packet), packet, senderId });
   }
   const json = r.blob();
   if (json) for (const change of JSON.parse(textDecoder.decode(json)) as ViewChange[]) views.change(change, (id) => table.get(id));

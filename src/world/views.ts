@@ -440,7 +440,7 @@ export class Views implements ViewTarget {
     for (const event of this.table.events) {
       const dx = event.x - centre.x;
       const dy = event.y - centre.y;
-      if (dx * dx + dy * dy <= outer * outer) this.sink.send(viewer.clientId, event.packet);
+      if (event.senderId !== viewer.clientId && dx * dx + dy * dy <= outer * outer) this.sink.send(viewer.clientId, event.packet);
     }
   }
 
