@@ -18,8 +18,8 @@ const duration = Number(values.duration);
 
 if (Bun.spawnSync([process.execPath, join(ROOT, "scripts", "build.ts")], { stdout: "inherit", stderr: "inherit" }).exitCode !== 0) process.exit(1);
 
-/** Every bot registers from this one address: past the default registration limit, most could not. */
-const BOTS_MAY_REGISTER = ["--register-burst", "100000"];
+/** Every bot connects and registers from this one address: past the default limits per address, most could not. */
+const BOTS_MAY_REGISTER = ["--register-burst", "100000", "--max-clients-per-ip", "0"];
 
 const results: ScenarioResult[] = [];
 for (const bots of counts) {

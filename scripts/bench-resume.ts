@@ -26,7 +26,7 @@ const command = values.binary ? [values.binary] : serverCommand();
 const kib = (n: number) => `${Math.round(n).toLocaleString("en")} KiB`;
 try {
   await fillPlayers(dataDir, SESSIONS, PASSWORD);
-  const srv = await startServerProcess(command, ["--game", "duel", "--data-dir", dataDir, "--log-level", "warn", "--max-clients", "0"]);
+  const srv = await startServerProcess(command, ["--game", "duel", "--data-dir", dataDir, "--log-level", "warn", "--max-clients", "0", "--max-clients-per-ip", "0"]);
   const proxy = TcpProxy.start(srv.port);
   try {
     await Bun.sleep(500);

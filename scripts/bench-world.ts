@@ -40,8 +40,8 @@ if (!binary) {
   if (Bun.spawnSync([process.execPath, join(ROOT, "scripts", "build.ts")], { stdout: "inherit", stderr: "inherit" }).exitCode !== 0) process.exit(1);
   binary = join(ROOT, "mmo-server");
 }
-/** Every bot registers from this one address: past the default registration limit, most could not. */
-const BOTS_MAY_REGISTER = ["--register-burst", "100000"];
+/** Every bot connects and registers from this one address: past the default limits per address, most could not. */
+const BOTS_MAY_REGISTER = ["--register-burst", "100000", "--max-clients-per-ip", "0"];
 
 async function withServer(args: string[], run: (srv: Awaited<ReturnType<typeof startServerProcess>>) => Promise<ScenarioResult>): Promise<ScenarioResult> {
   const dataDir = mkdtempSync(join(tmpdir(), "mmo-world-"));

@@ -28,7 +28,7 @@ type Target = "mmo" | "raw";
 const dataDir = mkdtempSync(join(tmpdir(), "mmo-bench-"));
 const start = (target: Target): Promise<ServerProcess> =>
   target === "mmo"
-    ? startServerProcess([binary], ["--data-dir", dataDir, "--max-clients", "20000", "--log-level", "warn"])
+    ? startServerProcess([binary], ["--data-dir", dataDir, "--max-clients", "20000", "--max-clients-per-ip", "0", "--log-level", "warn"])
     : startServerProcess([process.execPath, join(ROOT, "scripts", "raw-hub.ts")]);
 
 const samples: Record<Target, ScenarioResult[]> = { mmo: [], raw: [] };

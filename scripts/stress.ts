@@ -70,7 +70,7 @@ const round = (n: number) => Math.round(n * 100) / 100;
 /** Runs a scenario against a fresh server with a data folder of its own. */
 async function withServer<T>(args: string[], run: (srv: ServerProcess) => Promise<T>): Promise<T> {
   const dataDir = mkdtempSync(join(tmpdir(), "mmo-stress-"));
-  const srv = await startServerProcess(values.binary ? [values.binary] : serverCommand(), ["--data-dir", dataDir, ...args]);
+  const srv = await startServerProcess(values.binary ? [values.binary] : serverCommand(), ["--data-dir", dataDir, "--max-clients-per-ip", "0", ...args]);
   try {
     return await run(srv);
   } finally {

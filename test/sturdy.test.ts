@@ -53,7 +53,7 @@ describe("frame size", () => {
   });
 
   test("a frame just under the limit passes", async () => {
-    const srv = await serve({ maxPayload: 1024 });
+    const srv = await serve({ maxPayload: 1024, maxChatLength: 2000 });
     const [a, b] = await Promise.all([1, 2].map(() => TestClient.connect(srv.url)));
     a!.send(newChat("y".repeat(1000)));
     expect((await b!.expect("chat")).value.msg).toHaveLength(1000);
@@ -137,7 +137,7 @@ describe("rate limit", () => {
 describe("slow readers", () => {
   test("twenty clients that never read stay within the backpressure limit, and are closed", async () => {
     const limit = 256 * 1024;
-    const srv = await serve({ backpressureLimit: limit, slowReaderGrace: 1, rateLimit: 100_000, rateBurst: 100_000 });
+    const srv = await serve({ backpressureLimit: limit, slowReaderGrace: 1, rateLimit: 100_000, rateBurst: 100_000, chatRate: 100_000, maxChatLength: 100_000 });
     const stalled = await stalledReaders(srv.url, 20);
     try {
       const [writer, canary] = await Promise.all([1, 2].map(() => TestClient.connect(srv.url)));
@@ -172,7 +172,7 @@ describe("slow readers", () => {
 describe("slow readers get every packet or a close", () => {
   test("readers that fall a backpressure limit behind are closed at once, never left open short of packets", async () => {
     const limit = 256 * 1024;
-    const srv = await serve({ backpressureLimit: limit, rateLimit: 100_000, rateBurst: 100_000 });
+    const srv = await serve({ backpressureLimit: limit, rateLimit: 100_000, rateBurst: 100_000, chatRate: 100_000, maxChatLength: 100_000 });
     const readers = await stalledReaders(srv.url, 2);
     try {
       const [writer, canary] = await Promise.all([1, 2].map(() => TestClient.connect(srv.url)));

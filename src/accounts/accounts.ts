@@ -9,7 +9,7 @@ import { newDenyResponse, newOkResponse, type LoginRequestMessage, type Register
 import { UserExistsError, type Account, type Store } from "../store/store.ts";
 import { DEFAULT_HASH_QUEUE, HashQueue, QueueFullError, type HashQueueLimits } from "./hash-queue.ts";
 import { hashPassword, MAX_PASSWORD_BYTES, verifyPassword } from "./passwords.ts";
-import { passwordProblem, Reason, usernameProblem } from "./rules.ts";
+import { MAX_USERNAME_BYTES, passwordProblem, Reason, usernameProblem } from "./rules.ts";
 import { Sessions } from "./sessions.ts";
 import { LoginThrottle } from "./throttle.ts";
 
@@ -61,7 +61,14 @@ export class Accounts {
    */
   async login(client: ClientInterfacer, { username, password }: LoginRequestMessage): Promise<Account | undefined> {
     const { store, stats } = this.deps;
-    if (this.throttle.isBlocked(username, client.ip, this.deps.now())) {
+    // A name no account can have is refused before it is used as a key of the throttle.
+    if (Buffer.byteLength(username) > MAX_USERNAME_BYTES) {
+      stats.login("bad_credentials");
+      client.log.info(`Failed login for ${quote(username)}`);
+      client.socketSend(newDenyResponse(Reason.badLogin));
+      return undefined;
+    }
+    if (this.throttle.isBlocked(username, client.ipBudget, this.deps.now())) {
       stats.login("throttled");
       client.log.info(`Login for ${quote(username)} refused: too many failed attempts (from ${client.ip})`);
       client.socketSend(newDenyResponse(Reason.badLogin));
@@ -77,7 +84,7 @@ export class Accounts {
       if (err instanceof QueueFullError) {
         stats.login("busy");
         client.log.warn(`Login for ${quote(username)} refused: the password queue is full (${err.message}; from ${client.ip})`);
-        client.socketSend(newDenyResponse(Reason.badLogin));
+        client.socketSend(newDenyResponse(Reason.busy));
         return undefined;
       }
       client.log.error(`Login for ${quote(username)} failed: ${errorText(err)}`);
@@ -87,8 +94,8 @@ export class Accounts {
     });
     if (valid === undefined || client.stateChanges !== change) return undefined;
     if (!valid || !account) {
-      this.throttle.recordFailure(username, client.ip, this.deps.now());
-      this.deps.shared?.failed(username, client.ip);
+      this.throttle.recordFailure(username, client.ipBudget, this.deps.now());
+      this.deps.shared?.failed(username, client.ipBudget);
       stats.login("bad_credentials");
       client.log.info(`Failed login for ${quote(username)}`);
       client.socketSend(newDenyResponse(Reason.badLogin));
@@ -123,7 +130,7 @@ export class Accounts {
       client.socketSend(newDenyResponse(problem));
       return;
     }
-    if (!this.mayRegister(client.ip)) {
+    if (!this.mayRegister(client.ipBudget)) {
       stats.registration("limited");
       client.log.info(`Registration of ${quote(username)} refused: over ${this.deps.limits.registerPerMinute} a minute from ${client.ip}`);
       client.socketSend(newDenyResponse(Reason.registerLimited));
@@ -148,7 +155,7 @@ export class Accounts {
       if (err instanceof QueueFullError) {
         stats.registration("busy");
         client.log.warn(`Registration of ${quote(username)} refused: the password queue is full (${err.message}; from ${client.ip})`);
-        client.socketSend(newDenyResponse(Reason.registerFailed));
+        client.socketSend(newDenyResponse(Reason.busy));
         return;
       }
       client.log.error(`Failed to register ${quote(username)}: ${errorText(err)}`);
@@ -240,7 +247,7 @@ export class Accounts {
     }
     this.busy.add(client.id);
     try {
-      return await this.hashQueue.run(client.ip, task);
+      return await this.hashQueue.run(client.ipBudget, task);
     } finally {
       this.busy.delete(client.id);
     }

@@ -14,6 +14,7 @@ export const Reason = {
   userExists: "User already exists",
   registerFailed: "Failed to register user (internal server error) - please try again later",
   registerLimited: "Too many registrations from your address - please try again later",
+  busy: "Server busy - please try again in a moment",
   badLogin: "Incorrect username or password",
   alreadyLoggedIn: "This account is already logged in",
   noSuchPlayer: "No player found with that name",

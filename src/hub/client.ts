@@ -9,6 +9,11 @@ export interface ClientInterfacer {
   readonly open: boolean;
   /** The peer's IP address, for per-address rules such as login throttling. */
   readonly ip: string;
+  /**
+   * The address as a budget (connections, registrations, failed logins, resume attempts, the password
+   * queue): an IPv4 address itself, an IPv6 address its /64.
+   */
+  readonly ipBudget: string;
   /** Lines prefixed `Client N: `. */
   readonly log: Logger;
   /** The name of the state the client is in ("None" before the first). */

@@ -427,15 +427,15 @@ export class Resumption {
   }
 
   private withinBudget(client: WebSocketClient, now: number): boolean {
-    const bucket = this.failures.get(client.ip);
+    const bucket = this.failures.get(client.ipBudget);
     if (!bucket || bucket.peek(now)) return true;
     client.log.warn(`Resume refused: too many failed attempts from ${client.ip}`);
     return false;
   }
 
   private failed(client: WebSocketClient, now: number, reason: string): void {
-    let bucket = this.failures.get(client.ip);
-    if (!bucket) this.failures.set(client.ip, (bucket = new TokenBucket(FAILED_PER_SECOND, FAILED_BURST, now)));
+    let bucket = this.failures.get(client.ipBudget);
+    if (!bucket) this.failures.set(client.ipBudget, (bucket = new TokenBucket(FAILED_PER_SECOND, FAILED_BURST, now)));
     bucket.take(now);
     client.log.info(`Resume refused (${quote(reason)}) from ${client.ip}`);
   }

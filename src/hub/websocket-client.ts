@@ -2,7 +2,8 @@
 // the state) and write pump (binary frames, dropped and counted when the socket is backed up).
 import type { ServerWebSocket } from "bun";
 import { errorText, LineBudget, LogThrottle, quote, withHeld, type Logger } from "../log.ts";
-import { decodePacket, encodePacket, type Msg } from "../packets/index.ts";
+import { decodePacket, encodePacket, newDenyResponse, type Msg } from "../packets/index.ts";
+import type { ChatGate } from "./chat.ts";
 import type { ClientInterfacer } from "./client.ts";
 import type { Hub } from "./hub.ts";
 import { StrikeWindow, TokenBucket } from "./rate.ts";
@@ -12,6 +13,8 @@ import type { Stats } from "./stats.ts";
 
 export interface SocketData {
   ip: string;
+  /** The address as a budget: an IPv4 address, an IPv6 address's /64 (client-address.ts). */
+  budget: string;
   port: number;
   client?: WebSocketClient;
 }
@@ -53,6 +56,8 @@ export interface ClientContext {
   /** The connection is gone and its state has been left: let go of its room and its account. */
   released(client: ClientInterfacer): void;
   resumption: Resumption;
+  /** What a client may say to others (chat lines, a logout's reason). */
+  chat: ChatGate;
 }
 
 /**
@@ -102,7 +107,7 @@ export class WebSocketClient implements ClientInterfacer {
    * because a held client is not open).
    */
   static detached(context: ClientContext, id: number, ip: string, state: { name: string; data: unknown }): WebSocketClient {
-    const socket = { data: { ip, port: 0 }, subscriptions: [] } as unknown as ServerWebSocket<SocketData>;
+    const socket = { data: { ip, budget: ip, port: 0 }, subscriptions: [] } as unknown as ServerWebSocket<SocketData>;
     const client = new WebSocketClient(socket, context);
     client.id = id;
     client.open = false;
@@ -134,6 +139,10 @@ export class WebSocketClient implements ClientInterfacer {
 
   get ip(): string {
     return this.ws.data.ip;
+  }
+
+  get ipBudget(): string {
+    return this.ws.data.budget ?? this.ws.data.ip;
   }
 
   /** Made when a line is written, not kept: log lines are rare, connections are many. */
@@ -231,6 +240,17 @@ export class WebSocketClient implements ClientInterfacer {
     const name = this.stateName;
     try {
       if (msg.$case.startsWith("resume") && this.context.resumption.handle(this, msg)) return;
+      if (msg.$case === "chat") {
+        const said = this.context.chat.check(this, msg.value.msg, performance.now());
+        if ("refused" in said) {
+          this.log.info(`Refused a chat line of ${msg.value.msg.length} characters: ${said.refused}`);
+          this.socketSendAs(newDenyResponse(said.refused), 0);
+          return;
+        }
+        msg = { $case: "chat", value: { msg: said.text } };
+      } else if (msg.$case === "disconnect") {
+        msg = { $case: "disconnect", value: { reason: this.context.chat.reason(msg.value.reason) } };
+      }
       const handler = state.handleMessage[msg.$case] as ((client: this, value: unknown, data: unknown) => void | Promise<void>) | undefined;
       if (handler) {
         const pending = handler(this, msg.value, this.stateData);

@@ -27,7 +27,7 @@ export class Admission {
     }
     const fromIp = this.perIp.get(ip) ?? 0;
     if (this.config.maxClientsPerIp > 0 && fromIp >= this.config.maxClientsPerIp) {
-      return { status: 429, cause: "ip_limit", message: `Too many connections from ${ip} (limit ${this.config.maxClientsPerIp})` };
+      return { status: 429, cause: "ip_limit", message: `Too many connections from ${ip} (limit ${this.config.maxClientsPerIp} an address, an IPv6 /64 counting as one)` };
     }
     this.connections++;
     this.perIp.set(ip, fromIp + 1);

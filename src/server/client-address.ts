@@ -44,6 +44,20 @@ function parseIpv4(ip: string): bigint | undefined {
   return octets.reduce((acc, o) => (acc << 8n) | BigInt(o), 0n);
 }
 
+/**
+ * The address as a budget (connections, registrations, failed logins, resume attempts, the password
+ * queue): an IPv4 address itself, an IPv6 address its /64, which one host or home network is given
+ * whole, so that it cannot take a fresh budget with each of its 2^64 addresses.
+ */
+export function addressBudget(address: string): string {
+  const ip = parseIp(address);
+  if (ip === undefined) return address;
+  if (ip >> 32n === 0xffffn) return address.replace(/^::ffff:/i, "");
+  const prefix = ip >> 64n;
+  const groups = [48n, 32n, 16n, 0n].map((shift) => ((prefix >> shift) & 0xffffn).toString(16));
+  return `${groups.join(":")}::/64`;
+}
+
 interface Range {
   base: bigint;
   mask: bigint;

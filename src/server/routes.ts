@@ -9,7 +9,7 @@ import type { SocketData } from "../hub/websocket-client.ts";
 import type { Logger } from "../log.ts";
 import { timingSafeEqual } from "node:crypto";
 import type { Admission } from "./admission.ts";
-import { isLoopback, type ProxyTrust } from "./client-address.ts";
+import { addressBudget, isLoopback, type ProxyTrust } from "./client-address.ts";
 
 export interface RouteDeps {
   admission: Admission;
@@ -83,13 +83,14 @@ function upgrade({ admission, proxies, stats, log }: RouteDeps, req: Request, se
   }
   const peer = server.requestIP(req);
   const ip = proxies.clientAddress(peer?.address ?? "unknown", req.headers);
-  const refusal = admission.admit(ip, req.headers.get("origin"));
+  const budget = addressBudget(ip);
+  const refusal = admission.admit(budget, req.headers.get("origin"));
   if (refusal) {
     stats.refuse(refusal.cause);
     log.warn(`Refused a connection from ${ip}: ${refusal.message}`);
     return new Response(refusal.message + "\n", { status: refusal.status });
   }
-  if (server.upgrade(req, { data: { ip, port: peer?.port ?? 0 } })) return undefined;
-  admission.release(ip);
+  if (server.upgrade(req, { data: { ip, budget, port: peer?.port ?? 0 } })) return undefined;
+  admission.release(budget);
   return new Response("WebSocket upgrade failed: send a valid WebSocket handshake\n", { status: 400 });
 }

@@ -5,6 +5,7 @@ import pkg from "../../package.json" with { type: "json" };
 import { Accounts } from "../accounts/accounts.ts";
 import { Cluster } from "../cluster/cluster.ts";
 import type { Config } from "../config.ts";
+import { ChatGate } from "../hub/chat.ts";
 import { Dashboard } from "../http/dashboard.ts";
 import { Metrics } from "../http/metrics.ts";
 import { Hub, localIds } from "../hub/hub.ts";
@@ -135,6 +136,7 @@ async function listen(
     limits: config,
     stats,
     resumption,
+    chat: new ChatGate(config),
     toRoom: (client, msg) => rooms.deliver(client, msg),
     released(client) {
       rooms.leave(client);

@@ -31,7 +31,7 @@ export function websocketHandlers(config: Config, context: ClientContext, hub: H
       ws.data.client?.receive(frame);
     },
     close(ws, code, reason) {
-      admission.release(ws.data.ip);
+      admission.release(ws.data.budget);
       ws.data.client?.closed(ws, code, reason);
     },
   };

@@ -126,9 +126,9 @@ export async function answer(client: TestClient, timeoutMs = 5000): Promise<Answ
   return packet.msg?.$case === "denyResponse" ? packet.msg.value.reason : "ok";
 }
 
-export async function register(client: TestClient, username: string, password: string, color = 0): Promise<Answer> {
+export async function register(client: TestClient, username: string, password: string, color = 0, timeoutMs?: number): Promise<Answer> {
   client.send({ $case: "registerRequest", value: { username, password, color } });
-  return answer(client);
+  return answer(client, timeoutMs);
 }
 
 export async function login(client: TestClient, username: string, password: string, timeoutMs?: number): Promise<Answer> {
