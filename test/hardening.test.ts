@@ -4,6 +4,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect } from "node:net";
 import { Reason } from "../src/accounts/rules.ts";
+import { LoginThrottle } from "../src/accounts/throttle.ts";
+import { ResumeReason } from "../src/hub/resume.ts";
+import { decodePacket, encodePacket, type Msg, type Packet } from "../src/packets/index.ts";
 import { ChatReason } from "../src/hub/chat.ts";
 import { addressBudget } from "../src/server/client-address.ts";
 import { login, radiusRumble, register, startTestServer, TestClient, type TestServer } from "./helpers.ts";
@@ -146,4 +149,130 @@ describe("logins", () => {
       await srv.stop();
     }
   }, 40_000);
+});
+
+/**
+ * A WebSocket client on a socket bound to `localAddress` (Bun's WebSocket cannot choose its source
+ * address): the handshake, then masked binary frames out and plain ones in, decoded as Packets.
+ */
+async function boundClient(localAddress: string, port: number) {
+  const socket = connect({ host: "127.0.0.1", port, localAddress });
+  let buffer = Buffer.alloc(0);
+  const packets: Packet[] = [];
+  let wake: (() => void) | undefined;
+  let upgraded = false;
+  socket.on("data", (data: Buffer) => {
+    buffer = Buffer.concat([buffer, data]);
+    if (!upgraded) {
+      const end = buffer.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      upgraded = true;
+      buffer = buffer.subarray(end + 4);
+    }
+    while (buffer.length >= 2) {
+      let length = buffer[1]! & 0x7f;
+      let at = 2;
+      if (length === 126) {
+        if (buffer.length < 4) return;
+        length = buffer.readUInt16BE(2);
+        at = 4;
+      }
+      if (buffer.length < at + length) return;
+      if ((buffer[0]! & 0x0f) === 2) packets.push(decodePacket(buffer.subarray(at, at + length)));
+      buffer = buffer.subarray(at + length);
+    }
+    wake?.();
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", () => resolve());
+    socket.once("error", reject);
+  });
+  socket.write(`GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+  const next = async (kinds: string[]): Promise<Packet> => {
+    const deadline = performance.now() + 5000;
+    for (;;) {
+      const i = packets.findIndex((p) => kinds.includes(p.msg!.$case));
+      if (i >= 0) return packets.splice(i, 1)[0]!;
+      if (performance.now() > deadline) throw new Error(`no ${kinds.join(" or ")}`);
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, 50);
+      });
+    }
+  };
+  const send = (msg: Msg) => {
+    const body = encodePacket(0, msg);
+    const mask = [1, 2, 3, 4];
+    const header = body.length < 126 ? [0x82, 0x80 | body.length] : [0x82, 0x80 | 126, body.length >> 8, body.length & 0xff];
+    socket.write(Buffer.from([...header, ...mask, ...body.map((b, i) => b ^ mask[i % 4]!)]));
+  };
+  await next(["id"]);
+  return {
+    async login(username: string, password: string): Promise<string> {
+      send({ $case: "loginRequest", value: { username, password } });
+      const p = await next(["okResponse", "denyResponse"]);
+      return p.msg!.$case === "okResponse" ? "ok" : (p.msg!.value as { reason: string }).reason;
+    },
+    close: () => socket.destroy(),
+  };
+}
+
+describe("a player cannot be locked out by name", () => {
+  test("five wrong passwords for alice from 127.0.0.1: 127.0.0.1 is refused, alice still logs in from 127.0.0.2", async () => {
+    const srv = await startTestServer(radiusRumble);
+    try {
+      const setup = await TestClient.connect(srv.url);
+      expect(await register(setup, "alice", "alice's password")).toBe("ok");
+      setup.close();
+      const attacker = await boundClient("127.0.0.1", srv.port);
+      for (let i = 0; i < 5; i++) expect(await attacker.login("alice", "guess")).toBe(Reason.badLogin);
+      expect(await attacker.login("alice", "alice's password")).toBe(Reason.badLogin);
+      const alice = await boundClient("127.0.0.2", srv.port);
+      expect(await alice.login("alice", "alice's password")).toBe("ok");
+      attacker.close();
+      alice.close();
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  test("a flood at one name from many addresses refuses those addresses, not one that never failed", () => {
+    const throttle = new LoginThrottle();
+    for (let i = 0; i < 100; i++) throttle.recordFailure("alice", `198.51.100.${i}`, 1000 + i);
+    expect(throttle.isBlocked("alice", "198.51.100.7", 2000)).toBe(true);
+    expect(throttle.isBlocked("alice", "203.0.113.9", 2000)).toBe(false);
+    // Below the flood, four failures from one address do not block even it.
+    const calm = new LoginThrottle();
+    for (let i = 0; i < 4; i++) calm.recordFailure("bob", "198.51.100.1", 1000);
+    expect(calm.isBlocked("bob", "198.51.100.1", 2000)).toBe(false);
+  });
+
+  test("a password login ends a session that was continued through its (stolen) token, with a reason; two password logins keep the series' rule", async () => {
+    const srv = await startTestServer(radiusRumble, { resumeGrace: 30 });
+    try {
+      const owner = await TestClient.connect(srv.url);
+      expect(await register(owner, "Victim", "pw")).toBe("ok");
+      expect(await login(owner, "Victim", "pw")).toBe("ok");
+      owner.send({ $case: "resumeTokenRequest", value: {} });
+      const { token } = (await owner.expect("resumeToken")).value;
+      await owner.close(4000);
+      // The thief presents the token and holds the session.
+      const thief = await TestClient.connect(srv.url);
+      thief.send({ $case: "resumeRequest", value: { token } });
+      expect((await thief.expect("resumeResponse")).value.ok).toBe(true);
+      // The owner logs in with the password: let in, and the thief's connection is closed, told why.
+      const back = await TestClient.connect(srv.url);
+      expect(await login(back, "Victim", "pw")).toBe("ok");
+      const closed = await thief.closed;
+      expect(closed.code).toBe(1008);
+      expect(closed.reason).toBe(ResumeReason.reclaimed);
+      // A second password login is still refused as the series refuses it.
+      const second = await TestClient.connect(srv.url);
+      expect(await login(second, "Victim", "pw")).toBe(Reason.alreadyLoggedIn);
+      back.close();
+      second.close();
+    } finally {
+      await srv.stop();
+    }
+  });
 });

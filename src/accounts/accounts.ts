@@ -24,6 +24,8 @@ export interface AccountsDeps {
   shared?: SharedAccounts;
   /** Ends the held session of the account (resume.ts), if it has one: its player is back another way. */
   endHeldSession?(userId: number): void;
+  /** Ends a live session of the account continued through a resume token (a password login takes the account back). */
+  endResumedSession?(userId: number): boolean;
 }
 
 /** What a cluster adds to accounts; a node that cannot reach it serves its own clients alone. */
@@ -104,6 +106,7 @@ export class Accounts {
     this.throttle.recordSuccess(username);
     this.deps.shared?.succeeded(username);
     this.deps.endHeldSession?.(account.userId);
+    if (this.deps.endResumedSession?.(account.userId)) client.log.info(`User ${quote(username)} took the account back from a session continued through its token`);
     if (!this.sessions.claim(account.userId) || !(await this.claimShared(client, account.userId))) {
       stats.login("already_logged_in");
       client.log.info(`Login for ${quote(username)} refused: the account is already logged in`);

@@ -22,7 +22,11 @@ export const ResumeReason = {
   cannotMove: "That session cannot move to this server - please log in again",
   tooMany: "Too many resume attempts from your address - please try again later",
   loginFirst: "Log in first to get a session token",
+  reclaimed: "Your account logged in with its password: this session, continued through its token, is over",
 } as const;
+
+/** The close code of a reclaimed session: a policy close (1008), after which a client does not reconnect by itself. */
+const RECLAIMED_CLOSE = 1008;
 
 /** Failed attempts one address may make: a burst, then one every 30 s (as a login throttle would). */
 const FAILED_BURST = 20;
@@ -104,6 +108,8 @@ export class ResumableSession {
   /** The topics the client's socket is subscribed to, to subscribe a new socket to after a resume. */
   readonly topics = new Set<string>();
   held: HeldSession | undefined;
+  /** The session was continued through its token (a bearer credential): a password login may take the account back. */
+  viaToken = false;
 
   constructor(public token: string) {}
 }
@@ -229,6 +235,23 @@ export class Resumption {
   }
 
   /** A login of the account of a held session (its player came back without its token): the held session ends first. */
+  /**
+   * A password login of the account ends a session of it that was continued through a token (whoever
+   * presented the token holds the account only until its owner logs in): its connection is closed
+   * with ResumeReason.reclaimed (1008) and it leaves at once. False when there was none.
+   */
+  endResumedOf(userId: number): boolean {
+    for (const client of this.tokens.values()) {
+      if (!client.session?.viaToken || client.session.held || (client.account as { userId?: number } | undefined)?.userId !== userId) continue;
+      client.log.warn(`Session continued through its token ended: its account logged in with the password`);
+      this.forget(client);
+      client.close(ResumeReason.reclaimed, RECLAIMED_CLOSE);
+      client.leave();
+      return true;
+    }
+    return false;
+  }
+
   endHeldOf(userId: number): void {
     for (const client of this.held) {
       if ((client.account as { userId?: number } | undefined)?.userId === userId) this.end(client, "its account logged in again");
@@ -311,6 +334,7 @@ export class Resumption {
     const oldId = client.id;
     fresh.log.info(`Resumed the session of client ${oldId}, ${kept.length} packet(s) kept while away`);
     client.takeOver(fresh);
+    client.session!.viaToken = true;
     client.sendBytes(encodePacket(oldId, { $case: "resumeResponse", value: { ok: true, id: oldId, reason: "", replayed: kept.length } }));
     for (const bytes of kept) client.sendBytes(bytes);
     this.hooks.back(client);

@@ -113,6 +113,7 @@ async function listen(
       limits: config,
       shared: clusterAccounts,
       endHeldSession: (userId) => resumption.endHeldOf(userId),
+      endResumedSession: (userId) => resumption.endResumedOf(userId),
     }),
     rooms: new Rooms({ hub, storage, leaderboards, log, seed, now: () => services.now(), shared, viewBudget: config.viewBudget }),
   };
