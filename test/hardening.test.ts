@@ -2,13 +2,18 @@
 // registrations and failed logins budgeted per address, an IPv6 /64 as one; a full password queue is
 // "busy", not an internal error.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Reason } from "../src/accounts/rules.ts";
 import { LoginThrottle } from "../src/accounts/throttle.ts";
-import { ResumeReason } from "../src/hub/resume.ts";
+import { ResumeReason, tokenKey } from "../src/hub/resume.ts";
 import { decodePacket, encodePacket, type Msg, type Packet } from "../src/packets/index.ts";
 import { ChatReason } from "../src/hub/chat.ts";
 import { addressBudget } from "../src/server/client-address.ts";
+import { RESTART_FILE } from "../src/server/restart.ts";
+import { startServerProcess } from "../src/testing/server-process.ts";
 import { login, radiusRumble, register, startTestServer, TestClient, type TestServer } from "./helpers.ts";
 
 describe("chat", () => {
@@ -275,4 +280,37 @@ describe("a player cannot be locked out by name", () => {
       await srv.stop();
     }
   });
+});
+
+describe("files at rest", () => {
+  test("after SIGTERM the data folder is 0700 and its files 0600, and the restart file holds no token; the token still resumes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mmo-private-"));
+    chmodSync(dir, 0o755);
+    try {
+      const main = [process.execPath, join(import.meta.dir, "..", "src", "main.ts")];
+      let srv = await startServerProcess(main, ["--data-dir", dir, "--log-level", "warn"]);
+      const c = await TestClient.connect(srv.url);
+      expect(await register(c, "Keeper", "pw")).toBe("ok");
+      expect(await login(c, "Keeper", "pw")).toBe("ok");
+      c.send({ $case: "resumeTokenRequest", value: {} });
+      const { token } = (await c.expect("resumeToken")).value;
+      await srv.stop();
+      expect(statSync(dir).mode & 0o777).toBe(0o700);
+      const files = readdirSync(dir);
+      expect(files).toContain(RESTART_FILE);
+      expect(files).toContain("db.sqlite");
+      for (const file of files) expect(`${file} ${(statSync(join(dir, file)).mode & 0o777).toString(8)}`).toBe(`${file} 600`);
+      const saved = readFileSync(join(dir, RESTART_FILE), "utf8");
+      expect(saved).not.toContain(token);
+      expect(saved).toContain(tokenKey(token));
+      srv = await startServerProcess(main, ["--data-dir", dir, "--log-level", "warn"]);
+      const back = await TestClient.connect(srv.url);
+      back.send({ $case: "resumeRequest", value: { token } });
+      expect((await back.expect("resumeResponse", 5000)).value.ok).toBe(true);
+      back.close();
+      await srv.stop();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });

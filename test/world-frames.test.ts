@@ -275,7 +275,9 @@ describe("Radius Rumble in frames", () => {
     expect(own.state?.msg?.$case).toBe("player");
     const me = own.state!.msg!.value as { id: number; radius: number };
     expect(me.id).toBe(c.id);
-    expect(me.radius).toBe(20);
+    // 20 at the start; a spore it dropped since (a chance each tick) takes a little off.
+    expect(me.radius).toBeGreaterThan(15);
+    expect(me.radius).toBeLessThanOrEqual(20);
     const spores = first.entered.filter((e) => e.kind === "spore");
     expect(spores.length).toBeGreaterThan(10);
     expect(spores.length).toBeLessThan(1000);

@@ -4,7 +4,7 @@
 // (direct sends, and broadcasts on its topics but those a room marks as superseded by the next tick)
 // is kept, in order, up to a bound. A new connection whose first message presents the token takes
 // the session over: its id, its state, its room, then the kept packets, exactly once.
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { quote } from "../log.ts";
 import { encodePacket, newDenyResponse, type Msg } from "../packets/index.ts";
 import { TokenBucket } from "./rate.ts";
@@ -57,6 +57,7 @@ export class HeldSession {
 
 /** A held session as data (JSON): what moves to another node, or survives a restart. */
 export interface SessionData {
+  /** The token's key (tokenKey), never the token. */
   token: string;
   id: number;
   ip: string;
@@ -111,7 +112,16 @@ export class ResumableSession {
   /** The session was continued through its token (a bearer credential): a password login may take the account back. */
   viaToken = false;
 
+  /** The token's key (tokenKey): the token itself is given to the client and kept nowhere. */
   constructor(public token: string) {}
+}
+
+/**
+ * What the server keeps of a token, in memory, in the restart file and in Redis: its SHA-256. Reading
+ * any of them gives nobody a token to present (192 random bits: no need for a slow hash).
+ */
+export function tokenKey(token: string): string {
+  return createHash("sha256").update(token).digest("base64url");
 }
 
 export interface ResumeHooks {
@@ -157,7 +167,7 @@ export class Resumption {
   /** A framework message (100-119) from a client: true when it was one of ours. */
   handle(client: WebSocketClient, msg: Msg): boolean {
     if (msg.$case === "resumeTokenRequest") this.issue(client);
-    else if (msg.$case === "resumeRequest") this.take(client, msg.value.token);
+    else if (msg.$case === "resumeRequest") this.take(client, tokenKey(msg.value.token));
     else return false;
     return true;
   }
@@ -167,14 +177,15 @@ export class Resumption {
     if (!this.enabled) return client.socketSend(newDenyResponse(ResumeReason.off));
     if (client.account === undefined) return client.socketSend(newDenyResponse(ResumeReason.loginFirst));
     const token = randomBytes(TOKEN_BYTES).toString("base64url");
+    const key = tokenKey(token);
     const session = client.session;
     if (session) {
       this.tokens.delete(session.token);
       this.cluster?.dropped(session.token);
-      session.token = token;
-    } else client.adoptSession(new ResumableSession(token));
-    this.tokens.set(token, client);
-    this.cluster?.registered(token);
+      session.token = key;
+    } else client.adoptSession(new ResumableSession(key));
+    this.tokens.set(key, client);
+    this.cluster?.registered(key);
     client.socketSend({ $case: "resumeToken", value: { token, graceSeconds: this.limits.resumeGrace } });
   }
 
@@ -301,7 +312,7 @@ export class Resumption {
     client.leave();
   }
 
-  /** `fresh` (a new connection, in the first state) presents a token: it takes the session over, or is told why not. */
+  /** `fresh` (a new connection, in the first state) presents a token (as its key): it takes the session over, or is told why not. */
   private take(fresh: WebSocketClient, token: string): void {
     const now = this.now();
     const refuse = (reason: string, failed = true) => {

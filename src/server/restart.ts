@@ -3,7 +3,8 @@
 // start they are read back, the rooms restored and the sessions held, so that the clients resume
 // into the same rooms, positions and scores. A file of another game or format, or none, means a
 // fresh start, said in one line.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { PRIVATE_FILE_MODE, privateFolder } from "../store/private-folder.ts";
 import { join } from "node:path";
 import type { Accounts } from "../accounts/accounts.ts";
 import type { Hub } from "../hub/hub.ts";
@@ -15,7 +16,8 @@ import type { Account } from "../store/store.ts";
 
 export const RESTART_FILE = "restart.json";
 /** The file's format; another one is not read. */
-const FORMAT = 1;
+/** 2: sessions are saved by their token's key (a hash), never the token. */
+const FORMAT = 2;
 
 interface SavedSession extends SessionData {
   account: Account;
@@ -110,8 +112,8 @@ export function saveRun(dataDir: string, game: string, parts: RestartParts): num
   }
   const run: SavedRun = { format: FORMAT, game, savedAt: Date.now(), highestId: hub.highestId, rooms: rooms.saveAll(), sessions };
   const file = join(dataDir, RESTART_FILE);
-  mkdirSync(dataDir, { recursive: true });
-  writeFileSync(`${file}.tmp`, JSON.stringify(run));
+  privateFolder(dataDir);
+  writeFileSync(`${file}.tmp`, JSON.stringify(run), { mode: PRIVATE_FILE_MODE });
   renameSync(`${file}.tmp`, file);
   log.info(`Saved ${run.rooms.rooms.length} room(s) and ${sessions.length} session(s) to ${file} for the next start`);
   return sessions.length;

@@ -1,10 +1,10 @@
 // The embedded store: accounts, games' objects and leaderboard records in one SQLite file (bun:sqlite)
 // in the data folder; the accounts in the series' own tables, so that its db.sqlite opens as it is.
 import { Database, type Statement } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { errorText } from "../log.ts";
 import { FolderLock } from "./folder-lock.ts";
+import { privateFolder } from "./private-folder.ts";
 import { SqliteBoards } from "./sqlite-boards.ts";
 import { SqliteObjects } from "./sqlite-objects.ts";
 import { migrate, SCHEMA_VERSION } from "./sqlite-schema.ts";
@@ -70,7 +70,7 @@ export class SqliteStore implements Store {
     let db: Database | undefined;
     let lock: FolderLock | undefined;
     try {
-      mkdirSync(dataDir, { recursive: true });
+      privateFolder(dataDir);
       if (exclusive) lock = FolderLock.acquire(dataDir);
       db = new Database(join(dataDir, DB_FILE), { create: true, strict: true });
       // First, so that servers sharing the file on purpose wait for each other.
@@ -79,6 +79,8 @@ export class SqliteStore implements Store {
       db.run("PRAGMA synchronous = NORMAL");
       db.run("PRAGMA foreign_keys = ON");
       migrate(db);
+      // SQLite made the database, its -wal and -shm files with the process's umask: close them too.
+      privateFolder(dataDir);
       return new SqliteStore(db, file, lock);
     } catch (err) {
       db?.close();
