@@ -314,3 +314,46 @@ describe("files at rest", () => {
     }
   }, 30_000);
 });
+
+describe("who is an operator", () => {
+  test("without a token: a direct loopback request reads /metrics; one naming a forwarding hop does not, even 127.0.0.1; the rule is said at start", async () => {
+    const srv = await startTestServer(radiusRumble, { trustProxy: ["127.0.0.1"] });
+    try {
+      const metrics = `http://127.0.0.1:${srv.port}/metrics`;
+      expect((await fetch(metrics)).status).toBe(200);
+      const forwardings: Record<string, string>[] = [{ "X-Forwarded-For": "127.0.0.1" }, { "X-Forwarded-For": "203.0.113.9" }, { Forwarded: "for=127.0.0.1" }, { "X-Real-IP": "127.0.0.1" }];
+      for (const headers of forwardings) {
+        expect((await fetch(metrics, { headers })).status).toBe(403);
+      }
+      expect(srv.logs.has("Operators: /metrics and /dashboard answer direct loopback requests only")).toBe(true);
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  test("a hop written with a port is the address it names", async () => {
+    const srv = await startTestServer(radiusRumble, { trustProxy: ["127.0.0.1"], maxClientsPerIp: 1 });
+    try {
+      const a = await TestClient.connect(srv.url, { headers: { "X-Forwarded-For": "198.51.100.7:5678" } });
+      // The same address with another port is the same budget: refused; the proxy's own address is not it.
+      await expect(TestClient.connect(srv.url, { headers: { "X-Forwarded-For": "198.51.100.7:9999" } })).rejects.toThrow();
+      const b = await TestClient.connect(srv.url, { headers: { "X-Forwarded-For": "[2001:db8::7]:443" } });
+      expect(srv.logs.has("Refused a connection from 198.51.100.7:")).toBe(true);
+      a.close();
+      b.close();
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  test("with a token: a malformed cookie is a 401, not a 500", async () => {
+    const srv = await startTestServer(radiusRumble, { adminToken: "s3cret" });
+    try {
+      const res = await fetch(`http://127.0.0.1:${srv.port}/metrics`, { headers: { cookie: "mmo_admin=%E0%A4%A" } });
+      expect(res.status).toBe(401);
+      expect((await fetch(`http://127.0.0.1:${srv.port}/metrics`, { headers: { authorization: "Bearer s3cret" } })).status).toBe(200);
+    } finally {
+      await srv.stop();
+    }
+  });
+});

@@ -94,10 +94,23 @@ function plain(address: string): string {
   return address.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, "$1");
 }
 
+/** A hop as some proxies write it, with a port (`1.2.3.4:5678`, `[2001:db8::1]:443`): the address alone. */
+function withoutPort(hop: string): string {
+  const close = hop.indexOf("]");
+  if (hop.startsWith("[") && close > 0) return hop.slice(1, close);
+  const v4 = hop.match(/^(\d{1,3}(?:\.\d{1,3}){3}):\d+$/);
+  return v4 ? v4[1]! : hop;
+}
+
+/** Whether the request names any hop at all (X-Forwarded-For, Forwarded, X-Real-IP): it came through a proxy. */
+export function forwarded(headers: Headers): boolean {
+  return headers.has("x-forwarded-for") || headers.has("forwarded") || headers.has("x-real-ip");
+}
+
 /** The hops a request names, nearest last: X-Forwarded-For, or else Forwarded's `for=`. */
 function forwardedHops(headers: Headers): string[] {
   const xff = headers.get("x-forwarded-for");
-  if (xff !== null) return xff.split(",").map((hop) => hop.trim());
+  if (xff !== null) return xff.split(",").map((hop) => withoutPort(hop.trim()));
   const forwarded = headers.get("forwarded");
   if (forwarded === null) return [];
   const hops: string[] = [];

@@ -9,13 +9,18 @@ import type { SocketData } from "../hub/websocket-client.ts";
 import type { Logger } from "../log.ts";
 import { timingSafeEqual } from "node:crypto";
 import type { Admission } from "./admission.ts";
-import { addressBudget, isLoopback, type ProxyTrust } from "./client-address.ts";
+import { addressBudget, forwarded, isLoopback, type ProxyTrust } from "./client-address.ts";
 
 export interface RouteDeps {
   admission: Admission;
   proxies: ProxyTrust;
-  /** --admin-token: "" lets loopback clients alone read /metrics and /dashboard. */
+  /**
+   * --admin-token: "" lets only a request from a loopback socket that names no forwarding hop read
+   * /metrics and /dashboard (a proxy on the same host forwards everyone's requests from loopback).
+   */
   adminToken: string;
+  /** Served over TLS: the admin cookie is Secure. */
+  tls: boolean;
   stats: Stats;
   log: Logger;
   metrics: Metrics;
@@ -46,22 +51,33 @@ const ADMIN_COOKIE = "mmo_admin";
 function guarded(deps: RouteDeps, req: Request, server: Server<SocketData>, serve: () => Response | Promise<Response>): Response | Promise<Response> {
   const { pathname, searchParams } = new URL(req.url);
   if (!deps.adminToken) {
-    const client = deps.proxies.clientAddress(server.requestIP(req)?.address ?? "", req.headers);
-    if (isLoopback(client)) return serve();
-    deps.log.info(`Refused ${pathname} to ${client}: not a loopback client and no --admin-token is set`);
-    return new Response(`Forbidden: ${pathname} answers loopback clients only; start the server with --admin-token TOKEN to read it from elsewhere (Authorization: Bearer TOKEN)\n`, { status: 403 });
+    // The socket's own peer, and no forwarding header at all: a proxy on this host is not an operator.
+    const peer = server.requestIP(req)?.address ?? "";
+    if (isLoopback(peer) && !forwarded(req.headers)) return serve();
+    const client = deps.proxies.clientAddress(peer, req.headers);
+    deps.log.info(`Refused ${pathname} to ${client}: without --admin-token it answers a loopback socket that names no forwarding hop only`);
+    return new Response(`Forbidden: ${pathname} answers direct loopback requests only; start the server with --admin-token TOKEN to read it from elsewhere or through a proxy (Authorization: Bearer TOKEN)\n`, { status: 403 });
   }
   const bearer = req.headers.get("authorization")?.match(/^Bearer\s+(.+)$/i)?.[1];
   const cookie = req.headers.get("cookie")?.match(new RegExp(`(?:^|;\\s*)${ADMIN_COOKIE}=([^;]+)`))?.[1];
-  if (sameToken(bearer, deps.adminToken) || sameToken(cookie && decodeURIComponent(cookie), deps.adminToken)) return serve();
+  if (sameToken(bearer, deps.adminToken) || sameToken(cookie && decodedCookie(cookie), deps.adminToken)) return serve();
   // The dashboard takes the token once in its address, keeps it in a cookie, and drops it from the address.
   if (pathname === "/dashboard" && sameToken(searchParams.get("token") ?? undefined, deps.adminToken)) {
     return new Response(null, {
       status: 303,
-      headers: { Location: "/dashboard", "Set-Cookie": `${ADMIN_COOKIE}=${encodeURIComponent(deps.adminToken)}; Path=/dashboard; HttpOnly; SameSite=Strict` },
+      headers: { Location: "/dashboard", "Set-Cookie": `${ADMIN_COOKIE}=${encodeURIComponent(deps.adminToken)}; Path=/dashboard; HttpOnly; SameSite=Strict${deps.tls ? "; Secure" : ""}` },
     });
   }
   return new Response(`Unauthorized: ${pathname} needs Authorization: Bearer TOKEN (the --admin-token)\n`, { status: 401, headers: { "WWW-Authenticate": 'Bearer realm="mmo-server"' } });
+}
+
+/** A cookie's value, or undefined when it is not valid percent-encoding (a 401, never a 500). */
+function decodedCookie(value: string): string | undefined {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return undefined;
+  }
 }
 
 function sameToken(given: string | undefined, token: string): boolean {

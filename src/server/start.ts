@@ -165,10 +165,16 @@ async function listen(
   });
   const admission = new Admission(config);
 
+  log.info(
+    config.adminToken
+      ? "Operators: /metrics and /dashboard answer whoever shows the --admin-token"
+      : "Operators: /metrics and /dashboard answer direct loopback requests only (a loopback socket that names no forwarding hop); set --admin-token to read them from elsewhere or through a proxy",
+  );
   const routeDeps: RouteDeps = {
     admission,
     proxies: new ProxyTrust(config.trustProxy),
     adminToken: config.adminToken,
+    tls: tls !== undefined,
     stats,
     log,
     metrics,
