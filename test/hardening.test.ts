@@ -2,7 +2,7 @@
 // registrations and failed logins budgeted per address, an IPv6 /64 as one; a full password queue is
 // "busy", not an internal error.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -356,4 +356,48 @@ describe("who is an operator", () => {
       await srv.stop();
     }
   });
+});
+
+describe("refusals", () => {
+  test("a flood of refused upgrades is answered every time and logged about once a second, with a count", async () => {
+    const srv = await startTestServer(radiusRumble, { maxClientsPerIp: 1 });
+    try {
+      const held = await TestClient.connect(srv.url);
+      const statuses = await Promise.all(Array.from({ length: 200 }, () => upgradeFrom("127.0.0.1", srv.port)));
+      expect(statuses.every((s) => s === 429)).toBe(true);
+      const lines = srv.logs.lines.filter((l) => l.includes("Refused a connection from 127.0.0.1"));
+      expect(lines.length).toBeGreaterThanOrEqual(1);
+      expect(lines.length).toBeLessThanOrEqual(3);
+      held.close();
+    } finally {
+      await srv.stop();
+    }
+  });
+});
+
+describe("a restart that cannot keep the game", () => {
+  test("a failure to write the restart file is logged and the shutdown still closes the boards and the store, which opens again", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mmo-unkept-"));
+    try {
+      const main = [process.execPath, join(import.meta.dir, "..", "src", "main.ts")];
+      let srv = await startServerProcess(main, ["--data-dir", dir, "--log-level", "info"]);
+      const c = await TestClient.connect(srv.url);
+      expect(await register(c, "Unkept", "pw")).toBe("ok");
+      expect(await login(c, "Unkept", "pw")).toBe("ok");
+      c.send({ $case: "resumeTokenRequest", value: {} });
+      await c.expect("resumeToken");
+      // The restart file's temporary name taken by a folder: writing it fails.
+      mkdirSync(join(dir, `${RESTART_FILE}.tmp`));
+      expect(await srv.stop()).toBe(0);
+      expect(existsSync(join(dir, RESTART_FILE))).toBe(false);
+      // The store was closed cleanly and opens again; the account is there.
+      srv = await startServerProcess(main, ["--data-dir", dir, "--log-level", "warn"]);
+      const again = await TestClient.connect(srv.url);
+      expect(await login(again, "Unkept", "pw")).toBe("ok");
+      again.close();
+      await srv.stop();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });

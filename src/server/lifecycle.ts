@@ -85,7 +85,16 @@ export class Lifecycle {
         client.close(SHUTDOWN_REASON, CloseCode.goingAway);
       }
       while (open().some((client) => !staying(client)) && performance.now() < deadline) await Bun.sleep(10);
-      if (keep) saveRun();
+      let kept = keep;
+      if (keep) {
+        // A game that cannot be kept (a full disk) must not stop the shutdown: the boards and the store still close.
+        try {
+          saveRun();
+        } catch (err) {
+          log.error(`Could not keep the game for the next start (${errorText(err)}): the sessions end, the rest shuts down as usual`);
+          kept = false;
+        }
+      }
       if (keep || moveOut) for (const client of open()) client.close(RESTART_REASON, CloseCode.serviceRestart);
       while (open().length > 0 && performance.now() < deadline) await Bun.sleep(10);
       if (moveOut) {
@@ -98,7 +107,7 @@ export class Lifecycle {
       // Whoever has not finished the closing handshake by now is cut off.
       await server.stop(true);
       await shared?.handOver();
-      if (keep) rooms.suspendAll();
+      if (kept) rooms.suspendAll();
       else rooms.disposeAll();
       try {
         await stopGame();

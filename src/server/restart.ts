@@ -16,6 +16,8 @@ import type { Account } from "../store/store.ts";
 
 export const RESTART_FILE = "restart.json";
 /** The file's format; another one is not read. */
+/** The packets kept for held sessions that the restart file carries at most, in all (base64 in one JSON string). */
+const MAX_KEPT_BYTES = 64 * 1024 * 1024;
 /** 2: sessions are saved by their token's key (a hash), never the token. */
 const FORMAT = 2;
 
@@ -95,7 +97,17 @@ export function restoreRun(saved: SavedRun, parts: RestartParts): void {
 export function saveRun(dataDir: string, game: string, parts: RestartParts): number {
   const { hub, rooms, resumption, log } = parts;
   const sessions: SavedSession[] = [];
+  let keptBytes = 0;
+  let dropped = 0;
   for (const { client, token, msLeft } of resumption.sessions()) {
+    const kept = client.session?.held?.kept ?? [];
+    const bytes = kept.reduce((sum, b) => sum + b.length, 0);
+    // The file is one JSON string in memory: past the bound, a session is not kept (its player logs in again).
+    if (keptBytes + bytes > MAX_KEPT_BYTES) {
+      dropped++;
+      continue;
+    }
+    keptBytes += bytes;
     const room = rooms.membershipOf(client.id);
     sessions.push({
       token,
@@ -106,10 +118,11 @@ export function saveRun(dataDir: string, game: string, parts: RestartParts): num
       state: client.stateSnapshot,
       topics: [...(client.session?.topics ?? [])],
       room,
-      kept: (client.session?.held?.kept ?? []).map((bytes) => Buffer.from(bytes).toString("base64")),
+      kept: kept.map((b) => Buffer.from(b).toString("base64")),
       msLeft,
     });
   }
+  if (dropped > 0) log.warn(`Not keeping ${dropped} session(s): the packets kept for the sessions reached ${MAX_KEPT_BYTES} bytes (they log in again)`);
   const run: SavedRun = { format: FORMAT, game, savedAt: Date.now(), highestId: hub.highestId, rooms: rooms.saveAll(), sessions };
   const file = join(dataDir, RESTART_FILE);
   privateFolder(dataDir);

@@ -6,7 +6,7 @@ import type { Dashboard } from "../http/dashboard.ts";
 import type { Metrics } from "../http/metrics.ts";
 import type { Stats } from "../hub/stats.ts";
 import type { SocketData } from "../hub/websocket-client.ts";
-import type { Logger } from "../log.ts";
+import { withHeld, type LogThrottle, type Logger } from "../log.ts";
 import { timingSafeEqual } from "node:crypto";
 import type { Admission } from "./admission.ts";
 import { addressBudget, forwarded, isLoopback, type ProxyTrust } from "./client-address.ts";
@@ -21,6 +21,8 @@ export interface RouteDeps {
   adminToken: string;
   /** Served over TLS: the admin cookie is Secure. */
   tls: boolean;
+  /** Refused requests are answered every time but logged at most once a second (with a count), so that a flood of them cannot flood the log. */
+  refusals: LogThrottle;
   stats: Stats;
   log: Logger;
   metrics: Metrics;
@@ -55,7 +57,8 @@ function guarded(deps: RouteDeps, req: Request, server: Server<SocketData>, serv
     const peer = server.requestIP(req)?.address ?? "";
     if (isLoopback(peer) && !forwarded(req.headers)) return serve();
     const client = deps.proxies.clientAddress(peer, req.headers);
-    deps.log.info(`Refused ${pathname} to ${client}: without --admin-token it answers a loopback socket that names no forwarding hop only`);
+    const held = deps.refusals.take();
+    if (held >= 0) deps.log.info(withHeld(`Refused ${pathname} to ${client}: without --admin-token it answers a loopback socket that names no forwarding hop only`, held));
     return new Response(`Forbidden: ${pathname} answers direct loopback requests only; start the server with --admin-token TOKEN to read it from elsewhere or through a proxy (Authorization: Bearer TOKEN)\n`, { status: 403 });
   }
   const bearer = req.headers.get("authorization")?.match(/^Bearer\s+(.+)$/i)?.[1];
@@ -93,7 +96,7 @@ export function fallback(deps: RouteDeps, req: Request): Response | Promise<Resp
   return deps.clientFiles ? deps.clientFiles.serve(req, pathname) : new Response("Not found\n", { status: 404 });
 }
 
-function upgrade({ admission, proxies, stats, log }: RouteDeps, req: Request, server: Server<SocketData>): Response | undefined {
+function upgrade({ admission, proxies, stats, log, refusals }: RouteDeps, req: Request, server: Server<SocketData>): Response | undefined {
   if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
     return new Response("This endpoint speaks WebSocket only: connect with a WebSocket client to ws://HOST:PORT/ws\n", { status: 400 });
   }
@@ -103,7 +106,8 @@ function upgrade({ admission, proxies, stats, log }: RouteDeps, req: Request, se
   const refusal = admission.admit(budget, req.headers.get("origin"));
   if (refusal) {
     stats.refuse(refusal.cause);
-    log.warn(`Refused a connection from ${ip}: ${refusal.message}`);
+    const held = refusals.take();
+    if (held >= 0) log.warn(withHeld(`Refused a connection from ${ip}: ${refusal.message}`, held));
     return new Response(refusal.message + "\n", { status: refusal.status });
   }
   if (server.upgrade(req, { data: { ip, budget, port: peer?.port ?? 0 } })) return undefined;

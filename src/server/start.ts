@@ -13,7 +13,7 @@ import { Resumption } from "../hub/resume.ts";
 import { StateMachine } from "../hub/states.ts";
 import { Stats } from "../hub/stats.ts";
 import type { ClientContext, SocketData, WebSocketClient } from "../hub/websocket-client.ts";
-import { errorText, type Logger } from "../log.ts";
+import { errorText, LogThrottle, type Logger } from "../log.ts";
 import { PROTO_HASH } from "../packets/proto-hash.ts";
 import type { Game } from "../rooms/game.ts";
 import { Matches } from "../rooms/matches.ts";
@@ -32,6 +32,9 @@ import { readSavedRun, restoreRun, saveRun, type RestartParts } from "./restart.
 import { linkResume } from "./resume-link.ts";
 import { fallback, routes, type RouteDeps } from "./routes.ts";
 import { websocketHandlers } from "./websocket.ts";
+
+/** Refused HTTP requests are logged at most this often (each is still answered). */
+const REFUSAL_LOG_MS = 1000;
 
 /** What the parts of one server share; `now` may be replaced (tests step the clock by hand). */
 export interface Services {
@@ -175,6 +178,7 @@ async function listen(
     proxies: new ProxyTrust(config.trustProxy),
     adminToken: config.adminToken,
     tls: tls !== undefined,
+    refusals: new LogThrottle(REFUSAL_LOG_MS),
     stats,
     log,
     metrics,
