@@ -75,7 +75,7 @@ async function measure(layout: string, load: "bots" | "chat", redis: TestRedis):
   const nodes: ServerProcess[] = [];
   try {
     for (let i = 0; i < count; i++) {
-      const cluster = layout === "alone" ? [] : ["--redis-url", redis.url, "--node-name", `bench${i + 1}`];
+      const cluster = layout === "alone" ? [] : ["--redis-url", redis.url, "--node-name", `bench${i + 1}`, "--cluster-secret", "bench:cluster's secret, 16+"];
       nodes.push(await startServerProcess([join(ROOT, "mmo-server")], ["--data-dir", dataDir, "--log-level", "warn", "--seed", "1", "--register-burst", "100000", "--max-clients-per-ip", "0", ...cluster]));
       // The first node takes the world's lease before the next starts.
       if (i === 0) await Bun.sleep(500);

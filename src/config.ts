@@ -406,6 +406,19 @@ export const OPTIONS = {
     },
     show: (token: string) => (token ? "***" : ""),
   }),
+  clusterSecret: option({
+    flag: "cluster-secret",
+    env: "MMO_CLUSTER_SECRET",
+    default: "",
+    arg: "SECRET",
+    help: "the secret every node of a cluster signs its bus messages and snapshots with (at least 16 characters; the same on every node); a cluster refuses to start without it",
+    parse: (raw: string) => {
+      const secret = text(raw);
+      if (secret !== "" && secret.length < 16) throw new ConfigError("expected a secret of at least 16 characters");
+      return secret;
+    },
+    show: (secret: string) => (secret ? "***" : ""),
+  }),
   allowedOrigins: option<string[]>({
     flag: "allowed-origins",
     env: "MMO_ALLOWED_ORIGINS",

@@ -6,7 +6,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RedisClient } from "bun";
+import { ALL_CHANNEL } from "../src/cluster/bus.ts";
+import { BatchWriter, FrameKind } from "../src/cluster/frames.ts";
 import { ClusterIds, ID_BLOCK } from "../src/cluster/ids.ts";
+import { Seal } from "../src/cluster/seal.ts";
+import { encodePacket } from "../src/packets/index.ts";
 import { NODE_PREFIX } from "../src/cluster/membership.ts";
 import { ClusterSessions } from "../src/cluster/sessions.ts";
 import { TestRedis } from "../src/testing/redis.ts";
@@ -136,7 +140,7 @@ describeRedis("cluster", () => {
   });
 
   test("a Redis that cannot be reached, or a name a live node holds, stops the start: one line, exit 2", async () => {
-    const run = (...args: string[]) => Bun.spawnSync([...NODE, "--port", "0", "--data-dir", dataDir, ...args], { stdout: "pipe", stderr: "pipe" });
+    const run = (...args: string[]) => Bun.spawnSync([...NODE, "--port", "0", "--data-dir", dataDir, ...args], { stdout: "pipe", stderr: "pipe", env: { ...process.env } });
     const unreachable = run("--redis-url", "redis://user:s3cret@127.0.0.1:1");
     expect(unreachable.exitCode).toBe(2);
     const line = unreachable.stderr.toString().trim();
@@ -149,5 +153,35 @@ describeRedis("cluster", () => {
     const bad = run("--redis-url", "http://127.0.0.1:6379");
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr.toString()).toContain("expected a redis:// or rediss:// URL");
+    const secretless = Bun.spawnSync([...NODE, "--port", "0", "--data-dir", dataDir, "--redis-url", redis.url], { stdout: "pipe", stderr: "pipe", env: { ...process.env, MMO_CLUSTER_SECRET: "" } });
+    expect(secretless.exitCode).toBe(2);
+    expect(secretless.stderr.toString()).toContain("a cluster needs a secret: start every node with the same --cluster-secret");
+  }, 30_000);
+
+  test("a batch published to the bus without the secret (forged, unsigned, or of another format) changes nothing and is counted", async () => {
+    const [a, b] = [await startNode("forge1"), await startNode("forge2")];
+    await waitFor(async () => (await Promise.all([a, b].map(clusterOf))).every((c) => c.nodes.includes("forge1") && c.nodes.includes("forge2")), 8000, "both nodes");
+    const lobby = await TestClient.connect(b.url);
+    // A lobby chat as node forge1 would relay it, in the batch format: unsigned, then signed with another secret.
+    const forged = new BatchWriter("forge1");
+    forged.add({ kind: FrameKind.topic, topic: "lobby", sender: 0, exclude: false, superseded: false, bytes: encodePacket(0, { $case: "chat", value: { msg: "forged" } }) });
+    const batch = forged.finish(Date.now());
+    const publisher = new RedisClient(redis.url);
+    try {
+      await publisher.connect();
+      await publisher.send("PUBLISH", [ALL_CHANNEL, Buffer.from(batch).toString("latin1")]);
+      await publisher.send("PUBLISH", [ALL_CHANNEL, new Seal("not this cluster's secret").message(batch).toString("latin1")]);
+    } finally {
+      publisher.close();
+    }
+    const rejected = async () => Number((await (await fetch(`http://127.0.0.1:${b.port}/metrics`)).text()).match(/^mmo_bus_rejected_total (\d+)/m)?.[1] ?? 0);
+    await waitFor(async () => (await rejected()) >= 2, 5000, "both batches rejected");
+    expect((await lobby.drain(300)).filter((p) => p.msg?.$case === "chat")).toHaveLength(0);
+    // The nodes' own traffic still flows: a chat on s1 reaches s2's lobby.
+    const speaker = await TestClient.connect(a.url);
+    speaker.send({ $case: "chat", value: { msg: "real" } });
+    expect((await lobby.expect("chat", 3000)).value.msg).toBe("real");
+    lobby.close();
+    speaker.close();
   }, 30_000);
 });

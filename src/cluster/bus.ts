@@ -7,6 +7,10 @@
 import Redis from "ioredis";
 import { errorText, type Logger } from "../log.ts";
 import { BatchWriter, readBatch, type Batch, type Frame } from "./frames.ts";
+import { BUS_FORMAT, type Seal } from "./seal.ts";
+
+/** A rejected bus message is logged at most this often (with a count); every one is counted. */
+const REJECT_LOG_MS = 60_000;
 
 export const ALL_CHANNEL = "mmo:all";
 export const INBOX_PREFIX = "mmo:inbox:";
@@ -27,10 +31,14 @@ export interface BusCounters {
   /** Rooms' per-tick state that arrived too late to be worth delivering (cluster-link.ts). */
   staleDropped: number;
   reconnects: number;
+  /** Bus messages dropped unread: not signed with this cluster's secret, or of another bus format. */
+  rejected: number;
 }
 
 export class Bus {
-  readonly counters: BusCounters = { messagesOut: 0, bytesOut: 0, messagesIn: 0, bytesIn: 0, framesDropped: 0, staleDropped: 0, reconnects: 0 };
+  readonly counters: BusCounters = { messagesOut: 0, bytesOut: 0, messagesIn: 0, bytesIn: 0, framesDropped: 0, staleDropped: 0, reconnects: 0, rejected: 0 };
+  private rejectLoggedAt = -Infinity;
+  private rejectHeld = 0;
   /** Told each batch's delay from its origin's send to its arrival here, in seconds. */
   observeLag: (seconds: number) => void = () => undefined;
   private readonly outboxes = new Map<string, BatchWriter>();
@@ -43,10 +51,11 @@ export class Bus {
     private readonly sub: Redis,
     readonly node: string,
     private readonly log: Logger,
+    private readonly seal: Seal,
   ) {}
 
   /** Connects the two connections and subscribes; rejects when Redis cannot be reached. */
-  static async open(url: string, node: string, log: Logger, timeoutMs: number): Promise<Bus> {
+  static async open(url: string, node: string, log: Logger, timeoutMs: number, seal: Seal): Promise<Bus> {
     const parsed = new URL(url);
     // Parsed here: ioredis parses a URL string with the deprecated url.parse(), which warns on stderr.
     const options = {
@@ -62,7 +71,7 @@ export class Bus {
       maxRetriesPerRequest: 1,
       retryStrategy: (times: number) => Math.min(100 * times, 1000),
     };
-    const bus = new Bus(new Redis(options), new Redis({ ...options, enableOfflineQueue: true }), node, log);
+    const bus = new Bus(new Redis(options), new Redis({ ...options, enableOfflineQueue: true }), node, log, seal);
     // Connection errors are the cluster's outage, logged once by it; ioredis would print each one.
     for (const connection of [bus.pub, bus.sub]) connection.on("error", () => undefined);
     bus.sub.on("ready", () => {
@@ -123,11 +132,11 @@ export class Bus {
         this.counters.framesDropped += writer.count;
         continue;
       }
-      const bytes = writer.finish(sentAt);
+      const message = this.seal.message(writer.finish(sentAt));
       this.counters.messagesOut++;
-      this.counters.bytesOut += bytes.length;
+      this.counters.bytesOut += message.length;
       const count = writer.count;
-      this.pub.publish(channel, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).catch(() => (this.counters.framesDropped += count));
+      this.pub.publish(channel, message).catch(() => (this.counters.framesDropped += count));
     }
     this.outboxes.clear();
   }
@@ -151,9 +160,27 @@ export class Bus {
   }
 
   private received(message: Buffer): void {
+    const unsealed = this.seal.open(message);
+    if (!unsealed.ok) {
+      this.counters.rejected++;
+      const now = performance.now();
+      if (now - this.rejectLoggedAt < REJECT_LOG_MS) {
+        this.rejectHeld++;
+        return;
+      }
+      this.rejectLoggedAt = now;
+      const held = this.rejectHeld > 0 ? ` (${this.rejectHeld} more since the last line)` : "";
+      this.rejectHeld = 0;
+      this.log.warn(
+        unsealed.why === "format"
+          ? `Cluster: dropped a bus message of another bus format (${unsealed.format}, this node speaks ${BUS_FORMAT}): is a node of another version on this Redis?${held}`
+          : `Cluster: dropped a bus message not signed with this cluster's secret: check that every node has the same --cluster-secret, and that nobody else can reach Redis${held}`,
+      );
+      return;
+    }
     let batch: Batch;
     try {
-      batch = readBatch(message);
+      batch = readBatch(unsealed.bytes);
     } catch (err) {
       this.log.error(`Cluster: dropped a bus message of ${message.length} bytes: ${errorText(err)}`);
       return;

@@ -3,6 +3,7 @@
 // RedisClient; the bus's binary pub/sub through ioredis (see bus.ts). Redis going away is survived:
 // every node keeps serving its own clients, the heartbeat keeps trying, and the node re-registers
 // when Redis is back (logged once per outage).
+import { Seal } from "./seal.ts";
 import { RedisClient } from "bun";
 import { hostname } from "node:os";
 import { errorText, type Logger } from "../log.ts";
@@ -56,14 +57,19 @@ export class Cluster {
     private readonly membership: Membership,
     readonly ids: ClusterIds,
     private readonly log: Logger,
+    seal: Seal,
   ) {
-    this.leases = new Leases(redis, membership.info.name);
+    this.leases = new Leases(redis, membership.info.name, seal);
     this.sessions = new ClusterSessions(redis, membership.info.name);
     this.queues = new ClusterQueues(redis, membership.info.name);
   }
 
   /** Connects, claims the node's name and reserves its first ids; throws ClusterStartError. */
-  static async join({ redisUrl, nodeName }: { redisUrl: string; nodeName: string }, log: Logger): Promise<Cluster> {
+  static async join({ redisUrl, nodeName, clusterSecret }: { redisUrl: string; nodeName: string; clusterSecret: string }, log: Logger): Promise<Cluster> {
+    if (!clusterSecret) {
+      throw new ClusterStartError("a cluster needs a secret: start every node with the same --cluster-secret (or MMO_CLUSTER_SECRET) of at least 16 characters, and keep Redis private");
+    }
+    const seal = new Seal(clusterSecret);
     const name = nodeName || defaultNodeName();
     const target = urlTarget(redisUrl, 6379);
     let redis: RedisClient | undefined;
@@ -71,13 +77,13 @@ export class Cluster {
       // Reconnects for as long as the node runs (2^32 - 1 tries, a few seconds apart at most).
       redis = new RedisClient(redisUrl, { connectionTimeout: COMMAND_TIMEOUT_MS, autoReconnect: true, maxRetries: 2 ** 32 - 1, enableOfflineQueue: false });
       const membership = new Membership(redis, { name, startedAt: Date.now() });
-      const cluster: Cluster = new Cluster(redis, membership, new ClusterIds(redis, (err) => cluster.trouble(err)), log);
+      const cluster: Cluster = new Cluster(redis, membership, new ClusterIds(redis, (err) => cluster.trouble(err)), log, seal);
       await withTimeout(redis.connect(), `connecting to ${target}`);
       if (!(await withTimeout(membership.claim(), "registering the node"))) {
         throw new ClusterStartError(`the node name "${name}" is held by a live node of the cluster at ${target}: choose another --node-name`);
       }
       await withTimeout(cluster.ids.start(), "reserving ids");
-      cluster.bus = await Bus.open(redisUrl, name, log, COMMAND_TIMEOUT_MS);
+      cluster.bus = await Bus.open(redisUrl, name, log, COMMAND_TIMEOUT_MS, seal);
       log.info(`Cluster node ${name} joined ${target}: ${membership.nodes.length} node(s) live (${membership.nodes.join(", ")})`);
       cluster.known = new Set(membership.nodes);
       cluster.timer = setInterval(() => void cluster.heartbeat(), HEARTBEAT_MS);

@@ -3,6 +3,7 @@
 // too. A lease that lapses (its owner died, or lost Redis while the others kept it) is taken by the
 // first node to ask, in one step with reading the snapshot to restore from.
 import type { RedisClient } from "bun";
+import type { Seal } from "./seal.ts";
 
 export const LEASE_TTL_MS = 3000;
 /** A snapshot outlives its owner long enough for a successor to restore it, not forever. */
@@ -32,9 +33,13 @@ return 0`;
 export type TakeResult = { taken: true; snapshot: string | undefined } | { taken: false; holder: string | undefined };
 
 export class Leases {
+  /** Snapshots whose signature did not hold (written by anyone but a node of this cluster): not restored. */
+  rejectedSnapshots = 0;
+
   constructor(
     private readonly redis: RedisClient,
     private readonly node: string,
+    private readonly seal: Seal,
   ) {}
 
   /** The node holding the room's lease now (this one after the call, unless another holds it). */
@@ -48,11 +53,14 @@ export class Leases {
 
   async take(room: string): Promise<TakeResult> {
     const [taken, value] = (await this.redis.send("EVAL", [TAKE, "2", ownerKey(room), snapshotKey(room), this.node, String(LEASE_TTL_MS)])) as [number, string | null];
-    return taken === 1 ? { taken: true, snapshot: value ?? undefined } : { taken: false, holder: value ?? undefined };
+    if (taken !== 1) return { taken: false, holder: value ?? undefined };
+    const snapshot = value ? this.seal.openSnapshot(value) : undefined;
+    if (value && snapshot === undefined) this.rejectedSnapshots++;
+    return { taken: true, snapshot };
   }
 
   async saveSnapshot(room: string, json: string): Promise<void> {
-    await this.redis.send("SET", [snapshotKey(room), json, "PX", String(SNAPSHOT_TTL_MS)]);
+    await this.redis.send("SET", [snapshotKey(room), this.seal.snapshot(json), "PX", String(SNAPSHOT_TTL_MS)]);
   }
 
   async release(room: string): Promise<void> {

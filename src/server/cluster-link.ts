@@ -77,6 +77,8 @@ export function clusterMetrics(cluster: Cluster, metrics: Metrics): void {
   ], "direction");
   metrics.counter("mmo_bus_frames_dropped_total", "Frames for other nodes dropped while Redis was unreachable", () => counters.framesDropped);
   metrics.counter("mmo_bus_stale_frames_dropped_total", "Rooms' per-tick state from other nodes dropped for arriving late (after this node was paused)", () => counters.staleDropped);
+  metrics.counter("mmo_bus_rejected_total", "Bus messages dropped unread: not signed with this cluster's secret, or of another bus format", () => counters.rejected);
+  metrics.counter("mmo_cluster_snapshots_rejected_total", "Room snapshots in Redis whose signature did not hold (not restored)", () => cluster.leases.rejectedSnapshots);
   metrics.counter("mmo_bus_reconnects_total", "Times the bus's subscription came back after its connection to Redis was lost", () => counters.reconnects);
   metrics.counter("mmo_cluster_outages_total", "Outages of Redis seen by this node", () => cluster.outageCount);
   metrics.gauge("mmo_cluster_nodes", "Live nodes of the cluster, as this node last saw them", () => cluster.nodes.length);

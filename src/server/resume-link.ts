@@ -51,7 +51,9 @@ export function linkResume(parts: ResumeLinkParts): (origin: string, resumeEvent
     cut(session) {
       // From here, what this node sends the client goes on the bus after the cut: the new node keeps it.
       if (session.room) rooms.forget(session.id, session.to);
-      cluster.bus.echo(event({ type: "resume-cut", session, from: cluster.node }));
+      // Logged in already: the password's hash stays in the database, never on the bus.
+      const account = { ...(session.account as Account), passwordHash: "" };
+      cluster.bus.echo(event({ type: "resume-cut", session: { ...session, account }, from: cluster.node }));
     },
     tail: (node, freshId, kept) => cluster.bus.toNode(node, event({ type: "resume-tail", freshId, kept: kept.map((b) => Buffer.from(b).toString("base64")) })),
     release(client) {

@@ -23,7 +23,8 @@ export function serverCommand(binary = join(ROOT, "mmo-server")): string[] {
 
 /** Starts the server on a free loopback port and resolves once its log says which port it got. */
 export async function startServerProcess(command: string[], args: string[] = [], cwd?: string): Promise<ServerProcess> {
-  const proc = Bun.spawn([...command, "--port", "0", "--host", "127.0.0.1", ...args], { cwd, stdout: "pipe", stderr: "inherit" });
+  // The environment as it is now (a suite may have set MMO_* variables since the start).
+  const proc = Bun.spawn([...command, "--port", "0", "--host", "127.0.0.1", ...args], { cwd, env: { ...process.env }, stdout: "pipe", stderr: "inherit" });
   let written = 0;
   const port = await new Promise<number>((resolve, reject) => {
     void (async () => {
