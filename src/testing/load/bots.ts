@@ -3,7 +3,7 @@
 import { encodePacket, type MsgCase } from "../../packets/index.ts";
 import { Histogram } from "../histogram.ts";
 import { firstVarint, peek } from "../wire.ts";
-import { allReady, expectMessage, progressReporter, rss, split, startWorker, type ScenarioResult } from "./coordinator.ts";
+import { expectMessage, rss, startBots, type ScenarioResult } from "./coordinator.ts";
 import { commands, openMany, round, say, wallMs, type Conn, type WorkerMessage } from "./workers.ts";
 
 /** Bots of one worker process signing in at once (two workers stay well under the server's 64 per address). */
@@ -93,21 +93,7 @@ export async function botsWorker(task: BotsTask): Promise<void> {
 
 export async function runBots(url: string | string[], pid: number | undefined, bots: number, duration: number, workers = 2, healthUrl?: string): Promise<ScenarioResult> {
   const urls = typeof url === "string" ? undefined : url;
-  const prefix = `bot${Date.now().toString(36)}_`;
-  const progress = progressReporter("bots", duration);
-  const counts = new Array<number>(workers).fill(0);
-  let offset = 0;
-  const handles = split(bots, workers).map((n, i) => {
-    const h = startWorker({ kind: "bots", url: urls?.[0] ?? (url as string), urls, bots: n, duration, prefix: `${prefix}${offset}_` } satisfies BotsTask, (done) => {
-      counts[i] = done;
-      progress(Math.min(...counts));
-    });
-    offset += n;
-    return h;
-  });
-  const connectErrors = await allReady(handles);
-  const startAt = wallMs() + 500;
-  for (const h of handles) h.send(`go ${startAt}`);
+  const { handles, connectErrors } = await startBots("bots", bots, duration, workers, (n, prefix) => ({ kind: "bots", url: urls?.[0] ?? (url as string), urls, bots: n, duration, prefix }) satisfies BotsTask);
   const parts: Record<string, unknown>[] = [];
   for (const h of handles) parts.push(((await expectMessage(h, "result")) as Extract<WorkerMessage, { type: "result" }>).result);
   const health = healthUrl ? ((await (await fetch(healthUrl)).json()) as { tickMs: { p50: number; p99: number; max: number; stepP99: number; longestBlockP99: number } }) : undefined;

@@ -3,7 +3,7 @@
 import type { FileSink } from "bun";
 import { join } from "node:path";
 import { readRssKiB } from "../server-process.ts";
-import type { WorkerMessage } from "./workers.ts";
+import { wallMs, type WorkerMessage } from "./workers.ts";
 
 export interface ScenarioResult {
   scenario: string;
@@ -102,4 +102,28 @@ export async function results(workers: WorkerHandle[]): Promise<Record<string, u
 }
 
 export const rss = (pid: number | undefined) => (pid ? readRssKiB(pid) : NaN);
+
+/**
+ * Bots spread over `workers` processes, each given its share and a name prefix of its own (`task`):
+ * started with a progress line, and, once every one has signed in, told to go at one moment.
+ */
+export async function startBots<T extends WorkerTask>(label: string, bots: number, duration: number, workers: number, task: (count: number, prefix: string) => T): Promise<{ handles: WorkerHandle[]; connectErrors: number }> {
+  // Short: a bot's name (prefix, worker offset, index) must fit the 20 bytes a username may take.
+  const prefix = `${label[0]}${Date.now().toString(36)}_`;
+  const progress = progressReporter(label, duration);
+  const counts = new Array<number>(workers).fill(0);
+  let offset = 0;
+  const handles = split(bots, workers).map((n, i) => {
+    const handle = startWorker(task(n, `${prefix}${offset}_`), (done) => {
+      counts[i] = done;
+      progress(Math.min(...counts));
+    });
+    offset += n;
+    return handle;
+  });
+  const connectErrors = await allReady(handles);
+  const startAt = wallMs() + 500;
+  for (const h of handles) h.send(`go ${startAt}`);
+  return { handles, connectErrors };
+}
 

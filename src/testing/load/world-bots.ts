@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { decodePacket, encodePacket, type MsgCase } from "../../packets/index.ts";
 import { Histogram } from "../histogram.ts";
 import { peek } from "../wire.ts";
-import { allReady, expectMessage, progressReporter, rss, split, startWorker, type ScenarioResult } from "./coordinator.ts";
+import { expectMessage, rss, startBots, type ScenarioResult } from "./coordinator.ts";
 import { commands, openMany, round, say, wallMs, type Conn } from "./workers.ts";
 
 const SIGN_IN_AT_ONCE = 16;
@@ -281,21 +281,7 @@ function cpuSeconds(pid: number | undefined): number {
 }
 
 export async function runWorldBots(url: string, pid: number | undefined, bots: number, duration: number, hotspot: boolean, healthUrl: string, workers = 2): Promise<ScenarioResult> {
-  const prefix = `w${Date.now().toString(36)}_`;
-  const progress = progressReporter(hotspot ? "world hotspot" : "world", duration);
-  const counts = new Array<number>(workers).fill(0);
-  let offset = 0;
-  const handles = split(bots, workers).map((n, i) => {
-    const h = startWorker({ kind: "world", url, bots: n, duration, prefix: `${prefix}${offset}_`, hotspot } satisfies WorldBotsTask, (done) => {
-      counts[i] = done;
-      progress(Math.min(...counts));
-    });
-    offset += n;
-    return h;
-  });
-  const connectErrors = await allReady(handles);
-  const startAt = wallMs() + 500;
-  for (const h of handles) h.send(`go ${startAt}`);
+  const { handles, connectErrors } = await startBots(hotspot ? "world hotspot" : "world", bots, duration, workers, (n, prefix) => ({ kind: "world", url, bots: n, duration, prefix, hotspot }) satisfies WorldBotsTask);
   const cpuBefore = cpuSeconds(pid);
   const wallBefore = performance.now();
   const parts: Record<string, unknown>[] = [];
