@@ -97,6 +97,8 @@ export class Views implements ViewTarget {
   private readonly entered: Entity[] = [];
   private readonly changed: Entity[] = [];
   private readonly leftEntities: Entity[] = [];
+  /** The bytes of this frame's left list, counted against its budget. */
+  private leftBytes = 0;
   private readonly out = new ByteWriter(16 * 1024);
   // Reused from frame to frame: a frame allocates nothing per client but its bytes on the socket.
   private readonly candidates: Known[] = [];
@@ -333,42 +335,24 @@ export class Views implements ViewTarget {
 
     candidates.length = 0;
     left.length = 0;
-    let leftBytes = 0;
-    const leftEntities = this.leftEntities;
-    leftEntities.length = 0;
-    const leave = (k: Known) => {
-      if (k.entered) {
-        left.push(k.entity.id);
-        leftEntities.push(k.entity);
-        leftBytes += varintSize(k.entity.id);
-      }
-      known.delete(k.entity.id);
-    };
-    const consider = (k: Known) => {
-      const entity = k.entity;
-      if (k.queued || (k.entered && entity.movedAt <= k.sentMove && entity.stateVersion <= k.sentState)) return;
-      k.queued = true;
-      const near = 0.1 + k.distance / radius;
-      k.urgency += entity === viewer.follow ? OWN_URGENCY : 1 / (near * near);
-      candidates.push(k);
-    };
+    this.leftEntities.length = 0;
+    this.leftBytes = 0;
     if (full) {
       for (const k of known.values()) {
-        if (k.seen !== tick) leave(k);
-        else consider(k);
+        if (k.seen !== tick) this.leave(viewer, k);
+        else this.consider(viewer, k);
       }
     } else {
-      for (const k of found) consider(k);
+      for (const k of found) this.consider(viewer, k);
       // A mover seen last tick and not now has left (a still one waits for the next full scan).
       for (const k of viewer.movers) {
-        if (k.seen !== tick && known.get(k.entity.id) === k && (k.entity.removed || table.isMoving(k.entity))) leave(k);
+        if (k.seen !== tick && known.get(k.entity.id) === k && (k.entity.removed || table.isMoving(k.entity))) this.leave(viewer, k);
       }
       for (const entity of table.removed) {
         const k = known.get(entity.id);
-        if (k === undefined) continue;
-        if (k.entity === entity) leave(k);
+        if (k !== undefined && k.entity === entity) this.leave(viewer, k);
       }
-      for (const k of viewer.pending) if (known.get(k.entity.id) === k) consider(k);
+      for (const k of viewer.pending) if (known.get(k.entity.id) === k) this.consider(viewer, k);
     }
     // The movers found this tick are next tick's to look for (in last tick's array: nothing allocated).
     const lastMovers = viewer.movers;
@@ -377,7 +361,7 @@ export class Views implements ViewTarget {
     if (!viewer.frames) return this.toClassic(viewer, centre, outer);
 
     const parts = this.parts;
-    let budget = reset ? Infinity : this.options.budgetPerTick() - HEADER_BYTES - leftBytes;
+    let budget = reset ? Infinity : this.options.budgetPerTick() - HEADER_BYTES - this.leftBytes;
     parts.length = 0;
     let partsLength = 0;
     if (centre) {
@@ -417,6 +401,26 @@ export class Views implements ViewTarget {
     const own = viewer.follow && known.get(viewer.follow.id)?.entered ? viewer.follow.id : 0;
     writeFrame(this.out, { seq: ++viewer.seq, tick, reset, own }, parts, partsLength, left);
     this.sink.send(viewer.clientId, this.out.bytes());
+  }
+
+  /** The entity is out of the member's view (or gone): told left, if it was told it entered. */
+  private leave(viewer: Viewer, k: Known): void {
+    if (k.entered) {
+      this.left.push(k.entity.id);
+      this.leftEntities.push(k.entity);
+      this.leftBytes += varintSize(k.entity.id);
+    }
+    viewer.known.delete(k.entity.id);
+  }
+
+  /** The entity has something to send the member (it enters, or changed): a candidate, more urgent by its nearness. */
+  private consider(viewer: Viewer, k: Known): void {
+    const entity = k.entity;
+    if (k.queued || (k.entered && entity.movedAt <= k.sentMove && entity.stateVersion <= k.sentState)) return;
+    k.queued = true;
+    const near = 0.1 + k.distance / viewer.radius;
+    k.urgency += entity === viewer.follow ? OWN_URGENCY : 1 / (near * near);
+    this.candidates.push(k);
   }
 
   /** A member that takes no frames: the room shows it what entered, changed and left its view (no budget). */
