@@ -268,7 +268,7 @@ async function regflood() {
   const figures = await underFlood(200, async (c, until) => {
     while (performance.now() < until) {
       // A flood waits its own turn in the hash queue: past 5 s, counted as such and sent again.
-      const answer = await register(c, `flood${n++}`, "pw").catch(() => "no answer within 5 s");
+      const answer = await register(c, `flood${n++}`, "flood password").catch(() => "no answer within 5 s");
       answers.set(answer, (answers.get(answer) ?? 0) + 1);
       c.packets.length = 0;
     }

@@ -319,6 +319,14 @@ export const OPTIONS = {
     help: "connections at once from one IP address (an IPv6 /64 counts as one); past it the upgrade is refused with 429 (0: no limit, for load tests)",
     parse: integer(0, 10_000_000),
   }),
+  minPasswordLength: option({
+    flag: "min-password-length",
+    env: "MMO_MIN_PASSWORD_LENGTH",
+    default: 8,
+    arg: "CHARS",
+    help: "the shortest password a registration may choose (logins of older, shorter passwords still work)",
+    parse: integer(1, 256),
+  }),
   registerBurst: option({
     flag: "register-burst",
     env: "MMO_REGISTER_BURST",
@@ -380,7 +388,7 @@ export const OPTIONS = {
     env: "MMO_TRUST_PROXY",
     default: [],
     arg: "LIST",
-    help: "comma-separated addresses or CIDR ranges of your reverse proxies; from them, the client's address is read from X-Forwarded-For (or Forwarded)",
+    help: "comma-separated addresses or CIDR ranges of your reverse proxies; from them, the client's address is read from --proxy-header",
     parse: (raw: string) => {
       const ranges = list(raw);
       for (const range of ranges) {
@@ -391,6 +399,18 @@ export const OPTIONS = {
         }
       }
       return ranges;
+    },
+  }),
+  proxyHeader: option({
+    flag: "proxy-header",
+    env: "MMO_PROXY_HEADER",
+    default: "x-forwarded-for",
+    arg: "NAME",
+    help: "the one header your proxies name the client in (X-Forwarded-For, Forwarded, X-Real-IP...); every other is ignored",
+    parse: (raw: string) => {
+      const name = raw.trim().toLowerCase();
+      if (!/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(name)) throw new ConfigError(`"${raw}" is not an HTTP header name`);
+      return name;
     },
   }),
   adminToken: option({

@@ -49,36 +49,39 @@ describeStores("accounts", (kind) => {
   describe("registration", () => {
     test("every reason string of the protocol (docs/protocol.md), byte-for-byte", async () => {
       const c = await connect();
-      expect(await register(c, "", "pw")).toBe("Invalid username: empty");
-      expect(await register(c, "a".repeat(21), "pw")).toBe("Invalid username: too long");
+      expect(await register(c, "", "password")).toBe("Invalid username: empty");
+      expect(await register(c, "a".repeat(21), "password")).toBe("Invalid username: too long");
       // 11 characters, 22 bytes: lengths count bytes, as the series does.
-      expect(await register(c, "é".repeat(11), "pw")).toBe("Invalid username: too long");
-      expect(await register(c, " padded", "pw")).toBe("Invalid username: leading or trailing whitespace");
-      expect(await register(c, "padded\t", "pw")).toBe("Invalid username: leading or trailing whitespace");
+      expect(await register(c, "é".repeat(11), "password")).toBe("Invalid username: too long");
+      expect(await register(c, " padded", "password")).toBe("Invalid username: leading or trailing whitespace");
+      expect(await register(c, "padded\t", "password")).toBe("Invalid username: leading or trailing whitespace");
     for (const name of ["two\nlines", "tab\there", "evil\u202Etxt.exe", "zero\u200Bwidth", "bell\u0007", "bom\uFEFF!", "para\u2029x"]) {
-      expect(await register(c, name, "pw")).toBe("Invalid username: control or invisible characters");
+      expect(await register(c, name, "password")).toBe("Invalid username: control or invisible characters");
     }
       expect(await register(c, "nopassword", "")).toBe(Reason.passwordEmpty);
+      // --min-password-length (8 by default) counts characters: seven are refused, eight of two bytes each are not.
+      expect(await register(c, "shortpassword", "1234567")).toBe("Invalid password: too short (at least 8 characters)");
+      expect(await register(c, freshName("Accents"), "éééééééé")).toBe("ok");
       expect(await register(c, "longpassword", "p".repeat(73))).toBe("Invalid password: too long (at most 72 bytes)");
-      expect(await register(c, "a".repeat(20), "pw")).toBe("ok");
-      expect(await register(c, "Twice", "pw")).toBe("ok");
-      expect(await register(c, "twice", "other")).toBe("User already exists");
-      expect(await register(c, "TWICE", "other")).toBe("User already exists");
+      expect(await register(c, "a".repeat(20), "password")).toBe("ok");
+      expect(await register(c, "Twice", "password")).toBe("ok");
+      expect(await register(c, "twice", "other password")).toBe("User already exists");
+      expect(await register(c, "TWICE", "other password")).toBe("User already exists");
     });
 
     test("register then log in, with any case of the name; the client stays in Connected after registering", async () => {
       const [c, lobby] = await Promise.all([connect(), connect()]);
       const name = freshName("Mixed");
-      expect(await register(c, name, "s3cret", 0xff00ff)).toBe("ok");
+      expect(await register(c, name, "s3cret password", 0xff00ff)).toBe("ok");
       c.send(newChat("still in the lobby"));
       expect((await lobby.expect("chat")).value.msg).toBe("still in the lobby");
-      expect(await login(c, name.toUpperCase(), "s3cret")).toBe("ok");
+      expect(await login(c, name.toUpperCase(), "s3cret password")).toBe("ok");
     });
 
     test("the user is stored lower-cased with a slow hash, the player in its original case", async () => {
       const c = await connect();
       const name = freshName("CamelCase");
-      expect(await register(c, name, "pw", 1234)).toBe("ok");
+      expect(await register(c, name, "password", 1234)).toBe("ok");
       const row = await rawAccountRow(srv, name.toLowerCase());
       expect(row.username).toBe(name.toLowerCase());
       expect(String(row.password_hash)).toStartWith("$argon2id$");
@@ -90,8 +93,8 @@ describeStores("accounts", (kind) => {
     test("quotes, wildcards, SQL and multi-byte names are data, stored and found literally", async () => {
       const c = await connect();
       const names = ["o'brien", 'say "hi"', "100%", "a_b", "x'); DROP TABLE users;--".slice(0, 20), "日本語"];
-      for (const name of names) expect(await register(c, name, "pw")).toBe("ok");
-      for (const name of names) expect(await login(await connect(), name, "pw")).toBe("ok");
+      for (const name of names) expect(await register(c, name, "password")).toBe("ok");
+      for (const name of names) expect(await login(await connect(), name, "password")).toBe("ok");
       c.send({ $case: "hiscoreBoardRequest", value: {} });
       await c.expect("hiscoreBoard");
       for (const name of names) {
@@ -111,31 +114,31 @@ describeStores("accounts", (kind) => {
     test("an unknown user and a wrong password get the same answer", async () => {
       const c = await connect();
       const name = freshName();
-      expect(await register(c, name, "right")).toBe("ok");
+      expect(await register(c, name, "right password")).toBe("ok");
       expect(await login(c, name, "wrong")).toBe("Incorrect username or password");
-      expect(await login(c, freshName("nobody"), "right")).toBe("Incorrect username or password");
+      expect(await login(c, freshName("nobody"), "right password")).toBe("Incorrect username or password");
     });
 
     test("a second session of an account in the world is denied; after logout it may log in", async () => {
       const [first, second] = await Promise.all([connect(), connect()]);
       const name = freshName();
-      expect(await register(first, name, "pw")).toBe("ok");
-      expect(await login(first, name, "pw")).toBe("ok");
-      expect(await login(second, name, "pw")).toBe(Reason.alreadyLoggedIn);
+      expect(await register(first, name, "password")).toBe("ok");
+      expect(await login(first, name, "password")).toBe("ok");
+      expect(await login(second, name, "password")).toBe(Reason.alreadyLoggedIn);
       first.send(newDisconnect("logging out"));
       expect((await first.expect("id")).value.id).toBe(first.id);
-      expect(await login(second, name, "pw")).toBe("ok");
+      expect(await login(second, name, "password")).toBe("ok");
     });
 
     test("a session ends when its connection closes", async () => {
       const first = await connect();
       const name = freshName();
-      expect(await register(first, name, "pw")).toBe("ok");
-      expect(await login(first, name, "pw")).toBe("ok");
+      expect(await register(first, name, "password")).toBe("ok");
+      expect(await login(first, name, "password")).toBe("ok");
       await first.close();
       const again = await connect();
       await waitFor(() => !srv.hub.clients.has(first.id), 3000, "the first session to end");
-      expect(await login(again, name, "pw")).toBe("ok");
+      expect(await login(again, name, "password")).toBe("ok");
     });
 
     test("after 5 failures for a name within a minute, even the right password is refused for a minute", async () => {
@@ -145,12 +148,12 @@ describeStores("accounts", (kind) => {
       try {
         const c = await connect();
         const name = freshName();
-        expect(await register(c, name, "right")).toBe("ok");
+        expect(await register(c, name, "right password")).toBe("ok");
         for (let i = 0; i < 5; i++) expect(await login(c, name, "wrong")).toBe(Reason.badLogin);
-        expect(await login(c, name, "right")).toBe(Reason.badLogin);
+        expect(await login(c, name, "right password")).toBe(Reason.badLogin);
         expect(srv.logs.has(`Login for "${name}" refused: too many failed attempts (from 127.0.0.1)`)).toBe(true);
         now += 61_000;
-        expect(await login(c, name, "right")).toBe("ok");
+        expect(await login(c, name, "right password")).toBe("ok");
       } finally {
         srv.services.now = realNow;
       }
@@ -163,14 +166,14 @@ describeStores("accounts", (kind) => {
       own.services.now = () => now;
       try {
         const c = await TestClient.connect(own.url);
-        expect(await register(c, "blocked", "right")).toBe("ok");
+        expect(await register(c, "blocked", "right password")).toBe("ok");
         for (let i = 0; i < 20; i++) {
           expect(await login(c, `ghost${i}`, "x")).toBe(Reason.badLogin);
           now += 10_000;
         }
-        expect(await login(c, "blocked", "right")).toBe(Reason.badLogin);
+        expect(await login(c, "blocked", "right password")).toBe(Reason.badLogin);
         now += 61_000;
-        expect(await login(c, "blocked", "right")).toBe("ok");
+        expect(await login(c, "blocked", "right password")).toBe("ok");
       } finally {
         await own.stop();
       }
@@ -181,8 +184,8 @@ describeStores("accounts", (kind) => {
     async function inGame(): Promise<TestClient> {
       const c = await connect();
       const name = freshName("player");
-      expect(await register(c, name, "pw")).toBe("ok");
-      expect(await login(c, name, "pw")).toBe("ok");
+      expect(await register(c, name, "password")).toBe("ok");
+      expect(await login(c, name, "password")).toBe("ok");
       return c;
     }
 
@@ -230,7 +233,7 @@ describeStores("accounts", (kind) => {
         const c = await TestClient.connect(own.url);
         // 30 players; scores repeat so that ties need the age order.
         const names = Array.from({ length: 30 }, (_, i) => `P${String(i).padStart(2, "0")}`);
-        for (const name of names) expect(await register(c, name, "pw")).toBe("ok");
+        for (const name of names) expect(await register(c, name, "password")).toBe("ok");
         const ids = await Promise.all(names.map(async (n) => (await own.services.store.findAccount(n))!.userId));
         const hiscores = own.services.leaderboards.get("hiscores")!;
         await Promise.all(names.map((name, i) => hiscores.submit(ids[i]!, 1000 - Math.floor(i / 2) * 10, { name })));
@@ -266,7 +269,7 @@ describeStores("accounts", (kind) => {
 
     test("searches have their own budget per client: past a burst of 20, the client is told to try later; another client is served", async () => {
       const [greedy, other] = await Promise.all([TestClient.connect(srv.url), TestClient.connect(srv.url)]);
-      expect(await register(greedy, freshName("Board"), "pw")).toBe("ok");
+      expect(await register(greedy, freshName("Board"), "password")).toBe("ok");
       greedy.send({ $case: "hiscoreBoardRequest", value: {} });
       await greedy.expect("hiscoreBoard");
       for (let i = 0; i < 40; i++) greedy.send({ $case: "searchHiscore", value: { name: "nobody at all" } });
@@ -302,8 +305,8 @@ describe("the series' database", () => {
       expect(await own.services.store.findAccount("alice")).toMatchObject({ name: "Alice", color: 3368703 });
       expect(await own.services.store.findAccount("BOB")).toMatchObject({ name: "Bob", color: -16711936 });
       const newcomer = await TestClient.connect(own.url);
-      expect(await register(newcomer, "alice", "x")).toBe("User already exists");
-      expect(await register(newcomer, "Carol", "pw")).toBe("ok");
+      expect(await register(newcomer, "alice", "another password")).toBe("User already exists");
+      expect(await register(newcomer, "Carol", "password")).toBe("ok");
     } finally {
       await own.stop();
     }
@@ -324,13 +327,13 @@ describeStores("durability", (kind) => {
     try {
       const first = await start();
       const c = await TestClient.connect(first.url);
-      expect(await register(c, "Survivor", "pw")).toBe("ok");
+      expect(await register(c, "Survivor", "password")).toBe("ok");
       first.proc.kill("SIGKILL");
       await first.proc.exited;
 
       const second = await start();
       const again = await TestClient.connect(second.url);
-      expect(await login(again, "survivor", "pw")).toBe("ok");
+      expect(await login(again, "survivor", "password")).toBe("ok");
       second.proc.kill("SIGTERM");
       expect(await second.proc.exited).toBe(0);
     } finally {

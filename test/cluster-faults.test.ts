@@ -32,8 +32,8 @@ describeRedis("cluster faults", () => {
   async function player(node: ServerProcess, name: string): Promise<TestClient> {
     const c = await TestClient.connect(node.url);
     clients.push(c);
-    expect(await register(c, name, "pw")).toBe("ok");
-    expect(await login(c, name, "pw")).toBe("ok");
+    expect(await register(c, name, "password")).toBe("ok");
+    expect(await login(c, name, "password")).toBe("ok");
     await c.expect("player", 5000);
     return c;
   }
@@ -71,7 +71,7 @@ describeRedis("cluster faults", () => {
     await waitFor(async () => (await Promise.all(nodes.map(clusterOf))).every((h) => h.nodes.length === 2), 8000, "both nodes");
     const registrar = await TestClient.connect(a.url);
     clients.push(registrar);
-    expect(await register(registrar, "Guessed", "right")).toBe("ok");
+    expect(await register(registrar, "Guessed", "right password")).toBe("ok");
     await redis.kill();
     await waitFor(async () => (await Promise.all(nodes.map(clusterOf))).every((h) => h.bus === "down"), 8000, "the bus to be down");
     for (let i = 0; i < 5; i++) {
@@ -84,7 +84,7 @@ describeRedis("cluster faults", () => {
     await Bun.sleep(2000);
     const elsewhere = await TestClient.connect(b.url);
     clients.push(elsewhere);
-    expect(await login(elsewhere, "Guessed", "right")).toBe("Incorrect username or password");
+    expect(await login(elsewhere, "Guessed", "right password")).toBe("Incorrect username or password");
   }, 60_000);
 
   test("a rolling restart of 3 nodes with players in the world: the players of each restarted node resume on another without leaving the world; nothing lost", async () => {

@@ -33,8 +33,8 @@ test("the dashboard shows a client that connects during the test, live", async (
 
   const c = await TestClient.connect(srv.url);
   await page.waitForFunction(`document.querySelector("#clients")?.textContent === "1"`, undefined, { timeout: 5000 });
-  expect(await register(c, "Dashy", "pw", 0xff8800)).toBe("ok");
-  expect(await login(c, "Dashy", "pw")).toBe("ok");
+  expect(await register(c, "Dashy", "password", 0xff8800)).toBe("ok");
+  expect(await login(c, "Dashy", "password")).toBe("ok");
   c.send({ $case: "playerDirection", value: { direction: 0 } });
 
   const row = page.locator(`tr[data-player-id="${c.id}"]`);

@@ -184,8 +184,8 @@ describe("health, metrics and logs", () => {
 
   test("GET /healthz: status, uptime, clients, players", async () => {
     const c = await TestClient.connect(srv.url);
-    expect(await register(c, "Healthy", "pw")).toBe("ok");
-    expect(await login(c, "Healthy", "pw")).toBe("ok");
+    expect(await register(c, "Healthy", "password")).toBe("ok");
+    expect(await login(c, "Healthy", "password")).toBe("ok");
     const health = (await (await fetch(`http://127.0.0.1:${srv.port}/healthz`)).json()) as Record<string, unknown>;
     expect(health).toMatchObject({ status: "ok", clients: 1, players: 1 });
     expect(typeof health.uptimeSeconds).toBe("number");

@@ -25,8 +25,8 @@ let players = 0;
 async function duelist(url = srv.url): Promise<TestClient> {
   const name = `Duelist${++players}`;
   const c = await TestClient.connect(url);
-  expect(await register(c, name, "pw")).toBe("ok");
-  expect(await login(c, name, "pw")).toBe("ok");
+  expect(await register(c, name, "password")).toBe("ok");
+  expect(await login(c, name, "password")).toBe("ok");
   return c;
 }
 
@@ -163,7 +163,7 @@ describe("duel records", () => {
     const board = (await a.expect("duelBoard")).value.entries;
     expect(board.find((e) => e.name === name)).toEqual({ rank: 1, name, score: 2 });
     const again = await TestClient.connect(srv.url);
-    expect(await login(again, `Duelist${players}`, "pw")).toBe("ok");
+    expect(await login(again, `Duelist${players}`, "password")).toBe("ok");
     expect(await record(again)).toEqual({ wins: 0, losses: 2, draws: 0 });
     await Promise.all([a.close(), again.close()]);
   });

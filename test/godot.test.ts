@@ -33,7 +33,7 @@ const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase(
 /** Packets that need more than the samples give: repeated messages, negative int32s, large ids, fractions. */
 const EXTRA: { senderId: number; msg: Msg }[] = [
   { senderId: 0, msg: { $case: "sporesBatch", value: { spores: [1, 2, 3].map((i) => ({ id: i, x: i * 1.5, y: -i * 2.25, radius: 10 + i / 3 })) } } },
-  { senderId: 3, msg: { $case: "registerRequest", value: { username: "Ünïcode ✓", password: "pw", color: -16711936 } } },
+  { senderId: 3, msg: { $case: "registerRequest", value: { username: "Ünïcode ✓", password: "password", color: -16711936 } } },
   { senderId: 2 ** 53 - 1, msg: { $case: "player", value: { id: 2 ** 53 - 1, name: "far", x: -0.5, y: 1e300, radius: 20, direction: -Math.PI, speed: 150, color: -1 } } },
   { senderId: 0, msg: { $case: "hiscoreBoard", value: { hiscores: [{ rank: 1, name: "a", score: 9 }, { rank: 2, name: "b", score: 0 }] } } },
   { senderId: 0, msg: { $case: "roundResult", value: { round: 3, winnerId: 0, hands: [{ playerId: 4, hand: 1 }, { playerId: 5, hand: 0 }] } } },
@@ -115,8 +115,8 @@ describeGodot("the Godot kit in Godot 4", () => {
   test("the kit resumes after a dropped connection: the missed chat replayed once, the same id, nobody told", async () => {
     const proxy = TcpProxy.start(srv.port);
     const other = await TestClient.connect(srv.url);
-    expect(await register(other, "KitWatcher", "pw")).toBe("ok");
-    expect(await login(other, "KitWatcher", "pw")).toBe("ok");
+    expect(await register(other, "KitWatcher", "password")).toBe("ok");
+    expect(await login(other, "KitWatcher", "password")).toBe("ok");
     const project = GodotProject.create({ "resume.gd": script("resume.gd") }, "resume.gd");
     try {
       const run = project.run([proxy.url, "KitResumer"]);

@@ -41,10 +41,10 @@ describe("chat", () => {
     sender.send({ $case: "chat", value: { msg: "hi\nSYSTEM: you are banned\u202Edesrever\u200B!" } });
     expect((await listener.expect("chat")).value.msg).toBe("hiSYSTEM: you are banneddesrever!");
     // In the world, a logout's reason reaches the others cleaned.
-    expect(await register(sender, "Cleaner", "pw")).toBe("ok");
-    expect(await register(listener, "Watcher", "pw")).toBe("ok");
-    expect(await login(sender, "Cleaner", "pw")).toBe("ok");
-    expect(await login(listener, "Watcher", "pw")).toBe("ok");
+    expect(await register(sender, "Cleaner", "password")).toBe("ok");
+    expect(await register(listener, "Watcher", "password")).toBe("ok");
+    expect(await login(sender, "Cleaner", "password")).toBe("ok");
+    expect(await login(listener, "Watcher", "password")).toBe("ok");
     sender.send({ $case: "disconnect", value: { reason: "bye\r\n\u202Eevil" } });
     const gone = await listener.next("disconnect", 3000);
     expect(gone.senderId).toBe(sender.id);
@@ -115,12 +115,12 @@ describe("one address is one budget", () => {
       const [a, b] = await Promise.all([from("2001:db8:0:1::1"), from("2001:db8:0:1::2")]);
       await expect(from("2001:db8:0:1:ffff::3")).rejects.toThrow();
       const neighbour = await from("2001:db8:0:2::1");
-      expect(await register(a, "Six1", "pw")).toBe("ok");
-      expect(await register(b, "Six2", "pw")).toBe("ok");
+      expect(await register(a, "Six1", "password")).toBe("ok");
+      expect(await register(b, "Six2", "password")).toBe("ok");
       await a.close();
       const c = await from("2001:db8:0:1::9");
-      expect(await register(c, "Six3", "pw")).toBe(Reason.registerLimited);
-      expect(await register(neighbour, "Six4", "pw")).toBe("ok");
+      expect(await register(c, "Six3", "password")).toBe(Reason.registerLimited);
+      expect(await register(neighbour, "Six4", "password")).toBe("ok");
       for (const client of [b, c, neighbour]) client.close();
     } finally {
       await srv.stop();
@@ -133,7 +133,7 @@ describe("logins", () => {
     const srv = await startTestServer(radiusRumble);
     try {
       const c = await TestClient.connect(srv.url);
-      expect(await login(c, "n".repeat(2000), "pw")).toBe(Reason.badLogin);
+      expect(await login(c, "n".repeat(2000), "password")).toBe(Reason.badLogin);
       expect(srv.services.accounts.hashQueue.length).toBe(0);
       c.close();
     } finally {
@@ -145,7 +145,7 @@ describe("logins", () => {
     const srv = await startTestServer(radiusRumble, { trustProxy: ["127.0.0.1"], registerBurst: 1000 });
     try {
       const flood = await Promise.all(Array.from({ length: 100 }, () => TestClient.connect(srv.url, { headers: { "X-Forwarded-For": "198.51.100.40" } })));
-      const answers = await Promise.all(flood.map((c, i) => register(c, `Busy${i}`, "pw", 0, 30_000)));
+      const answers = await Promise.all(flood.map((c, i) => register(c, `Busy${i}`, "password", 0, 30_000)));
       expect(answers.filter((a) => a === Reason.busy).length).toBeGreaterThan(0);
       expect(answers.filter((a) => a !== "ok" && a !== Reason.busy)).toEqual([]);
       expect(answers).not.toContain(Reason.registerFailed);
@@ -256,8 +256,8 @@ describe("a player cannot be locked out by name", () => {
     const srv = await startTestServer(radiusRumble, { resumeGrace: 30 });
     try {
       const owner = await TestClient.connect(srv.url);
-      expect(await register(owner, "Victim", "pw")).toBe("ok");
-      expect(await login(owner, "Victim", "pw")).toBe("ok");
+      expect(await register(owner, "Victim", "password")).toBe("ok");
+      expect(await login(owner, "Victim", "password")).toBe("ok");
       owner.send({ $case: "resumeTokenRequest", value: {} });
       const { token } = (await owner.expect("resumeToken")).value;
       await owner.close(4000);
@@ -267,13 +267,13 @@ describe("a player cannot be locked out by name", () => {
       expect((await thief.expect("resumeResponse")).value.ok).toBe(true);
       // The owner logs in with the password: let in, and the thief's connection is closed, told why.
       const back = await TestClient.connect(srv.url);
-      expect(await login(back, "Victim", "pw")).toBe("ok");
+      expect(await login(back, "Victim", "password")).toBe("ok");
       const closed = await thief.closed;
       expect(closed.code).toBe(1008);
       expect(closed.reason).toBe(ResumeReason.reclaimed);
       // A second password login is still refused as the series refuses it.
       const second = await TestClient.connect(srv.url);
-      expect(await login(second, "Victim", "pw")).toBe(Reason.alreadyLoggedIn);
+      expect(await login(second, "Victim", "password")).toBe(Reason.alreadyLoggedIn);
       back.close();
       second.close();
     } finally {
@@ -290,8 +290,8 @@ describe("files at rest", () => {
       const main = [process.execPath, join(import.meta.dir, "..", "src", "main.ts")];
       let srv = await startServerProcess(main, ["--data-dir", dir, "--log-level", "warn"]);
       const c = await TestClient.connect(srv.url);
-      expect(await register(c, "Keeper", "pw")).toBe("ok");
-      expect(await login(c, "Keeper", "pw")).toBe("ok");
+      expect(await register(c, "Keeper", "password")).toBe("ok");
+      expect(await login(c, "Keeper", "password")).toBe("ok");
       c.send({ $case: "resumeTokenRequest", value: {} });
       const { token } = (await c.expect("resumeToken")).value;
       await srv.stop();
@@ -346,6 +346,33 @@ describe("who is an operator", () => {
     }
   });
 
+  test("from a trusted proxy only the header the operator names is read (--proxy-header); the rule is said at start", async () => {
+    const via = (srv: TestServer, headers: Record<string, string>) => TestClient.connect(srv.url, { headers });
+    const plain = await startTestServer(radiusRumble, { trustProxy: ["127.0.0.1"], maxClientsPerIp: 1 });
+    try {
+      // X-Forwarded-For by default: an X-Real-IP or a Forwarded is the proxy's own address, one budget.
+      const a = await via(plain, { "X-Real-IP": "198.51.100.1" });
+      await expect(via(plain, { "X-Real-IP": "198.51.100.2", Forwarded: "for=198.51.100.2" })).rejects.toThrow();
+      const b = await via(plain, { "X-Forwarded-For": "198.51.100.3" });
+      expect(plain.logs.has("Client addresses: from 127.0.0.1, the right-most untrusted hop of x-forwarded-for")).toBe(true);
+      a.close();
+      b.close();
+    } finally {
+      await plain.stop();
+    }
+    const named = await startTestServer(radiusRumble, { trustProxy: ["127.0.0.1"], proxyHeader: "x-real-ip", maxClientsPerIp: 1 });
+    try {
+      const a = await via(named, { "X-Real-IP": "198.51.100.1" });
+      await expect(via(named, { "X-Real-IP": "198.51.100.1", "X-Forwarded-For": "198.51.100.2" })).rejects.toThrow();
+      const b = await via(named, { "X-Forwarded-For": "198.51.100.3" });
+      await expect(via(named, { "X-Forwarded-For": "198.51.100.4" })).rejects.toThrow();
+      a.close();
+      b.close();
+    } finally {
+      await named.stop();
+    }
+  });
+
   test("with a token: a malformed cookie is a 401, not a 500", async () => {
     const srv = await startTestServer(radiusRumble, { adminToken: "s3cret" });
     try {
@@ -382,8 +409,8 @@ describe("a restart that cannot keep the game", () => {
       const main = [process.execPath, join(import.meta.dir, "..", "src", "main.ts")];
       let srv = await startServerProcess(main, ["--data-dir", dir, "--log-level", "info"]);
       const c = await TestClient.connect(srv.url);
-      expect(await register(c, "Unkept", "pw")).toBe("ok");
-      expect(await login(c, "Unkept", "pw")).toBe("ok");
+      expect(await register(c, "Unkept", "password")).toBe("ok");
+      expect(await login(c, "Unkept", "password")).toBe("ok");
       c.send({ $case: "resumeTokenRequest", value: {} });
       await c.expect("resumeToken");
       // The restart file's temporary name taken by a folder: writing it fails.
@@ -393,7 +420,7 @@ describe("a restart that cannot keep the game", () => {
       // The store was closed cleanly and opens again; the account is there.
       srv = await startServerProcess(main, ["--data-dir", dir, "--log-level", "warn"]);
       const again = await TestClient.connect(srv.url);
-      expect(await login(again, "Unkept", "pw")).toBe("ok");
+      expect(await login(again, "Unkept", "password")).toBe("ok");
       again.close();
       await srv.stop();
     } finally {

@@ -56,14 +56,14 @@ describe("registrations per address", () => {
     try {
       const from = (address: string) => TestClient.connect(srv.url, { headers: { "X-Forwarded-For": address } });
       const [crowd, neighbour] = await Promise.all([from("198.51.100.20"), from("198.51.100.21")]);
-      for (let i = 0; i < 4; i++) expect(await register(crowd, `Pupil${i}`, "pw")).toBe("ok");
-      expect(await register(crowd, "Pupil4", "pw")).toBe(Reason.registerLimited);
-      expect(await register(neighbour, "Neighbour", "pw")).toBe("ok");
+      for (let i = 0; i < 4; i++) expect(await register(crowd, `Pupil${i}`, "password")).toBe("ok");
+      expect(await register(crowd, "Pupil4", "password")).toBe(Reason.registerLimited);
+      expect(await register(neighbour, "Neighbour", "password")).toBe("ok");
       expect(srv.logs.has("Registration of \"Pupil4\" refused: over 60 a minute from 198.51.100.20")).toBe(true);
       // 60 a minute: one more a second later.
       await Bun.sleep(1100);
-      expect(await register(crowd, "Pupil4", "pw")).toBe("ok");
-      expect(await register(crowd, "Pupil5", "pw")).toBe(Reason.registerLimited);
+      expect(await register(crowd, "Pupil4", "password")).toBe("ok");
+      expect(await register(crowd, "Pupil5", "password")).toBe(Reason.registerLimited);
       expect(srv.services.stats.registrations.limited).toBe(2);
     } finally {
       await srv.stop();
@@ -74,7 +74,7 @@ describe("registrations per address", () => {
     const srv = await startTestServer(radiusRumble);
     try {
       const clients = await Promise.all(Array.from({ length: 61 }, () => TestClient.connect(srv.url)));
-      const answers = await Promise.all(clients.map((c, i) => register(c, `Student${i}`, "pw")));
+      const answers = await Promise.all(clients.map((c, i) => register(c, `Student${i}`, "password")));
       expect(answers.filter((a) => a === "ok").length).toBe(60);
       expect(answers.filter((a) => a === Reason.registerLimited).length).toBe(1);
       await Promise.all(clients.map((c) => c.close()));
@@ -89,7 +89,7 @@ describe("logins under a flood", () => {
     const srv = await startTestServer(radiusRumble, { trustProxy: ["127.0.0.1"] });
     try {
       const setup = await TestClient.connect(srv.url);
-      expect(await register(setup, "Shared", "pw")).toBe("ok");
+      expect(await register(setup, "Shared", "password")).toBe("ok");
       expect(await register(setup, "Canary", "canary pw")).toBe("ok");
       await setup.close();
       const FLOOD = DEFAULT_HASH_QUEUE.perAddress + 30;
@@ -97,7 +97,7 @@ describe("logins under a flood", () => {
       const canary = await TestClient.connect(srv.url, { headers: { "X-Forwarded-For": "203.0.113.5" } });
       const order: string[] = [];
       // The flood's logins wait their turn behind 64 slow hashes: on a busy machine, longer than a login usually may.
-      const floodAnswers = flood.map((c) => login(c, "Shared", "pw", 25_000).then((a) => (order.push("flood"), a)));
+      const floodAnswers = flood.map((c) => login(c, "Shared", "password", 25_000).then((a) => (order.push("flood"), a)));
       await waitFor(() => srv.services.accounts.hashQueue.length > 0);
       const canaryAnswer = login(canary, "Canary", "canary pw").then((a) => (order.push("canary"), a));
       const answers = await Promise.all(floodAnswers);

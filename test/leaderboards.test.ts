@@ -181,22 +181,22 @@ describeRedis("leaderboards across a cluster", () => {
     await waitFor(async () => (await Promise.all(nodes.map(clusterOf))).every((h) => h.nodes.length === 3 && h.rooms.world === "b1"), 8000, "every node to know the world's owner");
     // Before the outage, through the bus.
     const before = await connect(b);
-    expect(await register(before, "Before", "pw")).toBe("ok");
+    expect(await register(before, "Before", "password")).toBe("ok");
     await waitFor(async () => typeof (await lookUp(c, "Before")) === "object", 3000, "a registration to reach another node");
 
     // A best score made during the outage. The world's owner stands still once it cannot confirm its
     // lease (2 s after Redis goes), so the player is steered to a spore first and Redis is killed
     // just before it eats; its score reaches the store when it leaves, with the bus down everywhere.
     const eater = await connect(a);
-    expect(await register(eater, "Eater", "pw")).toBe("ok");
+    expect(await register(eater, "Eater", "password")).toBe("ok");
     await waitFor(async () => JSON.stringify(await lookUp(c, "Eater")) === JSON.stringify({ name: "Eater", score: 0 }), 3000, "a registration to reach another node");
-    expect(await login(eater, "Eater", "pw")).toBe("ok");
+    expect(await login(eater, "Eater", "password")).toBe("ok");
     const score = await eatASpore(eater, () => cluster.redis.kill());
     await waitFor(async () => (await Promise.all(nodes.map(clusterOf))).every((h) => h.bus === "down"), 8000, "the bus to be down everywhere");
     await eater.close();
     // A registration made during the outage.
     const player = await connect(a);
-    expect(await register(player, "Outage", "pw")).toBe("ok");
+    expect(await register(player, "Outage", "password")).toBe("ok");
     await player.close();
     expect(await lookUp(b, "Outage")).toBe("No player found with that name");
     expect(await lookUp(b, "Eater")).toEqual({ name: "Eater", score: 0 });

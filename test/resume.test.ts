@@ -40,8 +40,8 @@ let accounts = 0;
 async function player(srv: TestServer, url = srv.url): Promise<TestClient> {
   const name = `R${++accounts}`;
   const c = await connect(url);
-  expect(await register(c, name, "pw")).toBe("ok");
-  expect(await login(c, name, "pw")).toBe("ok");
+  expect(await register(c, name, "password")).toBe("ok");
+  expect(await login(c, name, "password")).toBe("ok");
   await c.expect("player");
   return c;
 }
@@ -192,14 +192,14 @@ describe("session resume", () => {
     proxies.push(proxy);
     const name = `R${++accounts}`;
     const a = await connect(proxy.url);
-    expect(await register(a, name, "pw")).toBe("ok");
-    expect(await login(a, name, "pw")).toBe("ok");
+    expect(await register(a, name, "password")).toBe("ok");
+    expect(await login(a, name, "password")).toBe("ok");
     const b = await player(srv);
     const { token } = await tokenOf(a);
     proxy.cut();
     await waitFor(() => srv.logs.has(`Client ${a.id}: Session held`), 3000, "the session to be held");
     const again = await connect(srv.url);
-    expect(await login(again, name, "pw")).toBe("ok");
+    expect(await login(again, name, "password")).toBe("ok");
     await waitFor(() => disconnectsFrom(b.packets, a.id).length === 1, 2000, "the held session's leave");
     expect((await resume(srv.url, token)).response.reason).toBe(ResumeReason.unknownToken);
   });
@@ -228,13 +228,13 @@ describe("a restart that keeps the game", () => {
       const players: TestClient[] = [];
       for (let i = 0; i < 3; i++) {
         const c = await TestClient.connect(srv.url);
-        expect(await register(c, `Keeper${i}`, "pw")).toBe("ok");
-        expect(await login(c, `Keeper${i}`, "pw")).toBe("ok");
+        expect(await register(c, `Keeper${i}`, "password")).toBe("ok");
+        expect(await login(c, `Keeper${i}`, "password")).toBe("ok");
         players.push(c);
       }
       const plain = await TestClient.connect(srv.url);
-      expect(await register(plain, "Plain", "pw")).toBe("ok");
-      expect(await login(plain, "Plain", "pw")).toBe("ok");
+      expect(await register(plain, "Plain", "password")).toBe("ok");
+      expect(await login(plain, "Plain", "password")).toBe("ok");
       const tokens = await Promise.all(players.map(async (c) => (await tokenOf(c)).token));
       // Where each player last was, as the others saw it.
       await Bun.sleep(300);
@@ -306,8 +306,8 @@ test("bun run dev: a change under the watched folder restarts the server, and a 
   try {
     await waitFor(() => ports.length === 1, 10_000, "the server to start");
     const c = await TestClient.connect(`ws://127.0.0.1:${ports[0]}/ws`);
-    expect(await register(c, "Developer", "pw")).toBe("ok");
-    expect(await login(c, "Developer", "pw")).toBe("ok");
+    expect(await register(c, "Developer", "password")).toBe("ok");
+    expect(await login(c, "Developer", "password")).toBe("ok");
     const before = (await c.expect("player")).value;
     const { token } = await tokenOf(c);
     writeFileSync(join(watched, "rules.ts"), "export const SPEED = 2;\n");
@@ -349,12 +349,12 @@ describeRedis("session resume across the nodes of a cluster", () => {
       const proxy = TcpProxy.start(n2.port);
       proxies.push(proxy);
       const p = await connect(proxy.url);
-      expect(await register(p, name, "pw")).toBe("ok");
-      expect(await login(p, name, "pw")).toBe("ok");
+      expect(await register(p, name, "password")).toBe("ok");
+      expect(await login(p, name, "password")).toBe("ok");
       await p.expect("player", 5000);
       const watcher = await connect(n1.url);
-      expect(await register(watcher, `Watcher${from}${to}`, "pw")).toBe("ok");
-      expect(await login(watcher, `Watcher${from}${to}`, "pw")).toBe("ok");
+      expect(await register(watcher, `Watcher${from}${to}`, "password")).toBe("ok");
+      expect(await login(watcher, `Watcher${from}${to}`, "password")).toBe("ok");
       await waitFor(() => watcher.packets.some((x) => x.msg?.$case === "player" && x.msg.value.id === p.id), 5000, "the watcher to see the traveller");
       const { token } = await tokenOf(p);
       proxy.cut();
@@ -381,7 +381,7 @@ describeRedis("session resume across the nodes of a cluster", () => {
       expect(chats(back.packets)).toEqual([]);
       // One session per account still: a login of it anywhere is refused.
       const other = await connect(n1.url);
-      expect(await login(other, name, "pw")).toBe("This account is already logged in");
+      expect(await login(other, name, "password")).toBe("This account is already logged in");
       // And its move is whole: leaving now is told once.
       await back.close();
       await waitFor(() => disconnectsFrom(watcher.packets, p.id).length === 1, 3000, "the leave after the move");

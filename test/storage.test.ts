@@ -264,8 +264,8 @@ describeStores("storage", (kind) => {
     let srv = await startTestServer(vault, options);
     const clients = await Promise.all([1, 2, 3].map(() => TestClient.connect(srv.url)));
     for (const [i, c] of clients.entries()) {
-      expect(await register(c, `Saver${kind}${i}`, "pw")).toBe("ok");
-      expect(await login(c, `Saver${kind}${i}`, "pw")).toBe("ok");
+      expect(await register(c, `Saver${kind}${i}`, "password")).toBe("ok");
+      expect(await login(c, `Saver${kind}${i}`, "password")).toBe("ok");
     }
     // Capacity 2: the first two share a room, the third gets a new one.
     expect([...srv.rooms.ofType("vault")].length).toBe(2);
@@ -285,7 +285,7 @@ describeStores("storage", (kind) => {
 
     srv = await startTestServer(vault, options);
     const again = await TestClient.connect(srv.url);
-    expect(await login(again, `Saver${kind}0`, "pw")).toBe("ok");
+    expect(await login(again, `Saver${kind}0`, "password")).toBe("ok");
     again.send({ $case: "chat", value: { msg: "1" } });
     await again.expect("okResponse");
     const account = (await srv.services.store.findAccount(`Saver${kind}0`))!;

@@ -183,7 +183,7 @@ describePostgres("PostgreSQL", () => {
       expect(await srv.services.store.findAccount("alice")).toMatchObject({ name: "Alice", color: 3368703 });
       expect(await srv.services.store.findAccount("BOB")).toMatchObject({ name: "Bob", color: -16711936 });
       // A registration after the import gets a fresh id, after the imported ones.
-      expect(await register(carol, "Newcomer", "pw")).toBe("ok");
+      expect(await register(carol, "Newcomer", "password")).toBe("ok");
       const ids = await (srv.services.store as PostgresStore).sql`SELECT username FROM users ORDER BY id`;
       expect(ids.map((r: { username: string }) => r.username)).toEqual(["native", ...seriesUsernames(), "newcomer"]);
     } finally {
@@ -196,16 +196,16 @@ describePostgres("PostgreSQL", () => {
     const srv = await startTestServer(radiusRumble, { databaseUrl: await pg.createDatabase(), seed: 7 });
     try {
       const [player, other, lobby] = await Promise.all([TestClient.connect(srv.url), TestClient.connect(srv.url), TestClient.connect(srv.url)]);
-      expect(await register(player, "Survivor", "pw")).toBe("ok");
-      expect(await register(other, "Other", "pw")).toBe("ok");
-      expect(await login(player, "Survivor", "pw")).toBe("ok");
-      expect(await login(other, "Other", "pw")).toBe("ok");
+      expect(await register(player, "Survivor", "password")).toBe("ok");
+      expect(await register(other, "Other", "password")).toBe("ok");
+      expect(await login(player, "Survivor", "password")).toBe("ok");
+      expect(await login(other, "Other", "password")).toBe("ok");
 
       pg.stopServer("fast");
       // Logins and registrations get the protocol's answers...
       const latecomer = await TestClient.connect(srv.url);
-      expect(await login(latecomer, "survivor", "pw")).toBe(Reason.badLogin);
-      expect(await register(latecomer, "Latecomer", "pw")).toBe(Reason.registerFailed);
+      expect(await login(latecomer, "survivor", "password")).toBe(Reason.badLogin);
+      expect(await register(latecomer, "Latecomer", "password")).toBe(Reason.registerFailed);
       // ...the lobby chats...
       latecomer.send(newChat("anyone there?"));
       expect((await lobby.expect("chat")).value.msg).toBe("anyone there?");
@@ -234,8 +234,8 @@ describePostgres("PostgreSQL", () => {
       await waitFor(async () => (await saved()) === score, 8000, "the kept best score to be saved");
       expect(srv.logs.lines.filter((l) => l.includes("The database is unreachable"))).toHaveLength(1);
       expect(srv.logs.has("The database is reachable again")).toBe(true);
-      expect(await login(latecomer, "survivor", "pw")).toBe("ok");
-      expect(await register(lobby, "Latecomer", "pw")).toBe("ok");
+      expect(await login(latecomer, "survivor", "password")).toBe("ok");
+      expect(await register(lobby, "Latecomer", "password")).toBe("ok");
     } finally {
       await srv.stop();
       pg.destroy();

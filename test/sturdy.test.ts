@@ -205,8 +205,8 @@ describe("logs", () => {
     const srv = await serve();
     const c = await TestClient.connect(srv.url);
     const forged = "x\n2026/01/01 00:00:00 ERROR forged line\u202E";
-    await login(c, forged, "pw");
-    await login(c, "y".repeat(30_000), "pw");
+    await login(c, forged, "password");
+    await login(c, "y".repeat(30_000), "password");
     await waitFor(() => srv.logs.lines.filter((l) => l.includes("Failed login")).length === 2, 5000, "two failed logins logged");
     expect(srv.logs.lines.some((l) => l.startsWith("2026/01/01"))).toBe(false);
     expect(srv.logs.has(String.raw`Failed login for "x\n2026/01/01 00:00:00 ERROR forged line\u202e"`)).toBe(true);

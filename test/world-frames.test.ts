@@ -249,15 +249,15 @@ describe("Radius Rumble in frames", () => {
   async function player(): Promise<TestClient> {
     const c = await TestClient.connect(srv.url);
     const name = `F${++accounts}`;
-    expect(await register(c, name, "pw")).toBe("ok");
-    expect(await login(c, name, "pw")).toBe("ok");
+    expect(await register(c, name, "password")).toBe("ok");
+    expect(await login(c, name, "password")).toBe("ok");
     return c;
   }
 
   test("frames before logging in are refused; the lobby goes on", async () => {
     const c = await TestClient.connect(srv.url);
     expect(await askFrames(c)).toMatchObject({ ok: false, reason: FramesRefusal.notInWorld });
-    expect(await register(c, `F${++accounts}`, "pw")).toBe("ok");
+    expect(await register(c, `F${++accounts}`, "password")).toBe("ok");
     c.close();
   });
 
@@ -329,8 +329,8 @@ describe("Radius Rumble in a world larger than the series'", () => {
     const clients: TestClient[] = [];
     for (let i = 0; i < 3; i++) {
       const c = await TestClient.connect(srv.url);
-      expect(await register(c, `L${i}`, "pw")).toBe("ok");
-      expect(await login(c, `L${i}`, "pw")).toBe("ok");
+      expect(await register(c, `L${i}`, "password")).toBe("ok");
+      expect(await login(c, `L${i}`, "password")).toBe("ok");
       clients.push(c);
     }
     const [a, b] = clients as [TestClient, TestClient, TestClient];

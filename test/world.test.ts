@@ -262,8 +262,8 @@ describe("the game over real sockets", () => {
   async function player(): Promise<TestClient> {
     const c = await TestClient.connect(srv.url);
     const name = `Gamer${++n}`;
-    expect(await register(c, name, "pw", 0x336699 + n)).toBe("ok");
-    expect(await login(c, name, "pw")).toBe("ok");
+    expect(await register(c, name, "password", 0x336699 + n)).toBe("ok");
+    expect(await login(c, name, "password")).toBe("ok");
     return c;
   }
 

@@ -18,7 +18,7 @@ export interface AccountsDeps {
   stats: Stats;
   /** Milliseconds, for the throttle's windows. */
   now(): number;
-  limits: { registerBurst: number; registerPerMinute: number };
+  limits: { registerBurst: number; registerPerMinute: number; minPasswordLength: number };
   hashQueue?: HashQueueLimits;
   /** In a cluster: sessions held across nodes, and failed logins told to every node. */
   shared?: SharedAccounts;
@@ -127,7 +127,7 @@ export class Accounts {
   /** Stores a new account (committed before the ok_response) or answers why not; resolves to the account, if made. */
   async register(client: ClientInterfacer, { username, password, color }: RegisterRequestMessage): Promise<Account | undefined> {
     const { store, stats } = this.deps;
-    const problem = usernameProblem(username) ?? passwordProblem(password);
+    const problem = usernameProblem(username) ?? passwordProblem(password, this.deps.limits.minPasswordLength);
     if (problem) {
       stats.registration("invalid");
       client.socketSend(newDenyResponse(problem));

@@ -10,6 +10,7 @@ export const Reason = {
   usernameWhitespace: "Invalid username: leading or trailing whitespace",
   usernameInvisible: "Invalid username: control or invisible characters",
   passwordEmpty: "Invalid password: empty",
+  passwordTooShort: (min: number) => `Invalid password: too short (at least ${min} characters)`,
   passwordTooLong: `Invalid password: too long (at most ${MAX_PASSWORD_BYTES} bytes)`,
   userExists: "User already exists",
   registerFailed: "Failed to register user (internal server error) - please try again later",
@@ -40,8 +41,10 @@ export function usernameProblem(username: string): string | undefined {
   return undefined;
 }
 
-export function passwordProblem(password: string): string | undefined {
+/** The reason a password cannot be registered, or undefined when it can; its length counts characters (code points). */
+export function passwordProblem(password: string, minLength: number): string | undefined {
   if (password.length === 0) return Reason.passwordEmpty;
+  if ([...password].length < minLength) return Reason.passwordTooShort(minLength);
   if (byteLength(password) > MAX_PASSWORD_BYTES) return Reason.passwordTooLong;
   return undefined;
 }

@@ -1,6 +1,7 @@
 // Whose request it is: the socket's peer, or, when the peer is a proxy we were told to trust
-// (--trust-proxy), the client the proxy names in X-Forwarded-For (its right-most untrusted hop) or
-// Forwarded. From anyone else those headers are ignored: a client cannot pick its own address.
+// (--trust-proxy), the client the proxy names in the one header the operator names (--proxy-header:
+// X-Forwarded-For by default, its right-most untrusted hop). Every other forwarding header is
+// ignored, as are all of them from anyone else: a client cannot pick its own address.
 
 /** An address as 128 bits; IPv4 as its IPv4-mapped IPv6 form, so one range check fits both. */
 function parseIp(text: string): bigint | undefined {
@@ -107,14 +108,16 @@ export function forwarded(headers: Headers): boolean {
   return headers.has("x-forwarded-for") || headers.has("forwarded") || headers.has("x-real-ip");
 }
 
-/** The hops a request names, nearest last: X-Forwarded-For, or else Forwarded's `for=`. */
-function forwardedHops(headers: Headers): string[] {
-  const xff = headers.get("x-forwarded-for");
-  if (xff !== null) return xff.split(",").map((hop) => withoutPort(hop.trim()));
-  const forwarded = headers.get("forwarded");
-  if (forwarded === null) return [];
+/**
+ * The hops a request names in `header`, nearest last: RFC 7239's `for=` when the header is
+ * Forwarded, else a comma-separated list (X-Forwarded-For, X-Real-IP, CF-Connecting-IP...).
+ */
+function forwardedHops(headers: Headers, header: string): string[] {
+  const value = headers.get(header);
+  if (value === null) return [];
+  if (header !== "forwarded") return value.split(",").map((hop) => withoutPort(hop.trim()));
   const hops: string[] = [];
-  for (const element of forwarded.split(",")) {
+  for (const element of value.split(",")) {
     const forPair = element.split(";").find((pair) => pair.trim().toLowerCase().startsWith("for="));
     if (!forPair) continue;
     let value = forPair.trim().slice(4).trim().replace(/^"(.*)"$/, "$1");
@@ -126,17 +129,22 @@ function forwardedHops(headers: Headers): string[] {
 
 export class ProxyTrust {
   private readonly ranges: Range[];
+  private readonly header: string;
 
-  /** `list`: addresses and CIDR ranges of trusted proxies (checked by config.ts; throws on a bad one). */
-  constructor(list: readonly string[]) {
+  /**
+   * `list`: addresses and CIDR ranges of trusted proxies (checked by config.ts; throws on a bad one);
+   * `header`: the one header they name the client in.
+   */
+  constructor(list: readonly string[], header = "x-forwarded-for") {
     this.ranges = list.map(parseRange);
+    this.header = header.toLowerCase();
   }
 
   /** The address of the client behind the request (peer: the socket's address). */
   clientAddress(peer: string, headers: Headers): string {
     if (this.ranges.length === 0) return plain(peer);
     let nearest = peer;
-    const hops = [peer, ...forwardedHops(headers).reverse()];
+    const hops = [peer, ...forwardedHops(headers, this.header).reverse()];
     for (const hop of hops) {
       const ip = parseIp(hop);
       // A hop that is not an address (a proxy misconfigured, or forged text): stop at the last good one.

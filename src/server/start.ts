@@ -173,9 +173,14 @@ async function listen(
       ? "Operators: /metrics and /dashboard answer whoever shows the --admin-token"
       : "Operators: /metrics and /dashboard answer direct loopback requests only (a loopback socket that names no forwarding hop); set --admin-token to read them from elsewhere or through a proxy",
   );
+  log.info(
+    config.trustProxy.length > 0
+      ? `Client addresses: from ${config.trustProxy.join(", ")}, the right-most untrusted hop of ${config.proxyHeader} (no other header is read); from anyone else, the socket's peer`
+      : "Client addresses: the socket's peer (no --trust-proxy: forwarding headers are ignored)",
+  );
   const routeDeps: RouteDeps = {
     admission,
-    proxies: new ProxyTrust(config.trustProxy),
+    proxies: new ProxyTrust(config.trustProxy, config.proxyHeader),
     adminToken: config.adminToken,
     tls: tls !== undefined,
     refusals: new LogThrottle(REFUSAL_LOG_MS),

@@ -19,7 +19,7 @@ func _ready() -> void:
 			return
 		var register := Client.Packets.RegisterRequestMessage.new()
 		register.username = args[1]
-		register.password = "pw"
+		register.password = "password"
 		client.send_register_request(register))
 	client.ok_response_received.connect(func(_s: int, _m: Client.Packets.OkResponseMessage) -> void:
 		if registered:
@@ -27,7 +27,7 @@ func _ready() -> void:
 		registered = true
 		var login := Client.Packets.LoginRequestMessage.new()
 		login.username = args[1]
-		login.password = "pw"
+		login.password = "password"
 		client.send_login_request(login))
 	client.resume_token_received.connect(func(_s: int, _m: Client.Packets.ResumeTokenMessage) -> void: print("TOKEN"))
 	client.resumed.connect(func(id: int, replayed: int) -> void: print("RESUMED ", id, " ", replayed))

@@ -27,7 +27,7 @@ func _ready() -> void:
 		client.send_chat(chat)
 		var register := Client.Packets.RegisterRequestMessage.new()
 		register.username = name_
-		register.password = "pw"
+		register.password = "password"
 		register.color = -16711936
 		client.send_register_request(register))
 	client.chat_received.connect(func(sender_id: int, message: Client.Packets.ChatMessage) -> void: print("CHAT ", sender_id, " ", message.msg))
@@ -38,7 +38,7 @@ func _ready() -> void:
 		registered = true
 		var login := Client.Packets.LoginRequestMessage.new()
 		login.username = name_
-		login.password = "pw"
+		login.password = "password"
 		client.send_login_request(login))
 	client.player_received.connect(func(_sender: int, player: Client.Packets.PlayerMessage) -> void:
 		if player.id != client.id:
