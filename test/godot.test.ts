@@ -138,6 +138,73 @@ describeGodot("the Godot kit in Godot 4", () => {
     }
   }, 60_000);
 
+  test("the login flow awaits: results matched to their requests, lifecycle signals, and the kit's own token request never reaching the game's deny handler", async () => {
+    // Resumption off: the token request the kit sends after a login is refused, which only the kit sees.
+    const off = await startTestServer(radiusRumble, { resumeGrace: 0 });
+    const project = GodotProject.create({ "login.gd": script("login.gd") }, "login.gd");
+    try {
+      const run = project.run([off.url, "Awaiter"]);
+      await run.line(/^END$/, 30_000);
+      expect(await run.exited).toBe(0);
+      const said = run.lines.filter((l) => /^[A-Z_]+ /.test(l) && !l.startsWith("WARNING"));
+      expect(said).toEqual([
+        "GAME_DENY Incorrect username or password",
+        "EARLY false Incorrect username or password",
+        "REGISTER true",
+        "GAME_DENY User already exists",
+        "REGISTER_AGAIN false User already exists",
+        "GAME_DENY Invalid password: too short (at least 8 characters)",
+        "SHORT false Invalid password: too short (at least 8 characters)",
+        "GAME_DENY Incorrect username or password",
+        "WRONG false Incorrect username or password",
+        "LOGGED_IN Awaiter",
+        "LOGIN true ",
+        "LOGGED_OUT logout",
+        "WORLD_RESET logout",
+        "SECOND false A login or registration is already waiting for its answer",
+        "LOGGED_IN Awaiter",
+        "TOKEN false",
+        "LOGGED_OUT closed",
+        "WORLD_RESET closed",
+      ]);
+      expect(run.lines.some((l) => l.includes("no session token: Session resume is off on this server"))).toBe(true);
+    } finally {
+      project.destroy();
+      await off.stop();
+    }
+  }, 60_000);
+
+  test("MmoWorld: two kit clients see each other's nodes, move smoothly and predicted, lose them on a logout, and a failed resume leaves no stale node", async () => {
+    // A small world, and views of 4R, so that the two players see each other wherever they spawn.
+    const world = await startTestServer(radiusRumble, { worldSize: 2000, resumeGrace: 1 });
+    const proxy = TcpProxy.start(world.port);
+    const project = GodotProject.create({ "world.gd": script("world.gd") }, "world.gd");
+    try {
+      const run = project.run([proxy.url, world.url, "WorldA", "WorldB"]);
+      expect(await run.line(/^SEES /, 30_000)).toMatch(/^SEES true true \d+ \d+$/);
+      const motion = JSON.parse((await run.line(/^MOTION /, 30_000)).slice(7)) as Record<string, number>;
+      console.log(`MmoWorld in Godot: ${JSON.stringify(motion)}`);
+      // Other entities: behind the newest frame by at most the delay and a tick; gliding, never still
+      // while they move, never jumping; the own entity: within 3 ticks' motion of the server's.
+      expect(motion.behindMax).toBeLessThanOrEqual(motion.allowed! + 1);
+      expect(motion.still).toBeLessThanOrEqual(motion.frames! / 10);
+      expect(motion.stepMax).toBeLessThan(150 * 0.1);
+      expect(motion.ownErrorMax).toBeLessThan(150 * 0.15);
+      expect(await run.line(/^GONE /)).toBe("GONE true false");
+      await run.line(/^READY_TO_CUT$/);
+      proxy.partition();
+      await waitFor(() => world.logs.has("Held session ended"), 10_000, "the held session to end");
+      proxy.heal();
+      expect(await run.line(/^RESUME_FAILED /, 30_000)).toMatch(/^RESUME_FAILED 0 0 /);
+      expect(Number((await run.line(/^BACK \d+$/, 30_000)).split(" ")[1])).toBeGreaterThan(1);
+      expect(await run.exited).toBe(0);
+    } finally {
+      project.destroy();
+      proxy.stop();
+      await world.stop();
+    }
+  }, 90_000);
+
   test("the kit's example scene runs as it is against a server of another game too", async () => {
     const duelServer = await startTestServer(duel);
     const project = GodotProject.create({ "noop.gd": "extends Node\n" }, "noop.gd");

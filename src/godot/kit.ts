@@ -1,12 +1,13 @@
 // `./mmo-server godot PATH`: writes the Godot client kit into the Godot 4 project at PATH, under
 // addons/mmo_server/ (replacing what an earlier run wrote there, and nothing else): the codecs and the
 // client's signals generated from this server's packets.proto, the client node, and an example scene.
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { PROTO_HASH } from "../packets/proto-hash.ts";
 import { generateCodecs, generateMessages } from "./codecs.ts";
 import mmoClient from "./kit/mmo_client.gd" with { type: "text" };
+import mmoWorld from "./kit/mmo_world.gd" with { type: "text" };
 import exampleScript from "./kit/example/example.gd" with { type: "text" };
 import exampleScene from "./kit/example/example.tscn" with { type: "text" };
 
@@ -21,24 +22,48 @@ export function kitFiles(): Record<string, string> {
     "packets.gd": generateCodecs(pkg.version, hash),
     "mmo_messages.gd": generateMessages(pkg.version, hash),
     "mmo_client.gd": mmoClient,
+    "mmo_world.gd": mmoWorld,
     "example/example.gd": exampleScript,
     "example/example.tscn": exampleScene,
-    "kit.json": `${JSON.stringify({ server: "mmo-server", version: pkg.version, protoHash: hash }, null, 2)}\n`,
   };
 }
 
-/** Writes the kit into the project; returns the paths written (relative to the project). */
+const MANIFEST = "kit.json";
+
+/** The files an earlier run wrote, as its kit.json lists them (none when it has no list). */
+function earlierFiles(dir: string): string[] {
+  try {
+    const files = (JSON.parse(readFileSync(join(dir, MANIFEST), "utf8")) as { files?: unknown }).files;
+    return Array.isArray(files) ? files.filter((f): f is string => typeof f === "string" && !f.includes("..")) : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Writes the kit into the project; returns the paths written (relative to the project). Only the kit's
+ * own files are touched: those an earlier run wrote and this one does not are removed (with the .uid
+ * Godot 4.4 keeps beside a script), and whatever else is in the folder (the developer's files, the
+ * .uid files of the kit's scripts) stays.
+ */
 export function writeKit(projectPath: string): string[] {
   const project = resolve(projectPath);
   if (!existsSync(join(project, "project.godot"))) throw new KitError(`${project} is not a Godot project (it has no project.godot)`);
   const dir = join(project, KIT_DIR);
-  rmSync(dir, { recursive: true, force: true });
+  const files = kitFiles();
+  const names = [...Object.keys(files), MANIFEST];
+  for (const stale of earlierFiles(dir).filter((f) => !names.includes(f))) {
+    rmSync(join(dir, stale), { force: true });
+    rmSync(join(dir, `${stale}.uid`), { force: true });
+  }
   const written: string[] = [];
-  for (const [file, text] of Object.entries(kitFiles())) {
+  const write = (file: string, text: string) => {
     const path = join(dir, file);
     mkdirSync(join(path, ".."), { recursive: true });
     writeFileSync(path, text);
     written.push(join(KIT_DIR, file));
-  }
+  };
+  for (const [file, text] of Object.entries(files)) write(file, text);
+  write(MANIFEST, `${JSON.stringify({ server: "mmo-server", version: pkg.version, protoHash: PROTO_HASH, files: names }, null, 2)}\n`);
   return written;
 }

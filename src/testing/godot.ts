@@ -1,10 +1,10 @@
 // The testkit's Godot: a headless Godot 4 (GODOT4_BIN) running a project the test makes, with the
 // kit written into it as `./mmo-server godot PATH` writes it, and the test's own scripts beside it.
 // The test reads what the scripts print, line by line, as they print it.
-import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { writeKit } from "../godot/kit.ts";
+import { KIT_DIR, writeKit } from "../godot/kit.ts";
 
 /** Why Godot tests cannot run here, or undefined. */
 export function godotUnavailable(): string | undefined {
@@ -16,6 +16,24 @@ export function godotUnavailable(): string | undefined {
     return `GODOT4_BIN=${bin} is not an executable`;
   }
   return undefined;
+}
+
+/**
+ * The class_name registry Godot's editor writes when it scans a project (this headless Godot only
+ * reads it): every `class_name` among the scripts written, so that MmoPackets, MmoClient and MmoWorld
+ * are global names, as in the developer's editor.
+ */
+function writeClassCache(project: string, files: string[]): void {
+  const entries: string[] = [];
+  for (const file of files.filter((f) => f.endsWith(".gd"))) {
+    const text = readFileSync(join(project, file), "utf8");
+    const name = text.match(/^class_name (\w+)/m)?.[1];
+    if (!name) continue;
+    const base = text.match(/^extends (\w+)/m)?.[1] ?? "Node";
+    entries.push(`{\n"base": &"${base}",\n"class": &"${name}",\n"icon": "",\n"is_abstract": false,\n"is_tool": false,\n"language": &"GDScript",\n"path": "res://${file}"\n}`);
+  }
+  mkdirSync(join(project, ".godot"), { recursive: true });
+  writeFileSync(join(project, ".godot", "global_script_class_cache.cfg"), `list=[${entries.join(", ")}]\n`);
 }
 
 export class GodotRun {
@@ -76,8 +94,13 @@ export class GodotProject {
   /** A project with the kit and `files` (paths under res://); `main` (a script path) becomes the main scene. */
   static create(files: Record<string, string>, main: string): GodotProject {
     const path = mkdtempSync(join(tmpdir(), "mmo-godot-"));
-    writeFileSync(join(path, "project.godot"), `config_version=5\n\n[application]\nconfig/name="mmo-server test"\nrun/main_scene="res://main.tscn"\n`);
-    writeKit(path);
+    // As a developer sets it up (docs/godot.md): the client as the autoload `Mmo`.
+    writeFileSync(
+      join(path, "project.godot"),
+      `config_version=5\n\n[application]\nconfig/name="mmo-server test"\nrun/main_scene="res://main.tscn"\n\n[autoload]\nMmo="*res://${KIT_DIR}/mmo_client.gd"\n`,
+    );
+    const written = writeKit(path);
+    writeClassCache(path, written);
     for (const [file, text] of Object.entries(files)) {
       mkdirSync(dirname(join(path, file)), { recursive: true });
       writeFileSync(join(path, file), text);

@@ -2,18 +2,52 @@
 ## A connection to an mmo-server: a Node to add as an autoload (Project Settings > Autoload, name
 ## "Mmo"), or to a scene. Connect with connect_to_url(); every packet from the server arrives as
 ## packet_received and as the signal of its case (chat_received, player_received, ...); send with the
-## helper of its case (send_chat(), send_login_request(), ...). It reconnects by itself when the
-## connection drops (with backoff and jitter), and, once logged in, holds a session token, so that a
-## dropped connection resumes its session where it was (the server replays what was missed).
+## helper of its case (send_chat(), ...). Log in with `await Mmo.login(name, password)`, which returns
+## a Result. It reconnects by itself when the connection drops (with backoff and jitter; not after a
+## close that says not to), and, once logged in, holds a session token, so that a dropped connection
+## resumes its session where it was (the server replays what was missed).
 ## close() ends the connection on purpose (code 1000: the others are told at once).
 class_name MmoClient
 extends "mmo_messages.gd"
 
 enum State { DISCONNECTED, CONNECTING, OPEN, RECONNECTING }
 
+## What a login or a registration came to: ok, or not and why (the server's reason, word for word,
+## or the kit's own when no answer could come: see login()).
+class Result extends RefCounted:
+	var ok := false
+	var reason := ""
+
+	func _init(is_ok := false, why := "") -> void:
+		ok = is_ok
+		reason = why
+
+
+## A request that waits for its one answer (ok_response, deny_response or resume_token).
+class _Request extends RefCounted:
+	signal answered(result: Result)
+	var kind: StringName
+	var username := ""
+	## Sent by the kit itself (the session token): its answer is not the game's.
+	var own := false
+	var result: Result
+
+
+## The reasons the kit gives itself, when the server could not answer.
+const NOT_CONNECTED := "Not connected"
+const CONNECTION_LOST := "Connection lost before the answer"
+const ALREADY_WAITING := "A login or registration is already waiting for its answer"
+## The server's refusals of a session token (docs/protocol.md, session resume).
+const TOKEN_REFUSALS: Array[String] = ["Session resume is off on this server", "Log in first to get a session token"]
+
+## Close codes after which the client does not come back by itself: the server said the client broke
+## a rule (1008 policy, 1003 unsupported data, 1009 too big, 1002 protocol error).
+const POLICY_CLOSES: Array[int] = [1002, 1003, 1008, 1009]
+
 ## The connection opened and the server gave this client its id (a fresh connection, or a resumed one).
 signal connected(id: int)
-## The connection ended: on purpose (close()), or dropped (then it reconnects unless reconnect is off).
+## The connection ended: on purpose (close()), or dropped (then it reconnects unless reconnect is off
+## or the close said not to).
 signal disconnected(code: int, reason: String)
 ## The state changed (State).
 signal state_changed(state: State)
@@ -21,36 +55,81 @@ signal state_changed(state: State)
 signal resumed(id: int, replayed: int)
 ## A resume was refused (the session ended meanwhile): the connection is a fresh one; log in again.
 signal resume_failed(reason: String)
+## A login succeeded (through login() or send_login_request()): the name as it was typed.
+signal logged_in(username: String)
+## The session ended: a logout(), a failed resume, a policy close, or close(). Log in again to play.
+signal logged_out(reason: String)
+## What the client knew of the game's world is stale: drop it (a failed resume, a logout, close()).
+## MmoWorld clears itself on it.
+signal world_reset(reason: String)
+## The connection dropped and is tried again in `delay` seconds, for the `attempt`-th time since the
+## last connection that held.
+signal reconnecting(attempt: int, delay: float)
+## It stopped trying: the server closed with a code that says not to come back (POLICY_CLOSES), or
+## max_attempts ran out. `code` is the close code (-1: none came).
+signal gave_up(code: int, reason: String)
 
 ## Reconnect by itself when the connection drops.
 @export var reconnect := true
 ## Ask for a session token after every login, and resume with it after a drop.
 @export var resume_sessions := true
-## The first wait before a reconnection, in seconds; it doubles up to max_backoff.
+## Keep the session token in token_path, so that the next run of the game (or a reload of its HTML5
+## page) resumes the session. Off by default: whoever reads the file can continue the session.
+@export var persist_token := false
+@export var token_path := "user://mmo_session.cfg"
+## The first wait before a reconnection, in seconds; it doubles up to max_backoff. It starts again from
+## min_backoff only once a connection has held for stable_after seconds, so that a server that takes
+## connections and closes them at once (1013, busy) is not hammered.
 @export var min_backoff := 0.5
 @export var max_backoff := 8.0
+@export var stable_after := 10.0
+## Attempts after a drop before gave_up (0: never give up).
+@export var max_attempts := 0
+## A connection that has not opened after this many seconds is abandoned and tried again.
+@export var connect_timeout := 10.0
+## Bytes the connection can hold between two frames of the game. The server queues at most its
+## --backpressure-limit (1 MiB by default) for a client before it closes it, and replays at most its
+## --resume-buffer (256 KiB) on a resume, in one burst: Godot's default (64 KiB) would drop the rest
+## ("Buffer payload full! Dropping data."). Raise it with the server's limits.
+@export var inbound_buffer_size := 1 << 20
+## Packets the connection can hold between two frames of the game (a replay of small chats is many).
+@export var max_queued_packets := 1 << 16
 
 var state: State = State.DISCONNECTED
 ## This client's id: from the id packet, or the old one after a resume.
 var id := 0
 ## The session token the server last gave (empty until a login).
 var token := ""
+## The name the account logged in with (empty when not logged in).
+var username := ""
 var url := ""
 
 var _peer: WebSocketPeer
 var _backoff := 0.0
+var _attempt := 0
 var _retry_at := -1.0
+var _opening_since := -1.0
+var _opened_at := -1.0
 var _on_purpose := false
-var _login_pending := false
 var _resuming := false
 var _fresh_id := 0
+var _requests: Array[_Request] = []
 
 
-## Opens a connection to `to_url` (ws:// or wss://, ending in /ws).
+func _init() -> void:
+	# A paused tree still reads its connection: a pause menu must not drop the session.
+	process_mode = Node.PROCESS_MODE_ALWAYS
+
+
+## Opens a connection to `to_url` (ws:// or wss://, ending in /ws). With persist_token, a session kept
+## from an earlier run for the same URL is resumed.
 func connect_to_url(to_url: String) -> Error:
 	url = to_url
 	_on_purpose = false
 	_backoff = min_backoff
+	_attempt = 0
+	if persist_token and token == "":
+		token = _load_token()
 	return _open()
 
 
@@ -58,62 +137,146 @@ func connect_to_url(to_url: String) -> Error:
 func close(reason := "bye") -> void:
 	_on_purpose = true
 	_retry_at = -1.0
-	token = ""
+	_end_session("closed")
 	if _peer and _peer.get_ready_state() in [WebSocketPeer.STATE_OPEN, WebSocketPeer.STATE_CONNECTING]:
 		_peer.close(1000, reason)
 	else:
 		_set_state(State.DISCONNECTED)
 
 
+## Registers an account; resolves when the server answers. `var result := await Mmo.register(...)`.
+func register(name: String, password: String, color := 0) -> Result:
+	var message := Packets.RegisterRequestMessage.new()
+	message.username = name
+	message.password = password
+	message.color = color
+	var packet := Packets.Packet.new()
+	packet.set_register_request(message)
+	return await _ask(packet)
+
+
+## Logs in; resolves when the server answers (then logged_in is emitted, and the session token asked
+## for). `var result := await Mmo.login(name, password)`; `result.ok`, `result.reason`.
+func login(name: String, password: String) -> Result:
+	var message := Packets.LoginRequestMessage.new()
+	message.username = name
+	message.password = password
+	var packet := Packets.Packet.new()
+	packet.set_login_request(message)
+	return await _ask(packet)
+
+
+## Logs out of the game (back to the lobby, connected): logged_out and world_reset follow at once.
+func logout(reason := "logout") -> Error:
+	var message := Packets.DisconnectMessage.new()
+	message.reason = reason
+	return send_disconnect(message)
+
+
 ## Sends a packet (sender_id 0: the server stamps the sender). ERR_UNAVAILABLE when not open.
 func send_packet(packet: Packets.Packet) -> Error:
 	if state != State.OPEN or _peer == null:
 		return ERR_UNAVAILABLE
-	if packet.msg_case == &"login_request":
-		_login_pending = true
-	return _peer.put_packet(packet.to_bytes())
+	var err := _peer.put_packet(packet.to_bytes())
+	if err != OK:
+		return err
+	match packet.msg_case:
+		&"login_request", &"register_request":
+			var request := _Request.new()
+			request.kind = packet.msg_case
+			if packet.msg_case == &"login_request":
+				request.username = packet.get_login_request().username
+			_requests.append(request)
+		&"resume_token_request":
+			var request := _Request.new()
+			request.kind = packet.msg_case
+			_requests.append(request)
+		&"disconnect":
+			if username != "":
+				_end_session("logout")
+	return OK
+
+
+## Sends a login or a registration and waits for its answer.
+func _ask(packet: Packets.Packet) -> Result:
+	for waiting in _requests:
+		if waiting.kind != &"resume_token_request":
+			return Result.new(false, ALREADY_WAITING)
+	if send_packet(packet) != OK:
+		return Result.new(false, NOT_CONNECTED)
+	var request: _Request = _requests.back()
+	if request.result == null:
+		await request.answered
+	return request.result
 
 
 func _open() -> Error:
 	_peer = WebSocketPeer.new()
+	_peer.inbound_buffer_size = inbound_buffer_size
+	_peer.max_queued_packets = max_queued_packets
 	var err := _peer.connect_to_url(url)
 	if err != OK:
-		_schedule_retry()
+		_peer = null
+		_schedule_retry(-1, "cannot connect (error %d)" % err)
 		return err
+	_opening_since = _now()
 	_set_state(State.CONNECTING)
 	return OK
 
 
 func _process(_delta: float) -> void:
-	if _retry_at >= 0.0 and Time.get_ticks_msec() / 1000.0 >= _retry_at:
+	if _retry_at >= 0.0 and _now() >= _retry_at:
 		_retry_at = -1.0
 		_open()
 	if _peer == null:
 		return
 	_peer.poll()
 	match _peer.get_ready_state():
+		WebSocketPeer.STATE_CONNECTING:
+			if _now() - _opening_since > connect_timeout:
+				# Not opened in time: abandoned (a close of a peer that never opened ends it at once).
+				var stuck := _peer
+				_peer = null
+				stuck.close()
+				_closed(-1, "connect timeout")
 		WebSocketPeer.STATE_OPEN:
 			if state == State.CONNECTING:
+				_opened_at = _now()
 				_set_state(State.OPEN)
-				_backoff = min_backoff
 				if resume_sessions and token != "":
 					# The first message of the new connection: take the session back.
 					_resuming = true
 					var packet := Packets.Packet.new()
 					packet.new_resume_request().token = token
 					_peer.put_packet(packet.to_bytes())
-			while _peer.get_available_packet_count() > 0:
+			while _peer != null and _peer.get_available_packet_count() > 0:
 				_receive(_peer.get_packet())
 		WebSocketPeer.STATE_CLOSED:
 			var code := _peer.get_close_code()
 			var reason := _peer.get_close_reason()
 			_peer = null
-			_resuming = false
-			disconnected.emit(code, reason)
-			if _on_purpose or not reconnect:
-				_set_state(State.DISCONNECTED)
-			else:
-				_schedule_retry()
+			_closed(code, reason)
+
+
+func _closed(code: int, reason: String) -> void:
+	_resuming = false
+	for request in _requests:
+		_answer(request, Result.new(false, CONNECTION_LOST))
+	_requests.clear()
+	var held := _opened_at >= 0.0 and _now() - _opened_at >= stable_after
+	_opened_at = -1.0
+	if held:
+		_backoff = min_backoff
+		_attempt = 0
+	disconnected.emit(code, reason)
+	if _on_purpose or not reconnect:
+		_set_state(State.DISCONNECTED)
+	elif code in POLICY_CLOSES:
+		_end_session("closed by the server: %s" % reason)
+		_set_state(State.DISCONNECTED)
+		gave_up.emit(code, reason)
+	else:
+		_schedule_retry(code, reason)
 
 
 func _receive(bytes: PackedByteArray) -> void:
@@ -121,6 +284,9 @@ func _receive(bytes: PackedByteArray) -> void:
 	if packet == null:
 		push_warning("mmo-server: a packet that does not decode was dropped")
 		return
+	# The request this packet answers, resolved once the game's signals have been emitted.
+	var answered: _Request = null
+	var result: Result = null
 	match packet.msg_case:
 		&"id":
 			_fresh_id = packet.get_id().id
@@ -135,26 +301,92 @@ func _receive(bytes: PackedByteArray) -> void:
 				connected.emit(id)
 				resumed.emit(id, response.replayed)
 			else:
-				token = ""
 				id = _fresh_id
+				_end_session(response.reason)
 				connected.emit(id)
 				resume_failed.emit(response.reason)
 		&"resume_token":
 			token = packet.get_resume_token().token
+			if persist_token:
+				_save_token(token)
+			answered = _take_token_request()
+			result = Result.new(true)
 		&"ok_response":
-			if _login_pending and resume_sessions:
-				send_resume_token_request()
-			_login_pending = false
+			answered = _take_request()
+			result = Result.new(true)
+			if answered != null and answered.kind == &"login_request":
+				username = answered.username
+				logged_in.emit(username)
+				if resume_sessions:
+					var ask := Packets.Packet.new()
+					ask.new_resume_token_request()
+					if send_packet(ask) == OK:
+						_requests.back().own = true
 		&"deny_response":
-			_login_pending = false
+			var reason := packet.get_deny_response().reason
+			result = Result.new(false, reason)
+			if reason in TOKEN_REFUSALS:
+				answered = _take_token_request()
+				if answered != null and answered.own:
+					# The kit's own request: not the game's to handle.
+					push_warning("mmo-server: no session token: %s" % reason)
+					_answer(answered, result)
+					return
+			elif not reason.begins_with("Chat refused"):
+				# A refused chat line is the game's to show, and answers no request.
+				answered = _take_request()
 	_dispatch(packet)
+	if answered != null:
+		_answer(answered, result)
 
 
-func _schedule_retry() -> void:
-	_set_state(State.RECONNECTING)
+## The oldest waiting login or registration (the server answers them in order; a token request,
+## answered at once while a password is being hashed, may be answered between them).
+func _take_request() -> _Request:
+	for i in _requests.size():
+		if _requests[i].kind != &"resume_token_request":
+			return _requests.pop_at(i)
+	return null
+
+
+func _take_token_request() -> _Request:
+	for i in _requests.size():
+		if _requests[i].kind == &"resume_token_request":
+			return _requests.pop_at(i)
+	return null
+
+
+func _answer(request: _Request, result: Result) -> void:
+	if request.result != null:
+		return
+	request.result = result
+	request.answered.emit(result)
+
+
+## The session is over: the token is dropped, and the world known is stale.
+func _end_session(reason: String) -> void:
+	var was_in := username != "" or token != ""
+	token = ""
+	username = ""
+	if persist_token:
+		_save_token("")
+	if was_in:
+		logged_out.emit(reason)
+		world_reset.emit(reason)
+
+
+func _schedule_retry(code: int, reason: String) -> void:
+	_attempt += 1
+	if max_attempts > 0 and _attempt > max_attempts:
+		_set_state(State.DISCONNECTED)
+		gave_up.emit(code, "gave up after %d attempts (%s)" % [max_attempts, reason])
+		return
 	# Jitter, so that many clients dropped at once do not all come back at once.
-	_retry_at = Time.get_ticks_msec() / 1000.0 + _backoff * randf_range(0.75, 1.25)
+	var delay := _backoff * randf_range(0.75, 1.25)
 	_backoff = minf(_backoff * 2.0, max_backoff)
+	_retry_at = _now() + delay
+	_set_state(State.RECONNECTING)
+	reconnecting.emit(_attempt, delay)
 
 
 func _set_state(next: State) -> void:
@@ -164,8 +396,31 @@ func _set_state(next: State) -> void:
 	state_changed.emit(next)
 
 
+func _now() -> float:
+	return Time.get_ticks_msec() / 1000.0
+
+
+func _load_token() -> String:
+	var file := ConfigFile.new()
+	if file.load(token_path) != OK or file.get_value("session", "url", "") != url:
+		return ""
+	return file.get_value("session", "token", "")
+
+
+func _save_token(value: String) -> void:
+	var file := ConfigFile.new()
+	if value != "":
+		file.set_value("session", "url", url)
+		file.set_value("session", "token", value)
+	file.save(token_path)
+
+
 func _notification(what: int) -> void:
-	# A game that quits closes with 1000, so that the others are told at once.
+	# A game that quits closes with 1000, so that the others are told at once; one that keeps its token
+	# for the next run closes with 1001 (going away), so that the server holds its session meanwhile.
 	if what == NOTIFICATION_WM_CLOSE_REQUEST or what == NOTIFICATION_PREDELETE:
 		if _peer and _peer.get_ready_state() == WebSocketPeer.STATE_OPEN:
-			_peer.close(1000, "quit")
+			if persist_token and token != "":
+				_peer.close(1001, "going away")
+			else:
+				_peer.close(1000, "quit")
