@@ -22,6 +22,13 @@ const SHUTDOWN_REASON = "server shutting down";
 const RESTART_REASON = "server restarting: resume your session";
 /** How long a stopping node of a cluster waits for its held sessions to resume on the others. */
 const MOVE_OUT_MS = 10_000;
+/**
+ * How long closed clients are given to read their close frame before the server cuts what is left.
+ * Bun runs the close handler as soon as the server sends its close frame, so nothing says when a client
+ * has read it; and a cut socket with the frame still unread by the client (a Godot game reads once a
+ * frame) loses it: the client saw 1006 (-1 in Godot) instead of 1001 or 1012.
+ */
+const CLOSE_FRAME_MS = 500;
 const SWEEP_INTERVAL_MS = 1000;
 const PRUNE_EVERY_SWEEPS = 60;
 
@@ -78,6 +85,7 @@ export class Lifecycle {
       dashboard.close();
       const deadline = performance.now() + timeoutMs;
       const staying = (client: WebSocketClient) => (keep || moveOut) && client.session !== undefined;
+      const closing = open().length;
       // Those that cannot resume are told, and leave the game as they would at any close.
       for (const client of open()) {
         if (staying(client)) continue;
@@ -104,6 +112,7 @@ export class Lifecycle {
         if (resumption.heldCount > 0) log.warn(`Shutting down: ${resumption.heldCount} session(s) did not resume elsewhere within ${MOVE_OUT_MS / 1000} s; they leave`);
       }
       clearInterval(this.sweep);
+      if (closing > 0) await Bun.sleep(Math.max(0, Math.min(CLOSE_FRAME_MS, deadline - performance.now())));
       // Whoever has not finished the closing handshake by now is cut off.
       await server.stop(true);
       await shared?.handOver();

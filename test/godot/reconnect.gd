@@ -1,19 +1,20 @@
-# For test/godot.test.ts: prints CONNECTED ID each time the kit's client is connected; quits after the second.
+# For test/godot.test.ts: the autoload Mmo through a server's restart. Args: URL NAME.
+# Logs in (so it holds a session token), prints each connection, close and reconnection, and quits once
+# its session is back after the restart.
 extends Node
-
-const Client := preload("res://addons/mmo_server/mmo_client.gd")
-
-var times := 0
 
 
 func _ready() -> void:
-	var client := Client.new()
-	add_child(client)
-	client.min_backoff = 0.2
-	client.connected.connect(func(id: int) -> void:
-		times += 1
-		print("CONNECTED ", id)
-		if times == 2:
-			get_tree().quit(0))
-	client.disconnected.connect(func(code: int, _reason: String) -> void: print("DISCONNECTED ", code))
-	client.connect_to_url(OS.get_cmdline_user_args()[0])
+	var args := OS.get_cmdline_user_args()
+	Mmo.min_backoff = 0.2
+	Mmo.connected.connect(func(id: int) -> void: print("CONNECTED ", id))
+	Mmo.disconnected.connect(func(code: int, _reason: String) -> void: print("DISCONNECTED ", code))
+	Mmo.reconnecting.connect(func(attempt: int, _delay: float) -> void: print("RECONNECTING ", attempt))
+	Mmo.resumed.connect(func(id: int, _replayed: int) -> void:
+		print("RESUMED ", id)
+		get_tree().quit(0))
+	Mmo.resume_token_received.connect(func(_sender: int, _token: MmoPackets.ResumeTokenMessage) -> void: print("TOKEN"))
+	Mmo.connect_to_url(args[0])
+	await Mmo.connected
+	assert((await Mmo.register(args[1], "a password")).ok)
+	assert((await Mmo.login(args[1], "a password")).ok)

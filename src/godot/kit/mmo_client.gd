@@ -41,8 +41,9 @@ const ALREADY_WAITING := "A login or registration is already waiting for its ans
 const TOKEN_REFUSALS: Array[String] = ["Session resume is off on this server", "Log in first to get a session token"]
 
 ## Close codes after which the client does not come back by itself: the server said the client broke
-## a rule (1008 policy, 1003 unsupported data, 1009 too big, 1002 protocol error).
-const POLICY_CLOSES: Array[int] = [1002, 1003, 1008, 1009]
+## a rule (1008 policy, 1003 unsupported data, 1009 too big). Not 1002: Godot's WebSocket reports the
+## server's 1012 (restarting) and 1013 (try again later) as 1002 "Protocol error", codes it does not know.
+const POLICY_CLOSES: Array[int] = [1003, 1008, 1009]
 
 ## The connection opened and the server gave this client its id (a fresh connection, or a resumed one).
 signal connected(id: int)
