@@ -113,11 +113,11 @@ export function forwarded(headers: Headers): boolean {
  * Forwarded, else a comma-separated list (X-Forwarded-For, X-Real-IP, CF-Connecting-IP...).
  */
 function forwardedHops(headers: Headers, header: string): string[] {
-  const value = headers.get(header);
-  if (value === null) return [];
-  if (header !== "forwarded") return value.split(",").map((hop) => withoutPort(hop.trim()));
+  const text = headers.get(header);
+  if (text === null) return [];
+  if (header !== "forwarded") return text.split(",").map((hop) => withoutPort(hop.trim()));
   const hops: string[] = [];
-  for (const element of value.split(",")) {
+  for (const element of text.split(",")) {
     const forPair = element.split(";").find((pair) => pair.trim().toLowerCase().startsWith("for="));
     if (!forPair) continue;
     let value = forPair.trim().slice(4).trim().replace(/^"(.*)"$/, "$1");
