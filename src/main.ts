@@ -7,7 +7,7 @@ import { startServer } from "./server/start.ts";
 import { importSqlite } from "./store/import-sqlite.ts";
 import { PostgresStore } from "./store/postgres.ts";
 import { StoreOpenError } from "./store/store.ts";
-import { ClusterStartError } from "./cluster/cluster.ts";
+import { ClusterStartError } from "./cluster/start-error.ts";
 
 async function main(): Promise<void> {
   let parsed;

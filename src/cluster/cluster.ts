@@ -14,9 +14,8 @@ import { Leases } from "./leases.ts";
 import { HEARTBEAT_MS, Membership, NODE_TTL_MS } from "./membership.ts";
 import { ClusterQueues } from "./queues.ts";
 import { ClusterSessions, SESSION_REFRESH_MS } from "./sessions.ts";
+import { ClusterStartError } from "./start-error.ts";
 
-/** The cluster cannot be joined at start (Redis unreachable, the name taken): a configuration error, exit 2. */
-export class ClusterStartError extends Error {}
 
 /** A Redis command that has not answered in this long counts as Redis being away. */
 const COMMAND_TIMEOUT_MS = 2000;

@@ -3,7 +3,7 @@
 import type { Server } from "bun";
 import pkg from "../../package.json" with { type: "json" };
 import { Accounts } from "../accounts/accounts.ts";
-import { Cluster } from "../cluster/cluster.ts";
+import type { Cluster } from "../cluster/cluster.ts";
 import type { Config } from "../config.ts";
 import { ChatGate } from "../hub/chat.ts";
 import { Dashboard } from "../http/dashboard.ts";
@@ -72,7 +72,8 @@ export async function startServer(config: Config, log: Logger, game: Game): Prom
   log.info(`Database ${store.description} (schema version ${store.schemaVersion})`);
   let cluster: Cluster | undefined;
   try {
-    if (config.redisUrl) cluster = await Cluster.join(config, log);
+    // Loaded only for a cluster: a single server does not pay for the Redis client's start.
+    if (config.redisUrl) cluster = await (await import("../cluster/cluster.ts")).Cluster.join(config, log);
     return await listen(config, log, game, store, cluster, tls, clientFiles);
   } catch (err) {
     await cluster?.leave();
