@@ -1,9 +1,13 @@
 // Regenerates the protobuf codecs under src/packets/generated from proto/packets.proto, and the
 // descriptor beside them (packets.proto compiled, which the binary turns into the Godot kit's codecs).
 // buf (the compiler) and ts-proto (the plugin) both come from npm, so nothing is needed from apt.
+import { fromBinary } from "@bufbuild/protobuf";
+import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+
+import { packetCases, ProtocolError, type PacketCase } from "../src/godot/codecs.ts";
 
 const root = join(import.meta.dir, "..");
 const bin = join(root, "node_modules", ".bin");
@@ -20,8 +24,19 @@ buf("generate", "--template", "proto/buf.gen.yaml", "proto");
 const dir = mkdtempSync(join(tmpdir(), "mmo-gen-"));
 try {
   const image = join(dir, "packets.binpb");
-  buf("build", "proto", "--exclude-source-info", "-o", image);
-  const base64 = readFileSync(image).toString("base64");
+  buf("build", "proto", "-o", image);
+  const bytes = readFileSync(image);
+  const file = fromBinary(FileDescriptorSetSchema, bytes).file.find((f) => f.name === "packets.proto")!;
+  let cases: PacketCase[];
+  try {
+    cases = packetCases(file);
+  } catch (err) {
+    if (!(err instanceof ProtocolError)) throw err;
+    console.error(err.message);
+    process.exit(1);
+  }
+  writeProtocolTable(cases);
+  const base64 = bytes.toString("base64");
   const lines = base64.match(/.{1,100}/g) ?? [];
   writeFileSync(
     join(root, "src", "packets", "generated", "descriptor.generated.ts"),
@@ -36,4 +51,20 @@ try {
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
-console.log("generated src/packets/generated/packets.generated.ts and descriptor.generated.ts from proto/packets.proto");
+console.log("generated src/packets/generated/packets.generated.ts, descriptor.generated.ts and the table of messages in docs/protocol.md from proto/packets.proto");
+
+/** The table of every case in docs/protocol.md, between its markers. */
+function writeProtocolTable(cases: PacketCase[]): void {
+  const path = join(root, "docs", "protocol.md");
+  const doc = readFileSync(path, "utf8");
+  const start = "<!-- packet-cases:start -->";
+  const end = "<!-- packet-cases:end -->";
+  const from = doc.indexOf(start);
+  const to = doc.indexOf(end);
+  if (from < 0 || to < from) throw new Error(`docs/protocol.md lost its markers ${start} and ${end}`);
+  const arrow = { client: "client → server", server: "server → client", both: "both ways" } as const;
+  const cell = (text: string) => text.replace(/\n/g, " ").replace(/\|/g, "\\|");
+  const rows = cases.map((c) => `| ${c.number} | \`${c.name}\` | ${arrow[c.direction]} | ${cell(c.doc)} |`);
+  const table = ["| # | case | sent | what it is |", "| --- | --- | --- | --- |", ...rows].join("\n");
+  writeFileSync(path, `${doc.slice(0, from + start.length)}\n${table}\n${doc.slice(to)}`);
+}

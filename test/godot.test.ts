@@ -96,7 +96,7 @@ describeGodot("the Godot kit in Godot 4", () => {
     }
   }, 60_000);
 
-  test("a restart's 1012 reaches the kit (not a cut, -1), and the kit resumes its session on the new start", async () => {
+  test("a restart closes the kit's connection cleanly (1012, which Godot 4.4 reports as 1002; never a cut, -1), and the kit resumes its session on the new start", async () => {
     const dir = mkdtempSync(join(tmpdir(), "mmo-godot-restart-"));
     let srv = await startServerProcess(main, ["--data-dir", dir]);
     const port = srv.port;

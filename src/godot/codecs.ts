@@ -11,20 +11,92 @@ import {
   FileDescriptorSetSchema,
   type DescriptorProto,
   type FieldDescriptorProto,
+  type FileDescriptorProto,
 } from "@bufbuild/protobuf/wkt";
 import { PACKETS_DESCRIPTOR } from "../packets/generated/descriptor.generated.ts";
 
 export interface MessageInfo {
   name: string;
   message: DescriptorProto;
+  /** The comment above the message in the .proto, and above each of its fields (by index). */
+  doc: string;
+  fieldDocs: string[];
 }
 
-/** The messages of packets.proto, in the order the file declares them; `Packet` last of all. */
-export function packetMessages(): MessageInfo[] {
+/** Who sends a case of Packet's oneof: the client, the server, or both. */
+export type Direction = "client" | "server" | "both";
+
+export interface PacketCase {
+  name: string;
+  number: number;
+  /** The message type's name. */
+  type: string;
+  direction: Direction;
+  /** What the .proto says of it, after the direction. */
+  doc: string;
+}
+
+/** packets.proto breaks a convention the kit relies on. */
+export class ProtocolError extends Error {}
+
+/** packets.proto, compiled (with its comments). */
+export function packetsFile(): FileDescriptorProto {
   const set = fromBinary(FileDescriptorSetSchema, Buffer.from(PACKETS_DESCRIPTOR, "base64"));
   const file = set.file.find((f) => f.name === "packets.proto");
   if (!file) throw new Error("the descriptor has no packets.proto");
-  return file.messageType.map((message) => ({ name: message.name, message }));
+  return file;
+}
+
+/** The leading comment of each element of the file, by its path (e.g. "4,2" is the third message). */
+function commentsOf(file: FileDescriptorProto): Map<string, string> {
+  const comments = new Map<string, string>();
+  for (const location of file.sourceCodeInfo?.location ?? []) {
+    const text = location.leadingComments.trim();
+    if (text) comments.set(location.path.join(","), text.replace(/\n +/g, "\n"));
+  }
+  return comments;
+}
+
+/** The messages of the file, in the order it declares them; `Packet` last of all in packets.proto. */
+export function packetMessages(file: FileDescriptorProto = packetsFile()): MessageInfo[] {
+  const comments = commentsOf(file);
+  return file.messageType.map((message, i) => ({
+    name: message.name,
+    message,
+    doc: comments.get(`4,${i}`) ?? "",
+    fieldDocs: message.field.map((_, j) => comments.get(`4,${i},2,${j}`) ?? ""),
+  }));
+}
+
+const DIRECTION = /^(client -> server|server -> client|both ways):\s*/i;
+
+/**
+ * The cases of Packet's oneof, each with its direction, which the comment above it must begin with
+ * (`client -> server:`, `server -> client:` or `both ways:`); throws ProtocolError naming a case without.
+ */
+export function packetCases(file: FileDescriptorProto = packetsFile()): PacketCase[] {
+  const packet = packetMessages(file).find((m) => m.name === "Packet");
+  if (!packet) throw new ProtocolError(`${file.name} has no message Packet`);
+  const cases: PacketCase[] = [];
+  for (const [j, field] of packet.message.field.entries()) {
+    if (oneofOf(field) === undefined || field.type !== Type.MESSAGE) continue;
+    const doc = packet.fieldDocs[j] ?? "";
+    const said = doc.match(DIRECTION)?.[1]?.toLowerCase();
+    if (!said) {
+      throw new ProtocolError(
+        `${file.name}: the case ${field.name} (${field.number}) of Packet needs a comment above it that starts with its direction: "client -> server:", "server -> client:" or "both ways:"`,
+      );
+    }
+    const direction: Direction = said === "client -> server" ? "client" : said === "server -> client" ? "server" : "both";
+    cases.push({ name: field.name, number: field.number, type: field.typeName.split(".").at(-1)!, direction, doc: doc.replace(DIRECTION, "") });
+  }
+  return cases;
+}
+
+/** A comment as GDScript doc comment lines, indented by `indent` tabs. */
+function docLines(text: string, indent: number): string[] {
+  if (!text) return [];
+  return text.split("\n").map((line) => `${"\t".repeat(indent)}## ${line}`.trimEnd());
 }
 
 /** The index of the field's oneof, or undefined (descriptor.proto is proto2: an unset index reads as 0). */
@@ -111,17 +183,18 @@ function fromDictValue(kind: Kind, v: string): string {
   return `PackedByteArray(${v})`;
 }
 
-function messageClass({ name, message }: MessageInfo): string {
+function messageClass({ name, message, doc, fieldDocs }: MessageInfo): string {
   const oneofs = message.oneofDecl.map((o) => o.name);
   const fields = message.field;
   const inOneof = (f: FieldDescriptorProto) => oneofOf(f) !== undefined;
   const repeated = (f: FieldDescriptorProto) => f.label === Label.REPEATED;
   const out: string[] = [];
-  out.push(`## The message ${name} of packets.proto.`);
+  out.push(...(doc ? docLines(doc, 0) : [`## The message ${name} of packets.proto.`]));
   out.push(`class ${name} extends RefCounted:`);
-  for (const f of fields) {
+  for (const [j, f] of fields.entries()) {
     if (inOneof(f)) continue;
     const kind = kindOf(f);
+    out.push(...docLines(fieldDocs[j] ?? "", 1));
     if (repeated(f)) out.push(`\tvar ${f.name}: Array[${kind.gd}] = []`);
     else out.push(`\tvar ${f.name}: ${kind.gd} = ${kind.zero}`);
   }
@@ -415,37 +488,38 @@ class Wire:
 
 /** mmo_messages.gd: the client's base, generated too: a signal and a send helper per message case, and the dispatch. */
 export function generateMessages(version: string, protoHash: string): string {
-  const packet = packetMessages().find((m) => m.name === "Packet")!.message;
-  const cases = packet.field.filter((f) => oneofOf(f) !== undefined && f.type === Type.MESSAGE);
-  const typeOf = (f: FieldDescriptorProto) => `Packets.${f.typeName.split(".").at(-1)!}`;
+  const cases = packetCases();
+  const received = cases.filter((c) => c.direction !== "client");
+  const sent = cases.filter((c) => c.direction !== "server");
   return [
     "# Generated by mmo-server (./mmo-server godot PATH) from its packets.proto: do not edit; run it again.",
     `# mmo-server ${version}, packets.proto ${protoHash}`,
-    "## The message cases of packets.proto as signals and send helpers; MmoClient (mmo_client.gd) extends it.",
+    "## The message cases of packets.proto: a signal for each the server sends, a send helper for each the",
+    "## client sends (as packets.proto says of each); MmoClient (mmo_client.gd) extends it.",
     "extends Node",
     "",
     'const Packets := preload("packets.gd")',
     "",
     "## Every packet the server sends, whatever its case.",
     "signal packet_received(packet: Packets.Packet)",
-    ...cases.flatMap((f) => [`## A ${f.name} packet from the server: who it is from (0: the server) and the message.`, `signal ${f.name}_received(sender_id: int, message: ${typeOf(f)})`]),
+    ...received.flatMap((c) => [...docLines(`${c.name} (${c.number}), from sender_id (0: the server): ${c.doc}`, 0), `signal ${c.name}_received(sender_id: int, message: Packets.${c.type})`]),
     "",
     "## Sends a packet (its sender_id is left 0: the server stamps it). Overridden by MmoClient.",
     "func send_packet(_packet: Packets.Packet) -> Error:",
     "	return ERR_UNCONFIGURED",
     "",
-    ...cases.flatMap((f) => [
-      `## Sends a ${f.name} packet.`,
-      `func send_${f.name}(message: ${typeOf(f)} = ${typeOf(f)}.new()) -> Error:`,
+    ...sent.flatMap((c) => [
+      ...docLines(`Sends ${c.name} (${c.number}): ${c.doc}`, 0),
+      `func send_${c.name}(message: Packets.${c.type} = Packets.${c.type}.new()) -> Error:`,
       "	var packet := Packets.Packet.new()",
-      `	packet.set_${f.name}(message)`,
+      `	packet.set_${c.name}(message)`,
       "	return send_packet(packet)",
       "",
     ]),
     "func _dispatch(packet: Packets.Packet) -> void:",
     "	packet_received.emit(packet)",
     "	match packet.msg_case:",
-    ...cases.flatMap((f) => [`		&"${f.name}":`, `			${f.name}_received.emit(packet.sender_id, packet.msg)`]),
+    ...received.flatMap((c) => [`		&"${c.name}":`, `			${c.name}_received.emit(packet.sender_id, packet.msg)`]),
     "",
   ].join("\n");
 }

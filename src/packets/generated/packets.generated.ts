@@ -223,43 +223,169 @@ export interface WorldFrameMessage {
   events: Packet[];
 }
 
+/**
+ * Every frame on the WebSocket is one Packet. The comment above each case of the oneof starts with its
+ * direction, `client -> server`, `server -> client` or `both ways` (the Godot kit makes a signal for
+ * what the server sends and a send helper for what the client sends; `bun run gen` refuses a case
+ * without one), then says when it is sent and what the other side does with it.
+ */
 export interface Packet {
+  /** Who the packet is from: the server stamps the sender's id on what it relays (0: the server itself). */
   senderId: number;
   msg:
-    | { $case: "chat"; value: ChatMessage }
-    | { $case: "id"; value: IdMessage }
-    | { $case: "loginRequest"; value: LoginRequestMessage }
-    | { $case: "registerRequest"; value: RegisterRequestMessage }
-    | { $case: "okResponse"; value: OkResponseMessage }
-    | { $case: "denyResponse"; value: DenyResponseMessage }
-    | { $case: "player"; value: PlayerMessage }
-    | { $case: "playerDirection"; value: PlayerDirectionMessage }
-    | { $case: "spore"; value: SporeMessage }
-    | { $case: "sporeConsumed"; value: SporeConsumedMessage }
-    | { $case: "sporesBatch"; value: SporesBatchMessage }
-    | { $case: "playerConsumed"; value: PlayerConsumedMessage }
-    | { $case: "hiscoreBoardRequest"; value: HiscoreBoardRequestMessage }
-    | { $case: "hiscore"; value: HiscoreMessage }
-    | { $case: "hiscoreBoard"; value: HiscoreBoardMessage }
-    | { $case: "finishedBrowsingHiscores"; value: FinishedBrowsingHiscoresMessage }
-    | { $case: "searchHiscore"; value: SearchHiscoreMessage }
-    | { $case: "disconnect"; value: DisconnectMessage }
-    | { $case: "matchRequest"; value: MatchRequestMessage }
-    | { $case: "matchStart"; value: MatchStartMessage }
-    | { $case: "duelThrow"; value: DuelThrowMessage }
-    | { $case: "roundResult"; value: RoundResultMessage }
-    | { $case: "matchOver"; value: MatchOverMessage }
-    | { $case: "duelRecordRequest"; value: DuelRecordRequestMessage }
-    | { $case: "duelRecord"; value: DuelRecordMessage }
-    | { $case: "duelBoardRequest"; value: DuelBoardRequestMessage }
-    | { $case: "duelBoard"; value: DuelBoardMessage }
-    | { $case: "resumeTokenRequest"; value: ResumeTokenRequestMessage }
-    | { $case: "resumeToken"; value: ResumeTokenMessage }
-    | { $case: "resumeRequest"; value: ResumeRequestMessage }
-    | { $case: "resumeResponse"; value: ResumeResponseMessage }
-    | { $case: "worldFramesRequest"; value: WorldFramesRequestMessage }
-    | { $case: "worldInfo"; value: WorldInfoMessage }
-    | { $case: "worldFrame"; value: WorldFrameMessage }
+    | //
+    /**
+     * both ways: a chat line; to the lobby in Connected, to the world in InGame. At most
+     * --max-chat-length characters and --chat-rate lines a second (else deny_response "Chat refused: ...");
+     * relayed from sender_id with control characters taken out.
+     */
+    { $case: "chat"; value: ChatMessage }
+    | //
+    /**
+     * server -> client: this connection's id, first thing on every connection (and again on coming
+     * back to Connected from the hiscores).
+     */
+    { $case: "id"; value: IdMessage }
+    | //
+    /**
+     * client -> server: in Connected; answered by ok_response (then InGame: Radius Rumble's world) or
+     * deny_response with the reason, word for word (docs/protocol.md, Accounts).
+     */
+    { $case: "loginRequest"; value: LoginRequestMessage }
+    | //
+    /**
+     * client -> server: in Connected; answered by ok_response (the client stays in Connected: log in
+     * next) or deny_response with the reason. color: 32 bits as the client chose them, stored and relayed
+     * unchanged (the series' client packs a Color).
+     */
+    { $case: "registerRequest"; value: RegisterRequestMessage }
+    | //
+    /** server -> client: the last request (register, login, match_request) was done. */
+    { $case: "okResponse"; value: OkResponseMessage }
+    | //
+    /** server -> client: the last request was refused; reason says why, word for word. */
+    { $case: "denyResponse"; value: DenyResponseMessage }
+    | //
+    /**
+     * server -> client: a player's whole state (Radius Rumble): the own player on joining, then every
+     * player in the world every tick (20 Hz) to a client that takes no world frames. x and y in world
+     * units, radius in units, direction in radians (0 is +x, pi/2 is +y), speed in units a second (as
+     * a world frame's entity state: 0 until the first heading, and x and y 0), color as registered.
+     */
+    { $case: "player"; value: PlayerMessage }
+    | //
+    /**
+     * client -> server: in the world, the own player's heading in radians (0 is +x, pi/2 is +y); the
+     * player moves at its speed along it from the next tick, and keeps moving.
+     */
+    { $case: "playerDirection"; value: PlayerDirectionMessage }
+    | //
+    /** server -> client: a spore that grew (id, x, y, radius), to every client in the world. */
+    { $case: "spore"; value: SporeMessage }
+    | //
+    /**
+     * both ways: client: "I ate this spore" (the server checks the reach; refused quietly otherwise);
+     * server: the player sender_id ate spore_id: remove it.
+     */
+    { $case: "sporeConsumed"; value: SporeConsumedMessage }
+    | //
+    /** server -> client: the spores of the world on joining, 20 at a time. */
+    { $case: "sporesBatch"; value: SporesBatchMessage }
+    | //
+    /**
+     * both ways: client: "I ate this player" (it must be small enough and within reach); server: the
+     * player sender_id ate player_id; the eaten player starts again elsewhere (its client gets its new
+     * player).
+     */
+    { $case: "playerConsumed"; value: PlayerConsumedMessage }
+    | //
+    /** client -> server: in Connected; to BrowsingHiscores, which sends hiscore_board (the top 10). */
+    { $case: "hiscoreBoardRequest"; value: HiscoreBoardRequestMessage }
+    | //
+    /**
+     * server -> client: one line of a board (the series' number; the server sends boards whole, in
+     * hiscore_board).
+     */
+    { $case: "hiscore"; value: HiscoreMessage }
+    | //
+    /**
+     * server -> client: a page of the board: rank (from 1), name, score; the top 10, or the page
+     * around a searched name.
+     */
+    { $case: "hiscoreBoard"; value: HiscoreBoardMessage }
+    | //
+    /** client -> server: in BrowsingHiscores; back to Connected (which sends the id again). */
+    { $case: "finishedBrowsingHiscores"; value: FinishedBrowsingHiscoresMessage }
+    | //
+    /**
+     * client -> server: in BrowsingHiscores, a player's name; answered by the page around it, or
+     * deny_response "No player found with that name".
+     */
+    { $case: "searchHiscore"; value: SearchHiscoreMessage }
+    | //
+    /**
+     * both ways: client: log out (InGame to Connected; the world is told); server: the player
+     * sender_id left (a logout, a closed connection, "Out of view" for a series client in a large
+     * world), or, from sender 0, the server is shutting down.
+     */
+    { $case: "disconnect"; value: DisconnectMessage }
+    | //
+    /** client -> server: Duel, in Ready: find me an opponent; ok_response, then match_start. */
+    { $case: "matchRequest"; value: MatchRequestMessage }
+    | //
+    /** server -> client: Duel: the match began (its id, the opponent, the rounds to win). */
+    { $case: "matchStart"; value: MatchStartMessage }
+    | //
+    /** client -> server: Duel, in a match: this round's hand (1 rock, 2 paper, 3 scissors). */
+    { $case: "duelThrow"; value: DuelThrowMessage }
+    | //
+    /** server -> client: Duel: a round's hands and its winner (0: a draw). */
+    { $case: "roundResult"; value: RoundResultMessage }
+    | //
+    /** server -> client: Duel: the match is over: its winner (0: a draw) and why. */
+    { $case: "matchOver"; value: MatchOverMessage }
+    | //
+    /** client -> server: Duel, in Ready: my record; answered by duel_record. */
+    { $case: "duelRecordRequest"; value: DuelRecordRequestMessage }
+    | //
+    /** server -> client: Duel: a duelist's wins, losses and draws. */
+    { $case: "duelRecord"; value: DuelRecordMessage }
+    | //
+    /** client -> server: Duel, in Ready: the wins board; answered by duel_board. */
+    { $case: "duelBoardRequest"; value: DuelBoardRequestMessage }
+    | //
+    /** server -> client: Duel: the wins board. */
+    { $case: "duelBoard"; value: DuelBoardMessage }
+    | //
+    /**
+     * client -> server: after a login, ask for a session token; answered by resume_token, or
+     * deny_response when resumption is off or before a login.
+     */
+    { $case: "resumeTokenRequest"; value: ResumeTokenRequestMessage }
+    | //
+    /** server -> client: the session token (keep it: it works once) and the grace in seconds. */
+    { $case: "resumeToken"; value: ResumeTokenMessage }
+    | //
+    /** client -> server: the first message of a new connection after a drop: take the session back. */
+    { $case: "resumeRequest"; value: ResumeRequestMessage }
+    | //
+    /**
+     * server -> client: the answer to resume_request: ok and the old id, then the replayed packets; or
+     * the reason (the connection is a fresh one in Connected).
+     */
+    { $case: "resumeResponse"; value: ResumeResponseMessage }
+    | //
+    /** client -> server: once in a world (Radius Rumble: after the login), ask for one world_frame a tick. */
+    { $case: "worldFramesRequest"; value: WorldFramesRequestMessage }
+    | //
+    /**
+     * server -> client: the answer to world_frames_request: the view radius, the position unit
+     * (precision), the tick rate, the byte budget; or the reason of a refusal.
+     */
+    { $case: "worldInfo"; value: WorldInfoMessage }
+    | //
+    /** server -> client: one a tick, what changed in this client's view (docs/protocol.md, World frames). */
+    { $case: "worldFrame"; value: WorldFrameMessage }
     | undefined;
 }
 
