@@ -3,17 +3,41 @@
 // the server restarts, and it resumes after a dropped connection with the missed chat replayed.
 // Where GODOT4_BIN is not set the suite says how to run it and is skipped (CI sets it and fails then).
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { create, createFileRegistry, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { duel } from "../src/games/duel/index.ts";
 import { decodePacket, encodePacket, type Msg } from "../src/packets/index.ts";
+import { generateCodecs } from "../src/godot/codecs.ts";
 import { GodotProject } from "../src/testing/godot.ts";
 import { startServerProcess } from "../src/testing/server-process.ts";
 import { SAMPLE_FRAMES, SAMPLE_MESSAGES } from "../src/testing/frames.ts";
 import { TcpProxy } from "../src/testing/tcp-proxy.ts";
 import { describeGodot, login, radiusRumble, register, startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
 
+/** A proto beyond what packets.proto uses, for the kit's codegen. */
+const KIT_TEST_PROTO = `syntax = "proto3";
+package kittest;
+// How a player feels.
+enum Mood { MOOD_UNKNOWN = 0; MOOD_HAPPY = 1; MOOD_GRUMPY = 2; }
+message Outer {
+  // A part of Outer.
+  message Inner { string label = 1; repeated sint32 values = 2; }
+  enum Size { SIZE_SMALL = 0; SIZE_LARGE = 1; }
+  Inner inner = 1;
+  repeated Inner inners = 2;
+  map<string, int32> counts = 3;
+  map<uint32, Inner> by_id = 4;
+  Mood mood = 5;
+  Size size = 6;
+  optional int32 maybe = 7;
+  optional string note = 8;
+  oneof choice { uint32 number = 9; string text = 10; Inner nested = 11; }
+  repeated bool flags = 12;
+}
+`;
 const main = [process.execPath, join(import.meta.dir, "..", "src", "main.ts")];
 const script = (name: string) => readFileSync(join(import.meta.dir, "godot", name), "utf8");
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
@@ -73,6 +97,39 @@ describeGodot("the Godot kit in Godot 4", () => {
       expect(SAMPLE_MESSAGES.map((m) => m.$case)).toContain("duelThrow");
     } finally {
       project.destroy();
+    }
+  }, 60_000);
+
+  test("codegen beyond packets.proto: nested messages, maps, enums, proto3 optional and a scalar oneof parse and round-trip byte for byte", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mmo-codegen-"));
+    try {
+      writeFileSync(join(dir, "kittest.proto"), KIT_TEST_PROTO);
+      const built = Bun.spawnSync([join(import.meta.dir, "..", "node_modules", ".bin", "buf"), "build", dir, "-o", join(dir, "kittest.binpb")], { stderr: "pipe" });
+      expect(built.exitCode, built.stderr.toString()).toBe(0);
+      const set = fromBinary(FileDescriptorSetSchema, readFileSync(join(dir, "kittest.binpb")));
+      const file = set.file.find((f) => f.name === "kittest.proto")!;
+      const Outer = createFileRegistry(set).getMessage("kittest.Outer")!;
+      const samples = [
+        {},
+        { inner: { label: "one", values: [-1, 0, 70000] }, mood: 2, size: 1 },
+        { inners: [{ label: "a" }, { values: [5] }], counts: { b: 2, a: 0, "ü": -3 }, byId: { 7: { label: "seven" }, 1: {} } },
+        { maybe: 0, note: "", choice: { case: "number", value: 0 } },
+        { maybe: -5, choice: { case: "text", value: "hi" } },
+        { choice: { case: "nested", value: { label: "deep" } }, flags: [true, false] },
+      ].map((init) => Buffer.from(toBinary(Outer, create(Outer, init as never))).toString("hex"));
+      const project = GodotProject.create({ "codegen.gd": script("codegen.gd"), "kittest.gd": generateCodecs("test", "test", file, "KitTest"), "samples.txt": `${samples.map((hex) => `bytes ${hex}`).join("\n")}\n` }, "codegen.gd");
+      try {
+        const run = project.run();
+        await run.line(/^END$/, 30_000);
+        expect(await run.exited).toBe(0);
+        const out = run.lines.filter((l) => l.startsWith("OUT ")).map((l) => l.slice(4));
+        expect(out).toEqual(samples.map((hex) => `${hex} ${hex}`));
+        expect(run.lines).toContain("ENUM 2 1");
+      } finally {
+        project.destroy();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
 

@@ -7,7 +7,7 @@ import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateMessages, packetCases, packetsFile, ProtocolError } from "../src/godot/codecs.ts";
+import { generateCodecs, generateMessages, packetCases, packetsFile, ProtocolError } from "../src/godot/codecs.ts";
 import { KIT_DIR, writeKit } from "../src/godot/kit.ts";
 
 describe("directions", () => {
@@ -39,6 +39,25 @@ describe("directions", () => {
     location.leadingComments = " Duel: the match began.\n";
     expect(() => packetCases(file)).toThrow(ProtocolError);
     expect(() => packetCases(file)).toThrow(/the case match_start \(21\) of Packet needs a comment above it that starts with its direction/);
+  });
+});
+
+describe("names GDScript cannot take", () => {
+  /** packets.proto with one field renamed. */
+  function renamed(message: string, field: string, to: string) {
+    const file = clone(FileDescriptorProtoSchema, packetsFile());
+    file.messageType.find((m) => m.name === message)!.field.find((f) => f.name === field)!.name = to;
+    return file;
+  }
+
+  test("a field named as a keyword or an Object member, a oneof member whose accessors are Object's, a case named packet: refused, naming it", () => {
+    expect(() => generateCodecs("0", "h", renamed("ChatMessage", "msg", "class"))).toThrow("packets.proto: the field class of ChatMessage clashes with a GDScript keyword");
+    expect(() => generateCodecs("0", "h", renamed("ChatMessage", "msg", "script"))).toThrow("the field script of ChatMessage");
+    expect(() => generateCodecs("0", "h", renamed("Packet", "chat", "meta"))).toThrow("the field meta of Packet (its accessors)");
+    expect(() => packetCases(renamed("Packet", "chat", "packet"))).toThrow("a case of Packet may not be named packet");
+    expect(() => generateCodecs("0", "h", renamed("Packet", "chat", "class"))).toThrow("the field class of Packet (its accessors)"); // get_class
+    // A oneof member may be named as a keyword: it becomes accessors only.
+    expect(generateCodecs("0", "h", renamed("Packet", "chat", "match"))).toContain("\tfunc get_match() -> ChatMessage:");
   });
 });
 

@@ -87,6 +87,7 @@ export function packetCases(file: FileDescriptorProto = packetsFile()): PacketCa
         `${file.name}: the case ${field.name} (${field.number}) of Packet needs a comment above it that starts with its direction: "client -> server:", "server -> client:" or "both ways:"`,
       );
     }
+    if (field.name === "packet") throw new ProtocolError(`${file.name}: a case of Packet may not be named packet (its signal would be the kit's packet_received); rename it`);
     const direction: Direction = said === "client -> server" ? "client" : said === "server -> client" ? "server" : "both";
     cases.push({ name: field.name, number: field.number, type: field.typeName.split(".").at(-1)!, direction, doc: doc.replace(DIRECTION, "") });
   }
@@ -118,7 +119,7 @@ interface Kind {
   packable: boolean;
 }
 
-function kindOf(field: FieldDescriptorProto): Kind {
+function kindOf(field: FieldDescriptorProto, schema: Schema): Kind {
   const varint = (gd: string, zero: string, write: (v: string) => string, read: string): Kind => ({ wire: 0, gd, zero, write, read, packable: true });
   switch (field.type) {
     case Type.DOUBLE:
@@ -150,7 +151,7 @@ function kindOf(field: FieldDescriptorProto): Kind {
     case Type.BYTES:
       return { wire: 2, gd: "PackedByteArray", zero: "PackedByteArray()", write: (v) => `w.bytes(${v})`, read: "r.bytes()", packable: false };
     case Type.MESSAGE: {
-      const name = field.typeName.split(".").at(-1)!;
+      const name = schema.className(field.typeName);
       return { wire: 2, gd: name, zero: "null", write: (v) => `w.message(${v})`, read: `${name}.read(r.sub())`, packable: false };
     }
     default:
@@ -183,80 +184,191 @@ function fromDictValue(kind: Kind, v: string): string {
   return `PackedByteArray(${v})`;
 }
 
-function messageClass({ name, message, doc, fieldDocs }: MessageInfo): string {
-  const oneofs = message.oneofDecl.map((o) => o.name);
+/** What the generator knows of a .proto: its messages by full name, nested ones flattened. */
+interface Schema {
+  /** The .proto's file name, for doc comments and errors. */
+  file: string;
+  /** Every message by its full name (".pkg.Outer.Inner"), map entries included. */
+  messages: Map<string, DescriptorProto>;
+  /** The GDScript class of a message or enum by its full name: nested names joined by "_" (Outer_Inner). */
+  className(typeName: string): string;
+  /** The classes to write (map entries are not), in the order the file declares them, each nested after its parent. */
+  classes: MessageInfo[];
+  enums: { name: string; values: { name: string; number: number }[]; doc: string }[];
+}
+
+/** GDScript's keywords and what a generated class already has: a message, field or enum value may not take them. */
+const RESERVED = new Set([
+  ...["if", "elif", "else", "for", "while", "match", "when", "break", "continue", "pass", "return", "class", "class_name", "extends", "is", "in", "as", "self", "super", "signal", "func", "static", "const", "enum", "var", "breakpoint", "preload", "await", "yield", "assert", "void", "not", "and", "or", "true", "false", "null", "PI", "TAU", "INF", "NAN"],
+  // Object's and RefCounted's members a field would shadow, and the generated class's own.
+  ...["script", "free", "notification", "set", "get", "call", "connect", "disconnect", "emit_signal", "to_string", "reference", "unreference", "init_ref", "write", "read", "to_bytes", "from_bytes", "to_dict", "from_dict", "new"],
+]);
+
+/** Method names a oneof member or an optional field generates, which Object already has (get_class, set_meta...). */
+const OBJECT_METHODS = new Set(["get_class", "set_script", "get_script", "set_meta", "get_meta", "has_meta", "has_method", "has_signal", "set_block_signals", "get_signal_list", "get_method_list", "get_property_list", "set_deferred", "get_instance_id", "has_user_signal", "get_indexed", "set_indexed", "clear_meta"]);
+
+function schemaOf(file: FileDescriptorProto): Schema {
+  const comments = commentsOf(file);
+  const prefix = file.package ? `.${file.package}.` : ".";
+  const messages = new Map<string, DescriptorProto>();
+  const classes: MessageInfo[] = [];
+  const enums: Schema["enums"] = [];
+  const className = (typeName: string) => (typeName.startsWith(prefix) ? typeName.slice(prefix.length) : typeName.replace(/^\./, "")).replace(/\./g, "_");
+  const refuse = (what: string) => {
+    throw new ProtocolError(`${file.name}: ${what} clashes with a GDScript keyword or a member every generated class has; rename it`);
+  };
+  const addEnum = (values: { name: string; number: number }[], name: string, doc: string) => {
+    if (RESERVED.has(name)) refuse(`the enum ${name}`);
+    enums.push({ name, values, doc });
+  };
+  const walk = (message: DescriptorProto, fullName: string, path: number[]) => {
+    messages.set(fullName, message);
+    message.nestedType.forEach((nested, j) => walk(nested, `${fullName}.${nested.name}`, [...path, 3, j]));
+    message.enumType.forEach((e, j) => addEnum(e.value, className(`${fullName}.${e.name}`), comments.get([...path, 4, j].join(",")) ?? ""));
+  };
+  file.messageType.forEach((message, i) => walk(message, `${prefix}${message.name}`, [4, i]));
+  file.enumType.forEach((e, i) => addEnum(e.value, e.name, comments.get(`5,${i}`) ?? ""));
+  const collect = (message: DescriptorProto, fullName: string, path: number[]) => {
+    if (message.options?.mapEntry) return;
+    const name = className(fullName);
+    if (RESERVED.has(name)) refuse(`the message ${name}`);
+    for (const field of message.field) {
+      const where = `the field ${field.name} of ${name}`;
+      // A oneof's member is no variable of its own: only its accessors are named after it.
+      const member = !field.proto3Optional && oneofOf(field) !== undefined;
+      if (!member && RESERVED.has(field.name)) refuse(where);
+      const accessors = [`has_${field.name}`, `get_${field.name}`, `set_${field.name}`, `clear_${field.name}`, `new_${field.name}`];
+      if (accessors.some((a) => OBJECT_METHODS.has(a))) refuse(`${where} (its accessors)`);
+    }
+    classes.push({
+      name,
+      message,
+      doc: comments.get(path.join(",")) ?? "",
+      fieldDocs: message.field.map((_, k) => comments.get([...path, 2, k].join(",")) ?? ""),
+    });
+    message.nestedType.forEach((nested, j) => collect(nested, `${fullName}.${nested.name}`, [...path, 3, j]));
+  };
+  file.messageType.forEach((message, i) => collect(message, `${prefix}${message.name}`, [4, i]));
+  return { file: file.name, messages, className, classes, enums };
+}
+
+/** A map field's entry: its key and value fields (a map<K, V> is a repeated message of these). */
+function mapEntryOf(field: FieldDescriptorProto, schema: Schema): { key: FieldDescriptorProto; value: FieldDescriptorProto } | undefined {
+  if (field.type !== Type.MESSAGE || field.label !== Label.REPEATED) return undefined;
+  const entry = schema.messages.get(field.typeName);
+  if (!entry?.options?.mapEntry) return undefined;
+  return { key: entry.field.find((f) => f.number === 1)!, value: entry.field.find((f) => f.number === 2)! };
+}
+
+function messageClass({ name, message, doc, fieldDocs }: MessageInfo, schema: Schema): string {
   const fields = message.field;
-  const inOneof = (f: FieldDescriptorProto) => oneofOf(f) !== undefined;
+  const oneofOfField = (f: FieldDescriptorProto) => (f.proto3Optional ? undefined : oneofOf(f));
+  const oneofs = message.oneofDecl.map((o) => o.name);
+  const inOneof = (f: FieldDescriptorProto) => oneofOfField(f) !== undefined;
   const repeated = (f: FieldDescriptorProto) => f.label === Label.REPEATED;
+  const kind = (f: FieldDescriptorProto) => kindOf(f, schema);
   const out: string[] = [];
-  out.push(...(doc ? docLines(doc, 0) : [`## The message ${name} of packets.proto.`]));
+  out.push(...(doc ? docLines(doc, 0) : [`## The message ${name} of ${schema.file}.`]));
   out.push(`class ${name} extends RefCounted:`);
   for (const [j, f] of fields.entries()) {
     if (inOneof(f)) continue;
-    const kind = kindOf(f);
+    const k = kind(f);
     out.push(...docLines(fieldDocs[j] ?? "", 1));
-    if (repeated(f)) out.push(`\tvar ${f.name}: Array[${kind.gd}] = []`);
-    else out.push(`\tvar ${f.name}: ${kind.gd} = ${kind.zero}`);
+    const entry = mapEntryOf(f, schema);
+    if (entry) out.push(`\tvar ${f.name}: Dictionary[${kindOf(entry.key, schema).gd}, ${kindOf(entry.value, schema).gd}] = {}`);
+    else if (repeated(f)) out.push(`\tvar ${f.name}: Array[${k.gd}] = []`);
+    else if (f.proto3Optional) {
+      // Presence: set (even to its default) or not; has_X() tells, clear_X() unsets.
+      out.push(`\tvar ${f.name}: ${k.gd} = ${k.zero}:`);
+      out.push("\t\tset(value):");
+      out.push(`\t\t\t${f.name} = value`);
+      out.push(`\t\t\t_has_${f.name} = true`);
+      out.push(`\tvar _has_${f.name} := false`);
+      out.push("");
+      out.push(`\t## Whether ${f.name} is set (proto3 optional: set to its default counts).`);
+      out.push(`\tfunc has_${f.name}() -> bool:`);
+      out.push(`\t\treturn _has_${f.name}`);
+      out.push("");
+      out.push(`\t## Unsets ${f.name}.`);
+      out.push(`\tfunc clear_${f.name}() -> void:`);
+      out.push(`\t\t${f.name} = ${k.zero}`);
+      out.push(`\t\t_has_${f.name} = false`);
+      out.push("");
+    } else out.push(`\tvar ${f.name}: ${k.gd} = ${k.zero}`);
   }
   for (const [i, oneof] of oneofs.entries()) {
-    const members = fields.filter((f) => oneofOf(f) === i);
+    const members = fields.filter((f) => oneofOfField(f) === i);
+    if (members.length === 0) continue; // a proto3 optional's own oneof
     out.push(`\t## Which field of the oneof ${oneof} is set (its name), or &"" for none.`);
     out.push(`\tvar ${oneof}_case: StringName = &""`);
     out.push(`\t## The value of the oneof ${oneof}: a message of the case's type, or null.`);
     out.push(`\tvar ${oneof}: Variant = null`);
     for (const f of members) {
-      const kind = kindOf(f);
+      const k = kind(f);
       out.push("");
       out.push(`\t## Whether the oneof ${oneof} holds ${f.name}.`);
       out.push(`\tfunc has_${f.name}() -> bool:`);
       out.push(`\t\treturn ${oneof}_case == &"${f.name}"`);
       out.push("");
-      out.push(`\t## ${f.name}, or ${kind.zero} when the oneof holds another field.`);
-      out.push(`\tfunc get_${f.name}() -> ${kind.gd}:`);
-      out.push(`\t\treturn ${oneof} if ${oneof}_case == &"${f.name}" else ${kind.zero}`);
+      out.push(`\t## ${f.name}, or ${k.zero} when the oneof holds another field.`);
+      out.push(`\tfunc get_${f.name}() -> ${k.gd}:`);
+      out.push(`\t\treturn ${oneof} if ${oneof}_case == &"${f.name}" else ${k.zero}`);
       out.push("");
       out.push(`\t## Sets the oneof ${oneof} to ${f.name}.`);
-      out.push(`\tfunc set_${f.name}(value: ${kind.gd}) -> void:`);
+      out.push(`\tfunc set_${f.name}(value: ${k.gd}) -> void:`);
       out.push(`\t\t${oneof}_case = &"${f.name}"`);
       out.push(`\t\t${oneof} = value`);
-      if (kind.zero === "null") {
+      if (k.zero === "null") {
         out.push("");
-        out.push(`\t## Sets the oneof ${oneof} to a new, empty ${kind.gd} and returns it.`);
-        out.push(`\tfunc new_${f.name}() -> ${kind.gd}:`);
-        out.push(`\t\tvar value := ${kind.gd}.new()`);
+        out.push(`\t## Sets the oneof ${oneof} to a new, empty ${k.gd} and returns it.`);
+        out.push(`\tfunc new_${f.name}() -> ${k.gd}:`);
+        out.push(`\t\tvar value := ${k.gd}.new()`);
         out.push(`\t\tset_${f.name}(value)`);
         out.push(`\t\treturn value`);
       }
     }
   }
 
-  // write: fields in declaration order, as ts-proto writes them.
+  // write: fields in declaration order, as ts-proto and protobuf-es write them.
   out.push("");
   out.push("\t## Appends this message's fields to the writer.");
   out.push("\tfunc write(w: Wire.Writer) -> void:");
   const body: string[] = [];
   for (const f of fields) {
-    const kind = kindOf(f);
+    const k = kind(f);
+    const entry = mapEntryOf(f, schema);
     if (inOneof(f)) {
-      const oneof = oneofs[oneofOf(f)!]!;
+      const oneof = oneofs[oneofOfField(f)!]!;
       body.push(`\t\tif ${oneof}_case == &"${f.name}":`);
-      body.push(`\t\t\tw.tag(${tag(f, kind.wire)})`);
-      body.push(`\t\t\t${kind.write(oneof)}`);
-    } else if (repeated(f) && kind.packable) {
+      body.push(`\t\t\tw.tag(${tag(f, k.wire)})`);
+      body.push(`\t\t\t${k.write(oneof)}`);
+    } else if (entry) {
+      // Each entry a message of its key (1) and value (2), both written whatever they are.
+      const key = kindOf(entry.key, schema);
+      const value = kindOf(entry.value, schema);
+      body.push(`\t\tfor key in ${f.name}:`);
+      body.push(`\t\t\tvar e := Wire.Writer.new()`);
+      body.push(`\t\t\te.tag(${tag(entry.key, key.wire)})`);
+      body.push(`\t\t\t${key.write("key").replace(/^w\./, "e.")}`);
+      body.push(`\t\t\te.tag(${tag(entry.value, value.wire)})`);
+      body.push(`\t\t\t${value.write(`${f.name}[key]`).replace(/^w\./, "e.")}`);
+      body.push(`\t\t\tw.tag(${tag(f, 2)})`);
+      body.push(`\t\t\tw.bytes(e.buffer)`);
+    } else if (repeated(f) && k.packable) {
       body.push(`\t\tif not ${f.name}.is_empty():`);
       body.push(`\t\t\tw.tag(${tag(f, 2)})`);
       body.push(`\t\t\tvar packed := Wire.Writer.new()`);
       body.push(`\t\t\tfor v in ${f.name}:`);
-      body.push(`\t\t\t\t${kind.write("v").replace(/^w\./, "packed.")}`);
+      body.push(`\t\t\t\t${k.write("v").replace(/^w\./, "packed.")}`);
       body.push(`\t\t\tw.bytes(packed.buffer)`);
     } else if (repeated(f)) {
       body.push(`\t\tfor v in ${f.name}:`);
-      body.push(`\t\t\tw.tag(${tag(f, kind.wire)})`);
-      body.push(`\t\t\t${kind.write("v")}`);
+      body.push(`\t\t\tw.tag(${tag(f, k.wire)})`);
+      body.push(`\t\t\t${k.write("v")}`);
     } else {
-      body.push(`\t\tif ${isSet(kind, f.name)}:`);
-      body.push(`\t\t\tw.tag(${tag(f, kind.wire)})`);
-      body.push(`\t\t\t${kind.write(f.name)}`);
+      body.push(`\t\tif ${f.proto3Optional ? `_has_${f.name}` : isSet(k, f.name)}:`);
+      body.push(`\t\t\tw.tag(${tag(f, k.wire)})`);
+      body.push(`\t\t\t${k.write(f.name)}`);
     }
   }
   out.push(...(body.length > 0 ? body : ["\t\tpass"]));
@@ -277,24 +389,42 @@ function messageClass({ name, message, doc, fieldDocs }: MessageInfo): string {
   out.push("\t\t\tvar key := r.varint()");
   out.push("\t\t\tmatch key >> 3:");
   for (const f of fields) {
-    const kind = kindOf(f);
+    const k = kind(f);
+    const entry = mapEntryOf(f, schema);
     out.push(`\t\t\t\t${f.number}:`);
     if (inOneof(f)) {
-      out.push(`\t\t\t\t\tif key & 7 != ${kind.wire}: r.skip(key & 7)`);
-      out.push(`\t\t\t\t\telse: m.set_${f.name}(${kind.read})`);
-    } else if (repeated(f) && kind.packable) {
+      out.push(`\t\t\t\t\tif key & 7 != ${k.wire}: r.skip(key & 7)`);
+      out.push(`\t\t\t\t\telse: m.set_${f.name}(${k.read})`);
+    } else if (entry) {
+      const key = kindOf(entry.key, schema);
+      const value = kindOf(entry.value, schema);
+      out.push(`\t\t\t\t\tif key & 7 != 2:`);
+      out.push(`\t\t\t\t\t\tr.skip(key & 7)`);
+      out.push(`\t\t\t\t\t\tcontinue`);
+      out.push(`\t\t\t\t\tvar e := r.sub()`);
+      out.push(`\t\t\t\t\tvar k: ${key.gd} = ${key.zero}`);
+      out.push(`\t\t\t\t\tvar v: ${value.gd} = ${value.zero}`);
+      out.push(`\t\t\t\t\twhile e.ok and not e.at_end():`);
+      out.push(`\t\t\t\t\t\tvar ek := e.varint()`);
+      out.push(`\t\t\t\t\t\tif ek == ${tag(entry.key, key.wire)}: k = ${key.read.replace(/\br\./g, "e.")}`);
+      out.push(`\t\t\t\t\t\telif ek == ${tag(entry.value, value.wire)}: v = ${value.read.replace(/\br\./g, "e.")}`);
+      out.push(`\t\t\t\t\t\telse: e.skip(ek & 7)`);
+      out.push(`\t\t\t\t\tr.ok = r.ok and e.ok`);
+      if (value.zero === "null") out.push(`\t\t\t\t\tm.${f.name}[k] = v if v != null else ${value.gd}.new()`);
+      else out.push(`\t\t\t\t\tm.${f.name}[k] = v`);
+    } else if (repeated(f) && k.packable) {
       out.push(`\t\t\t\t\tif key & 7 == 2:`);
       out.push(`\t\t\t\t\t\tvar p := r.sub()`);
-      out.push(`\t\t\t\t\t\twhile p.ok and not p.at_end(): m.${f.name}.append(${kind.read.replace(/\br\./g, "p.")})`);
+      out.push(`\t\t\t\t\t\twhile p.ok and not p.at_end(): m.${f.name}.append(${k.read.replace(/\br\./g, "p.")})`);
       out.push(`\t\t\t\t\t\tr.ok = r.ok and p.ok`);
-      out.push(`\t\t\t\t\telif key & 7 == ${kind.wire}: m.${f.name}.append(${kind.read})`);
+      out.push(`\t\t\t\t\telif key & 7 == ${k.wire}: m.${f.name}.append(${k.read})`);
       out.push(`\t\t\t\t\telse: r.skip(key & 7)`);
     } else if (repeated(f)) {
-      out.push(`\t\t\t\t\tif key & 7 != ${kind.wire}: r.skip(key & 7)`);
-      out.push(`\t\t\t\t\telse: m.${f.name}.append(${kind.read})`);
+      out.push(`\t\t\t\t\tif key & 7 != ${k.wire}: r.skip(key & 7)`);
+      out.push(`\t\t\t\t\telse: m.${f.name}.append(${k.read})`);
     } else {
-      out.push(`\t\t\t\t\tif key & 7 != ${kind.wire}: r.skip(key & 7)`);
-      out.push(`\t\t\t\t\telse: m.${f.name} = ${kind.read}`);
+      out.push(`\t\t\t\t\tif key & 7 != ${k.wire}: r.skip(key & 7)`);
+      out.push(`\t\t\t\t\telse: m.${f.name} = ${k.read}`);
     }
   }
   out.push("\t\t\t\t_:");
@@ -312,14 +442,21 @@ function messageClass({ name, message, doc, fieldDocs }: MessageInfo): string {
   out.push("\tfunc to_dict() -> Dictionary:");
   out.push("\t\tvar d := {}");
   for (const f of fields) {
-    const kind = kindOf(f);
+    const k = kind(f);
+    const entry = mapEntryOf(f, schema);
     if (inOneof(f)) {
-      const oneof = oneofs[oneofOf(f)!]!;
-      out.push(`\t\tif ${oneof}_case == &"${f.name}": d["${f.name}"] = ${toDictValue(kind, oneof)}`);
+      const oneof = oneofs[oneofOfField(f)!]!;
+      out.push(`\t\tif ${oneof}_case == &"${f.name}": d["${f.name}"] = ${toDictValue(k, oneof)}`);
+    } else if (entry) {
+      const value = kindOf(entry.value, schema);
+      out.push(`\t\tif not ${f.name}.is_empty():`);
+      out.push(`\t\t\tvar map := {}`);
+      out.push(`\t\t\tfor key in ${f.name}: map[key] = ${toDictValue(value, `${f.name}[key]`)}`);
+      out.push(`\t\t\td["${f.name}"] = map`);
     } else if (repeated(f)) {
-      out.push(`\t\tif not ${f.name}.is_empty(): d["${f.name}"] = ${f.name}.map(func(v): return ${toDictValue(kind, "v")})`);
+      out.push(`\t\tif not ${f.name}.is_empty(): d["${f.name}"] = ${f.name}.map(func(v): return ${toDictValue(k, "v")})`);
     } else {
-      out.push(`\t\tif ${isSet(kind, f.name)}: d["${f.name}"] = ${toDictValue(kind, f.name)}`);
+      out.push(`\t\tif ${f.proto3Optional ? `_has_${f.name}` : isSet(k, f.name)}: d["${f.name}"] = ${toDictValue(k, f.name)}`);
     }
   }
   out.push("\t\treturn d");
@@ -328,10 +465,16 @@ function messageClass({ name, message, doc, fieldDocs }: MessageInfo): string {
   out.push(`\tstatic func from_dict(d: Dictionary) -> ${name}:`);
   out.push(`\t\tvar m := ${name}.new()`);
   for (const f of fields) {
-    const kind = kindOf(f);
-    if (inOneof(f)) out.push(`\t\tif d.has("${f.name}"): m.set_${f.name}(${fromDictValue(kind, `d["${f.name}"]`)})`);
-    else if (repeated(f)) out.push(`\t\tfor v in d.get("${f.name}", []): m.${f.name}.append(${fromDictValue(kind, "v")})`);
-    else out.push(`\t\tif d.has("${f.name}"): m.${f.name} = ${fromDictValue(kind, `d["${f.name}"]`)}`);
+    const k = kind(f);
+    const entry = mapEntryOf(f, schema);
+    if (inOneof(f)) out.push(`\t\tif d.has("${f.name}"): m.set_${f.name}(${fromDictValue(k, `d["${f.name}"]`)})`);
+    else if (entry) {
+      const key = kindOf(entry.key, schema);
+      const value = kindOf(entry.value, schema);
+      out.push(`\t\tvar ${f.name}_map: Dictionary = d.get("${f.name}", {})`);
+      out.push(`\t\tfor key in ${f.name}_map: m.${f.name}[${fromDictValue(key, "key")}] = ${fromDictValue(value, `${f.name}_map[key]`)}`);
+    } else if (repeated(f)) out.push(`\t\tfor v in d.get("${f.name}", []): m.${f.name}.append(${fromDictValue(k, "v")})`);
+    else out.push(`\t\tif d.has("${f.name}"): m.${f.name} = ${fromDictValue(k, `d["${f.name}"]`)}`);
   }
   out.push("\t\treturn m");
   return out.join("\n");
@@ -525,20 +668,23 @@ export function generateMessages(version: string, protoHash: string): string {
 }
 
 /** packets.gd: every message of packets.proto as a class inside MmoPackets. */
-export function generateCodecs(version: string, protoHash: string): string {
+export function generateCodecs(version: string, protoHash: string, file: FileDescriptorProto = packetsFile(), className = "MmoPackets"): string {
+  const schema = schemaOf(file);
+  const enums = schema.enums.flatMap((e) => [...docLines(e.doc, 0), `enum ${e.name} { ${e.values.map((v) => `${v.name} = ${v.number}`).join(", ")} }`, ""]);
   return [
-    "# Generated by mmo-server (./mmo-server godot PATH) from its packets.proto: do not edit; run it again.",
-    `# mmo-server ${version}, packets.proto ${protoHash}`,
-    "## The protocol's messages: one class per message of packets.proto, each with its fields as",
+    `# Generated by mmo-server (./mmo-server godot PATH) from its ${file.name}: do not edit; run it again.`,
+    `# mmo-server ${version}, ${file.name} ${protoHash}`,
+    `## The protocol's messages: one class per message of ${file.name}, each with its fields as`,
     "## typed variables, to_bytes() / from_bytes(), and to_dict() / from_dict().",
-    "class_name MmoPackets",
+    `class_name ${className}`,
     "extends RefCounted",
     "",
     `const SERVER_VERSION := "${version}"`,
     `const PROTO_HASH := "${protoHash}"`,
     "",
+    ...enums,
     WIRE,
     "",
-    ...packetMessages().flatMap((info) => [messageClass(info), ""]),
+    ...schema.classes.flatMap((info) => [messageClass(info, schema), ""]),
   ].join("\n");
 }
