@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { join, resolve } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { PROTO_HASH } from "../packets/proto-hash.ts";
-import { generateCodecs, generateMessages } from "./codecs.ts";
+import { generateCodecs, generateMessages, ProtocolError } from "./codecs.ts";
 import mmoClient from "./kit/mmo_client.gd" with { type: "text" };
 import mmoWorld from "./kit/mmo_world.gd" with { type: "text" };
 import exampleScript from "./kit/example/example.gd" with { type: "text" };
@@ -50,7 +50,13 @@ export function writeKit(projectPath: string): string[] {
   const project = resolve(projectPath);
   if (!existsSync(join(project, "project.godot"))) throw new KitError(`${project} is not a Godot project (it has no project.godot)`);
   const dir = join(project, KIT_DIR);
-  const files = kitFiles();
+  let files: Record<string, string>;
+  try {
+    files = kitFiles();
+  } catch (err) {
+    if (err instanceof ProtocolError) throw new KitError(err.message);
+    throw err;
+  }
   const names = [...Object.keys(files), MANIFEST];
   for (const stale of earlierFiles(dir).filter((f) => !names.includes(f))) {
     rmSync(join(dir, stale), { force: true });
