@@ -322,7 +322,16 @@ describeGodot("the Godot kit in Godot 4", () => {
       await run.line(/^example: connected, my id is \d+$/);
       await run.line(/^example: registered godot\d+$/);
       await run.line(/^example: logged in/);
+      // Duel has no world of entities: the example says so instead of showing nothing.
+      await run.line(/^example: this server's game shows no world here \(Not in a world/);
       run.kill();
+      // Nothing listening: it says so, and keeps trying.
+      const spare = await startTestServer(duel);
+      const closed = spare.port;
+      await spare.stop();
+      const lost = project.run([`--url=ws://127.0.0.1:${closed}/ws`], "res://addons/mmo_server/example/example.tscn");
+      await lost.line(new RegExp(`^example: cannot connect to ws://127.0.0.1:${closed}/ws \\(attempt 1\\): is the server running\\?`));
+      lost.kill();
     } finally {
       project.destroy();
       await duelServer.stop();

@@ -10,6 +10,7 @@ import mmoClient from "./kit/mmo_client.gd" with { type: "text" };
 import mmoWorld from "./kit/mmo_world.gd" with { type: "text" };
 import exampleScript from "./kit/example/example.gd" with { type: "text" };
 import exampleScene from "./kit/example/example.tscn" with { type: "text" };
+import exampleBlob from "./kit/example/blob.gd" with { type: "text" };
 
 export const KIT_DIR = join("addons", "mmo_server");
 
@@ -25,6 +26,7 @@ export function kitFiles(): Record<string, string> {
     "mmo_world.gd": mmoWorld,
     "example/example.gd": exampleScript,
     "example/example.tscn": exampleScene,
+    "example/blob.gd": exampleBlob,
   };
 }
 
