@@ -314,6 +314,22 @@ describeGodot("the Godot kit in Godot 4", () => {
     }
   }, 90_000);
 
+  test("MmoWorld as its view moves: entities come into view ahead, leave it behind, and a node that left is gone at once", async () => {
+    const project = GodotProject.create({ "view.gd": script("view.gd") }, "view.gd");
+    try {
+      const run = project.run([srv.url, "Viewer"]);
+      const view = JSON.parse((await run.line(/^VIEW /, 30_000)).slice(5)) as Record<string, number>;
+      console.log(`MmoWorld, a view of 600 units moving for 4 s: ${JSON.stringify(view)}`);
+      expect(view.first).toBeGreaterThan(1);
+      expect(view.entered).toBeGreaterThan(0);
+      expect(view.left).toBeGreaterThan(0);
+      expect(view.stale).toBe(0);
+      expect(await run.exited).toBe(0);
+    } finally {
+      project.destroy();
+    }
+  }, 60_000);
+
   test("the kit's example scene runs as it is against a server of another game too", async () => {
     const duelServer = await startTestServer(duel);
     const project = GodotProject.create({ "noop.gd": "extends Node\n" }, "noop.gd");
