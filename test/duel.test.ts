@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { duel } from "../src/games/duel/index.ts";
 import type { DuelRoom } from "../src/games/duel/duel-room.ts";
-import { PAPER, ROCK, SCISSORS } from "../src/games/duel/rules.ts";
+import { PAPER, ROCK, ROUND_SECONDS, SCISSORS } from "../src/games/duel/rules.ts";
 import { newChat } from "../src/packets/index.ts";
 import { startServerProcess, type ServerProcess } from "../src/testing/server-process.ts";
 import { defaultConfig } from "../src/config.ts";
@@ -120,6 +120,43 @@ describe("duel", () => {
     srv.rooms.dispose(copy.matchId);
     await Promise.all([a.close(), b.close()]);
   });
+
+  test("a match kept across a restart finishes: its round's clock starts again, so a round nobody throws in still ends", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mmo-duel-restart-"));
+    const main = [process.execPath, join(import.meta.dir, "..", "src", "main.ts")];
+    let proc = await startServerProcess(main, ["--game", "duel", "--data-dir", dir, "--log-level", "warn"]);
+    try {
+      const { a, b } = await match(proc.url);
+      const tokens: string[] = [];
+      for (const c of [a, b]) {
+        c.send({ $case: "resumeTokenRequest", value: {} });
+        tokens.push((await c.expect("resumeToken")).value.token);
+      }
+      expect(await proc.stop()).toBe(0);
+      proc = await startServerProcess(main, ["--game", "duel", "--data-dir", dir, "--log-level", "warn"]);
+      const back: TestClient[] = [];
+      for (const [i, token] of tokens.entries()) {
+        const c = await TestClient.connect(proc.url);
+        c.send({ $case: "resumeRequest", value: { token } });
+        expect((await c.expect("resumeResponse")).value).toMatchObject({ ok: true, id: [a, b][i]!.id });
+        back.push(c);
+      }
+      // Nobody throws: the round ends on its clock (20 s from the start), a draw; then the match goes on to its end.
+      const round = (await back[0]!.expect("roundResult", (ROUND_SECONDS + 5) * 1000)).value;
+      expect(round).toMatchObject({ round: 1, winnerId: 0 });
+      expect((await back[1]!.expect("roundResult")).value).toEqual(round);
+      for (let i = 0; i < 2; i++) {
+        hand(back[0]!, ROCK);
+        hand(back[1]!, SCISSORS);
+        expect((await back[1]!.expect("roundResult")).value.winnerId).toBe(a.id);
+      }
+      expect((await back[1]!.expect("matchOver")).value).toEqual({ winnerId: a.id, reason: "won 2 rounds" });
+      await Promise.all(back.map((c) => c.close()));
+    } finally {
+      await proc.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   test("health and metrics report the game's own figures", async () => {
     const { a, b } = await match();

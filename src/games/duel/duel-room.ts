@@ -97,10 +97,12 @@ export class DuelRoom extends Room<Duelist, DuelSnapshot> {
     return { round: this.round, over: this.over, players: this.seats.map((s) => ({ ...s })) };
   }
 
+  /** The match as it was (a restart that kept the game, a failover): its round starts its clock again, whole. */
   restore(snapshot: DuelSnapshot): void {
     this.round = snapshot.round;
     this.over = snapshot.over;
     this.seats = snapshot.players.map((p) => ({ ...p }));
+    if (!this.over && this.seats.length >= 2) this.startRound();
   }
 
   private throwHand(clientId: number, hand: number): void {
