@@ -1,0 +1,45 @@
+// The reasons the protocol promises a client, word for word: the code's constants are pinned here to
+// the literal text, and each literal is the one docs/protocol.md prints (a client may match on them).
+import { expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Reason } from "../src/accounts/rules.ts";
+import { ChatReason } from "../src/hub/chat.ts";
+import { ResumeReason } from "../src/hub/resume.ts";
+import { FramesRefusal } from "../src/rooms/rooms.ts";
+
+const PROTOCOL = readFileSync(join(import.meta.dir, "..", "docs", "protocol.md"), "utf8").replace(/\s+/g, " ");
+
+const PROMISED: [string, string][] = [
+  [Reason.usernameEmpty, "Invalid username: empty"],
+  [Reason.usernameTooLong, "Invalid username: too long"],
+  [Reason.usernameWhitespace, "Invalid username: leading or trailing whitespace"],
+  [Reason.usernameInvisible, "Invalid username: control or invisible characters"],
+  [Reason.passwordEmpty, "Invalid password: empty"],
+  [Reason.passwordTooShort(8), "Invalid password: too short (at least 8 characters)"],
+  [Reason.passwordTooLong, "Invalid password: too long (at most 72 bytes)"],
+  [Reason.userExists, "User already exists"],
+  [Reason.registerFailed, "Failed to register user (internal server error) - please try again later"],
+  [Reason.registerLimited, "Too many registrations from your address - please try again later"],
+  [Reason.busy, "Server busy - please try again in a moment"],
+  [Reason.badLogin, "Incorrect username or password"],
+  [Reason.alreadyLoggedIn, "This account is already logged in"],
+  [Reason.noSuchPlayer, "No player found with that name"],
+  [ResumeReason.unknownToken, "Unknown or used session token"],
+  [ResumeReason.expired, "Session expired - please log in again"],
+  [ResumeReason.overflowed, "Too much was missed while away - please log in again"],
+  [ResumeReason.off, "Session resume is off on this server"],
+  [ResumeReason.stillConnected, "That session is still connected"],
+  [ResumeReason.cannotMove, "That session cannot move to this server - please log in again"],
+  [ResumeReason.tooMany, "Too many resume attempts from your address - please try again later"],
+  [ResumeReason.loginFirst, "Log in first to get a session token"],
+  [ChatReason.tooLong(500), "Chat refused: longer than 500 characters"],
+  [FramesRefusal.notInWorld, "Not in a world: log in and enter one first"],
+];
+
+test("every reason a client is promised is the text docs/protocol.md prints, word for word", () => {
+  for (const [constant, literal] of PROMISED) {
+    expect(constant).toBe(literal);
+    expect(`${literal}: ${PROTOCOL.includes(literal)}`).toBe(`${literal}: true`);
+  }
+});
