@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { ConfigError, parseCommandLine } from "../src/config.ts";
-import { Logger } from "../src/log.ts";
+import { startServerProcess } from "../src/testing/server-process.ts";
 import { newChat } from "../src/packets/index.ts";
 import { login, register, radiusRumble, startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
 
@@ -223,15 +223,25 @@ describe("health, metrics and logs", () => {
     expect(text).not.toMatch(/code="[34]\d{3}"/);
   });
 
-  test("--log-format json writes one JSON object a line; text keeps the series' lines", () => {
-    const lines: string[] = [];
-    const json = new Logger({ level: "info", format: "json", write: (l) => lines.push(l) }).child("Client 7: ");
-    json.info("Switching from state None to Connected");
-    json.debug("not shown at info");
-    expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0]!)).toMatchObject({ level: "info", msg: "Client 7: Switching from state None to Connected" });
+  test("--log-format json writes one JSON object a line; text keeps the series' lines", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mmo-json-log-"));
+    const json = await startServerProcess([process.execPath, join(import.meta.dir, "..", "src", "main.ts")], ["--log-format", "json", "--data-dir", dir]);
+    try {
+      const c = await TestClient.connect(json.url);
+      await c.close();
+      await waitFor(() => json.lines.some((l) => l.includes("Switching from state None to Connected")), 3000, "the client's first line");
+      // Every line, the start's included, is one JSON object with its time, level and message.
+      expect(json.lines.length).toBeGreaterThan(2);
+      for (const line of json.lines) expect(Object.keys(JSON.parse(line) as object)).toEqual(["time", "level", "msg"]);
+      const entry = json.lines.map((l) => JSON.parse(l) as { level: string; msg: string }).find((e) => e.msg.endsWith("Switching from state None to Connected"));
+      expect(entry).toMatchObject({ level: "info", msg: `Client ${c.id}: Switching from state None to Connected` });
+    } finally {
+      await json.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
     expect(srv.logs.lines.some((l) => /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d Client \d+: Switching from state None to Connected$/.test(l))).toBe(true);
   });
+
 });
 
 describe("behind a reverse proxy, and who may read /metrics and /dashboard", () => {

@@ -13,8 +13,12 @@ export interface ServerProcess {
   rssKiB(): number;
   /** Bytes the server has written to stdout (its log) so far. */
   stdoutBytes(): number;
+  /** Its log's lines so far (the first 10,000: a benchmark's log is not kept whole). */
+  lines: string[];
   stop(): Promise<number>;
 }
+
+const MAX_LINES = 10_000;
 
 /** The command that runs mmo-server: ./mmo-server when built, else the source. */
 export function serverCommand(binary = join(ROOT, "mmo-server")): string[] {
@@ -26,16 +30,23 @@ export async function startServerProcess(command: string[], args: string[] = [],
   // The environment as it is now (a suite may have set MMO_* variables since the start).
   const proc = Bun.spawn([...command, "--port", "0", "--host", "127.0.0.1", ...args], { cwd, env: { ...process.env }, stdout: "pipe", stderr: "inherit" });
   let written = 0;
+  const lines: string[] = [];
   const port = await new Promise<number>((resolve, reject) => {
     void (async () => {
       const decoder = new TextDecoder();
       let seen = "";
+      let partial = "";
       let listening = false;
       // Reads to the end, so the server never writes to a closed pipe.
       for await (const chunk of proc.stdout) {
         written += chunk.length;
+        if (lines.length < MAX_LINES) {
+          const parts = (partial + decoder.decode(chunk, { stream: true })).split("\n");
+          partial = parts.pop()!;
+          lines.push(...parts.slice(0, MAX_LINES - lines.length));
+        }
         if (listening) continue;
-        seen += decoder.decode(chunk);
+        seen = lines.join("\n") + partial;
         const m = seen.match(/Starting server on :(\d+)/);
         if (m) {
           listening = true;
@@ -51,6 +62,7 @@ export async function startServerProcess(command: string[], args: string[] = [],
     url: `ws://127.0.0.1:${port}/ws`,
     rssKiB: () => readRssKiB(proc.pid),
     stdoutBytes: () => written,
+    lines,
     async stop() {
       proc.kill("SIGTERM");
       return proc.exited;
