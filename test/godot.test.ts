@@ -177,6 +177,53 @@ describeGodot("the Godot kit in Godot 4", () => {
     }
   }, 60_000);
 
+  test("persist_token: a session kept across two runs of the game (its token in user://) resumes in the second", async () => {
+    const project = GodotProject.create({ "persist.gd": script("persist.gd") }, "persist.gd");
+    try {
+      const first = project.run([srv.url, "Persisted", "first"]);
+      const id = Number((await first.line(/^TOKEN \d+$/, 20_000)).split(" ")[1]);
+      expect(await first.exited).toBe(0);
+      await waitFor(() => srv.logs.has(`Client ${id}: Session held`), 5000, "the session to be held");
+      const second = project.run([srv.url, "Persisted", "second"]);
+      expect(await second.line(/^RESUMED |^RESUME_FAILED /, 20_000)).toBe(`RESUMED ${id}`);
+      expect(await second.exited).toBe(0);
+    } finally {
+      project.destroy();
+    }
+  }, 60_000);
+
+  test("a server that takes each connection and closes it at once does not reset the kit's backoff: each wait doubles", async () => {
+    let opened = 0;
+    const busy = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: (req, server) => (server.upgrade(req) ? undefined : new Response("no", { status: 400 })),
+      websocket: {
+        open(ws) {
+          opened++;
+          ws.close(1011, "busy");
+        },
+        message() {},
+      },
+    });
+    const project = GodotProject.create({ "backoff.gd": script("backoff.gd") }, "backoff.gd");
+    try {
+      const run = project.run([`ws://127.0.0.1:${busy.port}/ws`]);
+      expect(await run.exited).toBe(0);
+      const delays = run.lines.filter((l) => l.startsWith("RECONNECTING ")).map((l) => Number(l.split(" ")[2]));
+      expect(delays).toHaveLength(5);
+      // 0.1 s doubling, each ±25%: attempt n waits 0.1 × 2^(n-1) × [0.75, 1.25].
+      for (const [i, delay] of delays.entries()) {
+        expect(delay).toBeGreaterThanOrEqual(0.1 * 2 ** i * 0.75 - 1e-6);
+        expect(delay).toBeLessThanOrEqual(0.1 * 2 ** i * 1.25 + 1e-6);
+      }
+      expect(opened).toBeGreaterThanOrEqual(4);
+    } finally {
+      project.destroy();
+      busy.stop(true);
+    }
+  }, 60_000);
+
   test("a policy close (1008) ends the kit's reconnection: gave_up, and no new connection", async () => {
     const project = GodotProject.create({ "policy.gd": script("policy.gd") }, "policy.gd");
     try {
@@ -189,8 +236,9 @@ describeGodot("the Godot kit in Godot 4", () => {
     }
   }, 30_000);
 
-  test("a resume that replays most of a 256 KiB buffer in one burst reaches the game whole", async () => {
-    const big = await startTestServer(radiusRumble, { maxChatLength: 20_000 });
+  test("a resume that replays more than 256 KiB in one burst reaches the game whole", async () => {
+    // A session keeps up to 512 KiB here, so that a whole 256 KiB of chat fits with the world's events.
+    const big = await startTestServer(radiusRumble, { maxChatLength: 20_000, resumeBuffer: 512 * 1024 });
     const proxy = TcpProxy.start(big.port);
     // Players in the world: world chat is kept for a held session of the world.
     const talkers = await Promise.all([0, 1, 2].map(() => TestClient.connect(big.url)));
@@ -204,14 +252,13 @@ describeGodot("the Godot kit in Godot 4", () => {
       await run.line(/^TOKEN$/, 20_000);
       proxy.partition();
       await waitFor(() => big.logs.has("Session held"), 5000, "the session to be held");
-      // 21 lines of 10,400 characters: 218,400 bytes of chat kept for the session, most of its buffer
-      // (262,144 bytes) with the world's events.
-      for (let i = 0; i < 21; i++) talkers[i % 3]!.send({ $case: "chat", value: { msg: String.fromCharCode(97 + i).repeat(10_400) } });
-      await waitFor(() => talkers.every((t) => t.packets.filter((p) => p.msg?.$case === "chat").length >= 14), 10_000, "the chat to go round");
+      // 26 lines of 10,400 characters: 270,400 bytes of chat, more than 256 KiB, replayed in one burst.
+      for (let i = 0; i < 26; i++) talkers[i % 3]!.send({ $case: "chat", value: { msg: String.fromCharCode(97 + i).repeat(10_400) } });
+      await waitFor(() => talkers.every((t) => t.packets.filter((p) => p.msg?.$case === "chat").length >= 17), 10_000, "the chat to go round");
       proxy.heal();
       // The chat, and the world's events of the time away (spores growing back).
-      expect(Number((await run.line(/^RESUMED /, 20_000)).split(" ")[1])).toBeGreaterThanOrEqual(21);
-      expect(await run.line(/^REPLAYED /)).toBe("REPLAYED 21 218400");
+      expect(Number((await run.line(/^RESUMED /, 20_000)).split(" ")[1])).toBeGreaterThanOrEqual(26);
+      expect(await run.line(/^REPLAYED /)).toBe("REPLAYED 26 270400");
       expect(await run.exited).toBe(0);
     } finally {
       project.destroy();
