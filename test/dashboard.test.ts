@@ -1,58 +1,57 @@
 // The dashboard in a real browser: headless Chromium (Debian's) driven by playwright-core watches a
 // client connect, log in and appear on the page.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
-import { login, register, radiusRumble, startTestServer, TestClient, type TestServer } from "./helpers.ts";
+import { CHROMIUM, describeChromium, login, register, radiusRumble, startTestServer, TestClient, type TestServer } from "./helpers.ts";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const SCREENSHOT = join(tmpdir(), "mmo-dashboard.png");
 
-let srv: TestServer;
-let browser: Browser;
-beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: run scripts/ensure-services.sh (npm test does)`);
-  srv = await startTestServer(radiusRumble);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+describeChromium("the dashboard in a browser", () => {
+  let srv: TestServer;
+  let browser: Browser;
+  beforeAll(async () => {
+    srv = await startTestServer(radiusRumble);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+  }, 30_000);
+  afterAll(async () => {
+    await browser?.close();
+    await srv?.stop();
   });
-}, 30_000);
-afterAll(async () => {
-  await browser?.close();
-  await srv?.stop();
+
+  test("the dashboard shows a client that connects during the test, live", async () => {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
+    await page.goto(`http://127.0.0.1:${srv.port}/dashboard`);
+    await page.waitForSelector("#status.live", { timeout: 10_000 });
+    expect(await page.textContent("#clients")).toBe("0");
+
+    const c = await TestClient.connect(srv.url);
+    await page.waitForFunction(`document.querySelector("#clients")?.textContent === "1"`, undefined, { timeout: 5000 });
+    expect(await register(c, "Dashy", "password", 0xff8800)).toBe("ok");
+    expect(await login(c, "Dashy", "password")).toBe("ok");
+    c.send({ $case: "playerDirection", value: { direction: 0 } });
+
+    const row = page.locator(`tr[data-player-id="${c.id}"]`);
+    await row.waitFor({ timeout: 5000 });
+    expect(await row.textContent()).toContain("Dashy");
+    expect(await page.textContent("#players")).toBe("1");
+    // The map has drawn the player: some pixel of its colour. (A string: it runs in the page, not here.)
+    const drawn = await page.evaluate(`(() => {
+      const canvas = document.querySelector("canvas");
+      const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+      for (let i = 0; i < data.length; i += 4) if (data[i] === 0xff && data[i + 1] === 0x88 && data[i + 2] === 0x00) return true;
+      return false;
+    })()`);
+    expect(drawn).toBe(true);
+    await page.screenshot({ path: SCREENSHOT });
+    console.log(`dashboard screenshot: ${SCREENSHOT}`);
+
+    await c.close();
+    await page.waitForFunction(`document.querySelector("#clients")?.textContent === "0"`, undefined, { timeout: 5000 });
+    expect(await page.locator("tr[data-player-id]").count()).toBe(0);
+  }, 30_000);
 });
-
-test("the dashboard shows a client that connects during the test, live", async () => {
-  const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
-  await page.goto(`http://127.0.0.1:${srv.port}/dashboard`);
-  await page.waitForSelector("#status.live", { timeout: 10_000 });
-  expect(await page.textContent("#clients")).toBe("0");
-
-  const c = await TestClient.connect(srv.url);
-  await page.waitForFunction(`document.querySelector("#clients")?.textContent === "1"`, undefined, { timeout: 5000 });
-  expect(await register(c, "Dashy", "password", 0xff8800)).toBe("ok");
-  expect(await login(c, "Dashy", "password")).toBe("ok");
-  c.send({ $case: "playerDirection", value: { direction: 0 } });
-
-  const row = page.locator(`tr[data-player-id="${c.id}"]`);
-  await row.waitFor({ timeout: 5000 });
-  expect(await row.textContent()).toContain("Dashy");
-  expect(await page.textContent("#players")).toBe("1");
-  // The map has drawn the player: some pixel of its colour. (A string: it runs in the page, not here.)
-  const drawn = await page.evaluate(`(() => {
-    const canvas = document.querySelector("canvas");
-    const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
-    for (let i = 0; i < data.length; i += 4) if (data[i] === 0xff && data[i + 1] === 0x88 && data[i + 2] === 0x00) return true;
-    return false;
-  })()`);
-  expect(drawn).toBe(true);
-  await page.screenshot({ path: SCREENSHOT });
-  console.log(`dashboard screenshot: ${SCREENSHOT}`);
-
-  await c.close();
-  await page.waitForFunction(`document.querySelector("#clients")?.textContent === "0"`, undefined, { timeout: 5000 });
-  expect(await page.locator("tr[data-player-id]").count()).toBe(0);
-}, 30_000);

@@ -1,6 +1,6 @@
 // The testkit (src/testing) for the suites, and the services they need (PostgreSQL, Redis).
 import { afterAll, beforeAll, describe } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Config } from "../src/config.ts";
@@ -61,6 +61,15 @@ export function describeRedis(name: string, body: () => void): void {
 /** A suite that needs a headless Godot 4 in GODOT4_BIN (MMO_REQUIRE_GODOT=1 makes its absence an error). */
 export function describeGodot(name: string, body: () => void): void {
   describeNeeding(name, godotUnavailable(), "MMO_REQUIRE_GODOT", body);
+}
+
+/** Where the browser tests find Chromium (Debian's package), unless CHROMIUM_PATH says otherwise. */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+/** A suite that needs Chromium (MMO_REQUIRE_CHROMIUM=1 makes its absence an error). */
+export function describeChromium(name: string, body: () => void): void {
+  const missing = existsSync(CHROMIUM) ? undefined : `no Chromium at ${CHROMIUM} (scripts/ensure-services.sh installs it; npm test runs it first)`;
+  describeNeeding(name, missing, "MMO_REQUIRE_CHROMIUM", body);
 }
 
 /** Cluster nodes run from the source, so that a stale ./mmo-server never stands in for the code under test. */
