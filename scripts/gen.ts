@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { packetCases, ProtocolError, type PacketCase } from "../src/godot/codecs.ts";
+import { declaredRanges, rangeProblems } from "../src/packets/ranges.ts";
 
 const root = join(import.meta.dir, "..");
 const bin = join(root, "node_modules", ".bin");
@@ -33,6 +34,11 @@ try {
   } catch (err) {
     if (!(err instanceof ProtocolError)) throw err;
     console.error(err.message);
+    process.exit(1);
+  }
+  const problems = rangeProblems(declaredRanges(readFileSync(join(root, "proto", "packets.proto"), "utf8")), cases);
+  if (problems.length > 0) {
+    for (const problem of problems) console.error(`packets.proto: ${problem}`);
     process.exit(1);
   }
   writeProtocolTable(cases);

@@ -11,6 +11,13 @@ import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
  * The wire contract of the "Godot 4 + Golang MMO" series (final state, part 12).
  * Field names and numbers are facts of the wire: never change or reuse them.
  * Extend with your own messages at oneof numbers 20 and up, then run `bun run gen`.
+ *
+ * Who owns which numbers of Packet's oneof, one line each. 29-99 are free: a game declares its range
+ * here before it takes numbers in it (`bun run gen` refuses two ranges that overlap, and a case in no
+ * range, so two games can never take the same number).
+ * range 2-19: the series (never change them)
+ * range 20-28: Duel (src/games/duel)
+ * range 100-199: the framework (sub-ranges below, at the framework's messages)
  */
 
 export interface ChatMessage {
