@@ -1,7 +1,7 @@
 // The one upsert both stores run for a leaderboard record, in each one's words: the operator decides
 // the new score, a record of an earlier period is replaced, a write for an earlier period than the
 // record's changes nothing, and every write counts (seq), so nodes can tell newer from older.
-import type { BoardOperator, BoardOrder } from "./leaderboards.ts";
+import type { BoardOperator, BoardOrder } from "./store.ts";
 
 export type Dialect = "sqlite" | "postgres";
 

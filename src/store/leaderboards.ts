@@ -8,11 +8,9 @@
 import { errorText, type Logger } from "../log.ts";
 import { encodeValue, type Json } from "./objects.ts";
 import { Ranking, type RankedEntry } from "./ranking.ts";
-import type { BoardBackend, RecordRow } from "./store.ts";
+import type { BoardBackend, BoardOperator, BoardOrder, RecordRow } from "./store.ts";
 
-export type BoardOrder = "desc" | "asc";
-/** best: the better of the record and the submission; set: the submission; increment: their sum. */
-export type BoardOperator = "best" | "set" | "increment";
+export type { BoardOperator, BoardOrder };
 export type BoardReset = "daily" | "weekly" | "monthly";
 
 export interface BoardSpec {

@@ -2,9 +2,8 @@
 // transaction; concurrent writers to one record wait on its row, and each sees the other's result.
 import type { SQL } from "bun";
 import { RECORD_COLUMNS, recordUpsert } from "./board-sql.ts";
-import type { BoardOperator, BoardOrder } from "./leaderboards.ts";
 import type { Runner } from "./postgres-objects.ts";
-import type { BoardBackend, RecordRow, RecordWrite } from "./store.ts";
+import type { BoardBackend, BoardOperator, BoardOrder, RecordRow, RecordWrite } from "./store.ts";
 
 interface RawRow extends Omit<RecordRow, "owner" | "score" | "period" | "seq" | "updatedAt"> {
   owner: string;

@@ -2,8 +2,7 @@
 // one transaction.
 import type { Database, Statement } from "bun:sqlite";
 import { RECORD_COLUMNS, recordUpsert } from "./board-sql.ts";
-import type { BoardOperator, BoardOrder } from "./leaderboards.ts";
-import type { BoardBackend, RecordRow, RecordWrite } from "./store.ts";
+import type { BoardBackend, BoardOperator, BoardOrder, RecordRow, RecordWrite } from "./store.ts";
 
 type Upsert = Statement<RecordRow, [string, number, string, number, string | null, number, number]>;
 

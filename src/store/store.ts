@@ -2,7 +2,6 @@
 // backends with the same behaviour: SQLite in the data folder (the embedded default) and PostgreSQL
 // (one database several machines share), chosen by `--database-url`. Games see the objects through
 // storage.ts and the boards, served from memory, through leaderboards.ts.
-import type { BoardOperator, BoardOrder } from "./leaderboards.ts";
 import type { ObjectRef, WriteResult } from "./objects.ts";
 
 export interface Account {
@@ -32,6 +31,10 @@ export interface Store {
   /** Writes what is queued, then closes. */
   close(): Promise<void>;
 }
+
+export type BoardOrder = "desc" | "asc";
+/** best: the better of the record and the submission; set: the submission; increment: their sum. */
+export type BoardOperator = "best" | "set" | "increment";
 
 /** A leaderboard record as the store has it. */
 export interface RecordRow {
