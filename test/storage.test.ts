@@ -49,6 +49,25 @@ describeStores("storage", (kind) => {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
+  test("update: 50 concurrent changes of one wallet on one node, then 2 × 25 on two nodes: none lost, none refused", async () => {
+    const owner = ++owners;
+    const a = await open();
+    const wallets = a.storage.collection<{ gold: number }>("wallets");
+    const addGold = (w: typeof wallets) => w.update("main", (wallet) => ({ gold: (wallet?.gold ?? 0) + 1 }), { owner });
+    const first = await Promise.all(Array.from({ length: 50 }, () => addGold(wallets)));
+    expect(first.filter((r) => r.ok)).toHaveLength(50);
+    expect((await wallets.get("main", owner))!.value.gold).toBe(50);
+    // A second node on the same database: its writes conflict with this one's, and are retried.
+    const other = (await open()).storage.collection<{ gold: number }>("wallets");
+    const both = await Promise.all(Array.from({ length: 50 }, (_, i) => addGold(i % 2 ? wallets : other)));
+    expect(both.map((r) => (r.ok ? "ok" : r.reason)).filter((r) => r !== "ok")).toEqual([]);
+    expect((await wallets.get("main", owner))!.value.gold).toBe(100);
+    // What a write refuses is returned, not retried: past the owner's quota of objects.
+    for (let i = 0; i < LIMITS.storageMaxObjects - 1; i++) expect((await wallets.put(`w${i}`, { gold: 0 }, { owner })).ok).toBe(true);
+    const over = await wallets.update("one-too-many", () => ({ gold: 1 }), { owner });
+    expect(over.ok ? "ok" : over.reason).toBe("quota");
+  });
+
   test("a typed collection: put, get, a new version on every write, absent and version conditions", async () => {
     const heroes = (await open()).storage.collection<Hero>("heroes");
     const owner = ++owners;

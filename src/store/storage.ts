@@ -42,7 +42,19 @@ export interface PutOptions {
   ifVersion?: string;
 }
 
+/** What an update came to: the value written and its version, or why nothing was (as a write says). */
+export type UpdateResult<T> = { ok: true; value: T; version: string } | Exclude<WriteResult, { ok: true }>;
+
+export interface UpdateOptions {
+  owner?: number;
+  /** Conflicts with other nodes' writers to retry before giving up with the conflict (default 20). */
+  attempts?: number;
+}
+
 export class Storage {
+  /** The update running or waiting last for each object, so that this node's updaters of one object take turns. */
+  private readonly updating = new Map<string, Promise<unknown>>();
+
   constructor(
     private readonly backend: ObjectBackend,
     private readonly limits: StorageLimits,
@@ -98,6 +110,41 @@ export class Storage {
   delete(refs: (ObjectRef & { ifVersion?: string })[]): Promise<WriteResult> {
     return this.write(refs.map((ref) => ({ ...ref, delete: true })));
   }
+
+  /**
+   * Reads an object, computes its next value with `change`, and writes it on the condition that
+   * nobody wrote it meanwhile. This node's updaters of one object take turns, so among them there is
+   * no conflict; a write of another node in between is a conflict that is retried from a fresh read
+   * (up to `attempts` times, after a short random wait). Rejects only when `change` throws; every other
+   * failure is a typed result, as a write's.
+   */
+  update<T extends object>(collection: string, key: string, change: (current: T | undefined) => T, { owner = GAME_WIDE, attempts = 20 }: UpdateOptions = {}): Promise<UpdateResult<T>> {
+    const id = JSON.stringify([collection, owner, key]);
+    const before = this.updating.get(id) ?? Promise.resolve();
+    const run = before.then(() => this.updateNow(collection, key, change, owner, attempts));
+    const last = run.catch(() => undefined);
+    this.updating.set(id, last);
+    void last.then(() => {
+      if (this.updating.get(id) === last) this.updating.delete(id);
+    });
+    return run;
+  }
+
+  private async updateNow<T extends object>(collection: string, key: string, change: (current: T | undefined) => T, owner: number, attempts: number): Promise<UpdateResult<T>> {
+    for (let attempt = 1; ; attempt++) {
+      let current: StoredObject<T> | undefined;
+      try {
+        [current] = await this.read<T>([{ collection, key, owner }]);
+      } catch (err) {
+        return { ok: false, reason: "unavailable", message: err instanceof Error ? err.message : String(err) };
+      }
+      const value = change(current?.value);
+      const result = await this.write([{ collection, key, owner, value, ...(current ? { ifVersion: current.version } : { ifAbsent: true }) }]);
+      if (result.ok) return { ok: true, value, version: result.versions[0]! };
+      if (result.reason !== "conflict" || attempt >= attempts) return result;
+      await Bun.sleep(Math.random() * 5 * attempt);
+    }
+  }
 }
 
 /** A collection with values of type T. */
@@ -131,6 +178,15 @@ export class Collection<T extends object> {
 
   delete(key: string, { owner = GAME_WIDE, ifVersion }: { owner?: number; ifVersion?: string } = {}): Promise<WriteResult> {
     return this.storage.delete([{ collection: this.name, key, owner, ifVersion }]);
+  }
+
+  /**
+   * The object's next value from its current one (undefined: there is none yet), written so that no
+   * writer's change is lost: `await wallets.update("main", (w) => ({ gold: (w?.gold ?? 0) + 5 }), { owner })`.
+   * `change` may run more than once (after another node's write): keep it free of side effects.
+   */
+  update(key: string, change: (current: T | undefined) => T, options: UpdateOptions = {}): Promise<UpdateResult<T>> {
+    return this.storage.update<T>(this.name, key, change, options);
   }
 }
 
