@@ -36,8 +36,11 @@ export interface SavedRooms {
   counters: Record<string, number>;
   rooms: SavedRoom[];
 }
-/** A room type as a game declares it: a factory, or one with a capacity (members at most). */
-export type RoomType = RoomFactory | { create: RoomFactory; capacity?: number };
+/**
+ * A room type as a game declares it: a factory, or one with a capacity (members at most) and whether it
+ * closes (disposes) when its last member leaves (a room of one node; a held session stays a member).
+ */
+export type RoomType = RoomFactory | { create: RoomFactory; capacity?: number; closeWhenEmpty?: boolean };
 
 export interface RoomsDeps {
   hub: Hub;
@@ -225,7 +228,7 @@ export class RoomInstance implements RoomContext {
 }
 
 export class Rooms {
-  private readonly types = new Map<string, { create: RoomFactory; capacity: number }>();
+  private readonly types = new Map<string, { create: RoomFactory; capacity: number; closeWhenEmpty: boolean }>();
   private readonly instances = new Map<string, RoomInstance>();
   /** Which room each client is in; a client is in one room at most. */
   private readonly roomOf = new Map<number, RoomInstance>();
@@ -236,9 +239,9 @@ export class Rooms {
   /** Registers a room type by name (a capacity of 0, or none: no limit). */
   define(type: string, declared: RoomType): void {
     if (this.types.has(type)) throw new Error(`room type ${type} is defined twice`);
-    const { create, capacity = 0 } = typeof declared === "function" ? { create: declared } : declared;
+    const { create, capacity = 0, closeWhenEmpty = false } = typeof declared === "function" ? { create: declared } : declared;
     if (!Number.isInteger(capacity) || capacity < 0) throw new Error(`room type ${type}: capacity must be a whole number of members, not ${capacity}`);
-    this.types.set(type, { create, capacity });
+    this.types.set(type, { create, capacity, closeWhenEmpty });
   }
 
   /**
@@ -384,6 +387,7 @@ export class Rooms {
     instance.guard("onLeave", () => instance.room.onLeave(client.id));
     instance.world?.forget(client.id);
     instance.members.delete(client.id);
+    if (instance.members.size === 0 && !instance.shared && !instance.disposed && this.types.get(instance.type)?.closeWhenEmpty) this.dispose(instance.id);
   }
 
   /** The client's connection dropped and its session is held (resume.ts): its room may freeze it. */
