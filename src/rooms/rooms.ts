@@ -9,7 +9,6 @@ import type { Leaderboards } from "../store/leaderboards.ts";
 import type { Storage } from "../store/storage.ts";
 import { seededRandom, type Random } from "./random.ts";
 import type { Room, RoomContext, RoomFigures } from "./room.ts";
-import type { SharedRooms } from "./shared-rooms.ts";
 import { Ticker } from "./ticker.ts";
 import { EntityError, RoomWorld, type Entities, type Replication } from "../world/world.ts";
 
@@ -42,6 +41,24 @@ export interface SavedRooms {
  */
 export type RoomType = RoomFactory | { create: RoomFactory; capacity?: number; closeWhenEmpty?: boolean };
 
+/**
+ * What the rooms need of a cluster (shared-rooms.ts implements it): rooms made with an id are shared by
+ * the nodes, each run by one owner; a node that does not run one forwards its members' part to it.
+ */
+export interface RoomSharing {
+  /** This node's name, in the ids of the rooms it makes without one. */
+  readonly node: string;
+  /** Takes in a shared room just made: it starts where it runs, and is followed elsewhere. */
+  adopt(instance: RoomInstance): void;
+  joined(instance: RoomInstance, clientId: number, join: unknown): void;
+  left(instance: RoomInstance, clientId: number, farewell: Uint8Array): void;
+  message(instance: RoomInstance, clientId: number, bytes: Uint8Array): void;
+  framesTaken(instance: RoomInstance, clientId: number): void;
+  direct(instance: RoomInstance, clientId: number, bytes: Uint8Array): void;
+  setState(instance: RoomInstance, clientId: number, state: string, arg: unknown): void;
+  disposed(instance: RoomInstance, ran: boolean): void;
+}
+
 export interface RoomsDeps {
   hub: Hub;
   storage: Storage;
@@ -50,7 +67,7 @@ export interface RoomsDeps {
   seed: number;
   now(): number;
   /** In a cluster: the rooms made with a given id are shared by the nodes, each run by one owner. */
-  shared?: SharedRooms;
+  shared?: RoomSharing;
   /** Bytes a second each client's world frames may take (--view-budget). */
   viewBudget: number;
 }
@@ -256,7 +273,7 @@ export class Rooms {
   private createInstance(type: string, id?: string): RoomInstance {
     const factory = this.types.get(type)?.create;
     if (!factory) throw new Error(`no room type named ${type}`);
-    let shared: SharedRooms | undefined;
+    let shared: RoomSharing | undefined;
     if (id === undefined) {
       const n = (this.counters.get(type) ?? 0) + 1;
       this.counters.set(type, n);

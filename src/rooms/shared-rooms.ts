@@ -12,7 +12,7 @@ import { LEASE_TTL_MS, type Leases } from "../cluster/leases.ts";
 import type { Hub } from "../hub/hub.ts";
 import { errorText, type Logger } from "../log.ts";
 import { decodePacket } from "../packets/index.ts";
-import type { RoomFigures, RoomInstance } from "./rooms.ts";
+import type { RoomFigures, RoomInstance, RoomSharing } from "./rooms.ts";
 
 /** What the shared rooms need of the cluster. */
 export interface RoomsCluster {
@@ -54,7 +54,7 @@ const LEASE_CONFIRMED_MS = LEASE_TTL_MS - 1000;
 /** After Redis returns, owners get this long to renew their leases before anyone takes one. */
 const QUIET_AFTER_OUTAGE_MS = NODE_TTL_MS;
 
-export class SharedRooms {
+export class SharedRooms implements RoomSharing {
   private readonly instances = new Map<string, RoomInstance>();
   private readonly checking = new Set<string>();
   private timer: ReturnType<typeof setInterval> | undefined;
