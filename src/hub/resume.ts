@@ -9,7 +9,8 @@ import { quote } from "../log.ts";
 import { encodePacket, newDenyResponse, type Msg } from "../packets/index.ts";
 import { TokenBucket } from "./rate.ts";
 import type { Hub, TopicTap } from "./hub.ts";
-import type { WebSocketClient } from "./websocket-client.ts";
+import type { ClientResumption, WebSocketClient } from "./websocket-client.ts";
+import { HeldSession, ResumableSession } from "./session.ts";
 
 /** The answers a client can get, worded like the series' reasons. */
 export const ResumeReason = {
@@ -37,22 +38,6 @@ const TOKEN_BYTES = 24;
 export interface ResumeLimits {
   resumeGrace: number;
   resumeBuffer: number;
-}
-
-/** What a held session keeps, and until when it is held. */
-export class HeldSession {
-  readonly kept: Uint8Array[] = [];
-  bytes = 0;
-  overflowed = false;
-  /**
-   * Moving to another node (the cluster, see resume-link.ts): `cutSent` once this node has sent the
-   * cut, from when what it says itself is the new node's to keep; `arriving` on the new node until
-   * the old one's kept packets arrive. Either way the grace no longer runs out: the move times out.
-   */
-  moving: { cutSent: boolean; since: number } | undefined;
-  arriving: { freshId: number } | undefined;
-
-  constructor(readonly until: number) {}
 }
 
 /** A held session as data (JSON): what moves to another node, or survives a restart. */
@@ -104,18 +89,6 @@ export interface ResumeCluster {
 /** A move that has not finished within this long is given up: the fresh connection is refused, the session ends. */
 const MOVE_TIMEOUT_MS = 5000;
 
-/** The resumable part of a client: made when it asks for a token, so that a client that never asks carries none. */
-export class ResumableSession {
-  /** The topics the client's socket is subscribed to, to subscribe a new socket to after a resume. */
-  readonly topics = new Set<string>();
-  held: HeldSession | undefined;
-  /** The session was continued through its token (a bearer credential): a password login may take the account back. */
-  viaToken = false;
-
-  /** The token's key (tokenKey): the token itself is given to the client and kept nowhere. */
-  constructor(public token: string) {}
-}
-
 /**
  * What the server keeps of a token, in memory, in the restart file and in Redis: its SHA-256. Reading
  * any of them gives nobody a token to present (192 random bits: no need for a slow hash).
@@ -131,7 +104,7 @@ export interface ResumeHooks {
   back(client: WebSocketClient): void;
 }
 
-export class Resumption {
+export class Resumption implements ClientResumption {
   private readonly tokens = new Map<string, WebSocketClient>();
   private readonly held = new Set<WebSocketClient>();
   private readonly failures = new Map<string, TokenBucket>();

@@ -7,7 +7,7 @@ import type { ChatGate } from "./chat.ts";
 import type { ClientInterfacer } from "./client.ts";
 import type { Hub } from "./hub.ts";
 import { StrikeWindow, TokenBucket } from "./rate.ts";
-import type { ResumableSession, Resumption } from "./resume.ts";
+import type { ResumableSession } from "./session.ts";
 import type { AnyClientState, StateMachine } from "./states.ts";
 import type { Stats } from "./stats.ts";
 
@@ -45,6 +45,18 @@ export interface ClientLimits {
 }
 
 /** What every client of one server shares. */
+/** What a client asks of the session resumption (resume.ts implements it). */
+export interface ClientResumption {
+  /** A resume message (a token request, a resume request): handled, true; any other, false. */
+  handle(client: WebSocketClient, msg: Msg): boolean;
+  /** The client's session ends (a logout, its leave): its token stops working. */
+  forget(client: WebSocketClient): void;
+  /** The connection closed with `code`: whether the session is held for a resume (else the client leaves). */
+  hold(client: WebSocketClient, code: number): boolean;
+  /** A packet for a held session, kept to replay on its resume. */
+  keep(client: WebSocketClient, bytes: Uint8Array): void;
+}
+
 export interface ClientContext {
   hub: Hub;
   states: StateMachine;
@@ -55,7 +67,7 @@ export interface ClientContext {
   toRoom(client: ClientInterfacer, msg: Msg): boolean;
   /** The connection is gone and its state has been left: let go of its room and its account. */
   released(client: ClientInterfacer): void;
-  resumption: Resumption;
+  resumption: ClientResumption;
   /** What a client may say to others (chat lines, a logout's reason). */
   chat: ChatGate;
 }
