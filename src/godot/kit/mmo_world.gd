@@ -167,7 +167,10 @@ func clear() -> void:
 
 func _ready() -> void:
 	_client = (get_node_or_null(client_path) if not client_path.is_empty() else get_node_or_null(^"/root/Mmo")) as Client
-	assert(_client != null, "MmoWorld: no client (set client_path, or add mmo_client.gd as the autoload Mmo)")
+	if _client == null:
+		push_error("MmoWorld: no client (set client_path, or add mmo_client.gd as the autoload Mmo)")
+		set_process(false)
+		return
 	_client.world_frame_received.connect(_on_frame)
 	_client.world_info_received.connect(_on_info)
 	_client.world_reset.connect(func(_reason: String) -> void: _restart())
