@@ -177,6 +177,25 @@ describeGodot("the Godot kit in Godot 4", () => {
     }
   }, 60_000);
 
+  test("one message larger than Godot's default inbound buffer (64 KiB) reaches the game whole: the kit's buffer holds what the server may send", async () => {
+    const big = await startTestServer(radiusRumble, { maxChatLength: 200_000, maxPayload: 256 * 1024 });
+    const talker = await TestClient.connect(big.url);
+    expect(await register(talker, "BigTalker", "a password")).toBe("ok");
+    expect(await login(talker, "BigTalker", "a password")).toBe("ok");
+    const project = GodotProject.create({ "big.gd": script("big.gd") }, "big.gd");
+    try {
+      const run = project.run([big.url, "BigListener"]);
+      await run.line(/^READY$/, 20_000);
+      talker.send({ $case: "chat", value: { msg: "x".repeat(100_000) } });
+      expect(await run.line(/^BIG /, 20_000)).toBe("BIG 100000");
+      expect(await run.exited).toBe(0);
+    } finally {
+      project.destroy();
+      await talker.close();
+      await big.stop();
+    }
+  }, 60_000);
+
   test("persist_token: a session kept across two runs of the game (its token in user://) resumes in the second", async () => {
     const project = GodotProject.create({ "persist.gd": script("persist.gd") }, "persist.gd");
     try {

@@ -88,10 +88,12 @@ signal gave_up(code: int, reason: String)
 @export var max_attempts := 0
 ## A connection that has not opened after this many seconds is abandoned and tried again.
 @export var connect_timeout := 10.0
-## Bytes the connection can hold between two frames of the game. The server queues at most its
-## --backpressure-limit (1 MiB by default) for a client before it closes it, and replays at most its
-## --resume-buffer (256 KiB) on a resume, in one burst: Godot's default (64 KiB) would drop the rest
-## ("Buffer payload full! Dropping data."). Raise it with the server's limits.
+## Bytes the connection can hold between two frames of the game. A message larger than this is
+## dropped by Godot ("Buffer payload full! Dropping data.") without a close: the default of Godot
+## (64 KiB) loses a long chat or a large world frame (a reset frame is the whole view, and is not held
+## to the byte budget). The server queues at most its --backpressure-limit (1 MiB by default) for a
+## client; a burst of smaller messages (a resume's replay) Godot takes a buffer at a time. Raise it
+## with the server's limits.
 @export var inbound_buffer_size := 1 << 20
 ## Packets the connection can hold between two frames of the game (a replay of small chats is many).
 @export var max_queued_packets := 1 << 16
