@@ -1,5 +1,5 @@
 # For test/godot.test.ts: MmoWorld while its view moves. The autoload Mmo logs in with a view of 600
-# units and steers east for 4 s; spores come into view ahead and leave it behind. Args: URL NAME.
+# units and steers towards the world's middle for 4 s; spores come into view ahead and leave it behind. Args: URL NAME.
 # Prints VIEW JSON: how many entered and left, and any node left behind (stale) on any frame.
 extends Node
 
@@ -29,10 +29,12 @@ func _ready() -> void:
 	while world.own_node() == null:
 		await get_tree().process_frame
 	var first := entered
+	# Towards the middle of the world, where the spores are on every side.
+	var towards := (Vector2.ZERO - world.server_position(world.own_id)).angle()
 	var heading := MmoPackets.PlayerDirectionMessage.new()
-	heading.direction = 0.0
+	heading.direction = towards
 	Mmo.send_player_direction(heading)
-	world.own_velocity = Vector2(150.0, 0.0)
+	world.own_velocity = Vector2.from_angle(towards) * 150.0
 	var started := Time.get_ticks_msec()
 	while Time.get_ticks_msec() - started < 4000:
 		await get_tree().process_frame
