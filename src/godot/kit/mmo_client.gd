@@ -148,9 +148,9 @@ func close(reason := "bye") -> void:
 
 
 ## Registers an account; resolves when the server answers. `var result := await Mmo.register(...)`.
-func register(name: String, password: String, color := 0) -> Result:
+func register(account_name: String, password: String, color := 0) -> Result:
 	var message := Packets.RegisterRequestMessage.new()
-	message.username = name
+	message.username = account_name
 	message.password = password
 	message.color = color
 	var packet := Packets.Packet.new()
@@ -160,9 +160,9 @@ func register(name: String, password: String, color := 0) -> Result:
 
 ## Logs in; resolves when the server answers (then logged_in is emitted, and the session token asked
 ## for). `var result := await Mmo.login(name, password)`; `result.ok`, `result.reason`.
-func login(name: String, password: String) -> Result:
+func login(account_name: String, password: String) -> Result:
 	var message := Packets.LoginRequestMessage.new()
-	message.username = name
+	message.username = account_name
 	message.password = password
 	var packet := Packets.Packet.new()
 	packet.set_login_request(message)
