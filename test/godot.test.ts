@@ -170,6 +170,11 @@ describeGodot("the Godot kit in Godot 4", () => {
       srv = await startServerProcess(main, ["--data-dir", dir, "--port", String(port)]);
       expect(await run.line(/^RESUMED /, 20_000)).toBe(`RESUMED ${id}`);
       expect(await run.exited).toBe(0);
+      // The states in the order things happened: the close, then the retries (as many as the restart
+      // took), then the connection that resumed.
+      const told = run.lines.filter((l) => /^(STATE|DISCONNECTED|RECONNECTING|CONNECTED) /.test(l)).map((l) => l.replace(/ -?\d+.*$/, ""));
+      const squeezed = told.join(",").replace(/(,STATE RECONNECTING,RECONNECTING,STATE CONNECTING(,STATE DISCONNECTED)?)+/g, ",RETRY");
+      expect(squeezed).toBe("STATE CONNECTING,STATE OPEN,CONNECTED,STATE DISCONNECTED,DISCONNECTED,RETRY,STATE OPEN,CONNECTED");
     } finally {
       project.destroy();
       await srv.stop();

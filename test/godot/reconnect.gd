@@ -1,5 +1,5 @@
 # For test/godot.test.ts: the autoload Mmo through a server's restart. Args: URL NAME.
-# Logs in (so it holds a session token), prints each connection, close and reconnection, and quits once
+# Logs in (so it holds a session token), prints each state, connection, close and reconnection, and quits once
 # its session is back after the restart.
 extends Node
 
@@ -7,6 +7,7 @@ extends Node
 func _ready() -> void:
 	var args := OS.get_cmdline_user_args()
 	Mmo.min_backoff = 0.2
+	Mmo.state_changed.connect(func(state: MmoClient.State) -> void: print("STATE ", MmoClient.State.keys()[state]))
 	Mmo.connected.connect(func(id: int) -> void: print("CONNECTED ", id))
 	Mmo.disconnected.connect(func(code: int, _reason: String) -> void: print("DISCONNECTED ", code))
 	Mmo.reconnecting.connect(func(attempt: int, _delay: float) -> void: print("RECONNECTING ", attempt))

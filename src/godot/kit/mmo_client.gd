@@ -47,8 +47,8 @@ const POLICY_CLOSES: Array[int] = [1003, 1008, 1009]
 
 ## The connection opened and the server gave this client its id (a fresh connection, or a resumed one).
 signal connected(id: int)
-## The connection ended: on purpose (close()), or dropped (then it reconnects unless reconnect is off
-## or the close said not to).
+## An open connection ended: on purpose (close()), or dropped (then it reconnects unless reconnect is
+## off or the close said not to). An attempt that never opened is told by reconnecting or gave_up.
 signal disconnected(code: int, reason: String)
 ## The state changed (State).
 signal state_changed(state: State)
@@ -261,22 +261,28 @@ func _process(_delta: float) -> void:
 			_closed(code, reason)
 
 
+## The connection ended, or an attempt failed. In the order things happen: the state is DISCONNECTED,
+## what waited for an answer learns it will get none, disconnected is emitted (for a connection that
+## was open), then the client gives up or reconnects.
 func _closed(code: int, reason: String) -> void:
 	_resuming = false
+	_set_state(State.DISCONNECTED)
 	for request in _requests:
 		_answer(request, Result.new(false, CONNECTION_LOST))
 	_requests.clear()
-	var held := _opened_at >= 0.0 and _now() - _opened_at >= stable_after
+	var was_open := _opened_at >= 0.0
+	var held := was_open and _now() - _opened_at >= stable_after
 	_opened_at = -1.0
 	if held:
 		_backoff = min_backoff
 		_attempt = 0
-	disconnected.emit(code, reason)
+	# An attempt that never opened is no connection ending: reconnecting (or gave_up) tells of it.
+	if was_open:
+		disconnected.emit(code, reason)
 	if _on_purpose or not reconnect:
-		_set_state(State.DISCONNECTED)
-	elif code in POLICY_CLOSES:
+		return
+	if code in POLICY_CLOSES:
 		_end_session("closed by the server: %s" % reason)
-		_set_state(State.DISCONNECTED)
 		gave_up.emit(code, reason)
 	else:
 		_schedule_retry(code, reason)
