@@ -216,6 +216,23 @@ describeGodot("the Godot kit in Godot 4", () => {
     }
   }, 60_000);
 
+  test("an upgrade refused with 429 ends the kit's reconnection: it reads the status Godot's WebSocket does not tell, and gives up with the server's reason", async () => {
+    const full = await startTestServer(radiusRumble, { maxClientsPerIp: 1 });
+    const holder = await TestClient.connect(full.url);
+    const project = GodotProject.create({ "refused.gd": script("refused.gd") }, "refused.gd");
+    try {
+      const run = project.run([full.url]);
+      expect(await run.line(/^GAVE_UP /, 20_000)).toMatch(/^GAVE_UP 429 \S/);
+      expect(await run.line(/^AFTER /)).toBe("AFTER 0 DISCONNECTED");
+      expect(await run.exited).toBe(0);
+      expect(run.lines.filter((l) => l.startsWith("RECONNECTING "))).toEqual([]);
+    } finally {
+      project.destroy();
+      await holder.close();
+      await full.stop();
+    }
+  }, 60_000);
+
   test("a server that takes each connection and closes it at once does not reset the kit's backoff: each wait doubles", async () => {
     let opened = 0;
     const busy = Bun.serve({

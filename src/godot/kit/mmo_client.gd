@@ -33,6 +33,59 @@ class _Request extends RefCounted:
 	var result: Result
 
 
+## After an attempt that never opened: the same upgrade as a plain HTTP request, to read the status a
+## WebSocketPeer does not tell (403 origin refused, 429 too many from this address, 503 full).
+class _UpgradeProbe extends RefCounted:
+	var http := HTTPClient.new()
+	var host := ""
+	var path := "/"
+	var status := 0
+	var body := ""
+	var done := false
+	var _sent := false
+
+	func _init(to_url: String) -> void:
+		var secure := to_url.begins_with("wss://")
+		var rest := to_url.trim_prefix("wss://").trim_prefix("ws://")
+		var slash := rest.find("/")
+		host = rest.substr(0, slash) if slash >= 0 else rest
+		path = rest.substr(slash) if slash >= 0 else "/"
+		var hostname := host
+		var port := 443 if secure else 80
+		var colon := host.rfind(":")
+		if colon > 0 and not host.ends_with("]"):
+			hostname = host.substr(0, colon)
+			port = int(host.substr(colon + 1))
+		hostname = hostname.trim_prefix("[").trim_suffix("]")
+		if http.connect_to_host(hostname, port, TLSOptions.client() if secure else null) != OK:
+			done = true
+
+	## Polls it; true once it has its answer (status 0: none came).
+	func poll() -> bool:
+		if done:
+			return true
+		http.poll()
+		match http.get_status():
+			HTTPClient.STATUS_CONNECTED:
+				if not _sent:
+					_sent = true
+					var key := Marshalls.raw_to_base64(Crypto.new().generate_random_bytes(16))
+					http.request(HTTPClient.METHOD_GET, path, ["Host: " + host, "Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Version: 13", "Sec-WebSocket-Key: " + key])
+				elif http.has_response():
+					status = http.get_response_code()
+					done = true
+			HTTPClient.STATUS_BODY:
+				status = http.get_response_code()
+				body += http.read_response_body_chunk().get_string_from_utf8()
+				if body != "":
+					done = true
+			HTTPClient.STATUS_DISCONNECTED, HTTPClient.STATUS_CANT_RESOLVE, HTTPClient.STATUS_CANT_CONNECT, HTTPClient.STATUS_CONNECTION_ERROR, HTTPClient.STATUS_TLS_HANDSHAKE_ERROR:
+				done = true
+		if done:
+			http.close()
+		return done
+
+
 ## The reasons the kit gives itself, when the server could not answer.
 const NOT_CONNECTED := "Not connected"
 const CONNECTION_LOST := "Connection lost before the answer"
@@ -44,6 +97,9 @@ const TOKEN_REFUSALS: Array[String] = ["Session resume is off on this server", "
 ## a rule (1008 policy, 1003 unsupported data, 1009 too big). Not 1002: Godot's WebSocket reports the
 ## server's 1012 (restarting) and 1013 (try again later) as 1002 "Protocol error", codes it does not know.
 const POLICY_CLOSES: Array[int] = [1003, 1008, 1009]
+## HTTP answers to the upgrade after which it does not come back by itself either: 403 (its origin is
+## not allowed) and 429 (too many connections from its address). 503 (full) is tried again later.
+const REFUSALS: Array[int] = [403, 429]
 
 ## The connection opened and the server gave this client its id (a fresh connection, or a resumed one).
 signal connected(id: int)
@@ -66,8 +122,9 @@ signal world_reset(reason: String)
 ## The connection dropped and is tried again in `delay` seconds, for the `attempt`-th time since the
 ## last connection that held.
 signal reconnecting(attempt: int, delay: float)
-## It stopped trying: the server closed with a code that says not to come back (POLICY_CLOSES), or
-## max_attempts ran out. `code` is the close code (-1: none came).
+## It stopped trying: the server closed with a code that says not to come back (POLICY_CLOSES), refused
+## the upgrade with an HTTP status that says so (REFUSALS: 403, 429; then `code` is that status and
+## `reason` the server's text), or max_attempts ran out. `code` is -1 when none came.
 signal gave_up(code: int, reason: String)
 
 ## Reconnect by itself when the connection drops.
@@ -117,6 +174,8 @@ var _on_purpose := false
 var _resuming := false
 var _fresh_id := 0
 var _requests: Array[_Request] = []
+var _probe: _UpgradeProbe
+var _probe_since := 0.0
 
 
 func _init() -> void:
@@ -140,6 +199,7 @@ func connect_to_url(to_url: String) -> Error:
 func close(reason := "bye") -> void:
 	_on_purpose = true
 	_retry_at = -1.0
+	_probe = null
 	_end_session("closed")
 	if _peer and _peer.get_ready_state() in [WebSocketPeer.STATE_OPEN, WebSocketPeer.STATE_CONNECTING]:
 		_peer.close(1000, reason)
@@ -228,6 +288,14 @@ func _open() -> Error:
 
 
 func _process(_delta: float) -> void:
+	if _probe != null and (_probe.poll() or _now() - _probe_since > connect_timeout):
+		var probe := _probe
+		_probe = null
+		if probe.status in REFUSALS:
+			_end_session("refused by the server: %s" % probe.body.strip_edges())
+			gave_up.emit(probe.status, probe.body.strip_edges())
+		else:
+			_schedule_retry(-1, "cannot connect (HTTP %d)" % probe.status if probe.status != 0 else "cannot connect")
 	if _retry_at >= 0.0 and _now() >= _retry_at:
 		_retry_at = -1.0
 		_open()
@@ -284,6 +352,10 @@ func _closed(code: int, reason: String) -> void:
 	if code in POLICY_CLOSES:
 		_end_session("closed by the server: %s" % reason)
 		gave_up.emit(code, reason)
+	elif not was_open and not OS.has_feature("web"):
+		# Refused before it opened? The probe reads the status; then it gives up or tries again.
+		_probe = _UpgradeProbe.new(url)
+		_probe_since = _now()
 	else:
 		_schedule_retry(code, reason)
 
