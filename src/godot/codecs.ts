@@ -77,6 +77,7 @@ const DIRECTION = /^(client -> server|server -> client|both ways):\s*/i;
 export function packetCases(file: FileDescriptorProto = packetsFile()): PacketCase[] {
   const packet = packetMessages(file).find((m) => m.name === "Packet");
   if (!packet) throw new ProtocolError(`${file.name} has no message Packet`);
+  const { className } = schemaOf(file);
   const cases: PacketCase[] = [];
   for (const [j, field] of packet.message.field.entries()) {
     if (oneofOf(field) === undefined || field.type !== Type.MESSAGE) continue;
@@ -89,7 +90,7 @@ export function packetCases(file: FileDescriptorProto = packetsFile()): PacketCa
     }
     if (field.name === "packet") throw new ProtocolError(`${file.name}: a case of Packet may not be named packet (its signal would be the kit's packet_received); rename it`);
     const direction: Direction = said === "client -> server" ? "client" : said === "server -> client" ? "server" : "both";
-    cases.push({ name: field.name, number: field.number, type: field.typeName.split(".").at(-1)!, direction, doc: doc.replace(DIRECTION, "") });
+    cases.push({ name: field.name, number: field.number, type: className(field.typeName), direction, doc: doc.replace(DIRECTION, "") });
   }
   return cases;
 }
