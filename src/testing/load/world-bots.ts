@@ -150,7 +150,8 @@ export async function worldBotsWorker(task: WorldBotsTask): Promise<void> {
         }
         let seen = bot.players.get(id);
         if (list === 5) {
-          if (isPlayer) bot.players.set(id, { since: now, last: now, updates: 0, x, y });
+          // The entering entry carries the position too: the first of the pair's updates.
+          if (isPlayer) bot.players.set(id, { since: now, last: now, updates: 1, x, y });
           return;
         }
         if (!seen) return;
@@ -159,7 +160,7 @@ export async function worldBotsWorker(task: WorldBotsTask): Promise<void> {
           gaps.record(gap);
           if (bot.nearest.has(id)) nearestGaps.record(gap);
         }
-        if (now >= countingSince) seen.updates++;
+        seen.updates++;
         seen.last = now;
         seen.x = x;
         seen.y = y;
@@ -219,6 +220,8 @@ export async function worldBotsWorker(task: WorldBotsTask): Promise<void> {
   await Bun.sleep(Math.max(0, Number(go.split(" ")[1]) - wallMs()));
   counting = true;
   countingSince = performance.now();
+  // A pair in view already counts from now: what it got before is not in the window.
+  for (const bot of bots.values()) for (const seen of bot.players.values()) seen.updates = 0;
   const started = countingSince;
   const precision = 0.1;
   const steerAll = () => {
