@@ -17,6 +17,12 @@ const OWN_URGENCY = 1e12;
 const URGENCY_BUCKETS = 160;
 /** Room in a frame's budget for its header (seq, tick, reset, own). */
 const HEADER_BYTES = 20;
+/**
+ * A tick's budget not spent is kept for the next ticks, up to this many ticks' worth: a frame that
+ * needs more than its share (a view moving onto a field of spores) takes what the quiet frames before
+ * it left, and a second of frames still carries at most the budget a second (plus this much, once).
+ */
+const CARRY_TICKS = 4;
 
 /**
  * What a room tells the members that take no frames, in a world larger than their screens: called a
@@ -73,6 +79,8 @@ class Viewer {
   movers: Known[] = [];
   /** Entities with something still to send (entering, or changed) that the budget held back. */
   pending: Known[] = [];
+  /** Bytes this view may still send: a tick's budget each tick, what is not spent kept up to CARRY_TICKS' worth. */
+  allowance = 0;
 
   constructor(
     readonly clientId: number,
@@ -361,7 +369,9 @@ export class Views implements ViewTarget {
     if (!viewer.frames) return this.toClassic(viewer, centre, outer);
 
     const parts = this.parts;
-    let budget = reset ? Infinity : this.options.budgetPerTick() - HEADER_BYTES - this.leftBytes;
+    const perTick = this.options.budgetPerTick();
+    viewer.allowance = Math.min(viewer.allowance + perTick, perTick * CARRY_TICKS);
+    let budget = reset ? Infinity : viewer.allowance - HEADER_BYTES - this.leftBytes;
     parts.length = 0;
     let partsLength = 0;
     if (centre) {
@@ -400,6 +410,8 @@ export class Views implements ViewTarget {
     viewer.reset = false;
     const own = viewer.follow && known.get(viewer.follow.id)?.entered ? viewer.follow.id : 0;
     writeFrame(this.out, { seq: ++viewer.seq, tick, reset, own }, parts, partsLength, left);
+    // A reset frame is the whole view whatever it costs, and is not charged: the frames after it go on as before.
+    if (!reset) viewer.allowance = Math.max(0, viewer.allowance - this.out.length);
     this.sink.send(viewer.clientId, this.out.bytes());
   }
 
