@@ -123,8 +123,9 @@ export class RoomInstance implements RoomContext {
   }
 
   private tick(): void {
+    const started = performance.now();
     this.guard("onTick", () => this.room.onTick());
-    if (this.world) this.guard("the world's frames", () => this.world!.flush());
+    if (this.world) this.guard("the world's frames", () => this.world!.flush(started));
   }
 
   replicate(replication: Replication): Entities {

@@ -34,8 +34,17 @@ export interface Entities {
    * messages for those only. Without it, such members get whatever the room sends them.
    */
   showClassic(show: ClassicShow): void;
-  /** How long the recent ticks' frames took to make and send, in ms (for /healthz). */
-  flushStats(): { p50: number; p99: number; max: number };
+  /**
+   * The recent ticks in ms (for /healthz and the benchmarks): `tickMs`, the room's whole tick in wall
+   * time (the game's step and the frames); `framesMs`, the frames alone (made and sent).
+   */
+  timings(): { tickMs: Percentiles; framesMs: Percentiles };
+}
+
+export interface Percentiles {
+  p50: number;
+  p99: number;
+  max: number;
 }
 
 export interface WorldOptions {
@@ -72,6 +81,8 @@ export class RoomWorld implements Entities {
   private viewLog: ViewChange[] = [];
   /** How long the last ticks' frames took to make and send, ms. */
   private readonly flushMs: number[] = [];
+  /** How long the last ticks took in all (the game's step and the frames), ms. */
+  private readonly tickMs: number[] = [];
 
   constructor(
     readonly replication: Replication,
@@ -206,32 +217,43 @@ export class RoomWorld implements Entities {
     this.seq = seq;
     const views = this.viewsOf;
     applyTick(tick, this.replica, views);
-    this.timed(() => views.flush());
+    const started = performance.now();
+    this.timed(started, started, () => views.flush());
   }
 
-  /** The tick is over: one frame to each member that takes frames (and, in a cluster, the tick to the other nodes). */
-  flush(): void {
+  /**
+   * The tick is over (it began at `tickStarted`): one frame to each member that takes frames (and, in a
+   * cluster, the tick to the other nodes).
+   */
+  flush(tickStarted = performance.now()): void {
     if (this.replica) return;
+    const started = performance.now();
     if (this.link) {
       const whole = this.wholeNext;
       this.wholeNext = false;
       this.link.send(writeTick(this.table, ++this.seq, whole, whole ? (this.views?.dump() ?? []) : this.viewLog));
       this.viewLog = [];
     }
-    this.timed(() => (this.views ? this.views.flush() : this.table.endTick()));
+    this.timed(tickStarted, started, () => (this.views ? this.views.flush() : this.table.endTick()));
   }
 
-  private timed(run: () => void): void {
-    const started = performance.now();
+  private timed(tickStarted: number, started: number, run: () => void): void {
     run();
-    this.flushMs.push(performance.now() - started);
+    const now = performance.now();
+    this.flushMs.push(now - started);
+    this.tickMs.push(now - tickStarted);
     if (this.flushMs.length > FLUSH_HISTORY) this.flushMs.shift();
+    if (this.tickMs.length > FLUSH_HISTORY) this.tickMs.shift();
   }
 
-  /** The recent ticks' frame times, ms. */
-  flushStats(): { p50: number; p99: number; max: number } {
-    const sorted = [...this.flushMs].sort((a, b) => a - b);
-    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? 0;
-    return { p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? 0 };
+  timings(): { tickMs: Percentiles; framesMs: Percentiles } {
+    return { tickMs: percentiles(this.tickMs), framesMs: percentiles(this.flushMs) };
   }
+}
+
+/** The p50, p99 and max of recent durations (0 when there are none). */
+export function percentiles(values: readonly number[]): Percentiles {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? 0;
+  return { p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? 0 };
 }

@@ -51,7 +51,7 @@ export const radiusRumble = defineGame({
         const known = rooms.figures(WORLD_ROOM);
         if (known && !known.live) return { players: figure("players"), spores: figure("spores"), world: { runsOn: known.owner ?? null, reportedMsAgo: known.reportedMsAgo ?? null } };
         const w = world();
-        return { players: w.players.size, spores: w.spores.size, tickMs: w.tickStats(), framesMs: room().entities.flushStats() };
+        return { players: w.players.size, spores: w.spores.size, tickMs: w.tickStats(), roomTickMs: room().entities.timings().tickMs, framesMs: room().entities.timings().framesMs };
       },
       dashboard(): DashboardView {
         const known = rooms.figures(WORLD_ROOM);

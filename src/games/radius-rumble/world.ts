@@ -2,7 +2,7 @@
 // drops and replenishes spores, and publishes each player's state once. It knows no sockets: what it
 // says goes out through WorldOutput. Its room (world-room.ts) connects it to the framework.
 import type { Msg } from "../../packets/index.ts";
-import type { Entities, Entity } from "../../world/world.ts";
+import { percentiles, type Entities, type Entity } from "../../world/world.ts";
 import { SpatialGrid } from "./grid.ts";
 import { gaussian, type Random } from "../../rooms/random.ts";
 import {
@@ -116,6 +116,8 @@ export interface WorldOptions {
   hasClassic?: () => boolean;
   /** Told each tick's whole duration (step and fan-out) in ms, for the metrics. */
   onTick?: (ms: number) => void;
+  /** The clock a tick's own durations are measured with, ms (default performance.now; tests set their own). */
+  clock?: () => number;
 }
 
 export class World {
@@ -130,13 +132,14 @@ export class World {
   private readonly output: WorldOutput;
   private readonly maxSpores: number;
   private readonly onTick: ((ms: number) => void) | undefined;
+  private readonly clock: () => number;
   private nextSporeId = 1;
   private ticks = 0;
   /**
-   * The fan-out of the last tick, while it is being published: `spent` is the time its blocks held the
-   * event loop, the first block from the tick's start (so the step is in it), the longest of them `longestBlock`.
+   * The fan-out of the last tick, while it is being published: `started` is when the tick's step began,
+   * `longestBlock` the longest time one of its blocks held the event loop (the first from the tick's start).
    */
-  private fanout: { players: Player[]; next: number; step: number; spent: number; longestBlock: number } | undefined;
+  private fanout: { players: Player[]; next: number; started: number; step: number; longestBlock: number } | undefined;
   /** The most recent ticks' durations, for /healthz, the metrics and the benchmarks. */
   private readonly timings: { whole: number; step: number; longestBlock: number }[] = [];
   private largestPlayerRadius = PLAYER_START_RADIUS;
@@ -158,6 +161,7 @@ export class World {
     this.hasClassic = options.hasClassic ?? (() => true);
     this.byView = options.byView ?? false;
     this.onTick = options.onTick;
+    this.clock = options.clock ?? (() => performance.now());
     for (let i = 0; i < this.maxSpores; i++) this.addSpore();
   }
 
@@ -277,7 +281,7 @@ export class World {
    * turns of the event loop, so that a large world never holds the loop for the whole fan-out.
    */
   tick(): void {
-    const started = performance.now();
+    const started = this.clock();
     this.ticks++;
     for (const player of this.players.values()) {
       if (player.moving) {
@@ -293,13 +297,13 @@ export class World {
     this.deliverSpores();
     // A fan-out still running from the last tick (an overloaded loop) is finished first, so that
     // every player's state still reaches everyone once a tick, the last in line included.
-    if (this.fanout) this.publishChunk(performance.now(), Infinity);
-    const step = performance.now() - started;
-    this.fanout = { players: this.hasClassic() ? [...this.players.values()] : [], next: 0, step, spent: 0, longestBlock: 0 };
+    if (this.fanout) this.publishChunk(this.clock(), Infinity);
+    const step = this.clock() - started;
+    this.fanout = { players: this.hasClassic() ? [...this.players.values()] : [], next: 0, started, step, longestBlock: 0 };
     this.publishChunk(started);
   }
 
-  private readonly publishChunk = (blockStart = performance.now(), size = FANOUT_CHUNK): void => {
+  private readonly publishChunk = (blockStart = this.clock(), size = FANOUT_CHUNK): void => {
     const fanout = this.fanout;
     if (!fanout) return;
     const end = Math.min(fanout.players.length, fanout.next + size);
@@ -308,8 +312,7 @@ export class World {
       // One that left (or was eaten and respawned) since the step is not published from the grave.
       if (this.players.get(player.id) === player) this.output.stateToAll(player.id, playerMsg(player));
     }
-    const block = performance.now() - blockStart;
-    fanout.spent += block;
+    const block = this.clock() - blockStart;
     fanout.longestBlock = Math.max(fanout.longestBlock, block);
     if (fanout.next < fanout.players.length) setImmediate(() => this.publishChunk());
     else this.finishFanout();
@@ -318,7 +321,9 @@ export class World {
   private finishFanout(): void {
     const fanout = this.fanout!;
     this.fanout = undefined;
-    const whole = fanout.spent;
+    // Wall time, from the step's start to the fan-out's end: the turns of the event loop between its
+    // chunks are in it (what a player waits for the last update of the tick).
+    const whole = this.clock() - fanout.started;
     this.timings.push({ whole, step: fanout.step, longestBlock: fanout.longestBlock });
     if (this.timings.length > TICK_HISTORY) this.timings.shift();
     this.onTick?.(whole);
@@ -363,8 +368,9 @@ export class World {
   }
 
   /**
-   * Recent ticks, in ms: the whole work (step and fan-out), the step alone, and the longest time one
-   * tick held the event loop without a break (what delays everything else).
+   * Recent ticks, in ms: the whole tick in wall time (from the step's start to the fan-out's end), the
+   * step alone, and the longest time one tick held the event loop without a break (what delays
+   * everything else).
    */
   tickStats(): { ticks: number; p50: number; p99: number; max: number; stepP99: number; longestBlockP99: number } {
     const whole = percentiles(this.timings.map((t) => t.whole));
@@ -449,12 +455,6 @@ export class World {
       if (delivery.pending.length === 0) this.deliveries.shift();
     }
   }
-}
-
-function percentiles(samples: number[]): { p50: number; p99: number; max: number } {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? 0;
-  return { p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? 0 };
 }
 
 export function playerMsg(p: Player): Extract<Msg, { $case: "player" }> {
