@@ -393,3 +393,26 @@ describeRedis("session resume across the nodes of a cluster", () => {
     }, 60_000);
   }
 });
+
+describe("the close said first", () => {
+  test("a client with a token gets a closing message with the code and reason of its close, just before it; a client without one does not", async () => {
+    const srv = await serve({ resumeGrace: 30, maxMalformed: 1 });
+    const [withToken, without] = await Promise.all([1, 2].map(() => TestClient.connect(srv.url)));
+    clients.push(withToken!, without!);
+    for (const [c, name] of [[withToken!, "Announced"], [without!, "Unannounced"]] as const) {
+      expect(await register(c, name, "password")).toBe("ok");
+      expect(await login(c, name, "password")).toBe("ok");
+    }
+    withToken!.send({ $case: "resumeTokenRequest", value: {} });
+    await withToken!.expect("resumeToken");
+    for (const c of [withToken!, without!]) for (let i = 0; i < 2; i++) c.sendRaw(new Uint8Array([0xff, 0xff]));
+    const [closedWith, closedWithout] = await Promise.all([withToken!.closed, without!.closed]);
+    expect(closedWith.code).toBe(1008);
+    expect(closedWithout.code).toBe(1008);
+    // Everything sent before a close frame has arrived by its close event: the announcement once (the
+    // room's updates go on meanwhile, for the moment between it and the close).
+    expect(withToken!.packets.filter((p) => p.msg?.$case === "closing").map((p) => p.msg)).toEqual([{ $case: "closing", value: { code: 1008, reason: closedWith.reason } }]);
+    expect(closedWith.reason).toBe("too many malformed frames (over 1 in 10 s)");
+    expect(without!.packets.some((p) => p.msg?.$case === "closing")).toBe(false);
+  });
+});

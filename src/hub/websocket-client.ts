@@ -33,6 +33,8 @@ const LOG_INTERVAL_MS = 5000;
 const STRIKE_WINDOW_MS = 10_000;
 /** A client closed for being backed up gets this long to take its close frame before it is cut off. */
 const CLOSE_GRACE_MS = 2000;
+/** The close follows its announcement (the closing message) by this long: several frames of a game. */
+export const ANNOUNCED_CLOSE_MS = 100;
 
 /** What one client may do; see the options of the same names in src/config.ts. */
 export interface ClientLimits {
@@ -189,6 +191,8 @@ export class WebSocketClient implements ClientInterfacer {
     const { stats, limits } = this.context;
     stats.framesIn++;
     stats.bytesIn += frame.length;
+    // A client being closed is not heard any more (its close is announced, or on its way).
+    if (this.closeRequestedAt >= 0) return;
     if (!(this.bucket ??= new TokenBucket(limits.rateLimit, limits.rateBurst, now)).take(now)) {
       this.rejectOverRate(now);
       return;
@@ -344,6 +348,15 @@ export class WebSocketClient implements ClientInterfacer {
     if (!this.open || this.closeRequestedAt >= 0) return;
     this.closeRequestedAt = performance.now();
     this.log.info(`Closing client connection because: ${reason}`);
+    if (this.resumable) {
+      // A client with a token (the Godot kit) is told the code first: its WebSocket may not take the
+      // code itself. Godot's also drops what arrives in the same read as a close frame, so the close
+      // follows a moment later.
+      this.socketSend({ $case: "closing", value: { code, reason } });
+      const ws = this.ws;
+      setTimeout(() => ws.close(code, reason), ANNOUNCED_CLOSE_MS);
+      return;
+    }
     this.ws.close(code, reason);
   }
 

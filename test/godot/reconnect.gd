@@ -9,7 +9,7 @@ func _ready() -> void:
 	Mmo.min_backoff = 0.2
 	Mmo.state_changed.connect(func(state: MmoClient.State) -> void: print("STATE ", MmoClient.State.keys()[state]))
 	Mmo.connected.connect(func(id: int) -> void: print("CONNECTED ", id))
-	Mmo.disconnected.connect(func(code: int, _reason: String) -> void: print("DISCONNECTED ", code))
+	Mmo.disconnected.connect(func(code: int, reason: String) -> void: print("DISCONNECTED ", code, " ", reason))
 	Mmo.reconnecting.connect(func(attempt: int, _delay: float) -> void: print("RECONNECTING ", attempt))
 	Mmo.resumed.connect(func(id: int, _replayed: int) -> void:
 		print("RESUMED ", id)

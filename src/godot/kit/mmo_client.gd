@@ -94,8 +94,9 @@ const ALREADY_WAITING := "A login or registration is already waiting for its ans
 const TOKEN_REFUSALS: Array[String] = ["Session resume is off on this server", "Log in first to get a session token"]
 
 ## Close codes after which the client does not come back by itself: the server said the client broke
-## a rule (1008 policy, 1003 unsupported data, 1009 too big). Not 1002: Godot's WebSocket reports the
-## server's 1012 (restarting) and 1013 (try again later) as 1002 "Protocol error", codes it does not know.
+## a rule (1008 policy, 1003 unsupported data, 1009 too big). The code is the one the server announced
+## (its closing message) when it did: Godot's WebSocket reports the server's 1012 (restarting) and 1013
+## (try again later), codes it does not know, as 1002 "Protocol error".
 const POLICY_CLOSES: Array[int] = [1003, 1008, 1009]
 ## HTTP answers to the upgrade after which it does not come back by itself either: 403 (its origin is
 ## not allowed) and 429 (too many connections from its address). 503 (full) is tried again later.
@@ -176,6 +177,9 @@ var _fresh_id := 0
 var _requests: Array[_Request] = []
 var _probe: _UpgradeProbe
 var _probe_since := 0.0
+## The close the server announced (its closing message), told instead of what the WebSocket reports.
+var _announced_code := -1
+var _announced_reason := ""
 
 
 func _init() -> void:
@@ -313,6 +317,7 @@ func _process(_delta: float) -> void:
 		WebSocketPeer.STATE_OPEN:
 			if state == State.CONNECTING:
 				_opened_at = _now()
+				_announced_code = -1
 				_set_state(State.OPEN)
 				if resume_sessions and token != "":
 					# The first message of the new connection: take the session back.
@@ -323,8 +328,17 @@ func _process(_delta: float) -> void:
 			while _peer != null and _peer.get_available_packet_count() > 0:
 				_receive(_peer.get_packet())
 		WebSocketPeer.STATE_CLOSED:
-			var code := _peer.get_close_code()
-			var reason := _peer.get_close_reason()
+			# What came before the close is read first: the server's closing message among it.
+			var ended := _peer
+			while _peer == ended and ended.get_available_packet_count() > 0:
+				_receive(ended.get_packet())
+			if _peer != ended:
+				return
+			var code := ended.get_close_code()
+			var reason := ended.get_close_reason()
+			if _announced_code >= 0:
+				code = _announced_code
+				reason = _announced_reason
 			_peer = null
 			_closed(code, reason)
 
@@ -386,6 +400,9 @@ func _receive(bytes: PackedByteArray) -> void:
 				_end_session(response.reason)
 				connected.emit(id)
 				resume_failed.emit(response.reason)
+		&"closing":
+			_announced_code = packet.get_closing().code
+			_announced_reason = packet.get_closing().reason
 		&"resume_token":
 			token = packet.get_resume_token().token
 			if persist_token:

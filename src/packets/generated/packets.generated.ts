@@ -182,6 +182,15 @@ export interface ResumeResponseMessage {
 }
 
 /**
+ * The close a client with a token is about to get, said first as a message: some WebSocket libraries
+ * refuse close codes registered after RFC 6455 (Godot 4's native one reports 1012 and 1013 as 1002).
+ */
+export interface ClosingMessage {
+  code: number;
+  reason: string;
+}
+
+/**
  * World frames (110-119): a client in a room that replicates entities asks once for frames, and from
  * then on gets one world_frame per tick with what entered its view (whole), what changed (position,
  * and the state when it changed since this client last got it) and what left; positions are whole
@@ -381,6 +390,13 @@ export interface Packet {
      * the reason (the connection is a fresh one in Connected).
      */
     { $case: "resumeResponse"; value: ResumeResponseMessage }
+    | //
+    /**
+     * server -> client: to a client that asked for a session token, just before the server closes its
+     * connection: the close code and reason that follow (1012 on a restart, 1013 for a slow reader, 1008
+     * for a broken rule), for WebSocket libraries that report codes past 1011 as 1002.
+     */
+    { $case: "closing"; value: ClosingMessage }
     | //
     /** client -> server: once in a world (Radius Rumble: after the login), ask for one world_frame a tick. */
     { $case: "worldFramesRequest"; value: WorldFramesRequestMessage }
@@ -2099,6 +2115,63 @@ export const ResumeResponseMessage: MessageFns<ResumeResponseMessage> = {
   },
 };
 
+function createBaseClosingMessage(): ClosingMessage {
+  return { code: 0, reason: "" };
+}
+
+export const ClosingMessage: MessageFns<ClosingMessage> = {
+  encode(message: ClosingMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.code !== 0) {
+      writer.uint32(8).uint32(message.code);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClosingMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClosingMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.code = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBaseWorldFramesRequestMessage(): WorldFramesRequestMessage {
   return { viewRadius: 0 };
 }
@@ -2576,6 +2649,9 @@ export const Packet: MessageFns<Packet> = {
       case "resumeResponse":
         ResumeResponseMessage.encode(message.msg.value, writer.uint32(826).fork()).join();
         break;
+      case "closing":
+        ClosingMessage.encode(message.msg.value, writer.uint32(834).fork()).join();
+        break;
       case "worldFramesRequest":
         WorldFramesRequestMessage.encode(message.msg.value, writer.uint32(882).fork()).join();
         break;
@@ -2868,6 +2944,14 @@ export const Packet: MessageFns<Packet> = {
             }
 
             message.msg = { $case: "resumeResponse", value: ResumeResponseMessage.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 104: {
+            if (tag !== 834) {
+              break;
+            }
+
+            message.msg = { $case: "closing", value: ClosingMessage.decode(reader, reader.uint32()) };
             continue;
           }
           case 110: {
