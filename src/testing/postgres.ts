@@ -5,6 +5,7 @@ import { SQL } from "bun";
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { cleanUpAfterThisProcess, type Watchdog } from "./watchdog.ts";
 
 const USER = "mmo";
 const PASSWORD = "test-secret";
@@ -38,6 +39,8 @@ export function freePort(): number {
 
 export class TestPostgres {
   private databases = 0;
+  /** Stops the server and removes its folder if this process ends without destroy(). */
+  private watchdog: Watchdog | undefined;
 
   private constructor(
     private readonly bin: string,
@@ -63,6 +66,10 @@ export class TestPostgres {
     const data = join(dir, "data");
     run([...asUser, join(bin, "initdb"), "-D", data, "-U", USER, `--pwfile=${pwfile}`, "--auth=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]);
     const pg = new TestPostgres(bin, dir, freePort(), asUser);
+    pg.watchdog = cleanUpAfterThisProcess([
+      [...asUser, join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop"],
+      ["rm", "-rf", dir],
+    ]);
     pg.startServer();
     return pg;
   }
@@ -96,6 +103,7 @@ export class TestPostgres {
 
   /** Stops the server and removes its folder. */
   destroy(): void {
+    this.watchdog?.cancel();
     try {
       this.stopServer();
     } catch {

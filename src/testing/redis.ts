@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./postgres.ts";
+import { cleanUpAfterThisProcess, type Watchdog } from "./watchdog.ts";
 
 /** Why the Redis tests cannot run here, or undefined when they can. */
 export function redisUnavailable(): string | undefined {
@@ -14,6 +15,8 @@ export function redisUnavailable(): string | undefined {
 
 export class TestRedis {
   private proc: ReturnType<typeof Bun.spawn> | undefined;
+  /** Kills the server and removes its folder if this process ends without destroy(). */
+  private watchdog: Watchdog | undefined;
 
   private constructor(
     readonly port: number,
@@ -22,6 +25,11 @@ export class TestRedis {
 
   static async start(): Promise<TestRedis> {
     const redis = new TestRedis(freePort(), mkdtempSync(join(tmpdir(), "mmo-redis-")));
+    // redis-server names itself by its address ("/usr/bin/redis-server 127.0.0.1:PORT"): the one on this port is the one to stop.
+    redis.watchdog = cleanUpAfterThisProcess([
+      ["pkill", "-KILL", "-f", `redis-server 127\\.0\\.0\\.1:${redis.port}( |$)`],
+      ["rm", "-rf", redis.dir],
+    ]);
     await redis.startServer();
     return redis;
   }
@@ -69,6 +77,7 @@ export class TestRedis {
   }
 
   async destroy(): Promise<void> {
+    this.watchdog?.cancel();
     await this.kill();
     rmSync(this.dir, { recursive: true, force: true });
   }
