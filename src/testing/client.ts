@@ -12,6 +12,7 @@ export class TestClient {
   id = 0;
   private waiters: (() => void)[] = [];
   private isClosed = false;
+  private pings = 0;
 
   private constructor(readonly ws: WebSocket) {
     ws.binaryType = "arraybuffer";
@@ -89,6 +90,38 @@ export class TestClient {
   async drain(ms: number, kind?: MsgCase): Promise<Packet[]> {
     await Bun.sleep(ms);
     const taken = this.packets.filter((p) => !kind || p.msg?.$case === kind);
+    for (const p of taken) this.packets.splice(this.packets.indexOf(p), 1);
+    return taken;
+  }
+
+  /**
+   * A round trip: resolves when the server has answered a WebSocket ping sent now. The server reads a
+   * socket's frames in order and writes to it in order, so whatever it sent this client before it
+   * read the ping (because of this client's earlier frames, or of anything it handled before) has
+   * arrived by then. A check that nothing arrives waits for this, never for a fixed time.
+   */
+  roundTrip(timeoutMs = 3000): Promise<void> {
+    const payload = `round trip ${++this.pings}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.ws.removeEventListener("pong", listener);
+        reject(new Error(`no pong within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const listener = (ev: Event) => {
+        const data = (ev as MessageEvent).data as string | ArrayBuffer;
+        if ((typeof data === "string" ? data : new TextDecoder().decode(data)) !== payload) return;
+        clearTimeout(timer);
+        this.ws.removeEventListener("pong", listener);
+        resolve();
+      };
+      this.ws.addEventListener("pong", listener);
+      (this.ws as WebSocket & { ping(data: string): void }).ping(payload);
+    });
+  }
+
+  /** The packets of `kind` that arrived and were not taken yet, taken now. */
+  take(kind: MsgCase): Packet[] {
+    const taken = this.packets.filter((p) => p.msg?.$case === kind);
     for (const p of taken) this.packets.splice(this.packets.indexOf(p), 1);
     return taken;
   }
