@@ -217,6 +217,23 @@ describeGodot("the Godot kit in Godot 4", () => {
     }
   }, 60_000);
 
+  test("a guest through the kit: login_device makes an account at its first run, and the same device finds it at the next", async () => {
+    const project = GodotProject.create({ "guest.gd": script("guest.gd") }, "guest.gd");
+    try {
+      const first = project.run([srv.url]);
+      expect(await first.line(/^CREATED /, 20_000)).toBe("CREATED true");
+      const made = await first.line(/^GUEST /);
+      expect(made).toMatch(/^GUEST true Guest-[2-9A-HJ-NP-Z]{6} 32$/);
+      expect(await first.exited).toBe(0);
+      const second = project.run([srv.url]);
+      expect(await second.line(/^CREATED /, 20_000)).toBe("CREATED false");
+      expect(await second.line(/^GUEST /)).toBe(made);
+      expect(await second.exited).toBe(0);
+    } finally {
+      project.destroy();
+    }
+  }, 60_000);
+
   test("an upgrade refused with 429 ends the kit's reconnection: it reads the status Godot's WebSocket does not tell, and gives up with the server's reason", async () => {
     const full = await startTestServer(radiusRumble, { maxClientsPerIp: 1 });
     const holder = await TestClient.connect(full.url);

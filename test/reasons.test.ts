@@ -3,7 +3,7 @@
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Reason } from "../src/accounts/rules.ts";
+import { IdentityReason, Reason } from "../src/accounts/rules.ts";
 import { ChatReason } from "../src/hub/chat.ts";
 import { ResumeReason } from "../src/hub/resume.ts";
 import { FramesRefusal } from "../src/rooms/rooms.ts";
@@ -25,6 +25,13 @@ const PROMISED: [string, string][] = [
   [Reason.badLogin, "Incorrect username or password"],
   [Reason.alreadyLoggedIn, "This account is already logged in"],
   [Reason.noSuchPlayer, "No player found with that name"],
+  [Reason.usernameReserved, 'Invalid username: "#" starts the names of accounts made without a password'],
+  [IdentityReason.deviceId, "Invalid device id: 16 to 128 characters of A-Z, a-z, 0-9, - and _"],
+  [IdentityReason.unknownProvider, "Unknown login provider"],
+  [IdentityReason.ticketTooLong, "Invalid ticket: at most 4096 bytes"],
+  [IdentityReason.ticketRefused, "The provider refused the ticket"],
+  [IdentityReason.providerFailed, "The provider could not check the ticket - please try again later"],
+  [IdentityReason.failed, "Failed to log in (internal server error) - please try again later"],
   [ResumeReason.unknownToken, "Unknown or used session token"],
   [ResumeReason.expired, "Session expired - please log in again"],
   [ResumeReason.overflowed, "Too much was missed while away - please log in again"],

@@ -191,6 +191,33 @@ describePostgres("PostgreSQL", () => {
     }
   });
 
+  test("import-sqlite carries the accounts of devices too: a device logs in to the same account after the move; a second run is refused", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mmo-import-devices-"));
+    try {
+      const sqlite = await openStore({ dataDir: dir, databaseUrl: "" }, new LogCapture().logger);
+      const made = await sqlite.createIdentityAccount({ provider: "device", subject: "moving-device-0123456789" }, "#device-moving", "Guest-MOVING", 5);
+      await sqlite.close();
+      const url = await (await testPostgres()).createDatabase();
+      const first = cli("import-sqlite", join(dir, "db.sqlite"), "--database-url", url);
+      expect(first.err).toBe("");
+      expect(first.code).toBe(0);
+      const again = cli("import-sqlite", join(dir, "db.sqlite"), "--database-url", url);
+      expect(again.code).toBe(1);
+      expect(again.err).toContain("nothing was imported");
+      const srv = await startTestServer(radiusRumble, { databaseUrl: url });
+      try {
+        const c = await TestClient.connect(srv.url);
+        c.send({ $case: "deviceLoginRequest", value: { deviceId: "moving-device-0123456789", color: 0 } });
+        expect((await c.expect("identityResponse")).value).toEqual({ ok: true, reason: "", userId: made.userId, displayName: "Guest-MOVING", created: false });
+        c.close();
+      } finally {
+        await srv.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("PostgreSQL restarts in the middle of play: logins fail cleanly, the lobby and world go on, a best score waits and is saved, the server reconnects", async () => {
     const pg = await TestPostgres.start();
     const srv = await startTestServer(radiusRumble, { databaseUrl: await pg.createDatabase(), seed: 7 });

@@ -3,13 +3,13 @@
 // limited per address, and one session per account.
 import type { ClientInterfacer } from "../hub/client.ts";
 import { TokenBucket } from "../hub/rate.ts";
-import type { Stats } from "../hub/stats.ts";
+import type { LoginOutcome, Stats } from "../hub/stats.ts";
 import { errorText, quote } from "../log.ts";
-import { newDenyResponse, newOkResponse, type LoginRequestMessage, type RegisterRequestMessage } from "../packets/index.ts";
-import { UserExistsError, type Account, type Store } from "../store/store.ts";
+import { newDenyResponse, newOkResponse, type CustomLoginRequestMessage, type DeviceLoginRequestMessage, type LoginRequestMessage, type RegisterRequestMessage } from "../packets/index.ts";
+import { IdentityExistsError, UserExistsError, type Account, type Identity, type Store } from "../store/store.ts";
 import { DEFAULT_HASH_QUEUE, HashQueue, QueueFullError, type HashQueueLimits } from "./hash-queue.ts";
 import { hashPassword, MAX_PASSWORD_BYTES, verifyPassword } from "./passwords.ts";
-import { MAX_USERNAME_BYTES, passwordProblem, Reason, usernameProblem } from "./rules.ts";
+import { IdentityReason, MAX_TICKET_BYTES, MAX_USERNAME_BYTES, passwordProblem, PROVIDER_NAME, Reason, RESERVED_USERNAME_PREFIX, usernameProblem, validDeviceId } from "./rules.ts";
 import { Sessions } from "./sessions.ts";
 import { LoginThrottle } from "./throttle.ts";
 
@@ -38,9 +38,28 @@ export interface SharedAccounts {
   succeeded(username: string): void;
 }
 
+/**
+ * A game's way into accounts (a platform's tickets, its own tokens): checks a ticket and gives the
+ * player's id at the provider (at most 128 bytes), or undefined to refuse it. A rejection is taken as
+ * the provider being unreachable (the client is told to try again later).
+ */
+export type IdentityProvider = (ticket: string) => Promise<string | undefined> | string | undefined;
+
+/** The provider name of device logins. */
+export const DEVICE_PROVIDER = "device";
+const MAX_SUBJECT_BYTES = 128;
+/** The characters of generated display names: no 0/O or 1/l/I to misread. */
+const NAME_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+
+function randomName(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(6));
+  return `Guest-${[...bytes].map((b) => NAME_ALPHABET[b % NAME_ALPHABET.length]).join("")}`;
+}
+
 export class Accounts {
   readonly throttle = new LoginThrottle();
   readonly sessions = new Sessions();
+  private readonly providers = new Map<string, IdentityProvider>();
   /** Clients whose login or registration is being hashed; another one meanwhile is ignored. */
   private readonly busy = new Set<number>();
   readonly hashQueue: HashQueue;
@@ -170,6 +189,124 @@ export class Accounts {
     client.log.info(`User ${quote(username.toLowerCase())} registered`);
     client.socketSend(newOkResponse());
     return account;
+  }
+
+  /**
+   * Adds a way into accounts for custom_login_request: `name` (lower case, at most 32 characters; not
+   * "device") and the check of its tickets. A game calls it in `create`.
+   */
+  addProvider(name: string, verify: IdentityProvider): void {
+    if (!PROVIDER_NAME.test(name) || name === DEVICE_PROVIDER) throw new Error(`a login provider's name is 1-32 of a-z, 0-9, - and _, starting with a letter, and not "${DEVICE_PROVIDER}": got ${JSON.stringify(name)}`);
+    if (this.providers.has(name)) throw new Error(`the login provider "${name}" is added already`);
+    this.providers.set(name, verify);
+  }
+
+  /** A device's login: its account, made at once the first time. Answered with identity_response. */
+  async loginDevice(client: ClientInterfacer, { deviceId, color }: DeviceLoginRequestMessage): Promise<Account | undefined> {
+    if (!validDeviceId(deviceId)) return this.refuseIdentity(client, IdentityReason.deviceId, "bad_credentials");
+    return this.loginIdentity(client, { provider: DEVICE_PROVIDER, subject: deviceId }, color);
+  }
+
+  /** A login through a game's provider: its check of the ticket names the account, made the first time. */
+  async loginCustom(client: ClientInterfacer, { provider, ticket, color }: CustomLoginRequestMessage): Promise<Account | undefined> {
+    const verify = this.providers.get(provider);
+    if (!verify) return this.refuseIdentity(client, IdentityReason.unknownProvider, "bad_credentials");
+    if (Buffer.byteLength(ticket) > MAX_TICKET_BYTES) return this.refuseIdentity(client, IdentityReason.ticketTooLong, "bad_credentials");
+    if (this.busy.has(client.id)) {
+      client.log.info("Ignored a login while another is in progress");
+      return undefined;
+    }
+    const change = client.stateChanges;
+    this.busy.add(client.id);
+    let subject: string | undefined;
+    try {
+      subject = await verify(ticket);
+    } catch (err) {
+      client.log.warn(`The login provider "${provider}" could not check a ticket: ${errorText(err)}`);
+      return this.refuseIdentity(client, IdentityReason.providerFailed, "failed");
+    } finally {
+      this.busy.delete(client.id);
+    }
+    if (client.stateChanges !== change) return undefined;
+    if (subject !== undefined && (typeof subject !== "string" || subject.length === 0 || Buffer.byteLength(subject) > MAX_SUBJECT_BYTES)) {
+      client.log.error(`The login provider "${provider}" named a player with ${JSON.stringify(subject)}: an id is 1-${MAX_SUBJECT_BYTES} bytes of text`);
+      return this.refuseIdentity(client, IdentityReason.providerFailed, "failed");
+    }
+    if (subject === undefined) {
+      client.log.info(`The login provider "${provider}" refused a ticket (from ${client.ip})`);
+      return this.refuseIdentity(client, IdentityReason.ticketRefused, "bad_credentials");
+    }
+    return this.loginIdentity(client, { provider, subject }, color);
+  }
+
+  /** Finds or makes the identity's account, then claims it for the client as a password login does. */
+  private async loginIdentity(client: ClientInterfacer, identity: Identity, color: number): Promise<Account | undefined> {
+    const { store, stats } = this.deps;
+    if (this.busy.has(client.id)) {
+      client.log.info("Ignored a login while another is in progress");
+      return undefined;
+    }
+    const change = client.stateChanges;
+    this.busy.add(client.id);
+    let account: Account | undefined;
+    let created = false;
+    try {
+      account = await store.findIdentity(identity);
+      if (!account) {
+        if (!this.mayRegister(client.ipBudget)) {
+          client.log.info(`A new ${identity.provider} account refused: over ${this.deps.limits.registerPerMinute} registrations a minute from ${client.ip}`);
+          return this.refuseIdentity(client, Reason.registerLimited, "throttled");
+        }
+        account = await this.createIdentityAccount(identity, color);
+        created = account !== undefined;
+        account ??= await store.findIdentity(identity);
+      }
+    } catch (err) {
+      client.log.error(`A ${identity.provider} login failed: ${errorText(err)}`);
+      return this.refuseIdentity(client, IdentityReason.failed, "failed");
+    } finally {
+      this.busy.delete(client.id);
+    }
+    if (client.stateChanges !== change) return undefined;
+    if (!account) return this.refuseIdentity(client, IdentityReason.failed, "failed");
+    if (created) stats.registration("ok");
+    this.deps.endHeldSession?.(account.userId);
+    if (!this.sessions.claim(account.userId) || !(await this.claimShared(client, account.userId))) {
+      return this.refuseIdentity(client, Reason.alreadyLoggedIn, "already_logged_in");
+    }
+    if (client.stateChanges !== change) {
+      this.release(account.userId);
+      return undefined;
+    }
+    client.account = account;
+    stats.login("ok");
+    client.log.info(`${created ? "New account" : "Account"} ${account.userId} (${quote(account.name)}) logged in through ${identity.provider}`);
+    client.socketSend({ $case: "identityResponse", value: { ok: true, reason: "", userId: account.userId, displayName: account.name, created } });
+    return account;
+  }
+
+  /**
+   * A new account for the identity, its username one that no registration can take; undefined when a
+   * login of the same identity made it meanwhile (on this node or another).
+   */
+  private async createIdentityAccount(identity: Identity, color: number): Promise<Account | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      const username = `${RESERVED_USERNAME_PREFIX}${identity.provider}-${Buffer.from(crypto.getRandomValues(new Uint8Array(12))).toString("hex")}`;
+      try {
+        return await this.deps.store.createIdentityAccount(identity, username, randomName(), color);
+      } catch (err) {
+        if (err instanceof IdentityExistsError) return undefined;
+        // 96 random bits taken already: only by a name registered before "#" was reserved; another draw.
+        if (err instanceof UserExistsError && attempt < 3) continue;
+        throw err;
+      }
+    }
+  }
+
+  private refuseIdentity(client: ClientInterfacer, reason: string, outcome: LoginOutcome): undefined {
+    this.deps.stats.login(outcome);
+    client.socketSend({ $case: "identityResponse", value: { ok: false, reason, userId: 0, displayName: "", created: false } });
+    return undefined;
   }
 
   /** Ends the client's session, if it has one (back in the lobby, or gone). */

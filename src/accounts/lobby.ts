@@ -12,7 +12,7 @@ export const LOBBY_TOPIC = "lobby";
 export interface LobbyOptions {
   /** After a successful login (ok_response already sent): usually `client.setState("InGame", account)`. */
   afterLogin(client: ClientInterfacer, account: Account): void;
-  /** After a successful registration (committed, ok_response sent): a game's first records for the account. */
+  /** After a successful registration (committed, ok_response sent): a game's first records for the account (not called for an account a device or custom login made). */
   afterRegister?(account: Account): void;
   /** The game's own messages the lobby takes (the series' hiscore_board_request). */
   handlers?: Handlers<undefined>;
@@ -38,6 +38,14 @@ export function lobbyState(accounts: Accounts, options: LobbyOptions): ClientSta
       async registerRequest(client, request) {
         const account = await accounts.register(client, request);
         if (account) options.afterRegister?.(account);
+      },
+      async deviceLoginRequest(client, request) {
+        const account = await accounts.loginDevice(client, request);
+        if (account) options.afterLogin(client, account);
+      },
+      async customLoginRequest(client, request) {
+        const account = await accounts.loginCustom(client, request);
+        if (account) options.afterLogin(client, account);
       },
     },
     onExit(client) {

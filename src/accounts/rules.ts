@@ -9,6 +9,7 @@ export const Reason = {
   usernameTooLong: "Invalid username: too long",
   usernameWhitespace: "Invalid username: leading or trailing whitespace",
   usernameInvisible: "Invalid username: control or invisible characters",
+  usernameReserved: 'Invalid username: "#" starts the names of accounts made without a password',
   passwordEmpty: "Invalid password: empty",
   passwordTooShort: (min: number) => `Invalid password: too short (at least ${min} characters)`,
   passwordTooLong: `Invalid password: too long (at most ${MAX_PASSWORD_BYTES} bytes)`,
@@ -22,6 +23,32 @@ export const Reason = {
   unranked: "Player is unranked",
   hiscoresFailed: "Failed to get top scores - please try again later",
 } as const;
+
+/** The refusals of a device or custom login (identity_response's reason), word for word in docs/players.md. */
+export const IdentityReason = {
+  deviceId: "Invalid device id: 16 to 128 characters of A-Z, a-z, 0-9, - and _",
+  unknownProvider: "Unknown login provider",
+  ticketTooLong: "Invalid ticket: at most 4096 bytes",
+  ticketRefused: "The provider refused the ticket",
+  providerFailed: "The provider could not check the ticket - please try again later",
+  failed: "Failed to log in (internal server error) - please try again later",
+} as const;
+
+/** What a ticket may weigh: the provider's check gets at most this. */
+export const MAX_TICKET_BYTES = 4096;
+
+const DEVICE_ID = /^[A-Za-z0-9_-]{16,128}$/;
+
+/** Whether a device id is one a client may present (a random id of its own, 16-128 characters). */
+export function validDeviceId(deviceId: string): boolean {
+  return DEVICE_ID.test(deviceId);
+}
+
+/** Names of login providers: a game's `addProvider` names; "device" is the framework's own. */
+export const PROVIDER_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
+
+/** The first character of the usernames of accounts made without a password: registration refuses it. */
+export const RESERVED_USERNAME_PREFIX = "#";
 
 const byteLength = (s: string) => Buffer.byteLength(s, "utf8");
 
@@ -38,6 +65,7 @@ export function usernameProblem(username: string): string | undefined {
   if (byteLength(username) > MAX_USERNAME_BYTES) return Reason.usernameTooLong;
   if (username.trim() !== username) return Reason.usernameWhitespace;
   if (INVISIBLE.test(username)) return Reason.usernameInvisible;
+  if (username.startsWith(RESERVED_USERNAME_PREFIX)) return Reason.usernameReserved;
   return undefined;
 }
 

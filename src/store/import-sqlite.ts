@@ -39,6 +39,13 @@ interface UserRow {
   password_hash: string;
 }
 
+interface IdentityRow {
+  provider: string;
+  subject: string;
+  user_id: number;
+  created_at: number;
+}
+
 interface PlayerRow {
   id: number;
   user_id: number;
@@ -47,7 +54,7 @@ interface PlayerRow {
   color: number;
 }
 
-function readSqlite(path: string): { users: UserRow[]; players: PlayerRow[]; records: RecordSource[]; objects: ObjectSource[] } {
+function readSqlite(path: string): { users: UserRow[]; players: PlayerRow[]; identities: IdentityRow[]; records: RecordSource[]; objects: ObjectSource[] } {
   if (!existsSync(path)) throw new ImportRefusedError(`there is no file ${path}`);
   let db: Database;
   try {
@@ -60,6 +67,7 @@ function readSqlite(path: string): { users: UserRow[]; players: PlayerRow[]; rec
     return {
       users: db.query("SELECT id, username, password_hash FROM users ORDER BY id").all() as UserRow[],
       players: db.query("SELECT id, user_id, name, best_score, color FROM players ORDER BY id").all() as PlayerRow[],
+      identities: has("identities") ? (db.query("SELECT provider, subject, user_id, created_at FROM identities").all() as IdentityRow[]) : [],
       records: db.query(has("leaderboard_records") ? "SELECT * FROM leaderboard_records" : SERIES_RECORDS).all() as RecordSource[],
       objects: has("storage_objects") ? (db.query("SELECT collection, owner, key, value, bytes, updated_at FROM storage_objects").all() as ObjectSource[]) : [],
     };
@@ -72,10 +80,10 @@ function readSqlite(path: string): { users: UserRow[]; players: PlayerRow[]; rec
 
 /** Copies the accounts of the SQLite file at `path` into the store's database, all or nothing. */
 export async function importSqlite(path: string, store: PostgresStore): Promise<ImportResult> {
-  const { users, players, records, objects } = readSqlite(path);
+  const { users, players, identities, records, objects } = readSqlite(path);
   return store.sql.begin(async (tx) => {
     // Registrations wait for the few seconds this takes, so that the ids below stay free.
-    await tx`LOCK TABLE users, players, leaderboard_records, storage_objects, storage_usage IN EXCLUSIVE MODE`;
+    await tx`LOCK TABLE users, players, identities, leaderboard_records, storage_objects, storage_usage IN EXCLUSIVE MODE`;
     const names = users.map((u) => u.username);
     const taken = await tx`SELECT username FROM users WHERE username = ANY(${tx.array(names, "TEXT")}) ORDER BY username LIMIT 3`;
     if (taken.length > 0) {
@@ -98,6 +106,17 @@ export async function importSqlite(path: string, store: PostgresStore): Promise<
                            ${tx.array(players.map((p) => p.name), "TEXT")}::text[],
                            ${tx.array(players.map((p) => p.best_score), "INT8")}::bigint[],
                            ${tx.array(players.map((p) => p.color), "INT4")}::integer[])`;
+    // A device or provider id that names an account here already refuses the import, as a taken name does.
+    const claimed = await tx`
+      SELECT provider FROM identities JOIN unnest(${tx.array(identities.map((i) => i.provider), "TEXT")}::text[], ${tx.array(identities.map((i) => i.subject), "TEXT")}::text[]) AS x(p, s)
+        ON provider = x.p AND subject = x.s LIMIT 1`;
+    if (claimed.length > 0) throw new ImportRefusedError(`devices or provider ids of ${path} name accounts in the database already: it was imported before; nothing was imported`);
+    await tx`
+      INSERT INTO identities (provider, subject, user_id, created_at)
+      SELECT * FROM unnest(${tx.array(identities.map((i) => i.provider), "TEXT")}::text[],
+                           ${tx.array(identities.map((i) => i.subject), "TEXT")}::text[],
+                           ${tx.array(identities.map((i) => i.user_id + userShift), "INT8")}::bigint[],
+                           ${tx.array(identities.map((i) => i.created_at), "INT8")}::bigint[])`;
     // Records and objects belong to accounts (owner: a user id), shifted with them; game-wide objects (owner 0) are not.
     await tx`
       INSERT INTO leaderboard_records (board, owner, name, score, metadata, period, seq, updated_at)

@@ -10,7 +10,7 @@ import { PostgresBoards } from "./postgres-boards.ts";
 import { PostgresObjects } from "./postgres-objects.ts";
 import { migrate, SCHEMA_VERSION } from "./postgres-schema.ts";
 import { maskUrl, urlTarget } from "./url.ts";
-import { StoreOpenError, UserExistsError, type Account, type Store } from "./store.ts";
+import { IdentityExistsError, StoreOpenError, UserExistsError, type Account, type Identity, type Store } from "./store.ts";
 
 const POOL_SIZE = 10;
 /** SQLSTATE of a unique violation. */
@@ -92,6 +92,43 @@ export class PostgresStore implements Store {
     }
     const row = rows[0]!;
     return { userId: Number(row.userId), passwordHash, playerId: Number(row.playerId), name: username, color };
+  }
+
+  async findIdentity({ provider, subject }: Identity): Promise<Account | undefined> {
+    const rows = await this.query<AccountRow[]>(
+      (sql) => sql`
+        SELECT u.id AS "userId", u.password_hash AS "passwordHash", p.id AS "playerId", p.name AS name,
+               p.color AS color
+        FROM identities i JOIN users u ON u.id = i.user_id JOIN players p ON p.user_id = u.id
+        WHERE i.provider = ${provider} AND i.subject = ${subject} ORDER BY p.id LIMIT 1`,
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    return { ...row, userId: Number(row.userId), playerId: Number(row.playerId) };
+  }
+
+  async createIdentityAccount(identity: Identity, username: string, displayName: string, color: number): Promise<Account> {
+    // One statement, so one transaction: the user, its identity and its player exist together or not
+    // at all; two first logins of one identity at once: its primary key lets one through.
+    let rows: { userId: string; playerId: string }[];
+    try {
+      rows = await this.query(
+        (sql) => sql`
+          WITH u AS (INSERT INTO users (username, password_hash) VALUES (${username.toLowerCase()}, '') RETURNING id),
+               i AS (INSERT INTO identities (provider, subject, user_id, created_at) SELECT ${identity.provider}, ${identity.subject}, id, ${Date.now()} FROM u)
+          INSERT INTO players (user_id, name, best_score, color) SELECT id, ${displayName}, 0, ${color} FROM u
+          RETURNING user_id AS "userId", id AS "playerId"`,
+        false,
+      );
+    } catch (err) {
+      if (err instanceof SQL.PostgresError && err.errno === UNIQUE_VIOLATION) {
+        if (/identities/.test(err.message) || /identities/.test(String((err as { constraint?: string }).constraint ?? ""))) throw new IdentityExistsError(`${identity.provider} ${identity.subject}`);
+        throw new UserExistsError(username);
+      }
+      throw err;
+    }
+    const row = rows[0]!;
+    return { userId: Number(row.userId), passwordHash: "", playerId: Number(row.playerId), name: displayName, color };
   }
 
   async close(): Promise<void> {

@@ -54,6 +54,16 @@ const MIGRATIONS: string[] = [
   INSERT INTO leaderboard_records (board, owner, name, score, metadata, period, seq, updated_at)
     SELECT 'hiscores', p.user_id, (SELECT q.name FROM players q WHERE q.user_id = p.user_id ORDER BY q.id LIMIT 1), max(p.best_score), NULL, 0, 1, 0
     FROM players p GROUP BY p.user_id;`,
+  // 4: ways into an account besides its username and password (docs/players.md): a device, or a
+  // game's provider, each an external id that names one account.
+  `CREATE TABLE identities (
+    provider TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (provider, subject)
+  ) WITHOUT ROWID;
+  CREATE INDEX identities_by_user ON identities(user_id);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

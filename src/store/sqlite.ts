@@ -8,7 +8,7 @@ import { privateFolder } from "./private-folder.ts";
 import { SqliteBoards } from "./sqlite-boards.ts";
 import { SqliteObjects } from "./sqlite-objects.ts";
 import { migrate, SCHEMA_VERSION } from "./sqlite-schema.ts";
-import { StoreOpenError, UserExistsError, type Account, type Store } from "./store.ts";
+import { IdentityExistsError, StoreOpenError, UserExistsError, type Account, type Identity, type Store } from "./store.ts";
 
 export const DB_FILE = "db.sqlite";
 
@@ -41,6 +41,8 @@ export class SqliteStore implements Store {
   private readonly insertUser: Statement;
   private readonly insertPlayer: Statement;
   private readonly selectAccount: Statement<Account, [string]>;
+  private readonly insertIdentity: Statement;
+  private readonly selectIdentity: Statement<Account, [string, string]>;
 
   private constructor(
     private readonly db: Database,
@@ -57,6 +59,13 @@ export class SqliteStore implements Store {
               p.color AS color
        FROM users u JOIN players p ON p.user_id = u.id
        WHERE u.username = ? ORDER BY p.id LIMIT 1`,
+    );
+    this.insertIdentity = db.query("INSERT INTO identities (provider, subject, user_id, created_at) VALUES (?, ?, ?, ?)");
+    this.selectIdentity = db.query(
+      `SELECT u.id AS userId, u.password_hash AS passwordHash, p.id AS playerId, p.name AS name,
+              p.color AS color
+       FROM identities i JOIN users u ON u.id = i.user_id JOIN players p ON p.user_id = u.id
+       WHERE i.provider = ? AND i.subject = ? ORDER BY p.id LIMIT 1`,
     );
   }
 
@@ -110,6 +119,30 @@ export class SqliteStore implements Store {
 
   async findAccount(username: string): Promise<Account | undefined> {
     return this.selectAccount.get(username.toLowerCase()) ?? undefined;
+  }
+
+  async findIdentity({ provider, subject }: Identity): Promise<Account | undefined> {
+    return this.selectIdentity.get(provider, subject) ?? undefined;
+  }
+
+  async createIdentityAccount(identity: Identity, username: string, displayName: string, color: number): Promise<Account> {
+    return this.db.transaction(() => {
+      let userId: number;
+      try {
+        userId = Number(this.insertUser.run(username.toLowerCase(), "").lastInsertRowid);
+      } catch (err) {
+        if (err instanceof Error && /UNIQUE constraint failed/.test(err.message)) throw new UserExistsError(username);
+        throw err;
+      }
+      try {
+        this.insertIdentity.run(identity.provider, identity.subject, userId, Date.now());
+      } catch (err) {
+        if (err instanceof Error && /UNIQUE constraint failed/.test(err.message)) throw new IdentityExistsError(`${identity.provider} ${identity.subject}`);
+        throw err;
+      }
+      const playerId = Number(this.insertPlayer.run(userId, displayName, color).lastInsertRowid);
+      return { userId, passwordHash: "", playerId, name: displayName, color };
+    })();
   }
 
   async close(): Promise<void> {

@@ -16,6 +16,18 @@ export interface Account {
 /** createAccount's answer when the name is taken (names are unique case-insensitively). */
 export class UserExistsError extends Error {}
 
+/** createIdentityAccount's answer when the identity names an account already (two first logins at once). */
+export class IdentityExistsError extends Error {}
+
+/**
+ * A way into an account besides its username and password: a device ("device", the device's id) or a
+ * game's provider (its name, the id it gives the player). Each names one account.
+ */
+export interface Identity {
+  provider: string;
+  subject: string;
+}
+
 /** The store cannot be opened at start; the message names the file or the database, never a password. */
 export class StoreOpenError extends Error {}
 
@@ -26,6 +38,14 @@ export interface Store {
   findAccount(username: string): Promise<Account | undefined>;
   /** Stores a user (name lower-cased) and its player (name as typed) at once; rejects with UserExistsError. */
   createAccount(username: string, passwordHash: string, color: number): Promise<Account>;
+  /** The account an identity names, if any. */
+  findIdentity(identity: Identity): Promise<Account | undefined>;
+  /**
+   * Stores an account without a password (its username one no login can use, its player named
+   * `displayName`) and the identity that names it, at once; rejects with IdentityExistsError when the
+   * identity names an account already, UserExistsError when the username is taken.
+   */
+  createIdentityAccount(identity: Identity, username: string, displayName: string, color: number): Promise<Account>;
   readonly objects: ObjectBackend;
   readonly boards: BoardBackend;
   /** Writes what is queued, then closes. */

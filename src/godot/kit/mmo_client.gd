@@ -23,7 +23,7 @@ class Result extends RefCounted:
 		reason = why
 
 
-## A request that waits for its one answer (ok_response, deny_response or resume_token).
+## A request that waits for its one answer (ok_response, deny_response, identity_response or resume_token).
 class _Request extends RefCounted:
 	signal answered(result: Result)
 	var kind: StringName
@@ -136,6 +136,8 @@ signal gave_up(code: int, reason: String)
 ## page) resumes the session. Off by default: whoever reads the file can continue the session.
 @export var persist_token := false
 @export var token_path := "user://mmo_session.cfg"
+## Where login_device() keeps this device's id (made once, at random: the only key to its account).
+@export var device_id_path := "user://mmo_device.cfg"
 ## The first wait before a reconnection, in seconds; it doubles up to max_backoff. It starts again from
 ## min_backoff only once a connection has held for stable_after seconds, so that a server that takes
 ## connections and closes them at once (1013, busy) is not hammered.
@@ -233,6 +235,42 @@ func login(account_name: String, password: String) -> Result:
 	return await _ask(packet)
 
 
+## Logs in as this device: its first login makes an account at once (no password, a generated display
+## name, which `username` then holds), the next ones find it. `var result := await Mmo.login_device()`.
+func login_device(color := 0) -> Result:
+	var message := Packets.DeviceLoginRequestMessage.new()
+	message.device_id = device_id()
+	message.color = color
+	var packet := Packets.Packet.new()
+	packet.set_device_login_request(message)
+	return await _ask(packet)
+
+
+## Logs in through a provider the game's server added (ctx.accounts.addProvider) with its ticket.
+func login_custom(provider: String, ticket: String, color := 0) -> Result:
+	var message := Packets.CustomLoginRequestMessage.new()
+	message.provider = provider
+	message.ticket = ticket
+	message.color = color
+	var packet := Packets.Packet.new()
+	packet.set_custom_login_request(message)
+	return await _ask(packet)
+
+
+## This device's id for login_device(): 32 random hex characters, made on the first call and kept in
+## device_id_path. Never show it: it is the only key to the device's account.
+func device_id() -> String:
+	var file := ConfigFile.new()
+	if file.load(device_id_path) == OK:
+		var kept: String = file.get_value("device", "id", "")
+		if kept != "":
+			return kept
+	var made := Crypto.new().generate_random_bytes(16).hex_encode()
+	file.set_value("device", "id", made)
+	file.save(device_id_path)
+	return made
+
+
 ## Logs out of the game (back to the lobby, connected): logged_out and world_reset follow at once.
 func logout(reason := "logout") -> Error:
 	var message := Packets.DisconnectMessage.new()
@@ -248,7 +286,7 @@ func send_packet(packet: Packets.Packet) -> Error:
 	if err != OK:
 		return err
 	match packet.msg_case:
-		&"login_request", &"register_request":
+		&"login_request", &"register_request", &"device_login_request", &"custom_login_request":
 			var request := _Request.new()
 			request.kind = packet.msg_case
 			if packet.msg_case == &"login_request":
@@ -413,13 +451,13 @@ func _receive(bytes: PackedByteArray) -> void:
 			answered = _take_request()
 			result = Result.new(true)
 			if answered != null and answered.kind == &"login_request":
-				username = answered.username
-				logged_in.emit(username)
-				if resume_sessions:
-					var ask := Packets.Packet.new()
-					ask.new_resume_token_request()
-					if send_packet(ask) == OK:
-						_requests.back().own = true
+				_logged_in(answered.username)
+		&"identity_response":
+			var response := packet.get_identity_response()
+			answered = _take_request()
+			result = Result.new(response.ok, response.reason)
+			if response.ok:
+				_logged_in(response.display_name)
 		&"deny_response":
 			var reason := packet.get_deny_response().reason
 			result = Result.new(false, reason)
@@ -492,6 +530,17 @@ func _set_state(next: State) -> void:
 		return
 	state = next
 	state_changed.emit(next)
+
+
+## Logged in (by a password, a device or a provider): told, and the session token asked for.
+func _logged_in(name: String) -> void:
+	username = name
+	logged_in.emit(username)
+	if resume_sessions:
+		var ask := Packets.Packet.new()
+		ask.new_resume_token_request()
+		if send_packet(ask) == OK:
+			_requests.back().own = true
 
 
 func _now() -> float:

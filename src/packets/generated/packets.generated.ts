@@ -240,6 +240,38 @@ export interface WorldFrameMessage {
 }
 
 /**
+ * Identity (120-139): ways into an account besides a username and a password, each a login of its
+ * own in the lobby (docs/players.md). device_id: a random id the client made once and keeps (16-128
+ * characters of A-Z, a-z, 0-9, - and _); color: the new account's, as in register_request.
+ */
+export interface DeviceLoginRequestMessage {
+  deviceId: string;
+  color: number;
+}
+
+/**
+ * provider: a name the game registered (ctx.accounts.addProvider); ticket: what that provider checks
+ * (a Steam or Play Games ticket, a game's own token), at most 4,096 bytes.
+ */
+export interface CustomLoginRequestMessage {
+  provider: string;
+  ticket: string;
+  color: number;
+}
+
+/**
+ * The answer to a device or custom login: ok and the account (user_id, display_name, created: made by
+ * this login), then the game goes on as after a password login; or the reason of a refusal.
+ */
+export interface IdentityResponseMessage {
+  ok: boolean;
+  reason: string;
+  userId: number;
+  displayName: string;
+  created: boolean;
+}
+
+/**
  * Every frame on the WebSocket is one Packet. The comment above each case of the oneof starts with its
  * direction, `client -> server`, `server -> client` or `both ways` (the Godot kit makes a signal for
  * what the server sends and a send helper for what the client sends; `bun run gen` refuses a case
@@ -409,6 +441,24 @@ export interface Packet {
     | //
     /** server -> client: one a tick, what changed in this client's view (docs/protocol.md, World frames). */
     { $case: "worldFrame"; value: WorldFrameMessage }
+    | //
+    /**
+     * client -> server: in the lobby, log in with this device's id; a device seen for the first time
+     * gets a new account at once (no password, a generated display name). Answered by identity_response.
+     */
+    { $case: "deviceLoginRequest"; value: DeviceLoginRequestMessage }
+    | //
+    /**
+     * client -> server: in the lobby, log in through a provider of the game's (its hook checks the
+     * ticket and names the player); a first login makes the account. Answered by identity_response.
+     */
+    { $case: "customLoginRequest"; value: CustomLoginRequestMessage }
+    | //
+    /**
+     * server -> client: the answer to device_login_request or custom_login_request: on ok the client
+     * is logged in (the game's next state follows, as after ok_response to a login_request).
+     */
+    { $case: "identityResponse"; value: IdentityResponseMessage }
     | undefined;
 }
 
@@ -2546,6 +2596,221 @@ export const WorldFrameMessage: MessageFns<WorldFrameMessage> = {
   },
 };
 
+function createBaseDeviceLoginRequestMessage(): DeviceLoginRequestMessage {
+  return { deviceId: "", color: 0 };
+}
+
+export const DeviceLoginRequestMessage: MessageFns<DeviceLoginRequestMessage> = {
+  encode(message: DeviceLoginRequestMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deviceId !== "") {
+      writer.uint32(10).string(message.deviceId);
+    }
+    if (message.color !== 0) {
+      writer.uint32(16).int32(message.color);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeviceLoginRequestMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeviceLoginRequestMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deviceId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.color = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseCustomLoginRequestMessage(): CustomLoginRequestMessage {
+  return { provider: "", ticket: "", color: 0 };
+}
+
+export const CustomLoginRequestMessage: MessageFns<CustomLoginRequestMessage> = {
+  encode(message: CustomLoginRequestMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.provider !== "") {
+      writer.uint32(10).string(message.provider);
+    }
+    if (message.ticket !== "") {
+      writer.uint32(18).string(message.ticket);
+    }
+    if (message.color !== 0) {
+      writer.uint32(24).int32(message.color);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CustomLoginRequestMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCustomLoginRequestMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.provider = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.ticket = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.color = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseIdentityResponseMessage(): IdentityResponseMessage {
+  return { ok: false, reason: "", userId: 0, displayName: "", created: false };
+}
+
+export const IdentityResponseMessage: MessageFns<IdentityResponseMessage> = {
+  encode(message: IdentityResponseMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ok !== false) {
+      writer.uint32(8).bool(message.ok);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    if (message.userId !== 0) {
+      writer.uint32(24).uint64(message.userId);
+    }
+    if (message.displayName !== "") {
+      writer.uint32(34).string(message.displayName);
+    }
+    if (message.created !== false) {
+      writer.uint32(40).bool(message.created);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IdentityResponseMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIdentityResponseMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.userId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.displayName = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.created = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBasePacket(): Packet {
   return { senderId: 0, msg: undefined };
 }
@@ -2660,6 +2925,15 @@ export const Packet: MessageFns<Packet> = {
         break;
       case "worldFrame":
         WorldFrameMessage.encode(message.msg.value, writer.uint32(898).fork()).join();
+        break;
+      case "deviceLoginRequest":
+        DeviceLoginRequestMessage.encode(message.msg.value, writer.uint32(962).fork()).join();
+        break;
+      case "customLoginRequest":
+        CustomLoginRequestMessage.encode(message.msg.value, writer.uint32(970).fork()).join();
+        break;
+      case "identityResponse":
+        IdentityResponseMessage.encode(message.msg.value, writer.uint32(978).fork()).join();
         break;
     }
     return writer;
@@ -2979,6 +3253,36 @@ export const Packet: MessageFns<Packet> = {
             }
 
             message.msg = { $case: "worldFrame", value: WorldFrameMessage.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 120: {
+            if (tag !== 962) {
+              break;
+            }
+
+            message.msg = {
+              $case: "deviceLoginRequest",
+              value: DeviceLoginRequestMessage.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 121: {
+            if (tag !== 970) {
+              break;
+            }
+
+            message.msg = {
+              $case: "customLoginRequest",
+              value: CustomLoginRequestMessage.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 122: {
+            if (tag !== 978) {
+              break;
+            }
+
+            message.msg = { $case: "identityResponse", value: IdentityResponseMessage.decode(reader, reader.uint32()) };
             continue;
           }
         }

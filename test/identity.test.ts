@@ -1,0 +1,113 @@
+// Ways into an account besides a username and a password (docs/players.md), on SQLite and PostgreSQL,
+// over real sockets: a device's first login makes its account and its return finds it; a game's own
+// provider accepts and refuses tickets; every refusal has its fixed reason, and nobody else notices.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { IdentityReason, Reason } from "../src/accounts/rules.ts";
+import { defineGame } from "../src/rooms/game.ts";
+import { newChat } from "../src/packets/index.ts";
+import { describeStores, login, radiusRumble, register, startTestServer, storeOptions, TestClient, type TestServer } from "./helpers.ts";
+
+/** Radius Rumble with a login provider of its own: a ticket "ok:ID" names the player ID; "down" cannot be checked. */
+const withProvider = defineGame({
+  ...radiusRumble,
+  create(ctx) {
+    ctx.accounts.addProvider("arcade", async (ticket) => {
+      if (ticket === "down") throw new Error("the arcade's server does not answer");
+      return ticket.startsWith("ok:") ? ticket.slice(3) : undefined;
+    });
+    return radiusRumble.create(ctx);
+  },
+});
+
+describeStores("identity", (kind) => {
+  let srv: TestServer;
+  let devices = 0;
+  const clients: TestClient[] = [];
+  beforeAll(async () => {
+    srv = await startTestServer(withProvider, await storeOptions(kind));
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    await srv.stop();
+  });
+  const connect = async () => {
+    const c = await TestClient.connect(srv.url);
+    clients.push(c);
+    return c;
+  };
+  const newDevice = () => `device-${kind}-${++devices}-${crypto.randomUUID()}`;
+  const deviceLogin = async (c: TestClient, deviceId: string) => {
+    c.send({ $case: "deviceLoginRequest", value: { deviceId, color: 0x336699 } });
+    return (await c.expect("identityResponse")).value;
+  };
+  const customLogin = async (c: TestClient, provider: string, ticket: string) => {
+    c.send({ $case: "customLoginRequest", value: { provider, ticket, color: 0 } });
+    return (await c.expect("identityResponse")).value;
+  };
+
+  test("a device's first login makes its account (a generated name) and puts it in the game; its return finds the same account", async () => {
+    const device = newDevice();
+    const first = await connect();
+    const made = await deviceLogin(first, device);
+    expect(made).toMatchObject({ ok: true, reason: "", created: true });
+    expect(made.displayName).toMatch(/^Guest-[2-9A-HJ-NP-Z]{6}$/);
+    expect(made.userId).toBeGreaterThan(0);
+    // As after a password login: the game's next state, here Radius Rumble's world with its own player.
+    const own = await first.expect("player");
+    expect(own.value).toMatchObject({ id: first.id, name: made.displayName, color: 0x336699 });
+    await first.close();
+    const again = await connect();
+    expect(await deviceLogin(again, device)).toEqual({ ok: true, reason: "", userId: made.userId, displayName: made.displayName, created: false });
+    // Another device is another account.
+    const other = await deviceLogin(await connect(), newDevice());
+    expect(other.created).toBe(true);
+    expect(other.userId).not.toBe(made.userId);
+  });
+
+  test("one device logged in twice at once: the second is refused as a second password login is", async () => {
+    const device = newDevice();
+    expect((await deviceLogin(await connect(), device)).ok).toBe(true);
+    expect(await deviceLogin(await connect(), device)).toMatchObject({ ok: false, reason: Reason.alreadyLoggedIn });
+  });
+
+  test("device ids that are too short, too long or of other characters are refused with one reason; the client and the lobby go on", async () => {
+    const c = await connect();
+    const listener = await connect();
+    for (const bad of ["short", "x".repeat(129), "has spaces in it, sixteen+", "ünïcödé-ünïcödé-ü", ""]) {
+      expect(await deviceLogin(c, bad)).toEqual({ ok: false, reason: IdentityReason.deviceId, userId: 0, displayName: "", created: false });
+    }
+    c.send(newChat("still here"));
+    expect((await listener.expect("chat")).value.msg).toBe("still here");
+    expect((await deviceLogin(c, newDevice())).ok).toBe(true);
+  });
+
+  test("a game's provider: an accepted ticket makes the account and finds it again; refused, unknown, oversized and unanswered tickets have their reasons", async () => {
+    const subject = `arcade-player-${kind}-${crypto.randomUUID()}`;
+    const player = await connect();
+    const first = await customLogin(player, "arcade", `ok:${subject}`);
+    expect(first).toMatchObject({ ok: true, created: true });
+    expect(await customLogin(await connect(), "arcade", `ok:${subject}`)).toMatchObject({ ok: false, reason: Reason.alreadyLoggedIn });
+    await player.close();
+    const back = await customLogin(await connect(), "arcade", `ok:${subject}`);
+    expect(back).toEqual({ ok: true, reason: "", userId: first.userId, displayName: first.displayName, created: false });
+    // The same id through another provider (a device of that id) is another account.
+    const c = await connect();
+    const device = await deviceLogin(await connect(), subject);
+    expect(device).toMatchObject({ ok: true, created: true });
+    expect(device.userId).not.toBe(first.userId);
+    expect(await customLogin(c, "arcade", "not a ticket")).toMatchObject({ ok: false, reason: IdentityReason.ticketRefused });
+    expect(await customLogin(c, "steam", "ok:someone")).toMatchObject({ ok: false, reason: IdentityReason.unknownProvider });
+    expect(await customLogin(c, "device", "ok:someone")).toMatchObject({ ok: false, reason: IdentityReason.unknownProvider });
+    expect(await customLogin(c, "arcade", `ok:${"x".repeat(5000)}`)).toMatchObject({ ok: false, reason: IdentityReason.ticketTooLong });
+    expect(await customLogin(c, "arcade", "down")).toMatchObject({ ok: false, reason: IdentityReason.providerFailed });
+    expect(await customLogin(c, "arcade", `ok:${"y".repeat(200)}`)).toMatchObject({ ok: false, reason: IdentityReason.providerFailed });
+    expect(srv.logs.has('The login provider "arcade" could not check a ticket: the arcade\'s server does not answer')).toBe(true);
+  });
+
+  test("the series' flow is as it was; a name starting with # (those of accounts made without a password) cannot be registered", async () => {
+    const c = await connect();
+    expect(await register(c, `#device-${kind}`, "password")).toBe(Reason.usernameReserved);
+    expect(await register(c, `Series${kind}`, "password")).toBe("ok");
+    expect(await login(c, `Series${kind}`, "password")).toBe("ok");
+  });
+});
