@@ -8,6 +8,7 @@ import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { AccountReason } from "../src/accounts/rules.ts";
 import { duel } from "../src/games/duel/index.ts";
 import { decodePacket, encodePacket, type Msg } from "../src/packets/index.ts";
 import { generateCodecs } from "../src/godot/codecs.ts";
@@ -217,18 +218,25 @@ describeGodot("the Godot kit in Godot 4", () => {
     }
   }, 60_000);
 
-  test("a guest through the kit: login_device makes an account at its first run, and the same device finds it at the next", async () => {
+  test("a guest through the kit: login_device makes an account at its first run, links a username and password, and the same device finds it at the next", async () => {
     const project = GodotProject.create({ "guest.gd": script("guest.gd") }, "guest.gd");
     try {
-      const first = project.run([srv.url]);
+      const first = project.run([srv.url, "GodotGuest"]);
       expect(await first.line(/^CREATED /, 20_000)).toBe("CREATED true");
       const made = await first.line(/^GUEST /);
       expect(made).toMatch(/^GUEST true Guest-[2-9A-HJ-NP-Z]{6} 32$/);
+      expect(await first.line(/^LINKED /)).toBe("LINKED true ");
       expect(await first.exited).toBe(0);
-      const second = project.run([srv.url]);
+      const second = project.run([srv.url, "GodotGuest"]);
       expect(await second.line(/^CREATED /, 20_000)).toBe("CREATED false");
       expect(await second.line(/^GUEST /)).toBe(made);
+      expect(await second.line(/^LINKED /)).toBe(`LINKED false ${AccountReason.hasPassword}`);
       expect(await second.exited).toBe(0);
+      // The linked name and password reach the guest's account too.
+      const byPassword = await TestClient.connect(srv.url);
+      expect(await login(byPassword, "GodotGuest", "a password")).toBe("ok");
+      expect((await byPassword.expect("player")).value.name).toBe(made.split(" ")[2]!);
+      await byPassword.close();
     } finally {
       project.destroy();
     }

@@ -2,7 +2,7 @@
 // over real sockets: a device's first login makes its account and its return finds it; a game's own
 // provider accepts and refuses tickets; every refusal has its fixed reason, and nobody else notices.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { IdentityReason, Reason } from "../src/accounts/rules.ts";
+import { AccountReason, IdentityReason, Reason } from "../src/accounts/rules.ts";
 import { defineGame } from "../src/rooms/game.ts";
 import { newChat } from "../src/packets/index.ts";
 import { describeStores, login, radiusRumble, register, startTestServer, storeOptions, TestClient, type TestServer } from "./helpers.ts";
@@ -102,6 +102,59 @@ describeStores("identity", (kind) => {
     expect(await customLogin(c, "arcade", "down")).toMatchObject({ ok: false, reason: IdentityReason.providerFailed });
     expect(await customLogin(c, "arcade", `ok:${"y".repeat(200)}`)).toMatchObject({ ok: false, reason: IdentityReason.providerFailed });
     expect(srv.logs.has('The login provider "arcade" could not check a ticket: the arcade\'s server does not answer')).toBe(true);
+  });
+
+  const account = async (c: TestClient, msg: Parameters<TestClient["send"]>[0]) => {
+    c.send(msg);
+    return (await c.expect("accountResponse")).value;
+  };
+
+  test("a guest given a username and password keeps everything: a password login reaches the same account, and its device still does", async () => {
+    const device = newDevice();
+    const guest = await connect();
+    const made = await deviceLogin(guest, device);
+    // Something the account has: a storage object of its own.
+    const wallet = srv.services.storage.collection<{ gold: number }>("wallets");
+    expect((await wallet.put("main", { gold: 7 }, { owner: made.userId })).ok).toBe(true);
+    const name = `Linked${kind}`;
+    expect(await account(guest, { $case: "linkPasswordRequest", value: { username: name, password: "short" } })).toEqual({ ok: false, reason: Reason.passwordTooShort(8) });
+    expect(await account(guest, { $case: "linkPasswordRequest", value: { username: name, password: "a password" } })).toEqual({ ok: true, reason: "" });
+    expect(await account(guest, { $case: "linkPasswordRequest", value: { username: `${name}2`, password: "a password" } })).toEqual({ ok: false, reason: AccountReason.hasPassword });
+    await guest.close();
+    const byPassword = await connect();
+    expect(await login(byPassword, name, "a password")).toBe("ok");
+    expect((await byPassword.expect("player")).value.name).toBe(made.displayName);
+    expect((await wallet.get("main", made.userId))!.value.gold).toBe(7);
+    await byPassword.close();
+    expect(await deviceLogin(await connect(), device)).toMatchObject({ ok: true, userId: made.userId, created: false });
+  });
+
+  test("a second device linked reaches the same account; a device of another account, a bad id and a client not logged in are refused", async () => {
+    const [first, second, othersDevice] = [newDevice(), newDevice(), newDevice()];
+    const c = await connect();
+    expect(await account(c, { $case: "linkDeviceRequest", value: { deviceId: second } })).toEqual({ ok: false, reason: AccountReason.loginFirst });
+    const made = await deviceLogin(c, first);
+    expect((await deviceLogin(await connect(), othersDevice)).ok).toBe(true);
+    expect(await account(c, { $case: "linkDeviceRequest", value: { deviceId: second } })).toEqual({ ok: true, reason: "" });
+    expect(await account(c, { $case: "linkDeviceRequest", value: { deviceId: othersDevice } })).toEqual({ ok: false, reason: AccountReason.deviceTaken });
+    expect(await account(c, { $case: "linkDeviceRequest", value: { deviceId: "bad" } })).toEqual({ ok: false, reason: IdentityReason.deviceId });
+    await c.close();
+    expect(await deviceLogin(await connect(), second)).toMatchObject({ ok: true, userId: made.userId, created: false });
+  });
+
+  test("unlinking: a device of the account goes; the last way in is refused; a device not the account's is refused", async () => {
+    const [first, second] = [newDevice(), newDevice()];
+    const c = await connect();
+    const made = await deviceLogin(c, first);
+    expect(await account(c, { $case: "linkDeviceRequest", value: { deviceId: second } })).toMatchObject({ ok: true });
+    expect(await account(c, { $case: "unlinkDeviceRequest", value: { deviceId: newDevice() } })).toEqual({ ok: false, reason: AccountReason.notLinked });
+    expect(await account(c, { $case: "unlinkDeviceRequest", value: { deviceId: first } })).toEqual({ ok: true, reason: "" });
+    expect(await account(c, { $case: "unlinkDeviceRequest", value: { deviceId: second } })).toEqual({ ok: false, reason: AccountReason.lastWayIn });
+    await c.close();
+    // The unlinked device is a stranger now: its login makes a new account.
+    const again = await deviceLogin(await connect(), first);
+    expect(again).toMatchObject({ ok: true, created: true });
+    expect(again.userId).not.toBe(made.userId);
   });
 
   test("the series' flow is as it was; a name starting with # (those of accounts made without a password) cannot be registered", async () => {

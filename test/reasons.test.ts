@@ -3,7 +3,7 @@
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { IdentityReason, Reason } from "../src/accounts/rules.ts";
+import { AccountReason, IdentityReason, Reason } from "../src/accounts/rules.ts";
 import { ChatReason } from "../src/hub/chat.ts";
 import { ResumeReason } from "../src/hub/resume.ts";
 import { FramesRefusal } from "../src/rooms/rooms.ts";
@@ -32,6 +32,12 @@ const PROMISED: [string, string][] = [
   [IdentityReason.ticketRefused, "The provider refused the ticket"],
   [IdentityReason.providerFailed, "The provider could not check the ticket - please try again later"],
   [IdentityReason.failed, "Failed to log in (internal server error) - please try again later"],
+  [AccountReason.loginFirst, "Log in first"],
+  [AccountReason.hasPassword, "This account has a username and password already"],
+  [AccountReason.deviceTaken, "That device is linked to an account already"],
+  [AccountReason.notLinked, "That device is not linked to this account"],
+  [AccountReason.lastWayIn, "That is the last way into this account: link another one first"],
+  [AccountReason.failed, "Failed to change the account (internal server error) - please try again later"],
   [ResumeReason.unknownToken, "Unknown or used session token"],
   [ResumeReason.expired, "Session expired - please log in again"],
   [ResumeReason.overflowed, "Too much was missed while away - please log in again"],

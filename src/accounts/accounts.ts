@@ -5,11 +5,11 @@ import type { ClientInterfacer } from "../hub/client.ts";
 import { TokenBucket } from "../hub/rate.ts";
 import type { LoginOutcome, Stats } from "../hub/stats.ts";
 import { errorText, quote } from "../log.ts";
-import { newDenyResponse, newOkResponse, type CustomLoginRequestMessage, type DeviceLoginRequestMessage, type LoginRequestMessage, type RegisterRequestMessage } from "../packets/index.ts";
+import { newDenyResponse, newOkResponse, type CustomLoginRequestMessage, type DeviceLoginRequestMessage, type LinkPasswordRequestMessage, type LoginRequestMessage, type Msg, type RegisterRequestMessage } from "../packets/index.ts";
 import { IdentityExistsError, UserExistsError, type Account, type Identity, type Store } from "../store/store.ts";
 import { DEFAULT_HASH_QUEUE, HashQueue, QueueFullError, type HashQueueLimits } from "./hash-queue.ts";
 import { hashPassword, MAX_PASSWORD_BYTES, verifyPassword } from "./passwords.ts";
-import { IdentityReason, MAX_TICKET_BYTES, MAX_USERNAME_BYTES, passwordProblem, PROVIDER_NAME, Reason, RESERVED_USERNAME_PREFIX, usernameProblem, validDeviceId } from "./rules.ts";
+import { AccountReason, IdentityReason, MAX_TICKET_BYTES, MAX_USERNAME_BYTES, passwordProblem, PROVIDER_NAME, Reason, RESERVED_USERNAME_PREFIX, usernameProblem, validDeviceId } from "./rules.ts";
 import { Sessions } from "./sessions.ts";
 import { LoginThrottle } from "./throttle.ts";
 
@@ -307,6 +307,75 @@ export class Accounts {
     this.deps.stats.login(outcome);
     client.socketSend({ $case: "identityResponse", value: { ok: false, reason, userId: 0, displayName: "", created: false } });
     return undefined;
+  }
+
+  /** The framework's account messages, in any state: true when `msg` was one (it is answered here). */
+  handle(client: ClientInterfacer, msg: Msg): boolean {
+    switch (msg.$case) {
+      case "linkPasswordRequest":
+        void this.linkPassword(client, msg.value);
+        return true;
+      case "linkDeviceRequest":
+        void this.changeDevice(client, msg.value.deviceId, true);
+        return true;
+      case "unlinkDeviceRequest":
+        void this.changeDevice(client, msg.value.deviceId, false);
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** Gives the client's account (one without a password) a username and a password. */
+  private async linkPassword(client: ClientInterfacer, { username, password }: LinkPasswordRequestMessage): Promise<void> {
+    const account = this.accountOf(client);
+    if (!account) return this.answerAccount(client, AccountReason.loginFirst);
+    if (account.passwordHash !== "") return this.answerAccount(client, AccountReason.hasPassword);
+    const problem = usernameProblem(username) ?? passwordProblem(password, this.deps.limits.minPasswordLength);
+    if (problem) return this.answerAccount(client, problem);
+    try {
+      const hash = await this.exclusive(client, async () => {
+        if (await this.deps.store.findAccount(username)) throw new UserExistsError(username);
+        return hashPassword(password);
+      });
+      if (hash === undefined) return;
+      if (!(await this.deps.store.setCredentials(account.userId, username, hash))) return this.answerAccount(client, AccountReason.hasPassword);
+      account.passwordHash = hash;
+      client.log.info(`Account ${account.userId} (${quote(account.name)}) linked the username ${quote(username.toLowerCase())} and a password`);
+      this.answerAccount(client);
+    } catch (err) {
+      if (err instanceof UserExistsError) return this.answerAccount(client, Reason.userExists);
+      if (err instanceof QueueFullError) return this.answerAccount(client, Reason.busy);
+      client.log.error(`Linking a password to account ${account.userId} failed: ${errorText(err)}`);
+      this.answerAccount(client, AccountReason.failed);
+    }
+  }
+
+  /** Links a device to the client's account (`link`), or unlinks one from it. */
+  private async changeDevice(client: ClientInterfacer, deviceId: string, link: boolean): Promise<void> {
+    const account = this.accountOf(client);
+    if (!account) return this.answerAccount(client, AccountReason.loginFirst);
+    if (!validDeviceId(deviceId)) return this.answerAccount(client, IdentityReason.deviceId);
+    const identity = { provider: DEVICE_PROVIDER, subject: deviceId };
+    try {
+      if (link) {
+        await this.deps.store.linkIdentity(account.userId, identity);
+      } else {
+        const done = await this.deps.store.unlinkIdentity(account.userId, identity);
+        if (done !== "ok") return this.answerAccount(client, done === "last" ? AccountReason.lastWayIn : AccountReason.notLinked);
+      }
+      client.log.info(`Account ${account.userId} (${quote(account.name)}) ${link ? "linked" : "unlinked"} a device`);
+      this.answerAccount(client);
+    } catch (err) {
+      if (err instanceof IdentityExistsError) return this.answerAccount(client, AccountReason.deviceTaken);
+      client.log.error(`${link ? "Linking" : "Unlinking"} a device of account ${account.userId} failed: ${errorText(err)}`);
+      this.answerAccount(client, AccountReason.failed);
+    }
+  }
+
+  /** account_response: ok, or the reason of a refusal. */
+  private answerAccount(client: ClientInterfacer, refusal?: string): void {
+    client.socketSend({ $case: "accountResponse", value: { ok: refusal === undefined, reason: refusal ?? "" } });
   }
 
   /** Ends the client's session, if it has one (back in the lobby, or gone). */

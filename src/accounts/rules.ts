@@ -34,6 +34,16 @@ export const IdentityReason = {
   failed: "Failed to log in (internal server error) - please try again later",
 } as const;
 
+/** The refusals of link_password_request, link_device_request and unlink_device_request (account_response's reason). */
+export const AccountReason = {
+  loginFirst: "Log in first",
+  hasPassword: "This account has a username and password already",
+  deviceTaken: "That device is linked to an account already",
+  notLinked: "That device is not linked to this account",
+  lastWayIn: "That is the last way into this account: link another one first",
+  failed: "Failed to change the account (internal server error) - please try again later",
+} as const;
+
 /** What a ticket may weigh: the provider's check gets at most this. */
 export const MAX_TICKET_BYTES = 4096;
 

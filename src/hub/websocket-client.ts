@@ -72,6 +72,8 @@ export interface ClientContext {
   resumption: ClientResumption;
   /** What a client may say to others (chat lines, a logout's reason). */
   chat: ChatGate;
+  /** The framework's account messages (linking a password or a device): true when it was one. */
+  accountMessage(client: WebSocketClient, msg: Msg): boolean;
 }
 
 /**
@@ -256,6 +258,7 @@ export class WebSocketClient implements ClientInterfacer {
     const name = this.stateName;
     try {
       if (msg.$case.startsWith("resume") && this.context.resumption.handle(this, msg)) return;
+      if (this.context.accountMessage(this, msg)) return;
       if (msg.$case === "chat") {
         const said = this.context.chat.check(this, msg.value.msg, performance.now());
         if ("refused" in said) {

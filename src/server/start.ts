@@ -142,6 +142,7 @@ async function listen(
     stats,
     resumption,
     chat: new ChatGate(config),
+    accountMessage: (client, msg) => accounts.handle(client, msg),
     toRoom: (client, msg) => rooms.deliver(client, msg),
     released(client) {
       rooms.leave(client);

@@ -131,6 +131,46 @@ export class PostgresStore implements Store {
     return { userId: Number(row.userId), passwordHash: "", playerId: Number(row.playerId), name: displayName, color };
   }
 
+  async setCredentials(userId: number, username: string, passwordHash: string): Promise<boolean> {
+    try {
+      const rows = await this.query(
+        (sql) => sql`UPDATE users SET username = ${username.toLowerCase()}, password_hash = ${passwordHash} WHERE id = ${userId} AND password_hash = '' RETURNING id`,
+      );
+      return rows.length === 1;
+    } catch (err) {
+      if (err instanceof SQL.PostgresError && err.errno === UNIQUE_VIOLATION) throw new UserExistsError(username);
+      throw err;
+    }
+  }
+
+  async linkIdentity(userId: number, identity: Identity): Promise<void> {
+    try {
+      await this.query(
+        (sql) => sql`INSERT INTO identities (provider, subject, user_id, created_at) VALUES (${identity.provider}, ${identity.subject}, ${userId}, ${Date.now()})`,
+        false,
+      );
+    } catch (err) {
+      if (err instanceof SQL.PostgresError && err.errno === UNIQUE_VIOLATION) throw new IdentityExistsError(`${identity.provider} ${identity.subject}`);
+      throw err;
+    }
+  }
+
+  async unlinkIdentity(userId: number, { provider, subject }: Identity): Promise<"ok" | "unknown" | "last"> {
+    return this.query((sql) =>
+      sql.begin(async (tx) => {
+        // The account's row is locked first, so that two unlinks of its last two ways in cannot both pass.
+        await tx`SELECT id FROM users WHERE id = ${userId} FOR UPDATE`;
+        const [owner] = await tx`SELECT user_id AS "userId" FROM identities WHERE provider = ${provider} AND subject = ${subject}`;
+        if (!owner || Number(owner.userId) !== userId) return "unknown" as const;
+        const [{ ways }] = await tx`
+          SELECT (SELECT count(*) FROM identities WHERE user_id = ${userId}) + (SELECT count(*) FROM users WHERE id = ${userId} AND password_hash <> '') AS ways`;
+        if (Number(ways) <= 1) return "last" as const;
+        await tx`DELETE FROM identities WHERE provider = ${provider} AND subject = ${subject}`;
+        return "ok" as const;
+      }),
+    );
+  }
+
   async close(): Promise<void> {
     await this.sql.close({ timeout: 5 });
   }

@@ -145,6 +145,39 @@ export class SqliteStore implements Store {
     })();
   }
 
+  async setCredentials(userId: number, username: string, passwordHash: string): Promise<boolean> {
+    try {
+      return this.db.query("UPDATE users SET username = ?, password_hash = ? WHERE id = ? AND password_hash = ''").run(username.toLowerCase(), passwordHash, userId).changes === 1;
+    } catch (err) {
+      if (err instanceof Error && /UNIQUE constraint failed/.test(err.message)) throw new UserExistsError(username);
+      throw err;
+    }
+  }
+
+  async linkIdentity(userId: number, identity: Identity): Promise<void> {
+    try {
+      this.insertIdentity.run(identity.provider, identity.subject, userId, Date.now());
+    } catch (err) {
+      if (err instanceof Error && /UNIQUE constraint failed/.test(err.message)) throw new IdentityExistsError(`${identity.provider} ${identity.subject}`);
+      throw err;
+    }
+  }
+
+  async unlinkIdentity(userId: number, { provider, subject }: Identity): Promise<"ok" | "unknown" | "last"> {
+    return this.db
+      .transaction((): "ok" | "unknown" | "last" => {
+        const owner = this.db.query("SELECT user_id AS userId FROM identities WHERE provider = ? AND subject = ?").get(provider, subject) as { userId: number } | null;
+        if (owner?.userId !== userId) return "unknown";
+        const { ways } = this.db
+          .query("SELECT (SELECT count(*) FROM identities WHERE user_id = ?1) + (SELECT count(*) FROM users WHERE id = ?1 AND password_hash <> '') AS ways")
+          .get(userId) as { ways: number };
+        if (ways <= 1) return "last";
+        this.db.query("DELETE FROM identities WHERE provider = ? AND subject = ?").run(provider, subject);
+        return "ok";
+      })
+      .immediate();
+  }
+
   async close(): Promise<void> {
     this.objects.drain();
     this.db.close();

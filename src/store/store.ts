@@ -46,6 +46,18 @@ export interface Store {
    * identity names an account already, UserExistsError when the username is taken.
    */
   createIdentityAccount(identity: Identity, username: string, displayName: string, color: number): Promise<Account>;
+  /**
+   * Gives an account without a password (one made by an identity) a username and a password hash;
+   * false when it has a password already; rejects with UserExistsError when the username is taken.
+   */
+  setCredentials(userId: number, username: string, passwordHash: string): Promise<boolean>;
+  /** Links an identity to an account; rejects with IdentityExistsError when it names an account already. */
+  linkIdentity(userId: number, identity: Identity): Promise<void>;
+  /**
+   * Unlinks an identity from the account, in one transaction: "unknown" when it does not name this
+   * account, "last" when it is the account's last way in (no password, no other identity).
+   */
+  unlinkIdentity(userId: number, identity: Identity): Promise<"ok" | "unknown" | "last">;
   readonly objects: ObjectBackend;
   readonly boards: BoardBackend;
   /** Writes what is queued, then closes. */

@@ -1,6 +1,7 @@
-# For test/godot.test.ts: a guest through the kit (login_device). Args: URL. Logs in as this device and
-# prints GUEST OK CREATED NAME (CREATED: whether the server made the account now; NAME: Mmo.username,
-# the generated display name), then quits; a second run of the same project is the same device.
+# For test/godot.test.ts: a guest through the kit (login_device). Args: URL NAME. Logs in as this device
+# and prints CREATED (whether the server made the account now) and GUEST OK NAME LENGTH (NAME:
+# Mmo.username, the generated display name; LENGTH: the device id's); a first run then links NAME and
+# a password (LINKED OK), a later run logs in with them on a second connection (PASSWORD OK).
 extends Node
 
 
@@ -12,6 +13,8 @@ func _ready() -> void:
 	await Mmo.connected
 	var result := await Mmo.login_device(0x336699)
 	print("GUEST ", result.ok, " ", Mmo.username, " ", Mmo.device_id().length())
+	var linked := await Mmo.link_password(args[1], "a password")
+	print("LINKED ", linked.ok, " ", linked.reason)
 	Mmo.close()
 	await get_tree().create_timer(0.2).timeout
 	get_tree().quit(0)

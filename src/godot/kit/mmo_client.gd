@@ -23,7 +23,8 @@ class Result extends RefCounted:
 		reason = why
 
 
-## A request that waits for its one answer (ok_response, deny_response, identity_response or resume_token).
+## A request that waits for its one answer (ok_response, deny_response, identity_response,
+## account_response or resume_token).
 class _Request extends RefCounted:
 	signal answered(result: Result)
 	var kind: StringName
@@ -257,6 +258,35 @@ func login_custom(provider: String, ticket: String, color := 0) -> Result:
 	return await _ask(packet)
 
 
+## Logged in by a device or a provider: gives the account a username and a password (the rules of
+## register()), after which login() reaches it too, with everything it has.
+func link_password(account_name: String, password: String) -> Result:
+	var message := Packets.LinkPasswordRequestMessage.new()
+	message.username = account_name
+	message.password = password
+	var packet := Packets.Packet.new()
+	packet.set_link_password_request(message)
+	return await _ask(packet)
+
+
+## Logged in: links a device (by default this one) to the account, so that its login_device() reaches it.
+func link_device(id := "") -> Result:
+	var message := Packets.LinkDeviceRequestMessage.new()
+	message.device_id = id if id != "" else device_id()
+	var packet := Packets.Packet.new()
+	packet.set_link_device_request(message)
+	return await _ask(packet)
+
+
+## Logged in: unlinks a device from the account (refused for its last way in).
+func unlink_device(id: String) -> Result:
+	var message := Packets.UnlinkDeviceRequestMessage.new()
+	message.device_id = id
+	var packet := Packets.Packet.new()
+	packet.set_unlink_device_request(message)
+	return await _ask(packet)
+
+
 ## This device's id for login_device(): 32 random hex characters, made on the first call and kept in
 ## device_id_path. Never show it: it is the only key to the device's account.
 func device_id() -> String:
@@ -286,7 +316,7 @@ func send_packet(packet: Packets.Packet) -> Error:
 	if err != OK:
 		return err
 	match packet.msg_case:
-		&"login_request", &"register_request", &"device_login_request", &"custom_login_request":
+		&"login_request", &"register_request", &"device_login_request", &"custom_login_request", &"link_password_request", &"link_device_request", &"unlink_device_request":
 			var request := _Request.new()
 			request.kind = packet.msg_case
 			if packet.msg_case == &"login_request":
@@ -452,6 +482,9 @@ func _receive(bytes: PackedByteArray) -> void:
 			result = Result.new(true)
 			if answered != null and answered.kind == &"login_request":
 				_logged_in(answered.username)
+		&"account_response":
+			answered = _take_request()
+			result = Result.new(packet.get_account_response().ok, packet.get_account_response().reason)
 		&"identity_response":
 			var response := packet.get_identity_response()
 			answered = _take_request()

@@ -272,6 +272,30 @@ export interface IdentityResponseMessage {
 }
 
 /**
+ * Gives the logged-in account, made by a device or a provider, a username and a password (the rules
+ * of register_request): from then on a password login reaches it too, with everything it has.
+ */
+export interface LinkPasswordRequestMessage {
+  username: string;
+  password: string;
+}
+
+/** Links a device (this one, or a second) to the logged-in account, or unlinks one from it. */
+export interface LinkDeviceRequestMessage {
+  deviceId: string;
+}
+
+export interface UnlinkDeviceRequestMessage {
+  deviceId: string;
+}
+
+/** The answer to link_password_request, link_device_request or unlink_device_request, in order. */
+export interface AccountResponseMessage {
+  ok: boolean;
+  reason: string;
+}
+
+/**
  * Every frame on the WebSocket is one Packet. The comment above each case of the oneof starts with its
  * direction, `client -> server`, `server -> client` or `both ways` (the Godot kit makes a signal for
  * what the server sends and a send helper for what the client sends; `bun run gen` refuses a case
@@ -459,6 +483,30 @@ export interface Packet {
      * is logged in (the game's next state follows, as after ok_response to a login_request).
      */
     { $case: "identityResponse"; value: IdentityResponseMessage }
+    | //
+    /**
+     * client -> server: logged in, give this account a username and password (one made by a device
+     * or a provider, which has none). Answered by account_response.
+     */
+    { $case: "linkPasswordRequest"; value: LinkPasswordRequestMessage }
+    | //
+    /**
+     * client -> server: logged in, link a device to this account (its logins then reach it). Answered
+     * by account_response.
+     */
+    { $case: "linkDeviceRequest"; value: LinkDeviceRequestMessage }
+    | //
+    /**
+     * client -> server: logged in, unlink a device from this account; refused for its last way in.
+     * Answered by account_response.
+     */
+    { $case: "unlinkDeviceRequest"; value: UnlinkDeviceRequestMessage }
+    | //
+    /**
+     * server -> client: the answer to link_password_request, link_device_request or
+     * unlink_device_request: ok, or the reason of a refusal.
+     */
+    { $case: "accountResponse"; value: AccountResponseMessage }
     | undefined;
 }
 
@@ -2811,6 +2859,212 @@ export const IdentityResponseMessage: MessageFns<IdentityResponseMessage> = {
   },
 };
 
+function createBaseLinkPasswordRequestMessage(): LinkPasswordRequestMessage {
+  return { username: "", password: "" };
+}
+
+export const LinkPasswordRequestMessage: MessageFns<LinkPasswordRequestMessage> = {
+  encode(message: LinkPasswordRequestMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.username !== "") {
+      writer.uint32(10).string(message.username);
+    }
+    if (message.password !== "") {
+      writer.uint32(18).string(message.password);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LinkPasswordRequestMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLinkPasswordRequestMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.username = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.password = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseLinkDeviceRequestMessage(): LinkDeviceRequestMessage {
+  return { deviceId: "" };
+}
+
+export const LinkDeviceRequestMessage: MessageFns<LinkDeviceRequestMessage> = {
+  encode(message: LinkDeviceRequestMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deviceId !== "") {
+      writer.uint32(10).string(message.deviceId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LinkDeviceRequestMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLinkDeviceRequestMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deviceId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseUnlinkDeviceRequestMessage(): UnlinkDeviceRequestMessage {
+  return { deviceId: "" };
+}
+
+export const UnlinkDeviceRequestMessage: MessageFns<UnlinkDeviceRequestMessage> = {
+  encode(message: UnlinkDeviceRequestMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deviceId !== "") {
+      writer.uint32(10).string(message.deviceId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnlinkDeviceRequestMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnlinkDeviceRequestMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deviceId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseAccountResponseMessage(): AccountResponseMessage {
+  return { ok: false, reason: "" };
+}
+
+export const AccountResponseMessage: MessageFns<AccountResponseMessage> = {
+  encode(message: AccountResponseMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ok !== false) {
+      writer.uint32(8).bool(message.ok);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AccountResponseMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAccountResponseMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBasePacket(): Packet {
   return { senderId: 0, msg: undefined };
 }
@@ -2934,6 +3188,18 @@ export const Packet: MessageFns<Packet> = {
         break;
       case "identityResponse":
         IdentityResponseMessage.encode(message.msg.value, writer.uint32(978).fork()).join();
+        break;
+      case "linkPasswordRequest":
+        LinkPasswordRequestMessage.encode(message.msg.value, writer.uint32(986).fork()).join();
+        break;
+      case "linkDeviceRequest":
+        LinkDeviceRequestMessage.encode(message.msg.value, writer.uint32(994).fork()).join();
+        break;
+      case "unlinkDeviceRequest":
+        UnlinkDeviceRequestMessage.encode(message.msg.value, writer.uint32(1002).fork()).join();
+        break;
+      case "accountResponse":
+        AccountResponseMessage.encode(message.msg.value, writer.uint32(1010).fork()).join();
         break;
     }
     return writer;
@@ -3283,6 +3549,47 @@ export const Packet: MessageFns<Packet> = {
             }
 
             message.msg = { $case: "identityResponse", value: IdentityResponseMessage.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 123: {
+            if (tag !== 986) {
+              break;
+            }
+
+            message.msg = {
+              $case: "linkPasswordRequest",
+              value: LinkPasswordRequestMessage.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 124: {
+            if (tag !== 994) {
+              break;
+            }
+
+            message.msg = {
+              $case: "linkDeviceRequest",
+              value: LinkDeviceRequestMessage.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 125: {
+            if (tag !== 1002) {
+              break;
+            }
+
+            message.msg = {
+              $case: "unlinkDeviceRequest",
+              value: UnlinkDeviceRequestMessage.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 126: {
+            if (tag !== 1010) {
+              break;
+            }
+
+            message.msg = { $case: "accountResponse", value: AccountResponseMessage.decode(reader, reader.uint32()) };
             continue;
           }
         }
