@@ -157,6 +157,27 @@ describeStores("identity", (kind) => {
     expect(again.userId).not.toBe(made.userId);
   });
 
+  test("a display-name change is seen on the boards at once and in the store; bad names are refused", async () => {
+    const c = await connect();
+    const device = newDevice();
+    const made = await deviceLogin(c, device);
+    const board = srv.services.leaderboards.get("hiscores")!;
+    await board.submit(made.userId, 4242, { name: made.displayName });
+    const newName = `Renamed ${kind}`;
+    for (const [bad, reason] of [["", AccountReason.nameEmpty], ["x".repeat(21), AccountReason.nameTooLong], [" padded", AccountReason.nameWhitespace], ["zero\u200bwidth", AccountReason.nameInvisible]] as const) {
+      expect(await account(c, { $case: "displayNameRequest", value: { name: bad } })).toEqual({ ok: false, reason });
+    }
+    expect(await account(c, { $case: "displayNameRequest", value: { name: newName } })).toEqual({ ok: true, reason: "" });
+    expect(board.recordOf(made.userId)).toMatchObject({ name: newName, score: 4242 });
+    expect(board.rankOf(made.userId)).toBe(board.search(newName));
+    await board.flush();
+    const stored = await srv.services.store.boards.loadRecords("hiscores", 0);
+    expect(stored.find((r) => r.owner === made.userId)).toMatchObject({ name: newName, score: 4242 });
+    // The next login of the account is under the new name.
+    await c.close();
+    expect(await deviceLogin(await connect(), device)).toMatchObject({ ok: true, userId: made.userId, displayName: newName });
+  });
+
   test("the series' flow is as it was; a name starting with # (those of accounts made without a password) cannot be registered", async () => {
     const c = await connect();
     expect(await register(c, `#device-${kind}`, "password")).toBe(Reason.usernameReserved);

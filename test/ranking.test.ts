@@ -17,7 +17,7 @@ function modelRank(players: Map<number, PlayerScore>, name: string): number | un
 }
 
 describe("ranking", () => {
-  test("positions and boards match the model through random registrations and raises", () => {
+  test("positions, boards and name searches match the model through random registrations, raises and renames", () => {
     const random = seededRandom(7);
     const players = new Map<number, PlayerScore>();
     // Start from a bulk load, as at start-up, then play.
@@ -30,6 +30,12 @@ describe("ranking", () => {
         const id = nextId++;
         players.set(id, { id, name: `P${id}`, score: 0 });
         ranking.add({ id, name: `P${id}`, score: 0 });
+      } else if (roll < 0.3) {
+        // A display name changed, often to a name another player has (or had).
+        const id = 1 + Math.floor(random() * (nextId - 1));
+        const player = players.get(id)!;
+        player.name = `P${1 + Math.floor(random() * (nextId - 1))}`;
+        ranking.set({ ...player });
       } else {
         const id = 1 + Math.floor(random() * (nextId - 1));
         const score = Math.floor(random() * 60);

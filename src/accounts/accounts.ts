@@ -9,7 +9,7 @@ import { newDenyResponse, newOkResponse, type CustomLoginRequestMessage, type De
 import { IdentityExistsError, UserExistsError, type Account, type Identity, type Store } from "../store/store.ts";
 import { DEFAULT_HASH_QUEUE, HashQueue, QueueFullError, type HashQueueLimits } from "./hash-queue.ts";
 import { hashPassword, MAX_PASSWORD_BYTES, verifyPassword } from "./passwords.ts";
-import { AccountReason, IdentityReason, MAX_TICKET_BYTES, MAX_USERNAME_BYTES, passwordProblem, PROVIDER_NAME, Reason, RESERVED_USERNAME_PREFIX, usernameProblem, validDeviceId } from "./rules.ts";
+import { AccountReason, displayNameProblem, IdentityReason, MAX_TICKET_BYTES, MAX_USERNAME_BYTES, passwordProblem, PROVIDER_NAME, Reason, RESERVED_USERNAME_PREFIX, usernameProblem, validDeviceId } from "./rules.ts";
 import { Sessions } from "./sessions.ts";
 import { LoginThrottle } from "./throttle.ts";
 
@@ -26,6 +26,8 @@ export interface AccountsDeps {
   endHeldSession?(userId: number): void;
   /** Ends a live session of the account continued through a resume token (a password login takes the account back). */
   endResumedSession?(userId: number): boolean;
+  /** The account's display name changed: its records on the boards take it. */
+  renamed?(userId: number, name: string): Promise<void>;
 }
 
 /** What a cluster adds to accounts; a node that cannot reach it serves its own clients alone. */
@@ -321,6 +323,9 @@ export class Accounts {
       case "unlinkDeviceRequest":
         void this.changeDevice(client, msg.value.deviceId, false);
         return true;
+      case "displayNameRequest":
+        void this.rename(client, msg.value.name);
+        return true;
       default:
         return false;
     }
@@ -371,6 +376,24 @@ export class Accounts {
       client.log.error(`${link ? "Linking" : "Unlinking"} a device of account ${account.userId} failed: ${errorText(err)}`);
       this.answerAccount(client, AccountReason.failed);
     }
+  }
+
+  /** A new display name for the client's account: its player, and its records on the boards. */
+  private async rename(client: ClientInterfacer, name: string): Promise<void> {
+    const account = this.accountOf(client);
+    if (!account) return this.answerAccount(client, AccountReason.loginFirst);
+    const problem = displayNameProblem(name);
+    if (problem) return this.answerAccount(client, problem);
+    try {
+      await this.deps.store.setDisplayName(account.playerId, name);
+    } catch (err) {
+      client.log.error(`Renaming account ${account.userId} failed: ${errorText(err)}`);
+      return this.answerAccount(client, AccountReason.failed);
+    }
+    client.log.info(`Account ${account.userId} renamed ${quote(account.name)} to ${quote(name)}`);
+    account.name = name;
+    await this.deps.renamed?.(account.userId, name);
+    this.answerAccount(client);
   }
 
   /** account_response: ok, or the reason of a refusal. */

@@ -36,6 +36,10 @@ export const IdentityReason = {
 
 /** The refusals of link_password_request, link_device_request and unlink_device_request (account_response's reason). */
 export const AccountReason = {
+  nameEmpty: "Invalid display name: empty",
+  nameTooLong: "Invalid display name: too long",
+  nameWhitespace: "Invalid display name: leading or trailing whitespace",
+  nameInvisible: "Invalid display name: control or invisible characters",
   loginFirst: "Log in first",
   hasPassword: "This account has a username and password already",
   deviceTaken: "That device is linked to an account already",
@@ -76,6 +80,15 @@ export function usernameProblem(username: string): string | undefined {
   if (username.trim() !== username) return Reason.usernameWhitespace;
   if (INVISIBLE.test(username)) return Reason.usernameInvisible;
   if (username.startsWith(RESERVED_USERNAME_PREFIX)) return Reason.usernameReserved;
+  return undefined;
+}
+
+/** The reason a display name cannot be taken, or undefined when it can (the rules of usernames, in bytes). */
+export function displayNameProblem(name: string): string | undefined {
+  if (name.length === 0) return AccountReason.nameEmpty;
+  if (byteLength(name) > MAX_USERNAME_BYTES) return AccountReason.nameTooLong;
+  if (name.trim() !== name) return AccountReason.nameWhitespace;
+  if (INVISIBLE.test(name)) return AccountReason.nameInvisible;
   return undefined;
 }
 

@@ -118,6 +118,7 @@ async function listen(
       shared: clusterAccounts,
       endHeldSession: (userId) => resumption.endHeldOf(userId),
       endResumedSession: (userId) => resumption.endResumedOf(userId),
+      renamed: (userId, name) => leaderboards.rename(userId, name),
     }),
     rooms: new Rooms({ hub, storage, leaderboards, log, seed, now: () => services.now(), shared, viewBudget: config.viewBudget }),
   };

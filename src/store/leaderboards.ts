@@ -120,6 +120,14 @@ export class Leaderboard {
     return this.flush();
   }
 
+  /** The owner's record under a new name (its display name changed), its score kept; nothing when it has none. */
+  rename(owner: number, name: string): Promise<void> {
+    this.roll();
+    const score = this.ranking.scoreOf(owner);
+    if (score === undefined) return Promise.resolve();
+    return this.submit(owner, this.operator === "increment" ? 0 : score, { name });
+  }
+
   /** `limit` records from the 0-based position `offset` (the best first). */
   top(limit = 10, offset = 0): BoardRecord[] {
     this.roll();
@@ -280,6 +288,11 @@ export class Leaderboards {
   async load(): Promise<void> {
     this.newest = await this.backend.newestChange();
     await Promise.all([...this.boards.values()].map((board) => board.load()));
+  }
+
+  /** An account's display name changed: its records on every board take it. Resolves once written or kept. */
+  async rename(owner: number, name: string): Promise<void> {
+    await Promise.all([...this.boards.values()].map((board) => board.rename(owner, name)));
   }
 
   /** Records another node wrote: each board takes what is newer than what it has. */

@@ -143,6 +143,10 @@ export class PostgresStore implements Store {
     }
   }
 
+  async setDisplayName(playerId: number, name: string): Promise<void> {
+    await this.query((sql) => sql`UPDATE players SET name = ${name} WHERE id = ${playerId}`);
+  }
+
   async linkIdentity(userId: number, identity: Identity): Promise<void> {
     try {
       await this.query(

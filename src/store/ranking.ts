@@ -106,7 +106,29 @@ export class Ranking {
   set({ id, name, score }: RankedScore): void {
     const node = this.nodeOf.get(id);
     if (node === undefined) return this.insert(this.newNode({ id, name, score }));
+    if (name !== this.names[node]) this.rename(node, name);
     if (this.sign * score !== this.score[node]) this.move(node, this.sign * score);
+  }
+
+  /**
+   * A node's player under a new name (a display name changed). The old name, if this node held it,
+   * passes to the oldest other holder (a scan: renames are rare); the new one is this node's unless
+   * an older player has it.
+   */
+  private rename(node: number, name: string): void {
+    const old = foldName(this.names[node]!);
+    this.names[node] = name;
+    if (this.byName.get(old) === node) {
+      this.byName.delete(old);
+      let heir = NONE;
+      for (let other = 1; other < this.nodes; other++) {
+        if (other !== node && this.nodeOf.get(this.playerId[other]!) === other && foldName(this.names[other]!) === old && (heir === NONE || this.playerId[other]! < this.playerId[heir]!)) heir = other;
+      }
+      if (heir !== NONE) this.byName.set(old, heir);
+    }
+    const folded = foldName(name);
+    const holder = this.byName.get(folded);
+    if (holder === undefined || this.playerId[holder]! > this.playerId[node]!) this.byName.set(folded, node);
   }
 
   /** best = the better of the two; an owner not ranked (yet) is ignored. */

@@ -154,6 +154,10 @@ export class SqliteStore implements Store {
     }
   }
 
+  async setDisplayName(playerId: number, name: string): Promise<void> {
+    this.db.query("UPDATE players SET name = ? WHERE id = ?").run(name, playerId);
+  }
+
   async linkIdentity(userId: number, identity: Identity): Promise<void> {
     try {
       this.insertIdentity.run(identity.provider, identity.subject, userId, Date.now());

@@ -51,6 +51,8 @@ export interface Store {
    * false when it has a password already; rejects with UserExistsError when the username is taken.
    */
   setCredentials(userId: number, username: string, passwordHash: string): Promise<boolean>;
+  /** Renames the account's player (its display name). */
+  setDisplayName(playerId: number, name: string): Promise<void>;
   /** Links an identity to an account; rejects with IdentityExistsError when it names an account already. */
   linkIdentity(userId: number, identity: Identity): Promise<void>;
   /**

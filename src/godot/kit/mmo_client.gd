@@ -287,6 +287,18 @@ func unlink_device(id: String) -> Result:
 	return await _ask(packet)
 
 
+## Logged in: a new display name for the account (its boards' records take it; `username` too).
+func set_display_name(display_name: String) -> Result:
+	var message := Packets.DisplayNameRequestMessage.new()
+	message.name = display_name
+	var packet := Packets.Packet.new()
+	packet.set_display_name_request(message)
+	var result: Result = await _ask(packet)
+	if result.ok:
+		username = display_name
+	return result
+
+
 ## This device's id for login_device(): 32 random hex characters, made on the first call and kept in
 ## device_id_path. Never show it: it is the only key to the device's account.
 func device_id() -> String:
@@ -316,7 +328,7 @@ func send_packet(packet: Packets.Packet) -> Error:
 	if err != OK:
 		return err
 	match packet.msg_case:
-		&"login_request", &"register_request", &"device_login_request", &"custom_login_request", &"link_password_request", &"link_device_request", &"unlink_device_request":
+		&"login_request", &"register_request", &"device_login_request", &"custom_login_request", &"link_password_request", &"link_device_request", &"unlink_device_request", &"display_name_request":
 			var request := _Request.new()
 			request.kind = packet.msg_case
 			if packet.msg_case == &"login_request":

@@ -296,6 +296,14 @@ export interface AccountResponseMessage {
 }
 
 /**
+ * A new display name for the logged-in account (1 to 20 bytes, no leading or trailing whitespace, no
+ * control or invisible characters): its records on the boards take it at once.
+ */
+export interface DisplayNameRequestMessage {
+  name: string;
+}
+
+/**
  * Every frame on the WebSocket is one Packet. The comment above each case of the oneof starts with its
  * direction, `client -> server`, `server -> client` or `both ways` (the Godot kit makes a signal for
  * what the server sends and a send helper for what the client sends; `bun run gen` refuses a case
@@ -507,6 +515,12 @@ export interface Packet {
      * unlink_device_request: ok, or the reason of a refusal.
      */
     { $case: "accountResponse"; value: AccountResponseMessage }
+    | //
+    /**
+     * client -> server: logged in, change this account's display name (its boards' records follow;
+     * the player in a running world keeps its name until it next enters). Answered by account_response.
+     */
+    { $case: "displayNameRequest"; value: DisplayNameRequestMessage }
     | undefined;
 }
 
@@ -3065,6 +3079,52 @@ export const AccountResponseMessage: MessageFns<AccountResponseMessage> = {
   },
 };
 
+function createBaseDisplayNameRequestMessage(): DisplayNameRequestMessage {
+  return { name: "" };
+}
+
+export const DisplayNameRequestMessage: MessageFns<DisplayNameRequestMessage> = {
+  encode(message: DisplayNameRequestMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DisplayNameRequestMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDisplayNameRequestMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBasePacket(): Packet {
   return { senderId: 0, msg: undefined };
 }
@@ -3200,6 +3260,9 @@ export const Packet: MessageFns<Packet> = {
         break;
       case "accountResponse":
         AccountResponseMessage.encode(message.msg.value, writer.uint32(1010).fork()).join();
+        break;
+      case "displayNameRequest":
+        DisplayNameRequestMessage.encode(message.msg.value, writer.uint32(1018).fork()).join();
         break;
     }
     return writer;
@@ -3590,6 +3653,17 @@ export const Packet: MessageFns<Packet> = {
             }
 
             message.msg = { $case: "accountResponse", value: AccountResponseMessage.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 127: {
+            if (tag !== 1018) {
+              break;
+            }
+
+            message.msg = {
+              $case: "displayNameRequest",
+              value: DisplayNameRequestMessage.decode(reader, reader.uint32()),
+            };
             continue;
           }
         }
