@@ -5,7 +5,8 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { AccountReason, IdentityReason, Reason } from "../src/accounts/rules.ts";
 import { defineGame } from "../src/rooms/game.ts";
 import { newChat } from "../src/packets/index.ts";
-import { describeStores, login, radiusRumble, register, startTestServer, storeOptions, TestClient, type TestServer } from "./helpers.ts";
+import type { ServerProcess } from "../src/testing/server-process.ts";
+import { clusterOf, clusterOnRedis, describeRedis, describeStores, login, radiusRumble, register, startTestServer, storeOptions, TestClient, waitFor, type TestServer } from "./helpers.ts";
 
 /** Radius Rumble with a login provider of its own: a ticket "ok:ID" names the player ID; "down" cannot be checked. */
 const withProvider = defineGame({
@@ -184,4 +185,59 @@ describeStores("identity", (kind) => {
     expect(await register(c, `Series${kind}`, "password")).toBe("ok");
     expect(await login(c, `Series${kind}`, "password")).toBe("ok");
   });
+});
+
+describeRedis("identity across a cluster", () => {
+  const cluster = clusterOnRedis("mmo-identity-cluster-");
+  const clients: TestClient[] = [];
+  afterAll(() => Promise.all(clients.splice(0).map((c) => c.close().catch(() => undefined))));
+  const connect = async (node: ServerProcess) => {
+    const c = await TestClient.connect(node.url);
+    clients.push(c);
+    return c;
+  };
+  const ask = async <K extends "identityResponse" | "accountResponse">(c: TestClient, msg: Parameters<TestClient["send"]>[0], answer: K) => {
+    c.send(msg);
+    return (await c.expect(answer)).value;
+  };
+  /** Whether the node's hiscores find `name` (the series' search). */
+  async function onBoard(node: ServerProcess, name: string): Promise<boolean> {
+    const c = await connect(node);
+    c.send({ $case: "hiscoreBoardRequest", value: {} });
+    await c.expect("hiscoreBoard");
+    c.send({ $case: "searchHiscore", value: { name } });
+    const answer = await c.nextOf(["hiscoreBoard", "denyResponse"]);
+    await c.close();
+    return answer.msg?.$case === "hiscoreBoard" && answer.msg.value.hiscores.some((h) => h.name === name);
+  }
+
+  test("three nodes: a device's account is one account on every node, logged in once; a password linked on one logs in on another; a rename on one is on another's board", async () => {
+    for (const name of ["i1", "i2", "i3"]) await cluster.node(name);
+    const [a, b, c] = cluster.nodes as [ServerProcess, ServerProcess, ServerProcess];
+    await waitFor(async () => (await Promise.all(cluster.nodes.map(clusterOf))).every((h) => h.nodes.length === 3), 8000, "every node to see the three");
+    const device = `cluster-device-${crypto.randomUUID()}`;
+    const onA = await connect(a);
+    const made = await ask(onA, { $case: "deviceLoginRequest", value: { deviceId: device, color: 0 } }, "identityResponse");
+    expect(made).toMatchObject({ ok: true, created: true });
+    // Logged in on a, so refused on b; once a's connection is gone, b finds the same account.
+    expect(await ask(await connect(b), { $case: "deviceLoginRequest", value: { deviceId: device, color: 0 } }, "identityResponse")).toMatchObject({ ok: false, reason: Reason.alreadyLoggedIn });
+    await onA.close();
+    const onB = await connect(b);
+    await waitFor(async () => {
+      const answer = await ask(onB, { $case: "deviceLoginRequest", value: { deviceId: device, color: 0 } }, "identityResponse");
+      return answer.ok && answer.userId === made.userId && !answer.created;
+    }, 5000, "the device's account on b once a let it go");
+    expect(await ask(onB, { $case: "linkPasswordRequest", value: { username: "ClusterGuest", password: "a password" } }, "accountResponse")).toEqual({ ok: true, reason: "" });
+    await onB.close();
+    const onC = await connect(c);
+    await waitFor(async () => (await login(onC, "ClusterGuest", "a password")) === "ok", 5000, "the password linked on b to log in on c");
+    // A rename on c: a's board finds the account under its new name.
+    const renamer = await connect(c);
+    expect(await register(renamer, "Renamer", "password")).toBe("ok");
+    expect(await login(renamer, "Renamer", "password")).toBe("ok");
+    await waitFor(() => onBoard(a, "Renamer"), 5000, "the registration on a's board");
+    expect(await ask(renamer, { $case: "displayNameRequest", value: { name: "Renamed" } }, "accountResponse")).toEqual({ ok: true, reason: "" });
+    await waitFor(() => onBoard(a, "Renamed"), 5000, "the rename on a's board");
+    expect(await onBoard(a, "Renamer")).toBe(false);
+  }, 60_000);
 });
