@@ -3,6 +3,7 @@
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { ModerationReason } from "../src/accounts/moderation.ts";
 import { AccountReason, IdentityReason, Reason } from "../src/accounts/rules.ts";
 import { ChatReason } from "../src/hub/chat.ts";
 import { ResumeReason } from "../src/hub/resume.ts";
@@ -36,6 +37,9 @@ const PROMISED: [string, string][] = [
   [AccountReason.nameTooLong, "Invalid display name: too long"],
   [AccountReason.nameWhitespace, "Invalid display name: leading or trailing whitespace"],
   [AccountReason.nameInvisible, "Invalid display name: control or invisible characters"],
+  [ModerationReason.kicked("REASON"), "Kicked by an operator: REASON"],
+  [ModerationReason.banned({ reason: "REASON", until: Date.parse("2027-01-01T00:00:00Z") }), "Banned until 2027-01-01T00:00:00.000Z: REASON"],
+  [ModerationReason.banned({ reason: "REASON", until: 0 }), "Banned for good: REASON"],
   [AccountReason.loginFirst, "Log in first"],
   [AccountReason.hasPassword, "This account has a username and password already"],
   [AccountReason.deviceTaken, "That device is linked to an account already"],

@@ -28,6 +28,8 @@ export interface AccountsDeps {
   endResumedSession?(userId: number): boolean;
   /** The account's display name changed: its records on the boards take it. */
   renamed?(userId: number, name: string): Promise<void>;
+  /** Why the account may not log in now (an operator's ban), or undefined. */
+  refusal?(userId: number): Promise<string | undefined>;
 }
 
 /** What a cluster adds to accounts; a node that cannot reach it serves its own clients alone. */
@@ -126,6 +128,13 @@ export class Accounts {
     }
     this.throttle.recordSuccess(username);
     this.deps.shared?.succeeded(username);
+    const banned = await this.banned(client, account.userId);
+    if (banned !== undefined) {
+      stats.login("bad_credentials");
+      client.socketSend(newDenyResponse(banned));
+      return undefined;
+    }
+    if (client.stateChanges !== change) return undefined;
     this.deps.endHeldSession?.(account.userId);
     if (this.deps.endResumedSession?.(account.userId)) client.log.info(`User ${quote(username)} took the account back from a session continued through its token`);
     if (!this.sessions.claim(account.userId) || !(await this.claimShared(client, account.userId))) {
@@ -272,6 +281,9 @@ export class Accounts {
     if (client.stateChanges !== change) return undefined;
     if (!account) return this.refuseIdentity(client, IdentityReason.failed, "failed");
     if (created) stats.registration("ok");
+    const banned = await this.banned(client, account.userId);
+    if (banned !== undefined) return this.refuseIdentity(client, banned, "bad_credentials");
+    if (client.stateChanges !== change) return undefined;
     this.deps.endHeldSession?.(account.userId);
     if (!this.sessions.claim(account.userId) || !(await this.claimShared(client, account.userId))) {
       return this.refuseIdentity(client, Reason.alreadyLoggedIn, "already_logged_in");
@@ -394,6 +406,18 @@ export class Accounts {
     account.name = name;
     await this.deps.renamed?.(account.userId, name);
     this.answerAccount(client);
+  }
+
+  /** The account's ban as the client is told it, or undefined; a store that cannot say lets the login through (logged). */
+  private async banned(client: ClientInterfacer, userId: number): Promise<string | undefined> {
+    try {
+      const refusal = await this.deps.refusal?.(userId);
+      if (refusal !== undefined) client.log.info(`Login of account ${userId} refused: ${refusal}`);
+      return refusal;
+    } catch (err) {
+      client.log.error(`Could not read whether account ${userId} is banned (${errorText(err)}); let in`);
+      return undefined;
+    }
   }
 
   /** account_response: ok, or the reason of a refusal. */

@@ -72,6 +72,12 @@ export class ClusterSessions {
     return node ?? undefined;
   }
 
+  /** The node the account is logged in on, if any. */
+  async holder(userId: number): Promise<string | undefined> {
+    const node = (await this.redis.send("GET", [sessionKey(userId)])) as string | null;
+    return node ?? undefined;
+  }
+
   /** The session moved to another node (which took the key): this node no longer refreshes it. */
   movedAway(userId: number): void {
     this.held.delete(userId);

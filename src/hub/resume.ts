@@ -236,6 +236,29 @@ export class Resumption implements ClientResumption {
     return false;
   }
 
+  /**
+   * An operator put the account out (a kick, a ban): its connections on this node close with `reason`
+   * and `code`, its held sessions end, and none of its tokens resumes. Returns how many there were.
+   */
+  putOut(userId: number, reason: string, code: number): number {
+    const ofAccount = (client: WebSocketClient) => (client.account as { userId?: number } | undefined)?.userId === userId;
+    let count = 0;
+    for (const client of [...this.held]) {
+      if (!ofAccount(client)) continue;
+      this.end(client, "an operator put its account out");
+      count++;
+    }
+    for (const client of [...this.hub.clients.values()]) {
+      if (!client.open || !ofAccount(client)) continue;
+      client.log.info(`Put out by an operator: ${reason}`);
+      this.forget(client);
+      client.close(reason, code);
+      client.leave();
+      count++;
+    }
+    return count;
+  }
+
   endHeldOf(userId: number): void {
     for (const client of this.held) {
       if ((client.account as { userId?: number } | undefined)?.userId === userId) this.end(client, "its account logged in again");

@@ -4,6 +4,7 @@
 // throttle of the other nodes' failed logins.
 import { LOBBY_TOPIC } from "../accounts/lobby.ts";
 import type { Accounts, SharedAccounts } from "../accounts/accounts.ts";
+import type { Moderation, ModerationDeps } from "../accounts/moderation.ts";
 import type { Cluster } from "../cluster/cluster.ts";
 import { FrameKind, type Frame } from "../cluster/frames.ts";
 import { Freshness, STALE_MS } from "../cluster/freshness.ts";
@@ -17,7 +18,13 @@ import type { RecordRow } from "../store/store.ts";
 import { QUEUE_ENTRY_TTL_MS, type MatchMade, type Matches, type SharedQueues } from "../rooms/matches.ts";
 import type { ResumeEvent } from "./resume-link.ts";
 
-type ClusterEvent = RoomEvent | ResumeEvent | { type: "match"; match: MatchMade } | { type: "board"; rows: RecordRow[] } | { type: "login"; ok: boolean; username: string; ip: string };
+type ClusterEvent =
+  | RoomEvent
+  | ResumeEvent
+  | { type: "match"; match: MatchMade }
+  | { type: "board"; rows: RecordRow[] }
+  | { type: "login"; ok: boolean; username: string; ip: string }
+  | { type: "put-out"; userId: number; reason: string };
 
 /** Boards re-read the store this often, for events the bus lost without an outage being noticed. */
 const BOARD_CATCH_UP_MS = 30_000;
@@ -47,6 +54,18 @@ export function sharedAccounts(cluster: Cluster, log: Logger): SharedAccounts & 
       for (const { username, ip } of missed) cluster.bus.toAll(event({ type: "login", ok: false, username, ip }));
       if (missed.length > 0) log.info(`Cluster: told the other nodes of ${missed.length} failed login(s) made while Redis was away`);
       missed = [];
+    },
+  };
+}
+
+/** An operator's kick or ban reaches the account on every node; where it is logged in, from Redis. */
+export function clusterModeration(cluster: Cluster): NonNullable<ModerationDeps["cluster"]> {
+  return {
+    node: cluster.node,
+    putOut: (userId, reason) => cluster.bus.toAll(event({ type: "put-out", userId, reason })),
+    onlineElsewhere: async (userId) => {
+      const node = await cluster.sessions.holder(userId);
+      return node ? [node] : [];
     },
   };
 }
@@ -105,12 +124,13 @@ export interface ClusterLinkParts {
   leaderboards: Leaderboards;
   log: Logger;
   matches: Matches;
+  moderation: Moderation;
   /** Sessions moving between nodes (resume-link.ts). */
   resumeEvent(origin: string, resumeEvent: ResumeEvent): void;
 }
 
 export function linkCluster(cluster: Cluster, parts: ClusterLinkParts): void {
-  const { hub, throttle, shared, accounts, leaderboards, matches, log, resumeEvent } = parts;
+  const { hub, throttle, shared, accounts, leaderboards, matches, moderation, log, resumeEvent } = parts;
   hub.span(LOBBY_TOPIC);
   hub.attachRelay((topic, sender, exclude, bytes, superseded) => cluster.bus.toAll({ kind: FrameKind.topic, topic, sender, exclude, superseded, bytes }));
   leaderboards.onChange = (rows) => cluster.bus.toAll(event({ type: "board", rows }));
@@ -153,6 +173,8 @@ export function linkCluster(cluster: Cluster, parts: ClusterLinkParts): void {
         return;
       case "match":
         return matches.made(clusterEvent.match);
+      case "put-out":
+        return moderation.putOutHere(clusterEvent.userId, clusterEvent.reason);
       case "resume-take":
       case "resume-refused":
       case "resume-cut":

@@ -30,6 +30,8 @@ export interface RouteDeps {
   clientFiles: ClientFiles | undefined;
   /** /healthz: the body, and whether the server is stopping (503). */
   health(): { body: Record<string, unknown>; stopping: boolean };
+  /** The admin API's paths (src/http/admin.ts), behind the admin token. */
+  admin: Record<string, (req: Request) => Promise<Response>>;
 }
 
 type Route = (req: Request, server: Server<SocketData>) => Response | Promise<Response> | undefined;
@@ -44,6 +46,7 @@ export function routes(deps: RouteDeps): Record<string, Route> {
     "/metrics": (req, server) => guarded(deps, req, server, () => deps.metrics.response()),
     "/dashboard": (req, server) => guarded(deps, req, server, () => deps.dashboard.page()),
     "/dashboard/events": (req, server) => guarded(deps, req, server, () => deps.dashboard.events(req, server)),
+    ...Object.fromEntries(Object.entries(deps.admin).map(([path, answer]): [string, Route] => [path, (req, server) => guarded(deps, req, server, () => answer(req))])),
   };
 }
 

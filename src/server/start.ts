@@ -3,9 +3,11 @@
 import type { Server } from "bun";
 import pkg from "../../package.json" with { type: "json" };
 import { Accounts } from "../accounts/accounts.ts";
+import { Moderation, PUT_OUT_CLOSE } from "../accounts/moderation.ts";
 import type { Cluster } from "../cluster/cluster.ts";
 import type { Config } from "../config.ts";
 import { ChatGate } from "../hub/chat.ts";
+import { adminApi } from "../http/admin.ts";
 import { Dashboard } from "../http/dashboard.ts";
 import { Metrics } from "../http/metrics.ts";
 import { Hub, localIds } from "../hub/hub.ts";
@@ -26,7 +28,7 @@ import type { Store } from "../store/store.ts";
 import { Admission } from "./admission.ts";
 import { ProxyTrust } from "./client-address.ts";
 import { loadClientFiles, loadTls } from "./files.ts";
-import { clusterMetrics, linkCluster, sharedAccounts, sharedQueues, withClusterTiles } from "./cluster-link.ts";
+import { clusterMetrics, clusterModeration, linkCluster, sharedAccounts, sharedQueues, withClusterTiles } from "./cluster-link.ts";
 import { Lifecycle } from "./lifecycle.ts";
 import { readSavedRun, restoreRun, saveRun, type RestartParts } from "./restart.ts";
 import { linkResume } from "./resume-link.ts";
@@ -119,6 +121,7 @@ async function listen(
       endHeldSession: (userId) => resumption.endHeldOf(userId),
       endResumedSession: (userId) => resumption.endResumedOf(userId),
       renamed: (userId, name) => leaderboards.rename(userId, name),
+      refusal: (userId) => moderation.refusal(userId),
     }),
     rooms: new Rooms({ hub, storage, leaderboards, log, seed, now: () => services.now(), shared, viewBudget: config.viewBudget }),
   };
@@ -150,10 +153,21 @@ async function listen(
       accounts.logout(client);
     },
   };
+  const moderation = new Moderation({
+    store,
+    log,
+    clock: Date.now,
+    connectionsOf: (userId) =>
+      [...hub.clients.values()]
+        .filter((client) => client.open && (client.account as { userId?: number } | undefined)?.userId === userId)
+        .map((client) => ({ clientId: client.id, state: client.stateName, address: client.ip, room: rooms.membershipOf(client.id)?.id ?? null })),
+    putOut: (userId, reason) => resumption.putOut(userId, reason, PUT_OUT_CLOSE),
+    cluster: cluster && clusterModeration(cluster),
+  });
   const restartParts: RestartParts = { hub, rooms, accounts, resumption, context, log };
   if (cluster && shared) {
     const resumeEvent = linkResume({ cluster, hub, rooms, shared, accounts, resumption, context, tokenTtlMs: (config.resumeGrace + 60) * 1000, log });
-    linkCluster(cluster, { hub, throttle: clusterAccounts!, shared, accounts, leaderboards, matches, log, resumeEvent });
+    linkCluster(cluster, { hub, throttle: clusterAccounts!, shared, accounts, leaderboards, matches, moderation, log, resumeEvent });
   }
   const lifecycle = new Lifecycle({
     hub,
@@ -173,8 +187,8 @@ async function listen(
 
   log.info(
     config.adminToken
-      ? "Operators: /metrics and /dashboard answer whoever shows the --admin-token"
-      : "Operators: /metrics and /dashboard answer direct loopback requests only (a loopback socket that names no forwarding hop); set --admin-token to read them from elsewhere or through a proxy",
+      ? "Operators: /metrics, /dashboard and /admin/* answer whoever shows the --admin-token"
+      : "Operators: /metrics, /dashboard and /admin/* answer direct loopback requests only (a loopback socket that names no forwarding hop); set --admin-token to read them from elsewhere or through a proxy",
   );
   log.info(
     config.trustProxy.length > 0
@@ -192,6 +206,7 @@ async function listen(
     metrics,
     dashboard,
     clientFiles,
+    admin: adminApi(moderation, store),
     health: () => ({
       stopping: lifecycle.isStopping,
       body: {

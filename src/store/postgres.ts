@@ -10,7 +10,7 @@ import { PostgresBoards } from "./postgres-boards.ts";
 import { PostgresObjects } from "./postgres-objects.ts";
 import { migrate, SCHEMA_VERSION } from "./postgres-schema.ts";
 import { maskUrl, urlTarget } from "./url.ts";
-import { IdentityExistsError, StoreOpenError, UserExistsError, type Account, type Identity, type Store } from "./store.ts";
+import { IdentityExistsError, StoreOpenError, UserExistsError, type Account, type AuditEntry, type Ban, type Identity, type PlayerRecord, type Store } from "./store.ts";
 
 const POOL_SIZE = 10;
 /** SQLSTATE of a unique violation. */
@@ -141,6 +141,49 @@ export class PostgresStore implements Store {
       if (err instanceof SQL.PostgresError && err.errno === UNIQUE_VIOLATION) throw new UserExistsError(username);
       throw err;
     }
+  }
+
+  async findPlayers({ id, name, device }: { id?: number; name?: string; device?: string }): Promise<PlayerRecord[]> {
+    // One query whatever is asked: the unused conditions are null.
+    const rows = await this.query<{ userId: string; username: string; name: string; color: number; devices: string[] | null }[]>(
+      (sql) => sql`
+        SELECT u.id AS "userId", u.username AS username, p.name AS name, p.color AS color,
+               (SELECT array_agg(subject ORDER BY created_at) FROM identities i WHERE i.user_id = u.id AND i.provider = 'device') AS devices
+        FROM users u JOIN players p ON p.id = (SELECT min(id) FROM players WHERE user_id = u.id)
+        WHERE (${id ?? null}::bigint IS NOT NULL AND u.id = ${id ?? null}::bigint)
+           OR (${name ?? null}::text IS NOT NULL AND (u.username = lower(${name ?? null}::text) OR lower(p.name) = lower(${name ?? null}::text)))
+           OR (${device ?? null}::text IS NOT NULL AND u.id IN (SELECT user_id FROM identities WHERE provider = 'device' AND subject = ${device ?? null}::text))
+        ORDER BY u.id LIMIT 50`,
+    );
+    return rows.map((r) => ({ userId: Number(r.userId), username: r.username, name: r.name, color: r.color, devices: r.devices ?? [] }));
+  }
+
+  async banOf(userId: number): Promise<Ban | undefined> {
+    const [row] = await this.query<{ reason: string; until: string; operator: string; at: string }[]>((sql) => sql`SELECT reason, until, operator, at FROM bans WHERE user_id = ${userId}`);
+    return row && { reason: row.reason, until: Number(row.until), operator: row.operator, at: Number(row.at) };
+  }
+
+  async setBan(userId: number, ban: Ban | undefined): Promise<void> {
+    await this.query((sql) =>
+      ban
+        ? sql`INSERT INTO bans (user_id, reason, until, operator, at) VALUES (${userId}, ${ban.reason}, ${ban.until}, ${ban.operator}, ${ban.at})
+              ON CONFLICT (user_id) DO UPDATE SET reason = excluded.reason, until = excluded.until, operator = excluded.operator, at = excluded.at`
+        : sql`DELETE FROM bans WHERE user_id = ${userId}`,
+    );
+  }
+
+  async audit(entry: Omit<AuditEntry, "id">): Promise<void> {
+    await this.query(
+      (sql) => sql`INSERT INTO audit_log (at, operator, action, target, before, after) VALUES (${entry.at}, ${entry.operator}, ${entry.action}, ${entry.target}, ${entry.before}, ${entry.after})`,
+      false,
+    );
+  }
+
+  async auditLog(limit: number): Promise<AuditEntry[]> {
+    const rows = await this.query<{ id: string; at: string; operator: string; action: string; target: string; before: string | null; after: string | null }[]>(
+      (sql) => sql`SELECT id, at, operator, action, target, before, after FROM audit_log ORDER BY id DESC LIMIT ${limit}`,
+    );
+    return rows.map((r) => ({ ...r, id: Number(r.id), at: Number(r.at), target: Number(r.target) }));
   }
 
   async setDisplayName(playerId: number, name: string): Promise<void> {

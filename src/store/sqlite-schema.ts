@@ -64,6 +64,23 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (provider, subject)
   ) WITHOUT ROWID;
   CREATE INDEX identities_by_user ON identities(user_id);`,
+  // 5: what operators did (docs/deploy.md, the admin API): bans, and the audit log of every action.
+  `CREATE TABLE bans (
+    user_id INTEGER PRIMARY KEY REFERENCES users(id),
+    reason TEXT NOT NULL,
+    until INTEGER NOT NULL,
+    operator TEXT NOT NULL,
+    at INTEGER NOT NULL
+  );
+  CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    operator TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target INTEGER NOT NULL,
+    before TEXT,
+    after TEXT
+  );`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -8,7 +8,7 @@ import { privateFolder } from "./private-folder.ts";
 import { SqliteBoards } from "./sqlite-boards.ts";
 import { SqliteObjects } from "./sqlite-objects.ts";
 import { migrate, SCHEMA_VERSION } from "./sqlite-schema.ts";
-import { IdentityExistsError, StoreOpenError, UserExistsError, type Account, type Identity, type Store } from "./store.ts";
+import { IdentityExistsError, StoreOpenError, UserExistsError, type Account, type AuditEntry, type Ban, type Identity, type PlayerRecord, type Store } from "./store.ts";
 
 export const DB_FILE = "db.sqlite";
 
@@ -152,6 +152,36 @@ export class SqliteStore implements Store {
       if (err instanceof Error && /UNIQUE constraint failed/.test(err.message)) throw new UserExistsError(username);
       throw err;
     }
+  }
+
+  async findPlayers({ id, name, device }: { id?: number; name?: string; device?: string }): Promise<PlayerRecord[]> {
+    const where = id !== undefined ? "u.id = ?" : name !== undefined ? "(u.username = lower(?1) OR lower(p.name) = lower(?1))" : "u.id IN (SELECT user_id FROM identities WHERE provider = 'device' AND subject = ?)";
+    const rows = this.db
+      .query(
+        `SELECT u.id AS userId, u.username AS username, p.name AS name, p.color AS color,
+                (SELECT group_concat(subject, char(10)) FROM identities i WHERE i.user_id = u.id AND i.provider = 'device') AS devices
+         FROM users u JOIN players p ON p.id = (SELECT min(id) FROM players WHERE user_id = u.id)
+         WHERE ${where} ORDER BY u.id LIMIT 50`,
+      )
+      .all(id ?? name ?? device ?? "") as (Omit<PlayerRecord, "devices"> & { devices: string | null })[];
+    return rows.map((r) => ({ ...r, devices: r.devices ? r.devices.split("\n") : [] }));
+  }
+
+  async banOf(userId: number): Promise<Ban | undefined> {
+    return (this.db.query("SELECT reason, until, operator, at FROM bans WHERE user_id = ?").get(userId) as Ban | null) ?? undefined;
+  }
+
+  async setBan(userId: number, ban: Ban | undefined): Promise<void> {
+    if (!ban) this.db.query("DELETE FROM bans WHERE user_id = ?").run(userId);
+    else this.db.query("INSERT OR REPLACE INTO bans (user_id, reason, until, operator, at) VALUES (?, ?, ?, ?, ?)").run(userId, ban.reason, ban.until, ban.operator, ban.at);
+  }
+
+  async audit(entry: Omit<AuditEntry, "id">): Promise<void> {
+    this.db.query("INSERT INTO audit_log (at, operator, action, target, before, after) VALUES (?, ?, ?, ?, ?, ?)").run(entry.at, entry.operator, entry.action, entry.target, entry.before, entry.after);
+  }
+
+  async auditLog(limit: number): Promise<AuditEntry[]> {
+    return this.db.query("SELECT id, at, operator, action, target, before, after FROM audit_log ORDER BY id DESC LIMIT ?").all(limit) as AuditEntry[];
   }
 
   async setDisplayName(playerId: number, name: string): Promise<void> {

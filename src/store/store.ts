@@ -13,6 +13,35 @@ export interface Account {
   color: number;
 }
 
+/** An operator's ban of an account: until a time (ms since the epoch), or for good (until 0). */
+export interface Ban {
+  reason: string;
+  until: number;
+  operator: string;
+  at: number;
+}
+
+/** One action of an operator, as the audit log keeps it (before and after as JSON, or null). */
+export interface AuditEntry {
+  id: number;
+  at: number;
+  operator: string;
+  action: string;
+  target: number;
+  before: string | null;
+  after: string | null;
+}
+
+/** An account as an operator finds it. */
+export interface PlayerRecord {
+  userId: number;
+  username: string;
+  name: string;
+  color: number;
+  /** The ids of the devices linked to it. */
+  devices: string[];
+}
+
 /** createAccount's answer when the name is taken (names are unique case-insensitively). */
 export class UserExistsError extends Error {}
 
@@ -51,6 +80,15 @@ export interface Store {
    * false when it has a password already; rejects with UserExistsError when the username is taken.
    */
   setCredentials(userId: number, username: string, passwordHash: string): Promise<boolean>;
+  /** Accounts by user id, login name or display name (case-insensitive, exact), or linked device; at most 50. */
+  findPlayers(query: { id?: number; name?: string; device?: string }): Promise<PlayerRecord[]>;
+  banOf(userId: number): Promise<Ban | undefined>;
+  /** Bans the account (replacing a ban it had), or with undefined lifts its ban. */
+  setBan(userId: number, ban: Ban | undefined): Promise<void>;
+  /** Appends an operator's action to the audit log. */
+  audit(entry: Omit<AuditEntry, "id">): Promise<void>;
+  /** The newest entries of the audit log first, at most `limit`. */
+  auditLog(limit: number): Promise<AuditEntry[]>;
   /** Renames the account's player (its display name). */
   setDisplayName(playerId: number, name: string): Promise<void>;
   /** Links an identity to an account; rejects with IdentityExistsError when it names an account already. */

@@ -1,0 +1,76 @@
+// The admin API (JSON over HTTP, behind the admin token like /metrics): find a player, kick, ban and
+// unban, read the audit log. docs/deploy.md lists every endpoint with an example. Bad input gets a
+// 400 with the reason, an unknown player a 404; nothing is changed by a refused request.
+import { MAX_OPERATOR_REASON_BYTES, type Moderation } from "../accounts/moderation.ts";
+import type { Store } from "../store/store.ts";
+
+/** The fixed errors of the admin API (the `error` of its JSON answers). */
+export const AdminError = {
+  notJson: "The body must be a JSON object",
+  userId: "userId must be a positive integer",
+  reason: `reason must be 1 to ${MAX_OPERATOR_REASON_BYTES} bytes of text`,
+  until: "until must be an ISO 8601 time in the future, or null for good",
+  operator: "operator must be 1 to 64 bytes of text",
+  query: "Ask for one of id, name or device",
+  limit: "limit must be 1 to 500",
+  unknownPlayer: "No such player",
+  method: "Use GET to read and POST to act",
+} as const;
+
+type Body = Record<string, unknown>;
+
+const json = (body: unknown, status = 200) => Response.json(body, { status });
+const refused = (error: string, status = 400) => json({ error }, status);
+
+const isText = (value: unknown, max: number): value is string => typeof value === "string" && value.trim().length > 0 && Buffer.byteLength(value) <= max;
+
+/** The admin API's paths, each answering one request (already let through by the admin token). */
+export function adminApi(moderation: Moderation, store: Store): Record<string, (req: Request) => Promise<Response>> {
+  const post = (act: (body: Body, operator: string, userId: number) => Promise<Response>) => async (req: Request) => {
+    if (req.method !== "POST") return refused(AdminError.method, 405);
+    let body: unknown;
+    try {
+      body = await req.json();
+    } catch {
+      return refused(AdminError.notJson);
+    }
+    if (typeof body !== "object" || body === null || Array.isArray(body)) return refused(AdminError.notJson);
+    const { userId, operator = "admin" } = body as Body;
+    if (!Number.isSafeInteger(userId) || (userId as number) <= 0) return refused(AdminError.userId);
+    if (!isText(operator, 64)) return refused(AdminError.operator);
+    return act(body as Body, operator, userId as number);
+  };
+  const player = (view: unknown) => (view === undefined ? refused(AdminError.unknownPlayer, 404) : json({ player: view }));
+  return {
+    "/admin/players": async (req) => {
+      if (req.method !== "GET") return refused(AdminError.method, 405);
+      const params = new URL(req.url).searchParams;
+      const [id, name, device] = [params.get("id"), params.get("name"), params.get("device")];
+      if ([id, name, device].filter((v) => v !== null).length !== 1) return refused(AdminError.query);
+      if (id !== null && !/^[1-9]\d{0,15}$/.test(id)) return refused(AdminError.userId);
+      return json({ players: await moderation.find(id !== null ? { id: Number(id) } : name !== null ? { name } : { device: device! }) });
+    },
+    "/admin/kick": post(async (body, operator, userId) => {
+      if (!isText(body.reason, MAX_OPERATOR_REASON_BYTES)) return refused(AdminError.reason);
+      return player(await moderation.kick(operator, userId, body.reason));
+    }),
+    "/admin/ban": post(async (body, operator, userId) => {
+      if (!isText(body.reason, MAX_OPERATOR_REASON_BYTES)) return refused(AdminError.reason);
+      let until = 0;
+      if (body.until !== null && body.until !== undefined) {
+        until = typeof body.until === "string" && /^\d{4}-\d\d-\d\dT/.test(body.until) ? Date.parse(body.until) : Number.NaN;
+        if (!Number.isFinite(until) || until <= Date.now()) return refused(AdminError.until);
+      }
+      return player(await moderation.ban(operator, userId, body.reason, until));
+    }),
+    "/admin/unban": post(async (_body, operator, userId) => player(await moderation.unban(operator, userId))),
+    "/admin/audit": async (req) => {
+      if (req.method !== "GET") return refused(AdminError.method, 405);
+      const limitText = new URL(req.url).searchParams.get("limit") ?? "50";
+      const limit = /^\d{1,3}$/.test(limitText) ? Number(limitText) : 0;
+      if (limit < 1 || limit > 500) return refused(AdminError.limit);
+      const entries = await store.auditLog(limit);
+      return json({ entries: entries.map((e) => ({ ...e, atText: new Date(e.at).toISOString(), before: e.before && JSON.parse(e.before), after: e.after && JSON.parse(e.after) })) });
+    },
+  };
+}

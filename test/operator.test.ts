@@ -1,0 +1,169 @@
+// What an operator can do to a player, through the admin API behind the admin token, on SQLite and
+// PostgreSQL and across the nodes of a cluster: find, kick, ban until a time or for good, lift a ban;
+// every action in the audit log; every bad request refused with its reason, nothing changed.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { ModerationReason } from "../src/accounts/moderation.ts";
+import { AdminError } from "../src/http/admin.ts";
+import type { ServerProcess } from "../src/testing/server-process.ts";
+import { clusterOf, clusterOnRedis, describeRedis, describeStores, login, radiusRumble, register, startTestServer, storeOptions, TestClient, waitFor, type TestServer } from "./helpers.ts";
+
+const TOKEN = "operator-secret-0123456789";
+
+/** An admin API call: the status and the JSON answer. */
+async function admin(port: number, path: string, body?: unknown, token = TOKEN): Promise<{ status: number; json: Record<string, any> }> {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method: body === undefined ? "GET" : "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let json: Record<string, any> = {};
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = { text };
+  }
+  return { status: response.status, json };
+}
+
+describeStores("the operator", (kind) => {
+  let srv: TestServer;
+  let players = 0;
+  const clients: TestClient[] = [];
+  beforeAll(async () => {
+    srv = await startTestServer(radiusRumble, { ...(await storeOptions(kind)), adminToken: TOKEN });
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    await srv.stop();
+  });
+  /** A registered player, logged in (in the world). */
+  async function player(): Promise<{ c: TestClient; name: string; userId: number }> {
+    const c = await TestClient.connect(srv.url);
+    clients.push(c);
+    const name = `Op${kind}${++players}`;
+    expect(await register(c, name, "password")).toBe("ok");
+    expect(await login(c, name, "password")).toBe("ok");
+    const userId = (await srv.services.store.findAccount(name))!.userId;
+    return { c, name, userId };
+  }
+
+  test("find a player by id, name or device: its account, devices, ban and connection (state, room, address)", async () => {
+    const { c, name, userId } = await player();
+    const byName = await admin(srv.port, `/admin/players?name=${name.toUpperCase()}`);
+    expect(byName.status).toBe(200);
+    expect(byName.json.players).toHaveLength(1);
+    expect(byName.json.players[0]).toMatchObject({ userId, username: name.toLowerCase(), name, devices: [], ban: null, online: [{ clientId: c.id, state: "InGame", address: "127.0.0.1", room: "world" }] });
+    expect((await admin(srv.port, `/admin/players?id=${userId}`)).json.players[0].userId).toBe(userId);
+    const device = `operator-device-${kind}-${crypto.randomUUID()}`;
+    const guest = await TestClient.connect(srv.url);
+    clients.push(guest);
+    guest.send({ $case: "deviceLoginRequest", value: { deviceId: device, color: 0 } });
+    const made = (await guest.expect("identityResponse")).value;
+    expect((await admin(srv.port, `/admin/players?device=${device}`)).json.players).toMatchObject([{ userId: made.userId, devices: [device] }]);
+    expect((await admin(srv.port, "/admin/players?id=999999999")).json.players).toEqual([]);
+  });
+
+  test("a kick closes the player's connection with the reason (1008, no reconnect), and is in the audit log", async () => {
+    const { c, userId } = await player();
+    const kicked = await admin(srv.port, "/admin/kick", { userId, reason: "spamming the lobby", operator: "alice" });
+    expect(kicked.status).toBe(200);
+    const closed = await c.closed;
+    expect(closed).toEqual({ code: 1008, reason: ModerationReason.kicked("spamming the lobby") });
+    expect(closed.reason).toBe("Kicked by an operator: spamming the lobby");
+    const { entries } = (await admin(srv.port, "/admin/audit?limit=5")).json;
+    expect(entries[0]).toMatchObject({ operator: "alice", action: "kick", target: userId, before: null, after: { reason: "spamming the lobby" } });
+    expect(entries[0].atText).toMatch(/^\d{4}-\d\d-\d\dT/);
+  });
+
+  test("a ban until a time: put out, refused at login with the reason and the end, lifted at its end; a ban for good; an unban", async () => {
+    const { c, name, userId } = await player();
+    const until = new Date(Date.now() + 1500).toISOString();
+    expect((await admin(srv.port, "/admin/ban", { userId, reason: "cheating", until })).status).toBe(200);
+    expect((await c.closed).reason).toBe(`Banned until ${until}: cheating`);
+    const again = await TestClient.connect(srv.url);
+    clients.push(again);
+    expect(await login(again, name, "password")).toBe(`Banned until ${until}: cheating`);
+    expect((await admin(srv.port, `/admin/players?id=${userId}`)).json.players[0].ban).toMatchObject({ reason: "cheating", untilText: until, operator: "admin" });
+    // At its end, the ban is lifted.
+    await waitFor(async () => (await login(again, name, "password")) === "ok", 5000, "the ban to end");
+    await again.close();
+    // For good, then lifted by an operator.
+    expect((await admin(srv.port, "/admin/ban", { userId, reason: "for good", until: null })).status).toBe(200);
+    const third = await TestClient.connect(srv.url);
+    clients.push(third);
+    expect(await login(third, name, "password")).toBe("Banned for good: for good");
+    expect((await admin(srv.port, "/admin/unban", { userId })).json.player.ban).toBeNull();
+    expect(await login(third, name, "password")).toBe("ok");
+    const actions = (await admin(srv.port, "/admin/audit?limit=3")).json.entries.map((e: { action: string; target: number; before: unknown }) => [e.action, e.target, e.before === null]);
+    expect(actions).toEqual([["unban", userId, false], ["ban", userId, true], ["ban", userId, true]]);
+  });
+
+  test("a device's account banned is refused at its device login with the reason", async () => {
+    const device = `banned-device-${kind}-${crypto.randomUUID()}`;
+    const guest = await TestClient.connect(srv.url);
+    clients.push(guest);
+    guest.send({ $case: "deviceLoginRequest", value: { deviceId: device, color: 0 } });
+    const made = (await guest.expect("identityResponse")).value;
+    expect((await admin(srv.port, "/admin/ban", { userId: made.userId, reason: "bots", until: null })).status).toBe(200);
+    expect((await guest.closed).reason).toBe("Banned for good: bots");
+    const back = await TestClient.connect(srv.url);
+    clients.push(back);
+    back.send({ $case: "deviceLoginRequest", value: { deviceId: device, color: 0 } });
+    expect((await back.expect("identityResponse")).value).toMatchObject({ ok: false, reason: "Banned for good: bots" });
+  });
+
+  test("bad requests: no token, bad JSON, bad ids, reasons and times, unknown players: refused with their reasons; nothing changes, nobody is disturbed", async () => {
+    const { c, userId } = await player();
+    expect((await admin(srv.port, "/admin/kick", { userId, reason: "x" }, "wrong")).status).toBe(401);
+    expect((await admin(srv.port, "/admin/players?name=a")).status).toBe(200);
+    const cases: [string, unknown, number, string][] = [
+      ["/admin/kick", "{not json", 400, AdminError.notJson],
+      ["/admin/kick", [1, 2], 400, AdminError.notJson],
+      ["/admin/kick", { userId: -1, reason: "x" }, 400, AdminError.userId],
+      ["/admin/kick", { userId: "7", reason: "x" }, 400, AdminError.userId],
+      ["/admin/kick", { userId, reason: "" }, 400, AdminError.reason],
+      ["/admin/kick", { userId, reason: "x".repeat(81) }, 400, AdminError.reason],
+      ["/admin/kick", { userId, reason: "x", operator: "" }, 400, AdminError.operator],
+      ["/admin/ban", { userId, reason: "x", until: "yesterday" }, 400, AdminError.until],
+      ["/admin/ban", { userId, reason: "x", until: "2001-01-01T00:00:00Z" }, 400, AdminError.until],
+      ["/admin/kick", { userId: 999_999_999, reason: "x" }, 404, AdminError.unknownPlayer],
+    ];
+    for (const [path, body, status, error] of cases) {
+      const answer = await admin(srv.port, path, body);
+      expect(`${path} ${JSON.stringify(body)}: ${answer.status} ${answer.json.error}`).toBe(`${path} ${JSON.stringify(body)}: ${status} ${error}`);
+    }
+    expect((await admin(srv.port, "/admin/players")).json.error).toBe(AdminError.query);
+    expect((await admin(srv.port, "/admin/players?id=abc")).json.error).toBe(AdminError.userId);
+    expect((await admin(srv.port, "/admin/audit?limit=0")).json.error).toBe(AdminError.limit);
+    // The player was never put out, and no action was written.
+    await c.roundTrip();
+    expect(c.ws.readyState).toBe(WebSocket.OPEN);
+    expect((await admin(srv.port, `/admin/players?id=${userId}`)).json.players[0].ban).toBeNull();
+  });
+});
+
+describeRedis("the operator across a cluster", () => {
+  const cluster = clusterOnRedis("mmo-operator-cluster-");
+  test("a kick and a ban made on a node the player is not on reach it on its own node; the audit entry is written once", async () => {
+    for (const name of ["o1", "o2", "o3"]) await cluster.node(name, "--admin-token", TOKEN);
+    const [a, b] = cluster.nodes as [ServerProcess, ServerProcess, ServerProcess];
+    await waitFor(async () => (await Promise.all(cluster.nodes.map(clusterOf))).every((h) => h.nodes.length === 3), 8000, "every node to see the three");
+    const c = await TestClient.connect(a.url);
+    expect(await register(c, "Faraway", "password")).toBe("ok");
+    expect(await login(c, "Faraway", "password")).toBe("ok");
+    const found = (await admin(b.port, "/admin/players?name=Faraway")).json.players[0];
+    expect(found.online).toEqual([{ node: "o1" }]);
+    expect((await admin(b.port, "/admin/kick", { userId: found.userId, reason: "from another node" })).status).toBe(200);
+    expect(await c.closed).toEqual({ code: 1008, reason: "Kicked by an operator: from another node" });
+    const d = await TestClient.connect(a.url);
+    expect(await login(d, "Faraway", "password")).toBe("ok");
+    expect((await admin(b.port, "/admin/ban", { userId: found.userId, reason: "for good", until: null })).status).toBe(200);
+    expect((await d.closed).reason).toBe("Banned for good: for good");
+    const e = await TestClient.connect(cluster.nodes[2]!.url);
+    expect(await login(e, "Faraway", "password")).toBe("Banned for good: for good");
+    await e.close();
+    const entries = (await admin(a.port, "/admin/audit?limit=10")).json.entries.filter((x: { target: number }) => x.target === found.userId);
+    expect(entries.map((x: { action: string }) => x.action)).toEqual(["ban", "kick"]);
+  }, 60_000);
+});
