@@ -191,11 +191,15 @@ describePostgres("PostgreSQL", () => {
     }
   });
 
-  test("import-sqlite carries the accounts of devices too: a device logs in to the same account after the move; a second run is refused", async () => {
+  test("import-sqlite carries the accounts of devices, bans and the audit log too: a device logs in to the same account after the move, a banned one is refused; a second run is refused", async () => {
     const dir = mkdtempSync(join(tmpdir(), "mmo-import-devices-"));
     try {
       const sqlite = await openStore({ dataDir: dir, databaseUrl: "" }, new LogCapture().logger);
       const made = await sqlite.createIdentityAccount({ provider: "device", subject: "moving-device-0123456789" }, "#device-moving", "Guest-MOVING", 5);
+      // A banned account moves with its ban, and the audit log with it.
+      const banned = await sqlite.createIdentityAccount({ provider: "device", subject: "banned-device-0123456789" }, "#device-banned", "Guest-BANNED", 5);
+      await sqlite.setBan(banned.userId, { reason: "cheating", until: 0, operator: "alice", at: 1 });
+      await sqlite.audit({ at: 1, operator: "alice", action: "ban", target: banned.userId, before: null, after: '{"reason":"cheating"}' });
       await sqlite.close();
       const url = await (await testPostgres()).createDatabase();
       const first = cli("import-sqlite", join(dir, "db.sqlite"), "--database-url", url);
@@ -209,6 +213,11 @@ describePostgres("PostgreSQL", () => {
         const c = await TestClient.connect(srv.url);
         c.send({ $case: "deviceLoginRequest", value: { deviceId: "moving-device-0123456789", color: 0 } });
         expect((await c.expect("identityResponse")).value).toEqual({ ok: true, reason: "", userId: made.userId, displayName: "Guest-MOVING", created: false });
+        const other = await TestClient.connect(srv.url);
+        other.send({ $case: "deviceLoginRequest", value: { deviceId: "banned-device-0123456789", color: 0 } });
+        expect((await other.expect("identityResponse")).value).toMatchObject({ ok: false, reason: "Banned for good: cheating" });
+        other.close();
+        expect(await srv.services.store.auditLog(5)).toMatchObject([{ operator: "alice", action: "ban", target: banned.userId }]);
         c.close();
       } finally {
         await srv.stop();

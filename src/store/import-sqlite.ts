@@ -46,6 +46,23 @@ interface IdentityRow {
   created_at: number;
 }
 
+interface BanRow {
+  user_id: number;
+  reason: string;
+  until: number;
+  operator: string;
+  at: number;
+}
+
+interface AuditRow {
+  at: number;
+  operator: string;
+  action: string;
+  target: number;
+  before: string | null;
+  after: string | null;
+}
+
 interface PlayerRow {
   id: number;
   user_id: number;
@@ -54,7 +71,7 @@ interface PlayerRow {
   color: number;
 }
 
-function readSqlite(path: string): { users: UserRow[]; players: PlayerRow[]; identities: IdentityRow[]; records: RecordSource[]; objects: ObjectSource[] } {
+function readSqlite(path: string): { users: UserRow[]; players: PlayerRow[]; identities: IdentityRow[]; bans: BanRow[]; audit: AuditRow[]; records: RecordSource[]; objects: ObjectSource[] } {
   if (!existsSync(path)) throw new ImportRefusedError(`there is no file ${path}`);
   let db: Database;
   try {
@@ -68,6 +85,8 @@ function readSqlite(path: string): { users: UserRow[]; players: PlayerRow[]; ide
       users: db.query("SELECT id, username, password_hash FROM users ORDER BY id").all() as UserRow[],
       players: db.query("SELECT id, user_id, name, best_score, color FROM players ORDER BY id").all() as PlayerRow[],
       identities: has("identities") ? (db.query("SELECT provider, subject, user_id, created_at FROM identities").all() as IdentityRow[]) : [],
+      bans: has("bans") ? (db.query("SELECT user_id, reason, until, operator, at FROM bans").all() as BanRow[]) : [],
+      audit: has("audit_log") ? (db.query("SELECT at, operator, action, target, before, after FROM audit_log ORDER BY id").all() as AuditRow[]) : [],
       records: db.query(has("leaderboard_records") ? "SELECT * FROM leaderboard_records" : SERIES_RECORDS).all() as RecordSource[],
       objects: has("storage_objects") ? (db.query("SELECT collection, owner, key, value, bytes, updated_at FROM storage_objects").all() as ObjectSource[]) : [],
     };
@@ -80,10 +99,10 @@ function readSqlite(path: string): { users: UserRow[]; players: PlayerRow[]; ide
 
 /** Copies the accounts of the SQLite file at `path` into the store's database, all or nothing. */
 export async function importSqlite(path: string, store: PostgresStore): Promise<ImportResult> {
-  const { users, players, identities, records, objects } = readSqlite(path);
+  const { users, players, identities, bans, audit, records, objects } = readSqlite(path);
   return store.sql.begin(async (tx) => {
     // Registrations wait for the few seconds this takes, so that the ids below stay free.
-    await tx`LOCK TABLE users, players, identities, leaderboard_records, storage_objects, storage_usage IN EXCLUSIVE MODE`;
+    await tx`LOCK TABLE users, players, identities, bans, audit_log, leaderboard_records, storage_objects, storage_usage IN EXCLUSIVE MODE`;
     const names = users.map((u) => u.username);
     const taken = await tx`SELECT username FROM users WHERE username = ANY(${tx.array(names, "TEXT")}) ORDER BY username LIMIT 3`;
     if (taken.length > 0) {
@@ -117,6 +136,17 @@ export async function importSqlite(path: string, store: PostgresStore): Promise<
                            ${tx.array(identities.map((i) => i.subject), "TEXT")}::text[],
                            ${tx.array(identities.map((i) => i.user_id + userShift), "INT8")}::bigint[],
                            ${tx.array(identities.map((i) => i.created_at), "INT8")}::bigint[])`;
+    // Bans and the audit log name accounts too (the audit's states before and after are kept as written).
+    await tx`
+      INSERT INTO bans (user_id, reason, until, operator, at)
+      SELECT * FROM unnest(${tx.array(bans.map((b) => b.user_id + userShift), "INT8")}::bigint[], ${tx.array(bans.map((b) => b.reason), "TEXT")}::text[],
+                           ${tx.array(bans.map((b) => b.until), "INT8")}::bigint[], ${tx.array(bans.map((b) => b.operator), "TEXT")}::text[],
+                           ${tx.array(bans.map((b) => b.at), "INT8")}::bigint[])`;
+    await tx`
+      INSERT INTO audit_log (at, operator, action, target, before, after)
+      SELECT * FROM unnest(${tx.array(audit.map((a) => a.at), "INT8")}::bigint[], ${tx.array(audit.map((a) => a.operator), "TEXT")}::text[],
+                           ${tx.array(audit.map((a) => a.action), "TEXT")}::text[], ${tx.array(audit.map((a) => a.target + userShift), "INT8")}::bigint[],
+                           ${tx.array(audit.map((a) => a.before), "TEXT")}::text[], ${tx.array(audit.map((a) => a.after), "TEXT")}::text[])`;
     // Records and objects belong to accounts (owner: a user id), shifted with them; game-wide objects (owner 0) are not.
     await tx`
       INSERT INTO leaderboard_records (board, owner, name, score, metadata, period, seq, updated_at)
