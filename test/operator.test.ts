@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { ModerationReason } from "../src/accounts/moderation.ts";
 import { AdminError } from "../src/http/admin.ts";
+import { newChat } from "../src/packets/index.ts";
 import type { ServerProcess } from "../src/testing/server-process.ts";
 import { clusterOf, clusterOnRedis, describeRedis, describeStores, login, radiusRumble, register, startTestServer, storeOptions, TestClient, waitFor, type TestServer } from "./helpers.ts";
 
@@ -99,6 +100,27 @@ describeStores("the operator", (kind) => {
     expect(actions).toEqual([["unban", userId, false], ["ban", userId, true], ["ban", userId, true]]);
   });
 
+  test("a mute: the player's chat lines are refused with the reason, at once and after a new login; others chat on; an unmute lets it speak", async () => {
+    const { c, name, userId } = await player();
+    const listener = await player();
+    expect((await admin(srv.port, "/admin/mute", { userId, reason: "insults", until: null })).json.player.mute).toMatchObject({ reason: "insults", untilText: "for good" });
+    c.send(newChat("can you hear me"));
+    expect((await c.expect("denyResponse")).value.reason).toBe("Chat refused: muted for good: insults");
+    listener.c.send(newChat("I can"));
+    expect((await c.expect("chat")).value.msg).toBe("I can");
+    // A new login of the account is muted too.
+    await c.close();
+    const again = await TestClient.connect(srv.url);
+    clients.push(again);
+    expect(await login(again, name, "password")).toBe("ok");
+    again.send(newChat("still muted?"));
+    expect((await again.expect("denyResponse")).value.reason).toBe("Chat refused: muted for good: insults");
+    expect((await admin(srv.port, "/admin/unmute", { userId })).json.player.mute).toBeNull();
+    again.send(newChat("free again"));
+    expect((await listener.c.expect("chat")).value.msg).toBe("free again");
+    expect((await admin(srv.port, "/admin/audit?limit=2")).json.entries.map((e: { action: string }) => e.action)).toEqual(["unmute", "mute"]);
+  });
+
   test("a device's account banned is refused at its device login with the reason", async () => {
     const device = `banned-device-${kind}-${crypto.randomUUID()}`;
     const guest = await TestClient.connect(srv.url);
@@ -158,12 +180,22 @@ describeRedis("the operator across a cluster", () => {
     expect(await c.closed).toEqual({ code: 1008, reason: "Kicked by an operator: from another node" });
     const d = await TestClient.connect(a.url);
     expect(await login(d, "Faraway", "password")).toBe("ok");
+    // A mute made on b holds on a at once.
+    expect((await admin(b.port, "/admin/mute", { userId: found.userId, reason: "shouting", until: null })).status).toBe(200);
+    await waitFor(async () => {
+      d.send(newChat("loud"));
+      // A chat let through comes back to nobody's notice here; a refused one is answered at once.
+      return d.next("denyResponse", 300).then(
+        (p) => p.msg?.$case === "denyResponse" && p.msg.value.reason === "Chat refused: muted for good: shouting",
+        () => false,
+      );
+    }, 5000, "the mute made on b to hold on a");
     expect((await admin(b.port, "/admin/ban", { userId: found.userId, reason: "for good", until: null })).status).toBe(200);
     expect((await d.closed).reason).toBe("Banned for good: for good");
     const e = await TestClient.connect(cluster.nodes[2]!.url);
     expect(await login(e, "Faraway", "password")).toBe("Banned for good: for good");
     await e.close();
     const entries = (await admin(a.port, "/admin/audit?limit=10")).json.entries.filter((x: { target: number }) => x.target === found.userId);
-    expect(entries.map((x: { action: string }) => x.action)).toEqual(["ban", "kick"]);
+    expect(entries.map((x: { action: string }) => x.action)).toEqual(["ban", "mute", "kick"]);
   }, 60_000);
 });

@@ -55,6 +55,8 @@ const PROMISED: [string, string][] = [
   [ResumeReason.tooMany, "Too many resume attempts from your address - please try again later"],
   [ResumeReason.loginFirst, "Log in first to get a session token"],
   [ChatReason.tooLong(500), "Chat refused: longer than 500 characters"],
+  [ChatReason.muted({ reason: "REASON", until: 0 }), "Chat refused: muted for good: REASON"],
+  [ChatReason.muted({ reason: "REASON", until: Date.parse("2027-01-01T00:00:00Z") }), "Chat refused: muted until 2027-01-01T00:00:00.000Z: REASON"],
   [FramesRefusal.notInWorld, "Not in a world: log in and enter one first"],
 ];
 

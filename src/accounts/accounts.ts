@@ -6,7 +6,7 @@ import { TokenBucket } from "../hub/rate.ts";
 import type { LoginOutcome, Stats } from "../hub/stats.ts";
 import { errorText, quote } from "../log.ts";
 import { newDenyResponse, newOkResponse, type CustomLoginRequestMessage, type DeviceLoginRequestMessage, type LinkPasswordRequestMessage, type LoginRequestMessage, type Msg, type RegisterRequestMessage } from "../packets/index.ts";
-import { IdentityExistsError, UserExistsError, type Account, type Identity, type Store } from "../store/store.ts";
+import { IdentityExistsError, UserExistsError, type Account, type Ban, type Identity, type Store } from "../store/store.ts";
 import { DEFAULT_HASH_QUEUE, HashQueue, QueueFullError, type HashQueueLimits } from "./hash-queue.ts";
 import { hashPassword, MAX_PASSWORD_BYTES, verifyPassword } from "./passwords.ts";
 import { AccountReason, displayNameProblem, IdentityReason, MAX_TICKET_BYTES, MAX_USERNAME_BYTES, passwordProblem, PROVIDER_NAME, Reason, RESERVED_USERNAME_PREFIX, usernameProblem, validDeviceId } from "./rules.ts";
@@ -30,6 +30,8 @@ export interface AccountsDeps {
   renamed?(userId: number, name: string): Promise<void>;
   /** Why the account may not log in now (an operator's ban), or undefined. */
   refusal?(userId: number): Promise<string | undefined>;
+  /** The account's mute, if an operator muted it: kept on the session, for its chat lines. */
+  muteOf?(userId: number): Promise<Ban | undefined>;
 }
 
 /** What a cluster adds to accounts; a node that cannot reach it serves its own clients alone. */
@@ -128,7 +130,7 @@ export class Accounts {
     }
     this.throttle.recordSuccess(username);
     this.deps.shared?.succeeded(username);
-    const banned = await this.banned(client, account.userId);
+    const banned = await this.banned(client, account);
     if (banned !== undefined) {
       stats.login("bad_credentials");
       client.socketSend(newDenyResponse(banned));
@@ -281,7 +283,7 @@ export class Accounts {
     if (client.stateChanges !== change) return undefined;
     if (!account) return this.refuseIdentity(client, IdentityReason.failed, "failed");
     if (created) stats.registration("ok");
-    const banned = await this.banned(client, account.userId);
+    const banned = await this.banned(client, account);
     if (banned !== undefined) return this.refuseIdentity(client, banned, "bad_credentials");
     if (client.stateChanges !== change) return undefined;
     this.deps.endHeldSession?.(account.userId);
@@ -408,14 +410,18 @@ export class Accounts {
     this.answerAccount(client);
   }
 
-  /** The account's ban as the client is told it, or undefined; a store that cannot say lets the login through (logged). */
-  private async banned(client: ClientInterfacer, userId: number): Promise<string | undefined> {
+  /**
+   * The account's ban as the client is told it, or undefined (its mute, if any, then kept on the
+   * account); a store that cannot say lets the login through (logged).
+   */
+  private async banned(client: ClientInterfacer, account: Account): Promise<string | undefined> {
     try {
-      const refusal = await this.deps.refusal?.(userId);
-      if (refusal !== undefined) client.log.info(`Login of account ${userId} refused: ${refusal}`);
+      const refusal = await this.deps.refusal?.(account.userId);
+      if (refusal !== undefined) client.log.info(`Login of account ${account.userId} refused: ${refusal}`);
+      else account.mute = await this.deps.muteOf?.(account.userId);
       return refusal;
     } catch (err) {
-      client.log.error(`Could not read whether account ${userId} is banned (${errorText(err)}); let in`);
+      client.log.error(`Could not read whether account ${account.userId} is banned or muted (${errorText(err)}); let in`);
       return undefined;
     }
   }

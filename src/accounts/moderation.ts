@@ -16,9 +16,15 @@ export const ModerationReason = {
   banned: (ban: Pick<Ban, "reason" | "until">) => (ban.until === 0 ? `Banned for good: ${ban.reason}` : `Banned until ${new Date(ban.until).toISOString()}: ${ban.reason}`),
 } as const;
 
+/** Whether a ban or mute still holds at `now` (ms since the epoch). */
+export function holds(ban: Pick<Ban, "until"> | undefined, now: number): ban is Ban {
+  return ban !== undefined && (ban.until === 0 || ban.until > now);
+}
+
 /** A player as the admin API shows it: the account, its ban, and where it is connected. */
 export interface PlayerView extends PlayerRecord {
   ban: (Ban & { untilText: string }) | null;
+  mute: (Ban & { untilText: string }) | null;
   /** Its connections: on this node, with the client's id, state, address and room; on others, the node's name. */
   online: { node: string; clientId?: number; state?: string; address?: string; room?: string | null }[];
 }
@@ -32,8 +38,10 @@ export interface ModerationDeps {
   connectionsOf(userId: number): { clientId: number; state: string; address: string; room: string | null }[];
   /** Closes the account's connections on this node and ends its held sessions; how many there were. */
   putOut(userId: number, reason: string): number;
-  /** In a cluster: this node's name, and the account put out on every other node too. */
-  cluster?: { node: string; putOut(userId: number, reason: string): void; onlineElsewhere(userId: number): Promise<string[]> };
+  /** Sets (or with undefined lifts) the mute on the account's sessions on this node. */
+  muteHere(userId: number, mute: Ban | undefined): void;
+  /** In a cluster: this node's name, the account put out (or its mute told) on every other node too. */
+  cluster?: { node: string; putOut(userId: number, reason: string): void; mute(userId: number, mute: Ban | undefined): void; onlineElsewhere(userId: number): Promise<string[]> };
 }
 
 export class Moderation {
@@ -76,11 +84,46 @@ export class Moderation {
     return this.view(player);
   }
 
+  /** Mutes the account until `until` (0: for good): its chat lines are refused, wherever it is; audited. */
+  async mute(operator: string, userId: number, reason: string, until: number): Promise<PlayerView | undefined> {
+    const [player] = await this.deps.store.findPlayers({ id: userId });
+    if (!player) return undefined;
+    const before = (await this.deps.store.banOf(userId, "mutes")) ?? null;
+    const mute: Ban = { reason, until, operator, at: this.deps.clock() };
+    await this.deps.store.setBan(userId, mute, "mutes");
+    this.deps.muteHere(userId, mute);
+    this.deps.cluster?.mute(userId, mute);
+    await this.audit(operator, "mute", userId, before, mute);
+    return this.view(player);
+  }
+
+  async unmute(operator: string, userId: number): Promise<PlayerView | undefined> {
+    const [player] = await this.deps.store.findPlayers({ id: userId });
+    if (!player) return undefined;
+    const before = (await this.deps.store.banOf(userId, "mutes")) ?? null;
+    await this.deps.store.setBan(userId, undefined, "mutes");
+    this.deps.muteHere(userId, undefined);
+    this.deps.cluster?.mute(userId, undefined);
+    await this.audit(operator, "unmute", userId, before, null);
+    return this.view(player);
+  }
+
+  /** The account's mute, for its session (read at login), if it still holds. */
+  async muteOf(userId: number): Promise<Ban | undefined> {
+    const mute = await this.deps.store.banOf(userId, "mutes");
+    return holds(mute, this.deps.clock()) ? mute : undefined;
+  }
+
+  /** Another node muted or unmuted the account: its sessions here take it. */
+  muteFromElsewhere(userId: number, mute: Ban | undefined): void {
+    this.deps.muteHere(userId, mute);
+  }
+
   /** Why the account may not log in now (its ban), or undefined. A ban past its end is lifted. */
   async refusal(userId: number): Promise<string | undefined> {
     const ban = await this.deps.store.banOf(userId);
     if (!ban) return undefined;
-    if (ban.until !== 0 && ban.until <= this.deps.clock()) {
+    if (!holds(ban, this.deps.clock())) {
       await this.deps.store.setBan(userId, undefined).catch((err: unknown) => this.deps.log.warn(`Could not remove the ended ban of account ${userId}: ${errorText(err)}`));
       return undefined;
     }
@@ -105,8 +148,10 @@ export class Moderation {
 
   private async view(player: PlayerRecord): Promise<PlayerView> {
     const ban = (await this.deps.store.banOf(player.userId)) ?? null;
+    const mute = (await this.deps.store.banOf(player.userId, "mutes")) ?? null;
+    const shown = (b: Ban | null) => b && { ...b, untilText: b.until === 0 ? "for good" : new Date(b.until).toISOString() };
     const here = this.deps.connectionsOf(player.userId).map((c) => ({ node: this.deps.cluster?.node ?? "", ...c }));
     const elsewhere = this.deps.cluster ? (await this.deps.cluster.onlineElsewhere(player.userId)).filter((node) => node !== this.deps.cluster!.node).map((node) => ({ node })) : [];
-    return { ...player, ban: ban && { ...ban, untilText: ban.until === 0 ? "for good" : new Date(ban.until).toISOString() }, online: [...here, ...elsewhere] };
+    return { ...player, ban: shown(ban), mute: shown(mute), online: [...here, ...elsewhere] };
   }
 }

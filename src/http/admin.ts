@@ -22,6 +22,13 @@ type Body = Record<string, unknown>;
 const json = (body: unknown, status = 200) => Response.json(body, { status });
 const refused = (error: string, status = 400) => json({ error }, status);
 
+/** A ban's or mute's end: an ISO 8601 time in the future (ms since the epoch), null or absent for good (0); undefined when it is neither. */
+function untilOf(value: unknown): number | undefined {
+  if (value === null || value === undefined) return 0;
+  const until = typeof value === "string" && /^\d{4}-\d\d-\d\dT/.test(value) ? Date.parse(value) : Number.NaN;
+  return Number.isFinite(until) && until > Date.now() ? until : undefined;
+}
+
 const isText = (value: unknown, max: number): value is string => typeof value === "string" && value.trim().length > 0 && Buffer.byteLength(value) <= max;
 
 /** The admin API's paths, each answering one request (already let through by the admin token). */
@@ -56,14 +63,18 @@ export function adminApi(moderation: Moderation, store: Store): Record<string, (
     }),
     "/admin/ban": post(async (body, operator, userId) => {
       if (!isText(body.reason, MAX_OPERATOR_REASON_BYTES)) return refused(AdminError.reason);
-      let until = 0;
-      if (body.until !== null && body.until !== undefined) {
-        until = typeof body.until === "string" && /^\d{4}-\d\d-\d\dT/.test(body.until) ? Date.parse(body.until) : Number.NaN;
-        if (!Number.isFinite(until) || until <= Date.now()) return refused(AdminError.until);
-      }
+      const until = untilOf(body.until);
+      if (until === undefined) return refused(AdminError.until);
       return player(await moderation.ban(operator, userId, body.reason, until));
     }),
     "/admin/unban": post(async (_body, operator, userId) => player(await moderation.unban(operator, userId))),
+    "/admin/mute": post(async (body, operator, userId) => {
+      if (!isText(body.reason, MAX_OPERATOR_REASON_BYTES)) return refused(AdminError.reason);
+      const until = untilOf(body.until);
+      if (until === undefined) return refused(AdminError.until);
+      return player(await moderation.mute(operator, userId, body.reason, until));
+    }),
+    "/admin/unmute": post(async (_body, operator, userId) => player(await moderation.unmute(operator, userId))),
     "/admin/audit": async (req) => {
       if (req.method !== "GET") return refused(AdminError.method, 405);
       const limitText = new URL(req.url).searchParams.get("limit") ?? "50";

@@ -15,6 +15,7 @@ const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu;
 export const ChatReason = {
   tooLong: (max: number) => `Chat refused: longer than ${max} characters`,
   tooFast: (perSecond: number) => `Chat refused: too many lines (at most ${perSecond} a second)`,
+  muted: (mute: { reason: string; until: number }) => `Chat refused: muted ${mute.until === 0 ? "for good" : `until ${new Date(mute.until).toISOString()}`}: ${mute.reason}`,
 } as const;
 
 export interface ChatLimits {
@@ -42,6 +43,9 @@ export class ChatGate {
 
   /** A chat line as it may go out (cleaned), or the reason it may not. */
   check(client: ClientInterfacer, text: string, now: number): { text: string } | { refused: string } {
+    // An operator's mute on the account (src/accounts/moderation.ts), while it holds.
+    const mute = (client.account as { mute?: { reason: string; until: number } } | undefined)?.mute;
+    if (mute && (mute.until === 0 || mute.until > Date.now())) return { refused: ChatReason.muted(mute) };
     if (lengthOver(text, this.limits.maxChatLength)) return { refused: ChatReason.tooLong(this.limits.maxChatLength) };
     let bucket = this.buckets.get(client);
     if (!bucket) this.buckets.set(client, (bucket = new TokenBucket(this.limits.chatRate, this.limits.chatRate * BURST_SECONDS, now)));

@@ -14,7 +14,7 @@ import type { DashboardView } from "../rooms/game.ts";
 import { errorText, type Logger } from "../log.ts";
 import type { RoomEvent, SharedRooms } from "../rooms/shared-rooms.ts";
 import type { Leaderboards } from "../store/leaderboards.ts";
-import type { RecordRow } from "../store/store.ts";
+import type { Ban, RecordRow } from "../store/store.ts";
 import { QUEUE_ENTRY_TTL_MS, type MatchMade, type Matches, type SharedQueues } from "../rooms/matches.ts";
 import type { ResumeEvent } from "./resume-link.ts";
 
@@ -24,7 +24,8 @@ type ClusterEvent =
   | { type: "match"; match: MatchMade }
   | { type: "board"; rows: RecordRow[] }
   | { type: "login"; ok: boolean; username: string; ip: string }
-  | { type: "put-out"; userId: number; reason: string };
+  | { type: "put-out"; userId: number; reason: string }
+  | { type: "mute"; userId: number; mute: Ban | null };
 
 /** Boards re-read the store this often, for events the bus lost without an outage being noticed. */
 const BOARD_CATCH_UP_MS = 30_000;
@@ -63,6 +64,7 @@ export function clusterModeration(cluster: Cluster): NonNullable<ModerationDeps[
   return {
     node: cluster.node,
     putOut: (userId, reason) => cluster.bus.toAll(event({ type: "put-out", userId, reason })),
+    mute: (userId, mute) => cluster.bus.toAll(event({ type: "mute", userId, mute: mute ?? null })),
     onlineElsewhere: async (userId) => {
       const node = await cluster.sessions.holder(userId);
       return node ? [node] : [];
@@ -175,6 +177,8 @@ export function linkCluster(cluster: Cluster, parts: ClusterLinkParts): void {
         return matches.made(clusterEvent.match);
       case "put-out":
         return moderation.putOutHere(clusterEvent.userId, clusterEvent.reason);
+      case "mute":
+        return moderation.muteFromElsewhere(clusterEvent.userId, clusterEvent.mute ?? undefined);
       case "resume-take":
       case "resume-refused":
       case "resume-cut":

@@ -24,7 +24,7 @@ import { SharedRooms } from "../rooms/shared-rooms.ts";
 import { Leaderboards } from "../store/leaderboards.ts";
 import { openStore } from "../store/open.ts";
 import { Storage } from "../store/storage.ts";
-import type { Store } from "../store/store.ts";
+import type { Account, Store } from "../store/store.ts";
 import { Admission } from "./admission.ts";
 import { ProxyTrust } from "./client-address.ts";
 import { loadClientFiles, loadTls } from "./files.ts";
@@ -122,6 +122,7 @@ async function listen(
       endResumedSession: (userId) => resumption.endResumedOf(userId),
       renamed: (userId, name) => leaderboards.rename(userId, name),
       refusal: (userId) => moderation.refusal(userId),
+      muteOf: (userId) => moderation.muteOf(userId),
     }),
     rooms: new Rooms({ hub, storage, leaderboards, log, seed, now: () => services.now(), shared, viewBudget: config.viewBudget }),
   };
@@ -162,6 +163,12 @@ async function listen(
         .filter((client) => client.open && (client.account as { userId?: number } | undefined)?.userId === userId)
         .map((client) => ({ clientId: client.id, state: client.stateName, address: client.ip, room: rooms.membershipOf(client.id)?.id ?? null })),
     putOut: (userId, reason) => resumption.putOut(userId, reason, PUT_OUT_CLOSE),
+    muteHere(userId, mute) {
+      for (const client of hub.clients.values()) {
+        const account = client.account as Account | undefined;
+        if (account?.userId === userId) account.mute = mute;
+      }
+    },
     cluster: cluster && clusterModeration(cluster),
   });
   const restartParts: RestartParts = { hub, rooms, accounts, resumption, context, log };

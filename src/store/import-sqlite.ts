@@ -71,7 +71,7 @@ interface PlayerRow {
   color: number;
 }
 
-function readSqlite(path: string): { users: UserRow[]; players: PlayerRow[]; identities: IdentityRow[]; bans: BanRow[]; audit: AuditRow[]; records: RecordSource[]; objects: ObjectSource[] } {
+function readSqlite(path: string): { users: UserRow[]; players: PlayerRow[]; identities: IdentityRow[]; bans: BanRow[]; mutes: BanRow[]; audit: AuditRow[]; records: RecordSource[]; objects: ObjectSource[] } {
   if (!existsSync(path)) throw new ImportRefusedError(`there is no file ${path}`);
   let db: Database;
   try {
@@ -86,6 +86,7 @@ function readSqlite(path: string): { users: UserRow[]; players: PlayerRow[]; ide
       players: db.query("SELECT id, user_id, name, best_score, color FROM players ORDER BY id").all() as PlayerRow[],
       identities: has("identities") ? (db.query("SELECT provider, subject, user_id, created_at FROM identities").all() as IdentityRow[]) : [],
       bans: has("bans") ? (db.query("SELECT user_id, reason, until, operator, at FROM bans").all() as BanRow[]) : [],
+      mutes: has("mutes") ? (db.query("SELECT user_id, reason, until, operator, at FROM mutes").all() as BanRow[]) : [],
       audit: has("audit_log") ? (db.query("SELECT at, operator, action, target, before, after FROM audit_log ORDER BY id").all() as AuditRow[]) : [],
       records: db.query(has("leaderboard_records") ? "SELECT * FROM leaderboard_records" : SERIES_RECORDS).all() as RecordSource[],
       objects: has("storage_objects") ? (db.query("SELECT collection, owner, key, value, bytes, updated_at FROM storage_objects").all() as ObjectSource[]) : [],
@@ -99,10 +100,10 @@ function readSqlite(path: string): { users: UserRow[]; players: PlayerRow[]; ide
 
 /** Copies the accounts of the SQLite file at `path` into the store's database, all or nothing. */
 export async function importSqlite(path: string, store: PostgresStore): Promise<ImportResult> {
-  const { users, players, identities, bans, audit, records, objects } = readSqlite(path);
+  const { users, players, identities, bans, mutes, audit, records, objects } = readSqlite(path);
   return store.sql.begin(async (tx) => {
     // Registrations wait for the few seconds this takes, so that the ids below stay free.
-    await tx`LOCK TABLE users, players, identities, bans, audit_log, leaderboard_records, storage_objects, storage_usage IN EXCLUSIVE MODE`;
+    await tx`LOCK TABLE users, players, identities, bans, mutes, audit_log, leaderboard_records, storage_objects, storage_usage IN EXCLUSIVE MODE`;
     const names = users.map((u) => u.username);
     const taken = await tx`SELECT username FROM users WHERE username = ANY(${tx.array(names, "TEXT")}) ORDER BY username LIMIT 3`;
     if (taken.length > 0) {
@@ -137,11 +138,12 @@ export async function importSqlite(path: string, store: PostgresStore): Promise<
                            ${tx.array(identities.map((i) => i.user_id + userShift), "INT8")}::bigint[],
                            ${tx.array(identities.map((i) => i.created_at), "INT8")}::bigint[])`;
     // Bans and the audit log name accounts too (the audit's states before and after are kept as written).
-    await tx`
-      INSERT INTO bans (user_id, reason, until, operator, at)
-      SELECT * FROM unnest(${tx.array(bans.map((b) => b.user_id + userShift), "INT8")}::bigint[], ${tx.array(bans.map((b) => b.reason), "TEXT")}::text[],
-                           ${tx.array(bans.map((b) => b.until), "INT8")}::bigint[], ${tx.array(bans.map((b) => b.operator), "TEXT")}::text[],
-                           ${tx.array(bans.map((b) => b.at), "INT8")}::bigint[])`;
+    for (const [table, rows] of [["bans", bans], ["mutes", mutes]] as const) {
+      await tx.unsafe(
+        `INSERT INTO ${table} (user_id, reason, until, operator, at) SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::bigint[])`,
+        [rows.map((b) => b.user_id + userShift), rows.map((b) => b.reason), rows.map((b) => b.until), rows.map((b) => b.operator), rows.map((b) => b.at)],
+      );
+    }
     await tx`
       INSERT INTO audit_log (at, operator, action, target, before, after)
       SELECT * FROM unnest(${tx.array(audit.map((a) => a.at), "INT8")}::bigint[], ${tx.array(audit.map((a) => a.operator), "TEXT")}::text[],

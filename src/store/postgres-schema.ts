@@ -75,6 +75,14 @@ const MIGRATIONS: string[] = [
     before text,
     after text
   );`,
+  // 6: operators' mutes, as in SQLite.
+  `CREATE TABLE mutes (
+    user_id bigint PRIMARY KEY REFERENCES users(id),
+    reason text NOT NULL,
+    until bigint NOT NULL,
+    operator text NOT NULL,
+    at bigint NOT NULL
+  );`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -10,7 +10,7 @@ import { PostgresBoards } from "./postgres-boards.ts";
 import { PostgresObjects } from "./postgres-objects.ts";
 import { migrate, SCHEMA_VERSION } from "./postgres-schema.ts";
 import { maskUrl, urlTarget } from "./url.ts";
-import { IdentityExistsError, StoreOpenError, UserExistsError, type Account, type AuditEntry, type Ban, type Identity, type PlayerRecord, type Store } from "./store.ts";
+import { IdentityExistsError, StoreOpenError, UserExistsError, type Account, type AuditEntry, type Ban, type Identity, type PlayerRecord, type Sanction, type Store } from "./store.ts";
 
 const POOL_SIZE = 10;
 /** SQLSTATE of a unique violation. */
@@ -158,17 +158,21 @@ export class PostgresStore implements Store {
     return rows.map((r) => ({ userId: Number(r.userId), username: r.username, name: r.name, color: r.color, devices: r.devices ?? [] }));
   }
 
-  async banOf(userId: number): Promise<Ban | undefined> {
-    const [row] = await this.query<{ reason: string; until: string; operator: string; at: string }[]>((sql) => sql`SELECT reason, until, operator, at FROM bans WHERE user_id = ${userId}`);
+  async banOf(userId: number, kind: Sanction = "bans"): Promise<Ban | undefined> {
+    // The table's name is one of two constants (Sanction), never input.
+    const [row] = await this.query<{ reason: string; until: string; operator: string; at: string }[]>((sql) => sql.unsafe(`SELECT reason, until, operator, at FROM ${kind} WHERE user_id = $1`, [userId]));
     return row && { reason: row.reason, until: Number(row.until), operator: row.operator, at: Number(row.at) };
   }
 
-  async setBan(userId: number, ban: Ban | undefined): Promise<void> {
+  async setBan(userId: number, ban: Ban | undefined, kind: Sanction = "bans"): Promise<void> {
     await this.query((sql) =>
       ban
-        ? sql`INSERT INTO bans (user_id, reason, until, operator, at) VALUES (${userId}, ${ban.reason}, ${ban.until}, ${ban.operator}, ${ban.at})
-              ON CONFLICT (user_id) DO UPDATE SET reason = excluded.reason, until = excluded.until, operator = excluded.operator, at = excluded.at`
-        : sql`DELETE FROM bans WHERE user_id = ${userId}`,
+        ? sql.unsafe(
+            `INSERT INTO ${kind} (user_id, reason, until, operator, at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (user_id) DO UPDATE SET reason = excluded.reason, until = excluded.until, operator = excluded.operator, at = excluded.at`,
+            [userId, ban.reason, ban.until, ban.operator, ban.at],
+          )
+        : sql.unsafe(`DELETE FROM ${kind} WHERE user_id = $1`, [userId]),
     );
   }
 

@@ -81,6 +81,14 @@ const MIGRATIONS: string[] = [
     before TEXT,
     after TEXT
   );`,
+  // 6: operators' mutes (a muted account's chat lines are refused), as bans are kept.
+  `CREATE TABLE mutes (
+    user_id INTEGER PRIMARY KEY REFERENCES users(id),
+    reason TEXT NOT NULL,
+    until INTEGER NOT NULL,
+    operator TEXT NOT NULL,
+    at INTEGER NOT NULL
+  );`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -8,7 +8,7 @@ import { privateFolder } from "./private-folder.ts";
 import { SqliteBoards } from "./sqlite-boards.ts";
 import { SqliteObjects } from "./sqlite-objects.ts";
 import { migrate, SCHEMA_VERSION } from "./sqlite-schema.ts";
-import { IdentityExistsError, StoreOpenError, UserExistsError, type Account, type AuditEntry, type Ban, type Identity, type PlayerRecord, type Store } from "./store.ts";
+import { IdentityExistsError, StoreOpenError, UserExistsError, type Account, type AuditEntry, type Ban, type Identity, type PlayerRecord, type Sanction, type Store } from "./store.ts";
 
 export const DB_FILE = "db.sqlite";
 
@@ -167,13 +167,13 @@ export class SqliteStore implements Store {
     return rows.map((r) => ({ ...r, devices: r.devices ? r.devices.split("\n") : [] }));
   }
 
-  async banOf(userId: number): Promise<Ban | undefined> {
-    return (this.db.query("SELECT reason, until, operator, at FROM bans WHERE user_id = ?").get(userId) as Ban | null) ?? undefined;
+  async banOf(userId: number, kind: Sanction = "bans"): Promise<Ban | undefined> {
+    return (this.db.query(`SELECT reason, until, operator, at FROM ${kind} WHERE user_id = ?`).get(userId) as Ban | null) ?? undefined;
   }
 
-  async setBan(userId: number, ban: Ban | undefined): Promise<void> {
-    if (!ban) this.db.query("DELETE FROM bans WHERE user_id = ?").run(userId);
-    else this.db.query("INSERT OR REPLACE INTO bans (user_id, reason, until, operator, at) VALUES (?, ?, ?, ?, ?)").run(userId, ban.reason, ban.until, ban.operator, ban.at);
+  async setBan(userId: number, ban: Ban | undefined, kind: Sanction = "bans"): Promise<void> {
+    if (!ban) this.db.query(`DELETE FROM ${kind} WHERE user_id = ?`).run(userId);
+    else this.db.query(`INSERT OR REPLACE INTO ${kind} (user_id, reason, until, operator, at) VALUES (?, ?, ?, ?, ?)`).run(userId, ban.reason, ban.until, ban.operator, ban.at);
   }
 
   async audit(entry: Omit<AuditEntry, "id">): Promise<void> {

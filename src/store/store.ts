@@ -6,6 +6,8 @@ import type { ObjectRef, WriteResult } from "./objects.ts";
 
 export interface Account {
   userId: number;
+  /** An operator's mute, read at login and kept up to date by the operator's actions. */
+  mute?: Ban;
   passwordHash: string;
   /** The series' player row of the account (its name and colour). */
   playerId: number;
@@ -13,7 +15,10 @@ export interface Account {
   color: number;
 }
 
-/** An operator's ban of an account: until a time (ms since the epoch), or for good (until 0). */
+/** What an operator may put on an account: a ban (no login) or a mute (no chat), each its table. */
+export type Sanction = "bans" | "mutes";
+
+/** An operator's ban (or mute) of an account: until a time (ms since the epoch), or for good (until 0). */
 export interface Ban {
   reason: string;
   until: number;
@@ -82,9 +87,10 @@ export interface Store {
   setCredentials(userId: number, username: string, passwordHash: string): Promise<boolean>;
   /** Accounts by user id, login name or display name (case-insensitive, exact), or linked device; at most 50. */
   findPlayers(query: { id?: number; name?: string; device?: string }): Promise<PlayerRecord[]>;
-  banOf(userId: number): Promise<Ban | undefined>;
-  /** Bans the account (replacing a ban it had), or with undefined lifts its ban. */
-  setBan(userId: number, ban: Ban | undefined): Promise<void>;
+  /** The account's ban (kind "bans") or mute ("mutes"), if it has one. */
+  banOf(userId: number, kind?: Sanction): Promise<Ban | undefined>;
+  /** Bans (or mutes) the account, replacing what it had, or with undefined lifts it. */
+  setBan(userId: number, ban: Ban | undefined, kind?: Sanction): Promise<void>;
   /** Appends an operator's action to the audit log. */
   audit(entry: Omit<AuditEntry, "id">): Promise<void>;
   /** The newest entries of the audit log first, at most `limit`. */
