@@ -121,6 +121,35 @@ describeStores("the operator", (kind) => {
     expect((await admin(srv.port, "/admin/audit?limit=2")).json.entries.map((e: { action: string }) => e.action)).toEqual(["unmute", "mute"]);
   });
 
+  test("a player's storage: read, listed, corrected with the game's version check, deleted; each write audited with before and after", async () => {
+    const { userId } = await player();
+    const wallets = srv.services.storage.collection<{ gold: number }>("wallets");
+    const put = await wallets.put("main", { gold: 5 }, { owner: userId });
+    if (!put.ok) throw new Error("no wallet");
+    const read = await admin(srv.port, `/admin/storage?collection=wallets&owner=${userId}&key=main`);
+    expect(read.json.object).toMatchObject({ collection: "wallets", key: "main", owner: userId, value: { gold: 5 }, version: put.versions[0] });
+    expect((await admin(srv.port, `/admin/storage?collection=wallets&owner=${userId}`)).json.objects.map((o: { key: string }) => o.key)).toEqual(["main"]);
+    // A stale version is a conflict, as in the game: nothing written.
+    const stale = await admin(srv.port, "/admin/storage", { collection: "wallets", owner: userId, key: "main", value: { gold: 500 }, ifVersion: `${put.versions[0]}9`, operator: "bob" });
+    expect(stale.status).toBe(409);
+    expect(stale.json.error).toBe("conflict");
+    const fixed = await admin(srv.port, "/admin/storage", { collection: "wallets", owner: userId, key: "main", value: { gold: 50 }, ifVersion: put.versions[0], operator: "bob" });
+    expect(fixed.status).toBe(200);
+    expect((await wallets.get("main", userId))!.value).toEqual({ gold: 50 });
+    expect((await admin(srv.port, "/admin/storage/delete", { collection: "wallets", owner: userId, key: "main", operator: "bob" })).status).toBe(200);
+    expect(await wallets.get("main", userId)).toBeUndefined();
+    expect((await admin(srv.port, `/admin/storage?collection=wallets&owner=${userId}&key=main`)).status).toBe(404);
+    const [deleted, written] = (await admin(srv.port, "/admin/audit?limit=2")).json.entries;
+    expect(written).toMatchObject({ operator: "bob", action: "storage-put", target: userId, before: { key: "main", value: { gold: 5 } }, after: { value: { gold: 50 } } });
+    expect(deleted).toMatchObject({ action: "storage-delete", before: { value: { gold: 50 } }, after: null });
+    // Bad input: refused, nothing written.
+    expect((await admin(srv.port, "/admin/storage", { collection: "wallets", owner: userId, key: "main", value: [1] })).json.error).toBe(AdminError.value);
+    expect((await admin(srv.port, "/admin/storage", { collection: "bad name!", owner: userId, key: "main", value: {} })).status).toBe(400);
+    expect((await admin(srv.port, `/admin/storage?collection=wallets&owner=-3`)).json.error).toBe(AdminError.owner);
+    expect((await admin(srv.port, `/admin/storage?collection=wallets&owner=${userId}&limit=abc`)).json.error).toBe(AdminError.storageLimit);
+    expect(await wallets.get("main", userId)).toBeUndefined();
+  });
+
   test("a device's account banned is refused at its device login with the reason", async () => {
     const device = `banned-device-${kind}-${crypto.randomUUID()}`;
     const guest = await TestClient.connect(srv.url);

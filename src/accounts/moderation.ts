@@ -141,7 +141,8 @@ export class Moderation {
     this.deps.cluster?.putOut(userId, reason);
   }
 
-  private async audit(operator: string, action: string, target: number, before: unknown, after: unknown): Promise<void> {
+  /** Writes an operator's action to the audit log (who, what, on whom, the state before and after) and the log. */
+  async audit(operator: string, action: string, target: number, before: unknown, after: unknown): Promise<void> {
     await this.deps.store.audit({ at: this.deps.clock(), operator, action, target, before: before === null ? null : JSON.stringify(before), after: after === null ? null : JSON.stringify(after) });
     this.deps.log.info(`Operator ${operator}: ${action} account ${target}${after === null ? "" : ` ${JSON.stringify(after)}`}`);
   }

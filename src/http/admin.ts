@@ -2,6 +2,7 @@
 // unban, read the audit log. docs/deploy.md lists every endpoint with an example. Bad input gets a
 // 400 with the reason, an unknown player a 404; nothing is changed by a refused request.
 import { MAX_OPERATOR_REASON_BYTES, type Moderation } from "../accounts/moderation.ts";
+import { StorageRefError, type Storage } from "../store/storage.ts";
 import type { Store } from "../store/store.ts";
 
 /** The fixed errors of the admin API (the `error` of its JSON answers). */
@@ -15,7 +16,15 @@ export const AdminError = {
   limit: "limit must be 1 to 500",
   unknownPlayer: "No such player",
   method: "Use GET to read and POST to act",
+  owner: "owner must be 0 (the game's own) or an account's id",
+  noObject: "No such object",
+  value: "value must be a JSON object",
+  ifVersion: "ifVersion must be a version string",
+  storageLimit: "limit must be 1 to 1000",
 } as const;
+
+/** What a storage write's refusal is over HTTP. */
+const WRITE_STATUS = { conflict: 409, quota: 413, invalid: 400, unavailable: 503 } as const;
 
 type Body = Record<string, unknown>;
 
@@ -32,7 +41,7 @@ function untilOf(value: unknown): number | undefined {
 const isText = (value: unknown, max: number): value is string => typeof value === "string" && value.trim().length > 0 && Buffer.byteLength(value) <= max;
 
 /** The admin API's paths, each answering one request (already let through by the admin token). */
-export function adminApi(moderation: Moderation, store: Store): Record<string, (req: Request) => Promise<Response>> {
+export function adminApi(moderation: Moderation, store: Store, storage: Storage): Record<string, (req: Request) => Promise<Response>> {
   const post = (act: (body: Body, operator: string, userId: number) => Promise<Response>) => async (req: Request) => {
     if (req.method !== "POST") return refused(AdminError.method, 405);
     let body: unknown;
@@ -46,6 +55,35 @@ export function adminApi(moderation: Moderation, store: Store): Record<string, (
     if (!Number.isSafeInteger(userId) || (userId as number) <= 0) return refused(AdminError.userId);
     if (!isText(operator, 64)) return refused(AdminError.operator);
     return act(body as Body, operator, userId as number);
+  };
+  /** A put (or a delete) of one object, with the game's version check; audited with the value before and after. */
+  const write = async (req: Request, remove: boolean): Promise<Response> => {
+    if (req.method !== "POST") return refused(AdminError.method, 405);
+    let body: Body;
+    try {
+      body = (await req.json()) as Body;
+    } catch {
+      return refused(AdminError.notJson);
+    }
+    if (typeof body !== "object" || body === null || Array.isArray(body)) return refused(AdminError.notJson);
+    const { collection, key, owner = 0, value, ifVersion, operator = "admin" } = body;
+    if (!Number.isSafeInteger(owner) || (owner as number) < 0) return refused(AdminError.owner);
+    if (!isText(operator, 64)) return refused(AdminError.operator);
+    if (!remove && (typeof value !== "object" || value === null || Array.isArray(value))) return refused(AdminError.value);
+    if (ifVersion !== undefined && typeof ifVersion !== "string") return refused(AdminError.ifVersion);
+    const ref = { collection: String(collection ?? ""), key: String(key ?? ""), owner: owner as number };
+    let before: unknown = null;
+    try {
+      before = (await storage.read([ref]))[0]?.value ?? null;
+    } catch (err) {
+      if (err instanceof StorageRefError) return refused(err.message);
+      return refused(`The database could not be read: ${err instanceof Error ? err.message : String(err)}`, 503);
+    }
+    const op = remove ? { ...ref, delete: true as const, ifVersion } : { ...ref, value: value as Record<string, unknown>, ifVersion };
+    const result = await storage.write([op]);
+    if (!result.ok) return json({ error: result.reason, ...result }, WRITE_STATUS[result.reason]);
+    await moderation.audit(operator, remove ? "storage-delete" : "storage-put", ref.owner, { ...ref, value: before }, remove ? null : { ...ref, value, version: result.versions[0] });
+    return json({ ok: true, version: result.versions[0] ?? null });
   };
   const player = (view: unknown) => (view === undefined ? refused(AdminError.unknownPlayer, 404) : json({ player: view }));
   return {
@@ -75,6 +113,27 @@ export function adminApi(moderation: Moderation, store: Store): Record<string, (
       return player(await moderation.mute(operator, userId, body.reason, until));
     }),
     "/admin/unmute": post(async (_body, operator, userId) => player(await moderation.unmute(operator, userId))),
+    "/admin/storage": async (req) => {
+      if (req.method === "GET") {
+        const params = new URL(req.url).searchParams;
+        const owner = Number(params.get("owner") ?? "0");
+        if (!Number.isSafeInteger(owner) || owner < 0) return refused(AdminError.owner);
+        const [collection, key] = [params.get("collection") ?? "", params.get("key")];
+        try {
+          const limitText = params.get("limit") ?? "100";
+          const limit = /^\d{1,4}$/.test(limitText) ? Number(limitText) : 0;
+          if (limit < 1 || limit > 1000) return refused(AdminError.storageLimit);
+          if (key === null) return json(await storage.list(collection, { owner, cursor: params.get("cursor") ?? undefined, limit }));
+          const [object] = await storage.read([{ collection, key, owner }]);
+          return object ? json({ object }) : refused(AdminError.noObject, 404);
+        } catch (err) {
+          if (err instanceof StorageRefError) return refused(err.message);
+          throw err;
+        }
+      }
+      return write(req, false);
+    },
+    "/admin/storage/delete": (req) => write(req, true),
     "/admin/audit": async (req) => {
       if (req.method !== "GET") return refused(AdminError.method, 405);
       const limitText = new URL(req.url).searchParams.get("limit") ?? "50";

@@ -213,7 +213,7 @@ async function listen(
     metrics,
     dashboard,
     clientFiles,
-    admin: adminApi(moderation, store),
+    admin: adminApi(moderation, store, storage),
     health: () => ({
       stopping: lifecycle.isStopping,
       body: {
