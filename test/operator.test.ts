@@ -164,6 +164,33 @@ describeStores("the operator", (kind) => {
     expect((await back.expect("identityResponse")).value).toMatchObject({ ok: false, reason: "Banned for good: bots" });
   });
 
+  test("boards: a record corrected to an exact score, a record removed, a board reset; each in memory, in the store, and audited", async () => {
+    const { userId, name } = await player();
+    const board = srv.services.leaderboards.get("hiscores")!;
+    await board.submit(userId, 900, { name });
+    const corrected = await admin(srv.port, "/admin/board/record", { board: "hiscores", userId, score: 120, operator: "carol" });
+    expect(corrected.json.record).toMatchObject({ id: userId, name, score: 120 });
+    expect(board.recordOf(userId)).toMatchObject({ score: 120 });
+    const stored = async () => (await srv.services.store.boards.loadRecords("hiscores", 0)).find((r) => r.owner === userId);
+    expect(await stored()).toMatchObject({ score: 120, name });
+    expect((await admin(srv.port, "/admin/audit?limit=1")).json.entries[0]).toMatchObject({ operator: "carol", action: "board-record", before: { board: "hiscores", score: 900 }, after: { score: 120 } });
+    expect((await admin(srv.port, "/admin/board/remove", { board: "hiscores", userId })).json).toEqual({ ok: true });
+    expect(board.rankOf(userId)).toBeUndefined();
+    expect(board.search(name)).toBeUndefined();
+    expect(await stored()).toBeUndefined();
+    expect((await admin(srv.port, "/admin/board/remove", { board: "hiscores", userId })).json.error).toBe(AdminError.noRecord);
+    expect((await admin(srv.port, "/admin/board/record", { board: "nope", userId, score: 1 })).json.error).toBe(AdminError.noBoard);
+    expect((await admin(srv.port, "/admin/board/record", { board: "hiscores", userId, score: 1.5 })).json.error).toBe(AdminError.score);
+    // A reset empties the board, in memory and in the store; the game's next scores start it again.
+    expect(board.size).toBeGreaterThan(0);
+    const reset = await admin(srv.port, "/admin/board/reset", { board: "hiscores" });
+    expect(reset.json.ok).toBe(true);
+    expect(board.size).toBe(0);
+    expect(await srv.services.store.boards.loadRecords("hiscores", 0)).toEqual([]);
+    await board.submit(userId, 5, { name });
+    expect(board.recordOf(userId)).toMatchObject({ rank: 1, score: 5 });
+  });
+
   test("bad requests: no token, bad JSON, bad ids, reasons and times, unknown players: refused with their reasons; nothing changes, nobody is disturbed", async () => {
     const { c, userId } = await player();
     expect((await admin(srv.port, "/admin/kick", { userId, reason: "x" }, "wrong")).status).toBe(401);
@@ -226,5 +253,20 @@ describeRedis("the operator across a cluster", () => {
     await e.close();
     const entries = (await admin(a.port, "/admin/audit?limit=10")).json.entries.filter((x: { target: number }) => x.target === found.userId);
     expect(entries.map((x: { action: string }) => x.action)).toEqual(["ban", "mute", "kick"]);
+    // A board record corrected, then removed, on b: a's board follows.
+    const score = async (node: ServerProcess) => {
+      const c = await TestClient.connect(node.url);
+      c.send({ $case: "hiscoreBoardRequest", value: {} });
+      await c.expect("hiscoreBoard");
+      c.send({ $case: "searchHiscore", value: { name: "Faraway" } });
+      const answer = await c.nextOf(["hiscoreBoard", "denyResponse"]);
+      await c.close();
+      return answer.msg?.$case === "hiscoreBoard" ? answer.msg.value.hiscores.find((h) => h.name === "Faraway")?.score : undefined;
+    };
+    await waitFor(async () => (await score(a)) === 0, 5000, "the registration's record on a's board");
+    expect((await admin(b.port, "/admin/board/record", { board: "hiscores", userId: found.userId, score: 321 })).status).toBe(200);
+    await waitFor(async () => (await score(a)) === 321, 5000, "the corrected record on a's board");
+    expect((await admin(b.port, "/admin/board/remove", { board: "hiscores", userId: found.userId })).status).toBe(200);
+    await waitFor(async () => (await score(a)) === undefined, 5000, "the removed record gone from a's board");
   }, 60_000);
 });

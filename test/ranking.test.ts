@@ -17,7 +17,7 @@ function modelRank(players: Map<number, PlayerScore>, name: string): number | un
 }
 
 describe("ranking", () => {
-  test("positions, boards and name searches match the model through random registrations, raises and renames", () => {
+  test("positions, boards and name searches match the model through random registrations, raises, renames and removals", () => {
     const random = seededRandom(7);
     const players = new Map<number, PlayerScore>();
     // Start from a bulk load, as at start-up, then play.
@@ -32,14 +32,19 @@ describe("ranking", () => {
         ranking.add({ id, name: `P${id}`, score: 0 });
       } else if (roll < 0.3) {
         // A display name changed, often to a name another player has (or had).
-        const id = 1 + Math.floor(random() * (nextId - 1));
-        const player = players.get(id)!;
+        const player = players.get(1 + Math.floor(random() * (nextId - 1)));
+        if (!player) continue;
         player.name = `P${1 + Math.floor(random() * (nextId - 1))}`;
         ranking.set({ ...player });
+      } else if (roll < 0.33) {
+        // An operator removed a record.
+        const id = 1 + Math.floor(random() * (nextId - 1));
+        expect(ranking.remove(id)).toBe(players.delete(id));
       } else {
         const id = 1 + Math.floor(random() * (nextId - 1));
         const score = Math.floor(random() * 60);
-        const player = players.get(id)!;
+        const player = players.get(id);
+        if (!player) continue;
         player.score = Math.max(player.score, score); // best scores never go down
         ranking.raise(id, score);
       }
@@ -54,7 +59,8 @@ describe("ranking", () => {
         }
       }
     }
-    expect(ranking.board(0, nextId).map((e) => e.rank)).toEqual(Array.from({ length: nextId - 1 }, (_, i) => i + 1));
+    expect(ranking.board(0, nextId).map((e) => e.rank)).toEqual(Array.from({ length: players.size }, (_, i) => i + 1));
+    expect(players.size).toBeLessThan(nextId - 1);
   });
 
   test("names fold ASCII letters only; of several players with one folded name, the oldest is found; % and _ are plain", () => {

@@ -2,6 +2,7 @@
 // unban, read the audit log. docs/deploy.md lists every endpoint with an example. Bad input gets a
 // 400 with the reason, an unknown player a 404; nothing is changed by a refused request.
 import { MAX_OPERATOR_REASON_BYTES, type Moderation } from "../accounts/moderation.ts";
+import type { Leaderboards } from "../store/leaderboards.ts";
 import { StorageRefError, type Storage } from "../store/storage.ts";
 import type { Store } from "../store/store.ts";
 
@@ -21,6 +22,10 @@ export const AdminError = {
   value: "value must be a JSON object",
   ifVersion: "ifVersion must be a version string",
   storageLimit: "limit must be 1 to 1000",
+  noBoard: "No such board",
+  noRecord: "No such record",
+  score: "score must be an integer",
+  name: "name must be 1 to 20 bytes of text",
 } as const;
 
 /** What a storage write's refusal is over HTTP. */
@@ -38,37 +43,37 @@ function untilOf(value: unknown): number | undefined {
   return Number.isFinite(until) && until > Date.now() ? until : undefined;
 }
 
+/** A POST's JSON object, or the answer that refuses the request. */
+async function bodyOf(req: Request): Promise<Body | Response> {
+  if (req.method !== "POST") return refused(AdminError.method, 405);
+  let body: unknown;
+  try {
+    body = await req.json();
+  } catch {
+    return refused(AdminError.notJson);
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return refused(AdminError.notJson);
+  const { operator = "admin" } = body as Body;
+  if (!isText(operator, 64)) return refused(AdminError.operator);
+  return { ...(body as Body), operator };
+}
+
 const isText = (value: unknown, max: number): value is string => typeof value === "string" && value.trim().length > 0 && Buffer.byteLength(value) <= max;
 
 /** The admin API's paths, each answering one request (already let through by the admin token). */
-export function adminApi(moderation: Moderation, store: Store, storage: Storage): Record<string, (req: Request) => Promise<Response>> {
+export function adminApi(moderation: Moderation, store: Store, storage: Storage, leaderboards: Leaderboards): Record<string, (req: Request) => Promise<Response>> {
   const post = (act: (body: Body, operator: string, userId: number) => Promise<Response>) => async (req: Request) => {
-    if (req.method !== "POST") return refused(AdminError.method, 405);
-    let body: unknown;
-    try {
-      body = await req.json();
-    } catch {
-      return refused(AdminError.notJson);
-    }
-    if (typeof body !== "object" || body === null || Array.isArray(body)) return refused(AdminError.notJson);
-    const { userId, operator = "admin" } = body as Body;
-    if (!Number.isSafeInteger(userId) || (userId as number) <= 0) return refused(AdminError.userId);
-    if (!isText(operator, 64)) return refused(AdminError.operator);
-    return act(body as Body, operator, userId as number);
+    const body = await bodyOf(req);
+    if (body instanceof Response) return body;
+    if (!Number.isSafeInteger(body.userId) || (body.userId as number) <= 0) return refused(AdminError.userId);
+    return act(body, body.operator as string, body.userId as number);
   };
   /** A put (or a delete) of one object, with the game's version check; audited with the value before and after. */
   const write = async (req: Request, remove: boolean): Promise<Response> => {
-    if (req.method !== "POST") return refused(AdminError.method, 405);
-    let body: Body;
-    try {
-      body = (await req.json()) as Body;
-    } catch {
-      return refused(AdminError.notJson);
-    }
-    if (typeof body !== "object" || body === null || Array.isArray(body)) return refused(AdminError.notJson);
-    const { collection, key, owner = 0, value, ifVersion, operator = "admin" } = body;
+    const body = await bodyOf(req);
+    if (body instanceof Response) return body;
+    const { collection, key, owner = 0, value, ifVersion, operator } = body;
     if (!Number.isSafeInteger(owner) || (owner as number) < 0) return refused(AdminError.owner);
-    if (!isText(operator, 64)) return refused(AdminError.operator);
     if (!remove && (typeof value !== "object" || value === null || Array.isArray(value))) return refused(AdminError.value);
     if (ifVersion !== undefined && typeof ifVersion !== "string") return refused(AdminError.ifVersion);
     const ref = { collection: String(collection ?? ""), key: String(key ?? ""), owner: owner as number };
@@ -82,7 +87,7 @@ export function adminApi(moderation: Moderation, store: Store, storage: Storage)
     const op = remove ? { ...ref, delete: true as const, ifVersion } : { ...ref, value: value as Record<string, unknown>, ifVersion };
     const result = await storage.write([op]);
     if (!result.ok) return json({ error: result.reason, ...result }, WRITE_STATUS[result.reason]);
-    await moderation.audit(operator, remove ? "storage-delete" : "storage-put", ref.owner, { ...ref, value: before }, remove ? null : { ...ref, value, version: result.versions[0] });
+    await moderation.audit(operator as string, remove ? "storage-delete" : "storage-put", ref.owner, { ...ref, value: before }, remove ? null : { ...ref, value, version: result.versions[0] });
     return json({ ok: true, version: result.versions[0] ?? null });
   };
   const player = (view: unknown) => (view === undefined ? refused(AdminError.unknownPlayer, 404) : json({ player: view }));
@@ -134,6 +139,37 @@ export function adminApi(moderation: Moderation, store: Store, storage: Storage)
       return write(req, false);
     },
     "/admin/storage/delete": (req) => write(req, true),
+    "/admin/board/record": post(async (body, operator, userId) => {
+      const board = leaderboards.get(String(body.board));
+      if (!board) return refused(AdminError.noBoard, 404);
+      if (!Number.isSafeInteger(body.score)) return refused(AdminError.score);
+      if (body.name !== undefined && !isText(body.name, 20)) return refused(AdminError.name);
+      const before = board.recordOf(userId) ?? null;
+      const name = (body.name as string | undefined) ?? before?.name ?? (await store.findPlayers({ id: userId }))[0]?.name;
+      if (name === undefined) return refused(AdminError.unknownPlayer, 404);
+      const row = await board.correct(userId, body.score as number, name);
+      await moderation.audit(operator, "board-record", userId, before && { board: board.id, ...before }, { board: board.id, name: row.name, score: row.score });
+      return json({ record: board.recordOf(userId) });
+    }),
+    "/admin/board/remove": post(async (body, operator, userId) => {
+      const board = leaderboards.get(String(body.board));
+      if (!board) return refused(AdminError.noBoard, 404);
+      const before = board.recordOf(userId);
+      if (!before) return refused(AdminError.noRecord, 404);
+      await board.remove(userId);
+      await moderation.audit(operator, "board-remove", userId, { board: board.id, ...before }, null);
+      return json({ ok: true });
+    }),
+    "/admin/board/reset": async (req) => {
+      const body = await bodyOf(req);
+      if (body instanceof Response) return body;
+      const board = leaderboards.get(String(body.board));
+      if (!board) return refused(AdminError.noBoard, 404);
+      const records = board.size;
+      await board.remove();
+      await moderation.audit(body.operator as string, "board-reset", 0, { board: board.id, records }, { board: board.id, records: 0 });
+      return json({ ok: true, removed: records });
+    },
     "/admin/audit": async (req) => {
       if (req.method !== "GET") return refused(AdminError.method, 405);
       const limitText = new URL(req.url).searchParams.get("limit") ?? "50";

@@ -25,7 +25,8 @@ type ClusterEvent =
   | { type: "board"; rows: RecordRow[] }
   | { type: "login"; ok: boolean; username: string; ip: string }
   | { type: "put-out"; userId: number; reason: string }
-  | { type: "mute"; userId: number; mute: Ban | null };
+  | { type: "mute"; userId: number; mute: Ban | null }
+  | { type: "board-removed"; board: string; owner: number | null };
 
 /** Boards re-read the store this often, for events the bus lost without an outage being noticed. */
 const BOARD_CATCH_UP_MS = 30_000;
@@ -136,6 +137,7 @@ export function linkCluster(cluster: Cluster, parts: ClusterLinkParts): void {
   hub.span(LOBBY_TOPIC);
   hub.attachRelay((topic, sender, exclude, bytes, superseded) => cluster.bus.toAll({ kind: FrameKind.topic, topic, sender, exclude, superseded, bytes }));
   leaderboards.onChange = (rows) => cluster.bus.toAll(event({ type: "board", rows }));
+  leaderboards.onRemove = (board, owner) => cluster.bus.toAll(event({ type: "board-removed", board, owner: owner ?? null }));
   leaderboards.catchUpEvery(BOARD_CATCH_UP_MS);
   cluster.onNodesGone = (gone) => shared.nodesGone(gone);
   cluster.onReconnected = () => {
@@ -169,6 +171,8 @@ export function linkCluster(cluster: Cluster, parts: ClusterLinkParts): void {
     switch (clusterEvent.type) {
       case "board":
         return leaderboards.applyRemote(clusterEvent.rows);
+      case "board-removed":
+        return leaderboards.removedRemote(clusterEvent.board, clusterEvent.owner ?? undefined);
       case "login":
         if (clusterEvent.ok) accounts.succeededElsewhere(clusterEvent.username);
         else accounts.failedElsewhere(clusterEvent.username, clusterEvent.ip);

@@ -213,7 +213,7 @@ async function listen(
     metrics,
     dashboard,
     clientFiles,
-    admin: adminApi(moderation, store, storage),
+    admin: adminApi(moderation, store, storage, leaderboards),
     health: () => ({
       stopping: lifecycle.isStopping,
       body: {

@@ -120,6 +120,40 @@ export class Leaderboard {
     return this.flush();
   }
 
+  /**
+   * An operator's correction: the owner's record becomes exactly `score` (whatever the board's
+   * operator), under `name`; written at once, and told to the other nodes as any write is.
+   */
+  async correct(owner: number, score: number, name: string): Promise<RecordRow> {
+    if (!Number.isSafeInteger(score)) throw new RangeError(`board ${this.id}: score ${score} is not a safe integer`);
+    this.roll();
+    this.pending.delete(owner);
+    const rows = await this.boards.backend.writeRecords(this.id, "set", this.order, [{ owner, name, score, metadata: null, period: this.period }]);
+    for (const row of rows) this.apply(row);
+    this.boards.changed(rows);
+    return rows[0]!;
+  }
+
+  /** An operator removes the owner's record (or, with no owner, every record: a reset); told to the other nodes. */
+  async remove(owner?: number): Promise<void> {
+    if (owner === undefined) this.pending.clear();
+    else this.pending.delete(owner);
+    await this.boards.backend.deleteRecords(this.id, owner);
+    this.removed(owner);
+    this.boards.onRemove(this.id, owner);
+  }
+
+  /** A record removed (or, with no owner, the board reset), here or on another node: the board in memory follows. */
+  removed(owner?: number): void {
+    if (owner === undefined) {
+      this.ranking = Ranking.of([], this.order);
+      this.metadata.clear();
+    } else {
+      this.ranking.remove(owner);
+      this.metadata.delete(owner);
+    }
+  }
+
   /** The owner's record under a new name (its display name changed), its score kept; nothing when it has none. */
   rename(owner: number, name: string): Promise<void> {
     this.roll();
@@ -259,6 +293,8 @@ export class Leaderboards {
   private readonly boards = new Map<string, Leaderboard>();
   /** Told the records this node wrote, as the store has them (in a cluster: for the other nodes). */
   onChange: (rows: RecordRow[]) => void = () => undefined;
+  /** Told a record this node's operator removed, or a board reset (no owner): in a cluster, for the other nodes. */
+  onRemove: (board: string, owner: number | undefined) => void = () => undefined;
   /** The newest store time seen in a record, for catchUp. */
   private newest = 0;
   private catchUpTimer: Timer | undefined;
@@ -293,6 +329,11 @@ export class Leaderboards {
   /** An account's display name changed: its records on every board take it. Resolves once written or kept. */
   async rename(owner: number, name: string): Promise<void> {
     await Promise.all([...this.boards.values()].map((board) => board.rename(owner, name)));
+  }
+
+  /** A record another node's operator removed (or a board reset). */
+  removedRemote(board: string, owner: number | undefined): void {
+    this.boards.get(board)?.removed(owner);
   }
 
   /** Records another node wrote: each board takes what is newer than what it has. */

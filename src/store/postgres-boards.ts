@@ -68,4 +68,10 @@ export class PostgresBoards implements BoardBackend {
   async pruneRecords(board: string, period: number): Promise<void> {
     await this.query((sql) => sql`DELETE FROM leaderboard_records WHERE board = ${board} AND period < ${period}`);
   }
+
+  async deleteRecords(board: string, owner?: number): Promise<void> {
+    await this.query((sql) =>
+      owner === undefined ? sql`DELETE FROM leaderboard_records WHERE board = ${board}` : sql`DELETE FROM leaderboard_records WHERE board = ${board} AND owner = ${owner}`,
+    );
+  }
 }

@@ -77,7 +77,7 @@ export class Ranking {
   }
 
   get count(): number {
-    return this.nodes - 1;
+    return this.size[this.root]!;
   }
 
   /** The owner's score, or undefined when it has no record. */
@@ -116,16 +116,8 @@ export class Ranking {
    * an older player has it.
    */
   private rename(node: number, name: string): void {
-    const old = foldName(this.names[node]!);
+    this.releaseName(node);
     this.names[node] = name;
-    if (this.byName.get(old) === node) {
-      this.byName.delete(old);
-      let heir = NONE;
-      for (let other = 1; other < this.nodes; other++) {
-        if (other !== node && this.nodeOf.get(this.playerId[other]!) === other && foldName(this.names[other]!) === old && (heir === NONE || this.playerId[other]! < this.playerId[heir]!)) heir = other;
-      }
-      if (heir !== NONE) this.byName.set(old, heir);
-    }
     const folded = foldName(name);
     const holder = this.byName.get(folded);
     if (holder === undefined || this.playerId[holder]! > this.playerId[node]!) this.byName.set(folded, node);
@@ -142,6 +134,33 @@ export class Ranking {
   rankOfId(id: number): number | undefined {
     const node = this.nodeOf.get(id);
     return node === undefined ? undefined : this.positionOf(node) + 1;
+  }
+
+  /** The node's name, if it held it, passes to the oldest other holder (a scan: renames and removals are rare). */
+  private releaseName(node: number): void {
+    const old = foldName(this.names[node]!);
+    if (this.byName.get(old) !== node) return;
+    this.byName.delete(old);
+    let heir = NONE;
+    for (let other = 1; other < this.nodes; other++) {
+      if (other !== node && this.nodeOf.get(this.playerId[other]!) === other && foldName(this.names[other]!) === old && (heir === NONE || this.playerId[other]! < this.playerId[heir]!)) heir = other;
+    }
+    if (heir !== NONE) this.byName.set(old, heir);
+  }
+
+  /** Takes the owner's record out (an operator removed it); false when it had none. */
+  remove(id: number): boolean {
+    const node = this.nodeOf.get(id);
+    if (node === undefined) return false;
+    this.split(this.root, this.score[node]!, id);
+    const before = this.splitLeft;
+    this.splitAfter(this.splitRight, 1);
+    const [self, after] = [this.splitLeft, this.splitRight];
+    this.root = this.merge(before, after);
+    if (self !== node) throw new Error(`ranking out of order at player ${id}`);
+    this.releaseName(node);
+    this.nodeOf.delete(id);
+    return true;
   }
 
   /** Takes the node out and puts it back with a new key. */

@@ -38,6 +38,11 @@ export class SqliteBoards implements BoardBackend {
     this.db.query("DELETE FROM leaderboard_records WHERE board = ? AND period < ?").run(board, period);
   }
 
+  async deleteRecords(board: string, owner?: number): Promise<void> {
+    if (owner === undefined) this.db.query("DELETE FROM leaderboard_records WHERE board = ?").run(board);
+    else this.db.query("DELETE FROM leaderboard_records WHERE board = ? AND owner = ?").run(board, owner);
+  }
+
   private upsertFor(operator: BoardOperator, order: BoardOrder): Upsert {
     const kind = `${operator}/${order}`;
     let upsert = this.upserts.get(kind);

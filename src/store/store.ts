@@ -154,6 +154,8 @@ export interface BoardBackend {
   newestChange(): Promise<number>;
   /** Removes the board's records of periods before `period`. */
   pruneRecords(board: string, period: number): Promise<void>;
+  /** Removes one owner's record of the board, or (no owner) every record of it. */
+  deleteRecords(board: string, owner?: number): Promise<void>;
 }
 
 /** A put (with its value as JSON) or a delete (no json), as a backend gets it: checked already. */
