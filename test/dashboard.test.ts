@@ -54,4 +54,45 @@ describeChromium("the dashboard in a browser", () => {
     await page.waitForFunction(`document.querySelector("#clients")?.textContent === "0"`, undefined, { timeout: 5000 });
     expect(await page.locator("tr[data-player-id]").count()).toBe(0);
   }, 30_000);
+
+  test("an operator kicks and bans a player from the page (with the admin token): the player is put out with the reason, the ban refuses its login, the audit log shows both", async () => {
+    const token = "dashboard-operator-0123456789";
+    const guarded = await startTestServer(radiusRumble, { adminToken: token });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1100, height: 1000 } });
+      await page.goto(`http://127.0.0.1:${guarded.port}/dashboard?token=${token}`);
+      await page.waitForSelector("#status.live", { timeout: 10_000 });
+      const c = await TestClient.connect(guarded.url);
+      expect(await register(c, "Troublemaker", "password")).toBe("ok");
+      expect(await login(c, "Troublemaker", "password")).toBe("ok");
+      const userId = (await guarded.services.store.findAccount("Troublemaker"))!.userId;
+
+      await page.fill("#find-name", "troublemaker");
+      await page.click("#find button");
+      const row = page.locator(`#found tr[data-user-id="${userId}"]`);
+      await row.waitFor({ timeout: 5000 });
+      expect(await row.textContent()).toContain("InGame");
+      await page.fill("#reason", "griefing");
+      await row.locator('button[data-act="kick"]').click();
+      expect(await c.closed).toEqual({ code: 1008, reason: "Kicked by an operator: griefing" });
+
+      const again = await TestClient.connect(guarded.url);
+      expect(await login(again, "Troublemaker", "password")).toBe("ok");
+      await page.selectOption("#until", "0");
+      await page.fill("#reason", "cheating");
+      await row.locator('button[data-act="ban"]').click();
+      expect((await again.closed).reason).toBe("Banned for good: cheating");
+      const third = await TestClient.connect(guarded.url);
+      expect(await login(third, "Troublemaker", "password")).toBe("Banned for good: cheating");
+      await third.close();
+      // The page shows the ban and both actions in its audit log.
+      await page.waitForFunction(`document.querySelector('#found tr[data-user-id="${userId}"]')?.textContent.includes("cheating (for good)")`, undefined, { timeout: 5000 });
+      await page.waitForFunction(`document.querySelectorAll("#audit tr").length >= 2`, undefined, { timeout: 5000 });
+      const actions = await page.locator("#audit tr td:nth-child(3)").allTextContents();
+      expect(actions.slice(0, 2)).toEqual(["ban", "kick"]);
+      await page.close();
+    } finally {
+      await guarded.stop();
+    }
+  }, 30_000);
 });

@@ -46,7 +46,16 @@ export function routes(deps: RouteDeps): Record<string, Route> {
     "/metrics": (req, server) => guarded(deps, req, server, () => deps.metrics.response()),
     "/dashboard": (req, server) => guarded(deps, req, server, () => deps.dashboard.page()),
     "/dashboard/events": (req, server) => guarded(deps, req, server, () => deps.dashboard.events(req, server)),
-    ...Object.fromEntries(Object.entries(deps.admin).map(([path, answer]): [string, Route] => [path, (req, server) => guarded(deps, req, server, () => answer(req))])),
+    // The admin API, also under /dashboard/ for the dashboard's own controls (its cookie's path).
+    ...Object.fromEntries(
+      Object.entries(deps.admin).flatMap(([path, answer]): [string, Route][] => {
+        const route: Route = (req, server) => guarded(deps, req, server, () => answer(req));
+        return [
+          [path, route],
+          [`/dashboard${path}`, route],
+        ];
+      }),
+    ),
   };
 }
 
