@@ -329,7 +329,7 @@ describe("who is an operator", () => {
       for (const headers of forwardings) {
         expect((await fetch(metrics, { headers })).status).toBe(403);
       }
-      expect(srv.logs.has("Operators: /metrics and /dashboard answer direct loopback requests only")).toBe(true);
+      expect(srv.logs.has("Operators: /metrics, /dashboard and /admin/* answer direct loopback requests only")).toBe(true);
     } finally {
       await srv.stop();
     }
