@@ -179,6 +179,20 @@ describeStores("identity", (kind) => {
     expect(await deviceLogin(await connect(), device)).toMatchObject({ ok: true, userId: made.userId, displayName: newName });
   });
 
+  test("a flood of refused tickets from one address is refused unchecked after 5, with its reason; the provider is not asked", async () => {
+    const flooder = await startTestServer(withProvider, await storeOptions(kind));
+    try {
+      const c = await TestClient.connect(flooder.url);
+      for (let i = 0; i < 5; i++) expect(await customLogin(c, "arcade", `guess ${i}`)).toMatchObject({ ok: false, reason: IdentityReason.ticketRefused });
+      // The sixth, a good ticket or not, is not checked.
+      expect(await customLogin(c, "arcade", "ok:someone")).toMatchObject({ ok: false, reason: IdentityReason.tooManyTickets });
+      expect(flooder.logs.lines.filter((l) => l.includes('The login provider "arcade" refused a ticket')).length).toBe(5);
+      c.close();
+    } finally {
+      await flooder.stop();
+    }
+  });
+
   test("the series' flow is as it was; a name starting with # (those of accounts made without a password) cannot be registered", async () => {
     const c = await connect();
     expect(await register(c, `#device-${kind}`, "password")).toBe(Reason.usernameReserved);

@@ -31,6 +31,7 @@ const PROMISED: [string, string][] = [
   [IdentityReason.unknownProvider, "Unknown login provider"],
   [IdentityReason.ticketTooLong, "Invalid ticket: at most 4096 bytes"],
   [IdentityReason.ticketRefused, "The provider refused the ticket"],
+  [IdentityReason.tooManyTickets, "Too many refused tickets from your address - please try again later"],
   [IdentityReason.providerFailed, "The provider could not check the ticket - please try again later"],
   [IdentityReason.failed, "Failed to log in (internal server error) - please try again later"],
   [AccountReason.nameEmpty, "Invalid display name: empty"],

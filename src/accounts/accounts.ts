@@ -225,6 +225,13 @@ export class Accounts {
     const verify = this.providers.get(provider);
     if (!verify) return this.refuseIdentity(client, IdentityReason.unknownProvider, "bad_credentials");
     if (Buffer.byteLength(ticket) > MAX_TICKET_BYTES) return this.refuseIdentity(client, IdentityReason.ticketTooLong, "bad_credentials");
+    // Refused tickets count as failed logins of the address (under a name no account can have): past
+    // the throttle's limits the provider is not asked.
+    const throttled = `${RESERVED_USERNAME_PREFIX}${provider}`;
+    if (this.throttle.isBlocked(throttled, client.ipBudget, this.deps.now())) {
+      client.log.info(`A ${provider} ticket refused unchecked: too many refused from ${client.ip}`);
+      return this.refuseIdentity(client, IdentityReason.tooManyTickets, "throttled");
+    }
     if (this.busy.has(client.id)) {
       client.log.info("Ignored a login while another is in progress");
       return undefined;
@@ -246,6 +253,8 @@ export class Accounts {
       return this.refuseIdentity(client, IdentityReason.providerFailed, "failed");
     }
     if (subject === undefined) {
+      this.throttle.recordFailure(throttled, client.ipBudget, this.deps.now());
+      this.deps.shared?.failed(throttled, client.ipBudget);
       client.log.info(`The login provider "${provider}" refused a ticket (from ${client.ip})`);
       return this.refuseIdentity(client, IdentityReason.ticketRefused, "bad_credentials");
     }

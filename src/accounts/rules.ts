@@ -30,6 +30,7 @@ export const IdentityReason = {
   unknownProvider: "Unknown login provider",
   ticketTooLong: "Invalid ticket: at most 4096 bytes",
   ticketRefused: "The provider refused the ticket",
+  tooManyTickets: "Too many refused tickets from your address - please try again later",
   providerFailed: "The provider could not check the ticket - please try again later",
   failed: "Failed to log in (internal server error) - please try again later",
 } as const;
