@@ -77,6 +77,20 @@ describeStores("the operator", (kind) => {
     expect(entries[0].atText).toMatch(/^\d{4}-\d\d-\d\dT/);
   });
 
+  test("a session held while its client is away is shown as held; a kick ends it, and its token resumes nothing", async () => {
+    const { c, userId } = await player();
+    c.send({ $case: "resumeTokenRequest", value: {} });
+    const { token } = (await c.expect("resumeToken")).value;
+    await c.close(4000);
+    await waitFor(async () => (await admin(srv.port, `/admin/players?id=${userId}`)).json.players[0].online[0]?.held === true, 3000, "the session to be held");
+    expect((await admin(srv.port, "/admin/kick", { userId, reason: "gone for good" })).status).toBe(200);
+    expect((await admin(srv.port, `/admin/players?id=${userId}`)).json.players[0].online).toEqual([]);
+    const back = await TestClient.connect(srv.url);
+    clients.push(back);
+    back.send({ $case: "resumeRequest", value: { token } });
+    expect((await back.expect("resumeResponse")).value.ok).toBe(false);
+  });
+
   test("a ban until a time: put out, refused at login with the reason and the end, lifted at its end; a ban for good; an unban", async () => {
     const { c, name, userId } = await player();
     const until = new Date(Date.now() + 1500).toISOString();

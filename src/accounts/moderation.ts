@@ -25,8 +25,11 @@ export function holds(ban: Pick<Ban, "until"> | undefined, now: number): ban is 
 export interface PlayerView extends PlayerRecord {
   ban: (Ban & { untilText: string }) | null;
   mute: (Ban & { untilText: string }) | null;
-  /** Its connections: on this node, with the client's id, state, address and room; on others, the node's name. */
-  online: { node: string; clientId?: number; state?: string; address?: string; room?: string | null }[];
+  /**
+   * Its sessions: on this node, with the client's id, state, address, room and whether it is held
+   * (its client away, the session waiting to be resumed); on others, the node's name.
+   */
+  online: { node: string; clientId?: number; state?: string; address?: string; room?: string | null; held?: boolean }[];
 }
 
 export interface ModerationDeps {
@@ -34,8 +37,8 @@ export interface ModerationDeps {
   log: Logger;
   /** Milliseconds since the epoch. */
   clock(): number;
-  /** This node's connections of the account (live ones). */
-  connectionsOf(userId: number): { clientId: number; state: string; address: string; room: string | null }[];
+  /** This node's sessions of the account: live ones, and those held while their clients are away (held). */
+  sessionsOf(userId: number): { clientId: number; state: string; address: string; room: string | null; held: boolean }[];
   /** Closes the account's connections on this node and ends its held sessions; how many there were. */
   putOut(userId: number, reason: string): number;
   /** Sets (or with undefined lifts) the mute on the account's sessions on this node. */
@@ -151,7 +154,7 @@ export class Moderation {
     const ban = (await this.deps.store.banOf(player.userId)) ?? null;
     const mute = (await this.deps.store.banOf(player.userId, "mutes")) ?? null;
     const shown = (b: Ban | null) => b && { ...b, untilText: b.until === 0 ? "for good" : new Date(b.until).toISOString() };
-    const here = this.deps.connectionsOf(player.userId).map((c) => ({ node: this.deps.cluster?.node ?? "", ...c }));
+    const here = this.deps.sessionsOf(player.userId).map((c) => ({ node: this.deps.cluster?.node ?? "", ...c }));
     const elsewhere = this.deps.cluster ? (await this.deps.cluster.onlineElsewhere(player.userId)).filter((node) => node !== this.deps.cluster!.node).map((node) => ({ node })) : [];
     return { ...player, ban: shown(ban), mute: shown(mute), online: [...here, ...elsewhere] };
   }

@@ -158,10 +158,10 @@ async function listen(
     store,
     log,
     clock: Date.now,
-    connectionsOf: (userId) =>
+    sessionsOf: (userId) =>
       [...hub.clients.values()]
-        .filter((client) => client.open && (client.account as { userId?: number } | undefined)?.userId === userId)
-        .map((client) => ({ clientId: client.id, state: client.stateName, address: client.ip, room: rooms.membershipOf(client.id)?.id ?? null })),
+        .filter((client) => (client.open || client.session?.held) && (client.account as { userId?: number } | undefined)?.userId === userId)
+        .map((client) => ({ clientId: client.id, state: client.stateName, address: client.ip, room: rooms.membershipOf(client.id)?.id ?? null, held: !client.open })),
     putOut: (userId, reason) => resumption.putOut(userId, reason, PUT_OUT_CLOSE),
     muteHere(userId, mute) {
       for (const client of hub.clients.values()) {
