@@ -179,6 +179,19 @@ describeStores("identity", (kind) => {
     expect(await deviceLogin(await connect(), device)).toMatchObject({ ok: true, userId: made.userId, displayName: newName });
   });
 
+  test("a provider's id linked to a guest: its custom login reaches the guest's account; the same id for another account, or a refused ticket, is refused", async () => {
+    const subject = `linked-arcade-${kind}-${crypto.randomUUID()}`;
+    const guest = await connect();
+    const made = await deviceLogin(guest, newDevice());
+    expect(await account(guest, { $case: "linkProviderRequest", value: { provider: "arcade", ticket: "no" } })).toEqual({ ok: false, reason: IdentityReason.ticketRefused });
+    expect(await account(guest, { $case: "linkProviderRequest", value: { provider: "arcade", ticket: `ok:${subject}` } })).toEqual({ ok: true, reason: "" });
+    const other = await connect();
+    expect((await deviceLogin(other, newDevice())).ok).toBe(true);
+    expect(await account(other, { $case: "linkProviderRequest", value: { provider: "arcade", ticket: `ok:${subject}` } })).toEqual({ ok: false, reason: AccountReason.providerTaken });
+    await guest.close();
+    expect(await customLogin(await connect(), "arcade", `ok:${subject}`)).toMatchObject({ ok: true, userId: made.userId, created: false });
+  });
+
   test("a flood of refused tickets from one address is refused unchecked after 5, with its reason; the provider is not asked", async () => {
     const flooder = await startTestServer(withProvider, await storeOptions(kind));
     try {

@@ -44,6 +44,7 @@ const PROMISED: [string, string][] = [
   [AccountReason.loginFirst, "Log in first"],
   [AccountReason.hasPassword, "This account has a username and password already"],
   [AccountReason.deviceTaken, "That device is linked to an account already"],
+  [AccountReason.providerTaken, "That player's id at the provider is linked to an account already"],
   [AccountReason.notLinked, "That device is not linked to this account"],
   [AccountReason.lastWayIn, "That is the last way into this account: link another one first"],
   [AccountReason.failed, "Failed to change the account (internal server error) - please try again later"],

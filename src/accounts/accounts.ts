@@ -222,15 +222,25 @@ export class Accounts {
 
   /** A login through a game's provider: its check of the ticket names the account, made the first time. */
   async loginCustom(client: ClientInterfacer, { provider, ticket, color }: CustomLoginRequestMessage): Promise<Account | undefined> {
+    const checked = await this.checkTicket(client, provider, ticket);
+    if (checked === undefined) return undefined;
+    if ("refused" in checked) return this.refuseIdentity(client, checked.refused, checked.outcome);
+    return this.loginIdentity(client, { provider, subject: checked.subject }, color);
+  }
+
+  /**
+   * A ticket checked by its provider: the player's id there, or why not (undefined: the client is busy
+   * with another login, or left its state meanwhile). Refused tickets count as failed logins of the
+   * address (under a name no account can have): past the throttle's limits the provider is not asked.
+   */
+  private async checkTicket(client: ClientInterfacer, provider: string, ticket: string): Promise<{ subject: string } | { refused: string; outcome: LoginOutcome } | undefined> {
     const verify = this.providers.get(provider);
-    if (!verify) return this.refuseIdentity(client, IdentityReason.unknownProvider, "bad_credentials");
-    if (Buffer.byteLength(ticket) > MAX_TICKET_BYTES) return this.refuseIdentity(client, IdentityReason.ticketTooLong, "bad_credentials");
-    // Refused tickets count as failed logins of the address (under a name no account can have): past
-    // the throttle's limits the provider is not asked.
+    if (!verify) return { refused: IdentityReason.unknownProvider, outcome: "bad_credentials" };
+    if (Buffer.byteLength(ticket) > MAX_TICKET_BYTES) return { refused: IdentityReason.ticketTooLong, outcome: "bad_credentials" };
     const throttled = `${RESERVED_USERNAME_PREFIX}${provider}`;
     if (this.throttle.isBlocked(throttled, client.ipBudget, this.deps.now())) {
       client.log.info(`A ${provider} ticket refused unchecked: too many refused from ${client.ip}`);
-      return this.refuseIdentity(client, IdentityReason.tooManyTickets, "throttled");
+      return { refused: IdentityReason.tooManyTickets, outcome: "throttled" };
     }
     if (this.busy.has(client.id)) {
       client.log.info("Ignored a login while another is in progress");
@@ -243,22 +253,22 @@ export class Accounts {
       subject = await verify(ticket);
     } catch (err) {
       client.log.warn(`The login provider "${provider}" could not check a ticket: ${errorText(err)}`);
-      return this.refuseIdentity(client, IdentityReason.providerFailed, "failed");
+      return { refused: IdentityReason.providerFailed, outcome: "failed" };
     } finally {
       this.busy.delete(client.id);
     }
     if (client.stateChanges !== change) return undefined;
     if (subject !== undefined && (typeof subject !== "string" || subject.length === 0 || Buffer.byteLength(subject) > MAX_SUBJECT_BYTES)) {
       client.log.error(`The login provider "${provider}" named a player with ${JSON.stringify(subject)}: an id is 1-${MAX_SUBJECT_BYTES} bytes of text`);
-      return this.refuseIdentity(client, IdentityReason.providerFailed, "failed");
+      return { refused: IdentityReason.providerFailed, outcome: "failed" };
     }
     if (subject === undefined) {
       this.throttle.recordFailure(throttled, client.ipBudget, this.deps.now());
       this.deps.shared?.failed(throttled, client.ipBudget);
       client.log.info(`The login provider "${provider}" refused a ticket (from ${client.ip})`);
-      return this.refuseIdentity(client, IdentityReason.ticketRefused, "bad_credentials");
+      return { refused: IdentityReason.ticketRefused, outcome: "bad_credentials" };
     }
-    return this.loginIdentity(client, { provider, subject }, color);
+    return { subject };
   }
 
   /** Finds or makes the identity's account, then claims it for the client as a password login does. */
@@ -349,6 +359,9 @@ export class Accounts {
       case "displayNameRequest":
         void this.rename(client, msg.value.name);
         return true;
+      case "linkProviderRequest":
+        void this.linkProvider(client, msg.value.provider, msg.value.ticket);
+        return true;
       default:
         return false;
     }
@@ -399,6 +412,24 @@ export class Accounts {
       client.log.error(`${link ? "Linking" : "Unlinking"} a device of account ${account.userId} failed: ${errorText(err)}`);
       this.answerAccount(client, AccountReason.failed);
     }
+  }
+
+  /** Links the player's id at a provider (its check of the ticket names it) to the client's account. */
+  private async linkProvider(client: ClientInterfacer, provider: string, ticket: string): Promise<void> {
+    const account = this.accountOf(client);
+    if (!account) return this.answerAccount(client, AccountReason.loginFirst);
+    const checked = await this.checkTicket(client, provider, ticket);
+    if (checked === undefined) return;
+    if ("refused" in checked) return this.answerAccount(client, checked.refused);
+    try {
+      await this.deps.store.linkIdentity(account.userId, { provider, subject: checked.subject });
+    } catch (err) {
+      if (err instanceof IdentityExistsError) return this.answerAccount(client, AccountReason.providerTaken);
+      client.log.error(`Linking a ${provider} id to account ${account.userId} failed: ${errorText(err)}`);
+      return this.answerAccount(client, AccountReason.failed);
+    }
+    client.log.info(`Account ${account.userId} (${quote(account.name)}) linked a ${provider} id`);
+    this.answerAccount(client);
   }
 
   /** A new display name for the client's account: its player, and its records on the boards. */

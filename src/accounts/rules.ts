@@ -44,6 +44,7 @@ export const AccountReason = {
   loginFirst: "Log in first",
   hasPassword: "This account has a username and password already",
   deviceTaken: "That device is linked to an account already",
+  providerTaken: "That player's id at the provider is linked to an account already",
   notLinked: "That device is not linked to this account",
   lastWayIn: "That is the last way into this account: link another one first",
   failed: "Failed to change the account (internal server error) - please try again later",

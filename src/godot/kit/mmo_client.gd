@@ -278,6 +278,17 @@ func link_device(id := "") -> Result:
 	return await _ask(packet)
 
 
+## Logged in: links the player's id at a provider of the game's server (its ticket) to the account,
+## so that its login_custom() reaches it.
+func link_custom(provider: String, ticket: String) -> Result:
+	var message := Packets.LinkProviderRequestMessage.new()
+	message.provider = provider
+	message.ticket = ticket
+	var packet := Packets.Packet.new()
+	packet.set_link_provider_request(message)
+	return await _ask(packet)
+
+
 ## Logged in: unlinks a device from the account (refused for its last way in).
 func unlink_device(id: String) -> Result:
 	var message := Packets.UnlinkDeviceRequestMessage.new()
@@ -328,7 +339,7 @@ func send_packet(packet: Packets.Packet) -> Error:
 	if err != OK:
 		return err
 	match packet.msg_case:
-		&"login_request", &"register_request", &"device_login_request", &"custom_login_request", &"link_password_request", &"link_device_request", &"unlink_device_request", &"display_name_request":
+		&"login_request", &"register_request", &"device_login_request", &"custom_login_request", &"link_password_request", &"link_device_request", &"unlink_device_request", &"display_name_request", &"link_provider_request":
 			var request := _Request.new()
 			request.kind = packet.msg_case
 			if packet.msg_case == &"login_request":

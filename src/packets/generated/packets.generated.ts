@@ -295,6 +295,12 @@ export interface AccountResponseMessage {
   reason: string;
 }
 
+/** Links the player's id at a provider of the game's (its check of the ticket names it) to the logged-in account. */
+export interface LinkProviderRequestMessage {
+  provider: string;
+  ticket: string;
+}
+
 /**
  * A new display name for the logged-in account (1 to 20 bytes, no leading or trailing whitespace, no
  * control or invisible characters): its records on the boards take it at once.
@@ -521,6 +527,12 @@ export interface Packet {
      * the player in a running world keeps its name until it next enters). Answered by account_response.
      */
     { $case: "displayNameRequest"; value: DisplayNameRequestMessage }
+    | //
+    /**
+     * client -> server: logged in, link this player's id at a provider of the game's to this account
+     * (its custom logins then reach it). Answered by account_response.
+     */
+    { $case: "linkProviderRequest"; value: LinkProviderRequestMessage }
     | undefined;
 }
 
@@ -3079,6 +3091,63 @@ export const AccountResponseMessage: MessageFns<AccountResponseMessage> = {
   },
 };
 
+function createBaseLinkProviderRequestMessage(): LinkProviderRequestMessage {
+  return { provider: "", ticket: "" };
+}
+
+export const LinkProviderRequestMessage: MessageFns<LinkProviderRequestMessage> = {
+  encode(message: LinkProviderRequestMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.provider !== "") {
+      writer.uint32(10).string(message.provider);
+    }
+    if (message.ticket !== "") {
+      writer.uint32(18).string(message.ticket);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LinkProviderRequestMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLinkProviderRequestMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.provider = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.ticket = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBaseDisplayNameRequestMessage(): DisplayNameRequestMessage {
   return { name: "" };
 }
@@ -3263,6 +3332,9 @@ export const Packet: MessageFns<Packet> = {
         break;
       case "displayNameRequest":
         DisplayNameRequestMessage.encode(message.msg.value, writer.uint32(1018).fork()).join();
+        break;
+      case "linkProviderRequest":
+        LinkProviderRequestMessage.encode(message.msg.value, writer.uint32(1026).fork()).join();
         break;
     }
     return writer;
@@ -3663,6 +3735,17 @@ export const Packet: MessageFns<Packet> = {
             message.msg = {
               $case: "displayNameRequest",
               value: DisplayNameRequestMessage.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 128: {
+            if (tag !== 1026) {
+              break;
+            }
+
+            message.msg = {
+              $case: "linkProviderRequest",
+              value: LinkProviderRequestMessage.decode(reader, reader.uint32()),
             };
             continue;
           }
