@@ -96,8 +96,10 @@ const p99 = { figure: "chat p99 latency ms", ...chat("p99Ms"), target: "≤ 1.25
 rows.push({ ...p99, pass: ratio(p99) <= 1.25 });
 rows.push({ figure: "chat max latency ms", ...chat("maxMs") });
 rows.push({ figure: `idle ${idleClients} connect errors (worst)`, mmo: idleErrors, raw: Math.max(...samples.raw.filter((r) => r.scenario === "idle").map((r) => (r.connectErrors as number) + idleClients - (r.connected as number))), target: "0", pass: idleErrors === 0 });
-const perConn = { figure: "idle RSS per connection KiB", ...idle("rssPerConnectionKiB"), target: "≤ 2.93 KiB (3 KB)" };
-rows.push({ ...perConn, pass: perConn.mmo <= 3000 / 1024 });
+// Against the raw hub measured in the same run (the machine's memory behaviour is in both), and the
+// 3 KB a connection the design allows.
+const perConn = { figure: "idle RSS per connection KiB", ...idle("rssPerConnectionKiB"), target: "≤ 1.25 × raw and ≤ 2.93 KiB (3 KB)" };
+rows.push({ ...perConn, pass: ratio(perConn) <= 1.25 && perConn.mmo <= 3000 / 1024 });
 rows.push({ figure: "idle server RSS KiB", ...idle("serverRssKiB") });
 const startup = { figure: "startup to listening ms (median of 10)", mmo: median(startups.mmo), raw: median(startups.raw), target: "≤ 150 ms" };
 rows.push({ ...startup, pass: startup.mmo <= 150 });
