@@ -9,6 +9,7 @@ import { postgresUnavailable, TestPostgres } from "../src/testing/postgres.ts";
 import { godotUnavailable } from "../src/testing/godot.ts";
 import { redisUnavailable, TestRedis } from "../src/testing/redis.ts";
 import { startServerProcess, type ServerProcess } from "../src/testing/server-process.ts";
+import { TestClient } from "../src/testing/client.ts";
 
 export * from "../src/testing/client.ts";
 export { LogCapture, startTestServer, type TestServer } from "../src/testing/server.ts";
@@ -120,4 +121,23 @@ export function clusterOnRedis(prefix: string) {
     rmSync(cluster.dataDir, { recursive: true, force: true });
   });
   return cluster;
+}
+
+/**
+ * What a server's hiscores say of `name` through the series' search (a fresh connection): its entry,
+ * or the deny reason, or "not on the board sent".
+ */
+export async function lookUpHiscore(url: string, name: string): Promise<{ name: string; score: number } | string> {
+  const c = await TestClient.connect(url);
+  try {
+    c.send({ $case: "hiscoreBoardRequest", value: {} });
+    await c.expect("hiscoreBoard");
+    c.send({ $case: "searchHiscore", value: { name } });
+    const answer = await c.nextOf(["hiscoreBoard", "denyResponse"]);
+    if (answer.msg?.$case === "denyResponse") return answer.msg.value.reason;
+    const entry = answer.msg?.$case === "hiscoreBoard" ? answer.msg.value.hiscores.find((h) => h.name === name) : undefined;
+    return entry ? { name: entry.name, score: entry.score } : "not on the board sent";
+  } finally {
+    await c.close();
+  }
 }

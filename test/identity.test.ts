@@ -6,7 +6,7 @@ import { AccountReason, IdentityReason, Reason } from "../src/accounts/rules.ts"
 import { defineGame } from "../src/rooms/game.ts";
 import { newChat } from "../src/packets/index.ts";
 import type { ServerProcess } from "../src/testing/server-process.ts";
-import { clusterOf, clusterOnRedis, describeRedis, describeStores, login, radiusRumble, register, startTestServer, storeOptions, TestClient, waitFor, type TestServer } from "./helpers.ts";
+import { clusterOf, clusterOnRedis, describeRedis, describeStores, login, lookUpHiscore, radiusRumble, register, startTestServer, storeOptions, TestClient, waitFor, type TestServer } from "./helpers.ts";
 
 /** Radius Rumble with a login provider of its own: a ticket "ok:ID" names the player ID; "down" cannot be checked. */
 const withProvider = defineGame({
@@ -228,15 +228,7 @@ describeRedis("identity across a cluster", () => {
     return (await c.expect(answer)).value;
   };
   /** Whether the node's hiscores find `name` (the series' search). */
-  async function onBoard(node: ServerProcess, name: string): Promise<boolean> {
-    const c = await connect(node);
-    c.send({ $case: "hiscoreBoardRequest", value: {} });
-    await c.expect("hiscoreBoard");
-    c.send({ $case: "searchHiscore", value: { name } });
-    const answer = await c.nextOf(["hiscoreBoard", "denyResponse"]);
-    await c.close();
-    return answer.msg?.$case === "hiscoreBoard" && answer.msg.value.hiscores.some((h) => h.name === name);
-  }
+  const onBoard = async (node: ServerProcess, name: string) => typeof (await lookUpHiscore(node.url, name)) === "object";
 
   test("three nodes: a device's account is one account on every node, logged in once; a password linked on one logs in on another; a rename on one is on another's board", async () => {
     for (const name of ["i1", "i2", "i3"]) await cluster.node(name);

@@ -11,7 +11,7 @@ import { Leaderboards, periodOf, type BoardSpec } from "../src/store/leaderboard
 import { openStore } from "../src/store/open.ts";
 import type { Store } from "../src/store/store.ts";
 import type { ServerProcess } from "../src/testing/server-process.ts";
-import { clusterOf, clusterOnRedis, describeRedis, describeStores, LogCapture, login, register, storeOptions, TestClient, waitFor } from "./helpers.ts";
+import { clusterOf, clusterOnRedis, describeRedis, describeStores, LogCapture, login, lookUpHiscore, register, storeOptions, TestClient, waitFor } from "./helpers.ts";
 
 const at = (iso: string) => Date.parse(iso);
 
@@ -161,17 +161,7 @@ describeRedis("leaderboards across a cluster", () => {
     return client;
   }
   /** What the node's hiscores say of `name`: its entry, or the deny reason. */
-  async function lookUp(node: ServerProcess, name: string): Promise<{ name: string; score: number } | string> {
-    const c = await connect(node);
-    c.send({ $case: "hiscoreBoardRequest", value: {} });
-    await c.expect("hiscoreBoard");
-    c.send({ $case: "searchHiscore", value: { name } });
-    const answer = await c.nextOf(["hiscoreBoard", "denyResponse"]);
-    await c.close();
-    if (answer.msg?.$case === "denyResponse") return answer.msg.value.reason;
-    const entry = answer.msg?.$case === "hiscoreBoard" ? answer.msg.value.hiscores.find((h) => h.name === name) : undefined;
-    return entry ? { name: entry.name, score: entry.score } : "not on the board sent";
-  }
+  const lookUp = (node: ServerProcess, name: string) => lookUpHiscore(node.url, name);
 
   test("a registration and a best score made while Redis is down reach every node's board within seconds of its return", async () => {
     for (const name of ["b1", "b2", "b3"]) {

@@ -6,7 +6,7 @@ import { ModerationReason } from "../src/accounts/moderation.ts";
 import { AdminError } from "../src/http/admin.ts";
 import { newChat } from "../src/packets/index.ts";
 import type { ServerProcess } from "../src/testing/server-process.ts";
-import { clusterOf, clusterOnRedis, describeRedis, describeStores, login, radiusRumble, register, startTestServer, storeOptions, TestClient, waitFor, type TestServer } from "./helpers.ts";
+import { clusterOf, clusterOnRedis, describeRedis, describeStores, login, lookUpHiscore, radiusRumble, register, startTestServer, storeOptions, TestClient, waitFor, type TestServer } from "./helpers.ts";
 
 const TOKEN = "operator-secret-0123456789";
 
@@ -269,13 +269,8 @@ describeRedis("the operator across a cluster", () => {
     expect(entries.map((x: { action: string }) => x.action)).toEqual(["ban", "mute", "kick"]);
     // A board record corrected, then removed, on b: a's board follows.
     const score = async (node: ServerProcess) => {
-      const c = await TestClient.connect(node.url);
-      c.send({ $case: "hiscoreBoardRequest", value: {} });
-      await c.expect("hiscoreBoard");
-      c.send({ $case: "searchHiscore", value: { name: "Faraway" } });
-      const answer = await c.nextOf(["hiscoreBoard", "denyResponse"]);
-      await c.close();
-      return answer.msg?.$case === "hiscoreBoard" ? answer.msg.value.hiscores.find((h) => h.name === "Faraway")?.score : undefined;
+      const entry = await lookUpHiscore(node.url, "Faraway");
+      return typeof entry === "object" ? entry.score : undefined;
     };
     await waitFor(async () => (await score(a)) === 0, 5000, "the registration's record on a's board");
     expect((await admin(b.port, "/admin/board/record", { board: "hiscores", userId: found.userId, score: 321 })).status).toBe(200);

@@ -7,7 +7,7 @@
 import { Database } from "bun:sqlite";
 import { existsSync } from "node:fs";
 import type { PostgresStore } from "./postgres.ts";
-import type { RecordRow } from "./store.ts";
+import type { AuditEntry, Ban, RecordRow } from "./store.ts";
 
 export class ImportRefusedError extends Error {}
 
@@ -46,22 +46,10 @@ interface IdentityRow {
   created_at: number;
 }
 
-interface BanRow {
-  user_id: number;
-  reason: string;
-  until: number;
-  operator: string;
-  at: number;
-}
+/** A ban or mute as SQLite holds it: the account's id beside it. */
+type BanRow = Ban & { user_id: number };
 
-interface AuditRow {
-  at: number;
-  operator: string;
-  action: string;
-  target: number;
-  before: string | null;
-  after: string | null;
-}
+type AuditRow = Omit<AuditEntry, "id">;
 
 interface PlayerRow {
   id: number;

@@ -152,19 +152,14 @@ export class Ranking {
   remove(id: number): boolean {
     const node = this.nodeOf.get(id);
     if (node === undefined) return false;
-    this.split(this.root, this.score[node]!, id);
-    const before = this.splitLeft;
-    this.splitAfter(this.splitRight, 1);
-    const [self, after] = [this.splitLeft, this.splitRight];
-    this.root = this.merge(before, after);
-    if (self !== node) throw new Error(`ranking out of order at player ${id}`);
+    this.detach(node);
     this.releaseName(node);
     this.nodeOf.delete(id);
     return true;
   }
 
-  /** Takes the node out and puts it back with a new key. */
-  private move(node: number, key: number): void {
+  /** Takes the node out of the tree (it keeps its arrays' slots). */
+  private detach(node: number): void {
     const id = this.playerId[node]!;
     this.split(this.root, this.score[node]!, id);
     const before = this.splitLeft;
@@ -172,6 +167,11 @@ export class Ranking {
     const [self, after] = [this.splitLeft, this.splitRight];
     this.root = this.merge(before, after);
     if (self !== node) throw new Error(`ranking out of order at player ${id}`);
+  }
+
+  /** Takes the node out and puts it back with a new key. */
+  private move(node: number, key: number): void {
+    this.detach(node);
     this.score[node] = key;
     this.left[node] = this.right[node] = NONE;
     this.size[node] = 1;
