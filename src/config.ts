@@ -311,6 +311,22 @@ export const OPTIONS = {
     help: "chat lines a second one client may send (a burst of 5 times as many); past it each is refused with a deny",
     parse: integer(1, 10_000),
   }),
+  maxFriends: option({
+    flag: "max-friends",
+    env: "MMO_MAX_FRIENDS",
+    default: 500,
+    arg: "N",
+    help: "friends one account may have (requests past it are refused)",
+    parse: integer(1, 100_000),
+  }),
+  maxPartySize: option({
+    flag: "max-party-size",
+    env: "MMO_MAX_PARTY_SIZE",
+    default: 8,
+    arg: "N",
+    help: "members a party may have, its leader included",
+    parse: integer(2, 1000),
+  }),
   maxClientsPerIp: option({
     flag: "max-clients-per-ip",
     env: "MMO_MAX_CLIENTS_PER_IP",

@@ -32,6 +32,12 @@ export interface AccountsDeps {
   refusal?(userId: number): Promise<string | undefined>;
   /** The account's mute, if an operator muted it: kept on the session, for its chat lines. */
   muteOf?(userId: number): Promise<Ban | undefined>;
+  /** A session began on this client (a login, answered already; or one restored or resumed here). */
+  loggedIn?(client: ClientInterfacer, account: Account): void;
+  /** The client's session ended (a logout, a closed connection, a held session given up). */
+  loggedOut?(client: ClientInterfacer, account: Account): void;
+  /** The client's session moved to another node: this node forgets it, nobody is told it ended. */
+  moved?(client: ClientInterfacer, account: Account): void;
 }
 
 /** What a cluster adds to accounts; a node that cannot reach it serves its own clients alone. */
@@ -153,6 +159,7 @@ export class Accounts {
     stats.login("ok");
     client.log.info(`User ${quote(username)} logged in`);
     client.socketSend(newOkResponse());
+    this.deps.loggedIn?.(client, account);
     return account;
   }
 
@@ -317,6 +324,7 @@ export class Accounts {
     stats.login("ok");
     client.log.info(`${created ? "New account" : "Account"} ${account.userId} (${quote(account.name)}) logged in through ${identity.provider}`);
     client.socketSend({ $case: "identityResponse", value: { ok: true, reason: "", userId: account.userId, displayName: account.name, created } });
+    this.deps.loggedIn?.(client, account);
     return account;
   }
 
@@ -478,12 +486,14 @@ export class Accounts {
     client.account = undefined;
     client.forgetSession();
     this.release(account.userId);
+    this.deps.loggedOut?.(client, account);
   }
 
   /** A client restored from a restart, still logged in: its account is claimed again for it. */
   restoreSession(client: ClientInterfacer, account: Account): void {
     this.sessions.claim(account.userId);
     client.account = account;
+    this.deps.loggedIn?.(client, account);
   }
 
   /** The client's session moved to another node: this node forgets the account's claim (the cluster's key moves with it). */
@@ -492,6 +502,7 @@ export class Accounts {
     if (!account) return;
     client.account = undefined;
     this.sessions.release(account.userId);
+    this.deps.moved?.(client, account);
   }
 
   /** Another node's failed login, for this node's throttle. */

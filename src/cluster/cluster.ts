@@ -12,6 +12,7 @@ import { Bus } from "./bus.ts";
 import { ClusterIds } from "./ids.ts";
 import { Leases } from "./leases.ts";
 import { HEARTBEAT_MS, Membership, NODE_TTL_MS } from "./membership.ts";
+import { ClusterPresence } from "./presence.ts";
 import { ClusterQueues } from "./queues.ts";
 import { ClusterSessions, SESSION_REFRESH_MS } from "./sessions.ts";
 import { ClusterStartError } from "./start-error.ts";
@@ -35,6 +36,7 @@ export class Cluster {
   readonly leases: Leases;
   readonly sessions: ClusterSessions;
   readonly queues: ClusterQueues;
+  readonly presence: ClusterPresence;
   /** Told the nodes that have left since the last heartbeat (expired or stopped). */
   onNodesGone: (gone: ReadonlySet<string>) => void = () => undefined;
   /** Told when Redis answers again after an outage. */
@@ -61,6 +63,7 @@ export class Cluster {
     this.leases = new Leases(redis, membership.info.name, seal);
     this.sessions = new ClusterSessions(redis, membership.info.name);
     this.queues = new ClusterQueues(redis, membership.info.name);
+    this.presence = new ClusterPresence(redis, () => membership.nodes, (err) => this.trouble(err));
   }
 
   /** Connects, claims the node's name and reserves its first ids; throws ClusterStartError. */

@@ -9,7 +9,7 @@ import { NODE_PREFIX } from "./membership.ts";
 const SESSION_TTL_MS = 30 * 60_000;
 /** How often a node pushes back the expiry of the sessions it holds: well within their lifetime. */
 export const SESSION_REFRESH_MS = 5 * 60_000;
-const sessionKey = (userId: number) => `mmo:session:${userId}`;
+export const sessionKey = (userId: number) => `mmo:session:${userId}`;
 const tokenKey = (token: string) => `mmo:resume:${token}`;
 
 /** Returns 1 when claimed for ARGV[1], 0 when a live node holds it. */

@@ -32,6 +32,8 @@ export class Hub<C extends ClientInterfacer = ClientInterfacer> {
   private relay: TopicRelay | undefined;
   /** Topics whose subscribers may be on any node of a cluster: their broadcasts are relayed. */
   private readonly spanning = new Set<string>();
+  /** Prefixes of topics that span the nodes (a player's own topic, whichever node it is on). */
+  private readonly spanningPrefixes: string[] = [];
   /** Set only while some session is held: clients that never ask for resumption cost nothing here. */
   private topicTap: TopicTap | undefined;
   /** The highest id given or adopted, for a restart to continue after. */
@@ -65,6 +67,15 @@ export class Hub<C extends ClientInterfacer = ClientInterfacer> {
 
   unspan(topic: string): void {
     this.spanning.delete(topic);
+  }
+
+  /** Makes every topic that starts with `prefix` span the nodes of a cluster. */
+  spanPrefix(prefix: string): void {
+    this.spanningPrefixes.push(prefix);
+  }
+
+  private spans(topic: string): boolean {
+    return this.spanning.has(topic) || this.spanningPrefixes.some((prefix) => topic.startsWith(prefix));
   }
 
   get size(): number {
@@ -109,7 +120,7 @@ export class Hub<C extends ClientInterfacer = ClientInterfacer> {
     const bytes = encodePacket(senderId, msg);
     this.stats.packetOut(msg.$case, bytes.length);
     this.publishLocally(topic, senderId, senderId !== 0, bytes, superseded);
-    if (this.relay && this.spanning.has(topic)) this.relay(topic, senderId, senderId !== 0, bytes, superseded);
+    if (this.relay && this.spans(topic)) this.relay(topic, senderId, senderId !== 0, bytes, superseded);
   }
 
   /** A broadcast from another node of the cluster: to this node's subscribers of the topic, but the sender. */
@@ -121,7 +132,7 @@ export class Hub<C extends ClientInterfacer = ClientInterfacer> {
   /** An already encoded broadcast, as from `senderId`, here and on every node (a member's farewell relayed to its room's owner). */
   forward(topic: string, senderId: number, bytes: Uint8Array): void {
     this.publishLocally(topic, senderId, true, bytes);
-    if (this.relay && this.spanning.has(topic)) this.relay(topic, senderId, true, bytes, false);
+    if (this.relay && this.spans(topic)) this.relay(topic, senderId, true, bytes, false);
   }
 
   private publishLocally(topic: string, senderId: number, excludeSender: boolean, bytes: Uint8Array, superseded = false, local = true): void {
@@ -133,6 +144,13 @@ export class Hub<C extends ClientInterfacer = ClientInterfacer> {
     this.serverPublish?.(topic, bytes);
   }
 
+  /** Already encoded bytes to every subscriber of `topic`, here and on every node (the topic spanning them). */
+  publishBytes(topic: string, bytes: Uint8Array): void {
+    this.topicTap?.(topic, 0, false, bytes, false, true);
+    this.serverPublish?.(topic, bytes);
+    if (this.relay && this.spans(topic)) this.relay(topic, 0, false, bytes, false);
+  }
+
   /**
    * Encodes once and publishes to every subscriber of `topic`, the sender's own socket included;
    * `superseded`: state the next tick replaces (not kept for a held session).
@@ -142,6 +160,6 @@ export class Hub<C extends ClientInterfacer = ClientInterfacer> {
     this.stats.packetOut(msg.$case, bytes.length);
     this.topicTap?.(topic, senderId, false, bytes, superseded, true);
     this.serverPublish?.(topic, bytes);
-    if (this.relay && this.spanning.has(topic)) this.relay(topic, senderId, false, bytes, superseded);
+    if (this.relay && this.spans(topic)) this.relay(topic, senderId, false, bytes, superseded);
   }
 }

@@ -1,6 +1,7 @@
 // The Game API: what a game gives the framework (its states, its room types, what it reports) and
 // what the framework gives a game. A game is one folder under src/games/ and one entry in its index.
 import type { Accounts } from "../accounts/accounts.ts";
+import type { Players } from "../players/players.ts";
 import type { StateTable } from "../hub/states.ts";
 import type { Stats } from "../hub/stats.ts";
 import type { Logger } from "../log.ts";
@@ -42,6 +43,8 @@ export interface GameContext {
   readonly leaderboards: Leaderboards;
   /** Register, login, one session per account, and the lobby state that uses them. */
   readonly accounts: Accounts;
+  /** Players among themselves: a game's notifications (`notify`) and the status friends see (`setStatus`). */
+  readonly players: Players;
   readonly stats: Stats;
   readonly metrics: GameMetrics;
   readonly log: Logger;

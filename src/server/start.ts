@@ -7,6 +7,9 @@ import { Moderation, PUT_OUT_CLOSE } from "../accounts/moderation.ts";
 import type { Cluster } from "../cluster/cluster.ts";
 import type { Config } from "../config.ts";
 import { ChatGate } from "../hub/chat.ts";
+import { CHANNEL_TOPIC_PREFIX } from "../players/channels.ts";
+import { DEFAULT_PLAYERS_LIMITS, LocalPresence, PLAYER_TOPIC_PREFIX } from "../players/core.ts";
+import { Players } from "../players/players.ts";
 import { adminApi } from "../http/admin.ts";
 import { Dashboard } from "../http/dashboard.ts";
 import { Metrics } from "../http/metrics.ts";
@@ -44,6 +47,7 @@ export interface Services {
   storage: Storage;
   leaderboards: Leaderboards;
   accounts: Accounts;
+  players: Players;
   rooms: Rooms;
   stats: Stats;
   /** Milliseconds on a monotonic clock, for every part that keeps time. */
@@ -105,6 +109,21 @@ async function listen(
   const shared = cluster && new SharedRooms(cluster, hub, log);
   const clusterAccounts = cluster && sharedAccounts(cluster, log);
   const storage = new Storage(store.objects, config);
+  const chat = new ChatGate(config);
+  // A player's own topic and the chat channels reach their subscribers on every node.
+  hub.spanPrefix(PLAYER_TOPIC_PREFIX);
+  hub.spanPrefix(CHANNEL_TOPIC_PREFIX);
+  const players = new Players({
+    store,
+    hub,
+    log,
+    presence: cluster ? cluster.presence : new LocalPresence(),
+    chat,
+    limits: { ...DEFAULT_PLAYERS_LIMITS, maxFriends: config.maxFriends, maxPartySize: config.maxPartySize },
+    inviteKey: config.clusterSecret || Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex"),
+    clock: Date.now,
+    now: () => performance.now(),
+  });
   const leaderboards = new Leaderboards(store.boards, log);
   const services: Services = {
     store,
@@ -123,14 +142,18 @@ async function listen(
       renamed: (userId, name) => leaderboards.rename(userId, name),
       refusal: (userId) => moderation.refusal(userId),
       muteOf: (userId) => moderation.muteOf(userId),
+      loggedIn: (client, account) => players.online(client, account),
+      loggedOut: (client, account) => players.offline(client, account),
+      moved: (client, account) => players.moved(client, account),
     }),
+    players,
     rooms: new Rooms({ hub, storage, leaderboards, log, seed, now: () => services.now(), shared, viewBudget: config.viewBudget }),
   };
   const { accounts, rooms } = services;
   const matches: Matches = new Matches(rooms, hub, log, cluster && sharedQueues(cluster, (match) => matches.made(match)));
   const metrics = new Metrics(stats, hub);
   metrics.gauge("mmo_hash_queue", "Logins and registrations waiting for a password hash", () => accounts.hashQueue.length);
-  const runtime = game.create({ options: { worldSize: config.worldSize }, rooms, matches, storage, leaderboards, accounts, stats, metrics, log, now: () => services.now() });
+  const runtime = game.create({ options: { worldSize: config.worldSize }, rooms, matches, storage, leaderboards, accounts, players, stats, metrics, log, now: () => services.now() });
   for (const [type, factory] of Object.entries(runtime.rooms)) rooms.define(type, factory);
   await leaderboards.load();
   const states = new StateMachine(runtime.states);
@@ -146,8 +169,8 @@ async function listen(
     limits: config,
     stats,
     resumption,
-    chat: new ChatGate(config),
-    accountMessage: (client, msg) => accounts.handle(client, msg),
+    chat,
+    accountMessage: (client, msg) => accounts.handle(client, msg) || players.handle(client, msg),
     toRoom: (client, msg) => rooms.deliver(client, msg),
     released(client) {
       rooms.leave(client);

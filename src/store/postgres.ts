@@ -8,6 +8,7 @@ import { SQL } from "bun";
 import { errorText, type Logger } from "../log.ts";
 import { PostgresBoards } from "./postgres-boards.ts";
 import { PostgresObjects } from "./postgres-objects.ts";
+import { PostgresSocial } from "./postgres-social.ts";
 import { migrate, SCHEMA_VERSION } from "./postgres-schema.ts";
 import { maskUrl, urlTarget } from "./url.ts";
 import { IdentityExistsError, StoreOpenError, UserExistsError, type Account, type AuditEntry, type Ban, type Identity, type PlayerRecord, type Sanction, type Store } from "./store.ts";
@@ -33,6 +34,7 @@ export class PostgresStore implements Store {
   readonly schemaVersion = SCHEMA_VERSION;
   readonly objects = new PostgresObjects((run, repeatable) => this.query(run, repeatable));
   readonly boards = new PostgresBoards((run, repeatable) => this.query(run, repeatable));
+  readonly social = new PostgresSocial((run, repeatable) => this.query(run, repeatable));
   /** Whether the last query failed for want of a connection (the outage is logged once). */
   private down = false;
 

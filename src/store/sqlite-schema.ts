@@ -89,6 +89,50 @@ const MIGRATIONS: string[] = [
     operator TEXT NOT NULL,
     at INTEGER NOT NULL
   );`,
+  // 7: players among themselves (src/players): friends (a row each way), mutes a player set for
+  // itself, notifications kept for the next login, channels' history, parties.
+  `CREATE TABLE friends (
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    other_id INTEGER NOT NULL REFERENCES users(id),
+    state TEXT NOT NULL,
+    since INTEGER NOT NULL,
+    PRIMARY KEY (user_id, other_id)
+  ) WITHOUT ROWID;
+  CREATE TABLE ignores (
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    other_id INTEGER NOT NULL,
+    PRIMARY KEY (user_id, other_id)
+  ) WITHOUT ROWID;
+  CREATE TABLE notifications (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    kind TEXT NOT NULL,
+    sender_id INTEGER NOT NULL,
+    subject TEXT NOT NULL,
+    content TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX notifications_by_user ON notifications(user_id, id);
+  CREATE TABLE channel_messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    channel TEXT NOT NULL,
+    sender_id INTEGER NOT NULL,
+    sender_name TEXT NOT NULL,
+    text TEXT NOT NULL,
+    sent_at INTEGER NOT NULL
+  );
+  CREATE INDEX channel_messages_by_channel ON channel_messages(channel, id);
+  CREATE TABLE parties (
+    id TEXT PRIMARY KEY,
+    leader_id INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE party_members (
+    user_id INTEGER PRIMARY KEY REFERENCES users(id),
+    party_id TEXT NOT NULL REFERENCES parties(id),
+    joined_at INTEGER NOT NULL
+  );
+  CREATE INDEX party_members_by_party ON party_members(party_id, joined_at);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

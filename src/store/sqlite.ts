@@ -7,6 +7,7 @@ import { FolderLock } from "./folder-lock.ts";
 import { privateFolder } from "./private-folder.ts";
 import { SqliteBoards } from "./sqlite-boards.ts";
 import { SqliteObjects } from "./sqlite-objects.ts";
+import { SqliteSocial } from "./sqlite-social.ts";
 import { migrate, SCHEMA_VERSION } from "./sqlite-schema.ts";
 import { IdentityExistsError, StoreOpenError, UserExistsError, type Account, type AuditEntry, type Ban, type Identity, type PlayerRecord, type Sanction, type Store } from "./store.ts";
 
@@ -38,6 +39,7 @@ export class SqliteStore implements Store {
   readonly description: string;
   readonly objects: SqliteObjects;
   readonly boards: SqliteBoards;
+  readonly social: SqliteSocial;
   private readonly insertUser: Statement;
   private readonly insertPlayer: Statement;
   private readonly selectAccount: Statement<Account, [string]>;
@@ -52,6 +54,7 @@ export class SqliteStore implements Store {
     this.description = `SQLite ${file}`;
     this.objects = new SqliteObjects(db);
     this.boards = new SqliteBoards(db);
+    this.social = new SqliteSocial(db);
     this.insertUser = db.query("INSERT INTO users (username, password_hash) VALUES (?, ?)");
     this.insertPlayer = db.query("INSERT INTO players (user_id, name, best_score, color) VALUES (?, ?, 0, ?)");
     this.selectAccount = db.query(

@@ -106,6 +106,7 @@ export interface Store {
   unlinkIdentity(userId: number, identity: Identity): Promise<"ok" | "unknown" | "last">;
   readonly objects: ObjectBackend;
   readonly boards: BoardBackend;
+  readonly social: SocialBackend;
   /** Writes what is queued, then closes. */
   close(): Promise<void>;
 }
@@ -191,4 +192,106 @@ export interface ObjectBackend {
   listObjects(collection: string, owner: number, after: string | undefined, limit: number): Promise<ObjectRow[]>;
   /** All or nothing, in one transaction: the conditions and quotas hold against what is committed. Never rejects. */
   writeObjects(writes: ObjectWrite[], quota: Quota): Promise<WriteResult>;
+}
+
+/**
+ * One side of a friendship as its player sees it: friends, a request it sent, one it received, or
+ * the other blocked by it. A pair has one row each way (a block has only the blocker's).
+ */
+export type FriendState = "friend" | "sent" | "received" | "blocked";
+
+/** A row of a player's friends list: the other player, its display name, the state and since when (ms). */
+export interface FriendRow {
+  userId: number;
+  name: string;
+  state: FriendState;
+  since: number;
+}
+
+/** A pair as changePair's decision sees it, under the transaction: both rows and what limits need. */
+export interface PairView {
+  /** a's row about b, and b's about a. */
+  ab: FriendState | undefined;
+  ba: FriendState | undefined;
+  /** a's friends and the requests a has sent and not yet seen answered; b's friends and the requests b has received. */
+  aFriends: number;
+  aSent: number;
+  bFriends: number;
+  bReceived: number;
+}
+
+/** What to write (a state, null to delete, absent to leave alone) and what changePair resolves to. */
+export interface PairDecision<R> {
+  ab?: FriendState | null;
+  ba?: FriendState | null;
+  result: R;
+}
+
+/** A notification kept for a player until its next login. */
+export interface NotificationRow {
+  id: number;
+  userId: number;
+  kind: string;
+  senderId: number;
+  subject: string;
+  content: string;
+  createdAt: number;
+}
+
+/** A line of a chat channel's history (a direct conversation is a channel too). */
+export interface ChannelRow {
+  id: number;
+  channel: string;
+  senderId: number;
+  senderName: string;
+  text: string;
+  sentAt: number;
+}
+
+/** A party as the store keeps it: its members in the order they joined, the leader one of them. */
+export interface PartyRow {
+  id: string;
+  leaderId: number;
+  members: { userId: number; name: string }[];
+}
+
+/** What to do to a party: add or remove a member, name a leader, or dissolve it; and what changeParty resolves to. */
+export interface PartyDecision<R> {
+  add?: number;
+  remove?: number;
+  leaderId?: number;
+  dissolve?: boolean;
+  result: R;
+}
+
+/** Friends, players' own mutes, notifications, channels' history and parties (src/players). */
+export interface SocialBackend {
+  /** The player's rows, with the other players' display names. */
+  friendsOf(userId: number): Promise<FriendRow[]>;
+  /** a's row about b, if any. */
+  pairState(a: number, b: number): Promise<FriendState | undefined>;
+  /** Reads the pair's rows (and counts) under one transaction, writes what `decide` says, resolves to its result. */
+  changePair<R>(a: number, b: number, decide: (pair: PairView) => PairDecision<R>): Promise<R>;
+  /** The players this one muted for itself. */
+  ignoresOf(userId: number): Promise<number[]>;
+  setIgnore(userId: number, otherId: number, on: boolean): Promise<void>;
+  /** Keeps a notification for the player; resolves to its id (increasing). */
+  addNotification(row: Omit<NotificationRow, "id">): Promise<number>;
+  /** The player's kept notifications, oldest first, at most `limit`, deleted in the same transaction. */
+  takeNotifications(userId: number, limit: number): Promise<NotificationRow[]>;
+  /** Appends a line to a channel's history and forgets those older than its last `keep`; resolves to the line's id. */
+  postMessage(row: Omit<ChannelRow, "id">, keep: number): Promise<number>;
+  /** Up to `limit` lines of the channel before the id `before` (0: the newest), newest first. */
+  history(channel: string, before: number, limit: number): Promise<ChannelRow[]>;
+  /** The party the player is in, if any. */
+  partyOf(userId: number): Promise<PartyRow | undefined>;
+  /** The party of that id, if it still exists. */
+  party(id: string): Promise<PartyRow | undefined>;
+  /** Makes a party led by the player; false when the player is in one already. */
+  createParty(id: string, leaderId: number): Promise<boolean>;
+  /**
+   * Reads the party under one transaction, writes what `decide` says, resolves to its result; adding a
+   * player who is in a party already makes the result `undefined`.
+   */
+  changeParty<R>(id: string, decide: (party: PartyRow | undefined) => PartyDecision<R>): Promise<R | undefined>;
 }

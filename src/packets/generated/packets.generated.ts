@@ -310,6 +310,154 @@ export interface DisplayNameRequestMessage {
 }
 
 /**
+ * Players among themselves (140-169, docs/players.md): friends and presence 140-144, parties 145-149,
+ * chat channels and direct messages 150-155, notifications 156; the rest reserved. Each request is
+ * answered in order; a refusal's reason is one of the fixed strings of docs/protocol.md.
+ * action: add (a request, or the acceptance of theirs), accept, decline, remove (a friend, or a
+ * request sent), block, unblock, mute, unmute (a mute hides the other's lines from this player only).
+ * The other player is user_id, or when it is 0 the account whose display name (or username) is name.
+ */
+export interface FriendRequestMessage {
+  action: string;
+  userId: number;
+  name: string;
+}
+
+export interface FriendResponseMessage {
+  ok: boolean;
+  reason: string;
+  action: string;
+  userId: number;
+}
+
+export interface FriendsRequestMessage {
+}
+
+/**
+ * A row of the friends list: state friend, sent (asked by this player), received (asked of it),
+ * blocked (by this player), or none (gone from the list); online and status (what the game shows,
+ * e.g. its room) for friends only.
+ */
+export interface FriendMessage {
+  userId: number;
+  name: string;
+  state: string;
+  online: boolean;
+  status: string;
+}
+
+/** The whole list, and the players this one muted. */
+export interface FriendsListMessage {
+  friends: FriendMessage[];
+  muted: number[];
+}
+
+/** One row changed: a request came or was answered, a friend came online, went away or changed status. */
+export interface FriendUpdateMessage {
+  friend: FriendMessage | undefined;
+}
+
+/**
+ * action: create, invite (user_id or name), accept (party_id of an invitation), decline, leave, kick
+ * (user_id), lead (hand the lead to user_id).
+ */
+export interface PartyRequestMessage {
+  action: string;
+  userId: number;
+  name: string;
+  partyId: string;
+}
+
+export interface PartyResponseMessage {
+  ok: boolean;
+  reason: string;
+  action: string;
+}
+
+export interface PartyMemberMessage {
+  userId: number;
+  name: string;
+  online: boolean;
+}
+
+/** The party as it is now, after every change; an empty party_id: this player is in no party. */
+export interface PartyStateMessage {
+  partyId: string;
+  leaderId: number;
+  members: PartyMemberMessage[];
+}
+
+export interface PartyInvitationMessage {
+  partyId: string;
+  fromId: number;
+  fromName: string;
+}
+
+/** action: join or leave a named channel (1-32 of a-z, 0-9, - and _). */
+export interface ChannelRequestMessage {
+  action: string;
+  channel: string;
+}
+
+export interface ChannelResponseMessage {
+  ok: boolean;
+  reason: string;
+  action: string;
+  channel: string;
+}
+
+/** A line to a joined channel, to the party (channel "@party"), or to a friend (channel empty, to_user_id). */
+export interface ChannelSendMessage {
+  channel: string;
+  toUserId: number;
+  text: string;
+}
+
+/** A line as its readers get it; to_user_id is set on a direct message (the sender's copy names the friend). */
+export interface ChannelLineMessage {
+  id: number;
+  channel: string;
+  senderId: number;
+  senderName: string;
+  text: string;
+  sentAt: number;
+  toUserId: number;
+}
+
+/**
+ * A page of a channel's history (or of the direct messages with with_user_id), newest first, before
+ * the line id `before` (0: from the newest); limit 1-50 (0: 20).
+ */
+export interface ChannelHistoryRequestMessage {
+  channel: string;
+  withUserId: number;
+  before: number;
+  limit: number;
+}
+
+export interface ChannelHistoryMessage {
+  channel: string;
+  withUserId: number;
+  lines: ChannelLineMessage[];
+  more: boolean;
+  reason: string;
+}
+
+/**
+ * Something that happened for this player: sent at once when it is online, else kept and sent at its
+ * next login, in order, once. kind: friend_request, friend_accepted, party_invitation, message, or a
+ * game's own.
+ */
+export interface NotificationMessage {
+  id: number;
+  kind: string;
+  senderId: number;
+  subject: string;
+  content: string;
+  createdAt: number;
+}
+
+/**
  * Every frame on the WebSocket is one Packet. The comment above each case of the oneof starts with its
  * direction, `client -> server`, `server -> client` or `both ways` (the Godot kit makes a signal for
  * what the server sends and a send helper for what the client sends; `bun run gen` refuses a case
@@ -533,6 +681,60 @@ export interface Packet {
      * (its custom logins then reach it). Answered by account_response.
      */
     { $case: "linkProviderRequest"; value: LinkProviderRequestMessage }
+    | //
+    /**
+     * client -> server: logged in, a change of the friends list (add, accept, decline, remove, block,
+     * unblock, mute, unmute). Answered by friend_response.
+     */
+    { $case: "friendRequest"; value: FriendRequestMessage }
+    | //
+    /** server -> client: the answer to friend_request: ok, or the reason of a refusal. */
+    { $case: "friendResponse"; value: FriendResponseMessage }
+    | //
+    /** client -> server: logged in, the friends list; answered by friends_list. */
+    { $case: "friendsRequest"; value: FriendsRequestMessage }
+    | //
+    /** server -> client: the friends list, with each friend's presence, and the players muted. */
+    { $case: "friendsList"; value: FriendsListMessage }
+    | //
+    /** server -> client: one row of the friends list changed (a request, an answer, a friend's presence). */
+    { $case: "friendUpdate"; value: FriendUpdateMessage }
+    | //
+    /**
+     * client -> server: logged in, a change of parties (create, invite, accept, decline, leave, kick,
+     * lead). Answered by party_response.
+     */
+    { $case: "partyRequest"; value: PartyRequestMessage }
+    | //
+    /** server -> client: the answer to party_request: ok, or the reason of a refusal. */
+    { $case: "partyResponse"; value: PartyResponseMessage }
+    | //
+    /** server -> client: this player's party as it is now, at login and after every change. */
+    { $case: "partyState"; value: PartyStateMessage }
+    | //
+    /** server -> client: an invitation into a party; accept with party_request{accept, party_id}. */
+    { $case: "partyInvitation"; value: PartyInvitationMessage }
+    | //
+    /** client -> server: logged in, join or leave a chat channel. Answered by channel_response. */
+    { $case: "channelRequest"; value: ChannelRequestMessage }
+    | //
+    /** server -> client: the answer to channel_request or a refused channel_send: ok, or the reason. */
+    { $case: "channelResponse"; value: ChannelResponseMessage }
+    | //
+    /** client -> server: logged in, a line to a channel, the party or a friend. */
+    { $case: "channelSend"; value: ChannelSendMessage }
+    | //
+    /** server -> client: a line of a channel this player joined, of its party, or a direct message. */
+    { $case: "channelLine"; value: ChannelLineMessage }
+    | //
+    /** client -> server: logged in, a page of a channel's history. Answered by channel_history. */
+    { $case: "channelHistoryRequest"; value: ChannelHistoryRequestMessage }
+    | //
+    /** server -> client: a page of history, newest first, or the reason of a refusal. */
+    { $case: "channelHistory"; value: ChannelHistoryMessage }
+    | //
+    /** server -> client: a notification, live or kept since the player's last login. */
+    { $case: "notification"; value: NotificationMessage }
     | undefined;
 }
 
@@ -3194,6 +3396,1332 @@ export const DisplayNameRequestMessage: MessageFns<DisplayNameRequestMessage> = 
   },
 };
 
+function createBaseFriendRequestMessage(): FriendRequestMessage {
+  return { action: "", userId: 0, name: "" };
+}
+
+export const FriendRequestMessage: MessageFns<FriendRequestMessage> = {
+  encode(message: FriendRequestMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.action !== "") {
+      writer.uint32(10).string(message.action);
+    }
+    if (message.userId !== 0) {
+      writer.uint32(16).uint64(message.userId);
+    }
+    if (message.name !== "") {
+      writer.uint32(26).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FriendRequestMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFriendRequestMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.action = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.userId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseFriendResponseMessage(): FriendResponseMessage {
+  return { ok: false, reason: "", action: "", userId: 0 };
+}
+
+export const FriendResponseMessage: MessageFns<FriendResponseMessage> = {
+  encode(message: FriendResponseMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ok !== false) {
+      writer.uint32(8).bool(message.ok);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    if (message.action !== "") {
+      writer.uint32(26).string(message.action);
+    }
+    if (message.userId !== 0) {
+      writer.uint32(32).uint64(message.userId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FriendResponseMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFriendResponseMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.action = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.userId = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseFriendsRequestMessage(): FriendsRequestMessage {
+  return {};
+}
+
+export const FriendsRequestMessage: MessageFns<FriendsRequestMessage> = {
+  encode(_: FriendsRequestMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FriendsRequestMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFriendsRequestMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseFriendMessage(): FriendMessage {
+  return { userId: 0, name: "", state: "", online: false, status: "" };
+}
+
+export const FriendMessage: MessageFns<FriendMessage> = {
+  encode(message: FriendMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== 0) {
+      writer.uint32(8).uint64(message.userId);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.state !== "") {
+      writer.uint32(26).string(message.state);
+    }
+    if (message.online !== false) {
+      writer.uint32(32).bool(message.online);
+    }
+    if (message.status !== "") {
+      writer.uint32(42).string(message.status);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FriendMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFriendMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.userId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.online = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseFriendsListMessage(): FriendsListMessage {
+  return { friends: [], muted: [] };
+}
+
+export const FriendsListMessage: MessageFns<FriendsListMessage> = {
+  encode(message: FriendsListMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.friends) {
+      FriendMessage.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.muted.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.muted) {
+        writer.uint64(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FriendsListMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFriendsListMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.friends.push(FriendMessage.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.muted.push(longToNumber(reader.uint64()));
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.muted.push(longToNumber(reader.uint64()));
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseFriendUpdateMessage(): FriendUpdateMessage {
+  return { friend: undefined };
+}
+
+export const FriendUpdateMessage: MessageFns<FriendUpdateMessage> = {
+  encode(message: FriendUpdateMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.friend !== undefined) {
+      FriendMessage.encode(message.friend, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FriendUpdateMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFriendUpdateMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.friend = FriendMessage.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBasePartyRequestMessage(): PartyRequestMessage {
+  return { action: "", userId: 0, name: "", partyId: "" };
+}
+
+export const PartyRequestMessage: MessageFns<PartyRequestMessage> = {
+  encode(message: PartyRequestMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.action !== "") {
+      writer.uint32(10).string(message.action);
+    }
+    if (message.userId !== 0) {
+      writer.uint32(16).uint64(message.userId);
+    }
+    if (message.name !== "") {
+      writer.uint32(26).string(message.name);
+    }
+    if (message.partyId !== "") {
+      writer.uint32(34).string(message.partyId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PartyRequestMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePartyRequestMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.action = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.userId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.partyId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBasePartyResponseMessage(): PartyResponseMessage {
+  return { ok: false, reason: "", action: "" };
+}
+
+export const PartyResponseMessage: MessageFns<PartyResponseMessage> = {
+  encode(message: PartyResponseMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ok !== false) {
+      writer.uint32(8).bool(message.ok);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    if (message.action !== "") {
+      writer.uint32(26).string(message.action);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PartyResponseMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePartyResponseMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.action = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBasePartyMemberMessage(): PartyMemberMessage {
+  return { userId: 0, name: "", online: false };
+}
+
+export const PartyMemberMessage: MessageFns<PartyMemberMessage> = {
+  encode(message: PartyMemberMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== 0) {
+      writer.uint32(8).uint64(message.userId);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.online !== false) {
+      writer.uint32(24).bool(message.online);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PartyMemberMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePartyMemberMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.userId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.online = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBasePartyStateMessage(): PartyStateMessage {
+  return { partyId: "", leaderId: 0, members: [] };
+}
+
+export const PartyStateMessage: MessageFns<PartyStateMessage> = {
+  encode(message: PartyStateMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.partyId !== "") {
+      writer.uint32(10).string(message.partyId);
+    }
+    if (message.leaderId !== 0) {
+      writer.uint32(16).uint64(message.leaderId);
+    }
+    for (const v of message.members) {
+      PartyMemberMessage.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PartyStateMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePartyStateMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.partyId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.leaderId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.members.push(PartyMemberMessage.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBasePartyInvitationMessage(): PartyInvitationMessage {
+  return { partyId: "", fromId: 0, fromName: "" };
+}
+
+export const PartyInvitationMessage: MessageFns<PartyInvitationMessage> = {
+  encode(message: PartyInvitationMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.partyId !== "") {
+      writer.uint32(10).string(message.partyId);
+    }
+    if (message.fromId !== 0) {
+      writer.uint32(16).uint64(message.fromId);
+    }
+    if (message.fromName !== "") {
+      writer.uint32(26).string(message.fromName);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PartyInvitationMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePartyInvitationMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.partyId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.fromId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.fromName = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseChannelRequestMessage(): ChannelRequestMessage {
+  return { action: "", channel: "" };
+}
+
+export const ChannelRequestMessage: MessageFns<ChannelRequestMessage> = {
+  encode(message: ChannelRequestMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.action !== "") {
+      writer.uint32(10).string(message.action);
+    }
+    if (message.channel !== "") {
+      writer.uint32(18).string(message.channel);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChannelRequestMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChannelRequestMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.action = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.channel = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseChannelResponseMessage(): ChannelResponseMessage {
+  return { ok: false, reason: "", action: "", channel: "" };
+}
+
+export const ChannelResponseMessage: MessageFns<ChannelResponseMessage> = {
+  encode(message: ChannelResponseMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ok !== false) {
+      writer.uint32(8).bool(message.ok);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    if (message.action !== "") {
+      writer.uint32(26).string(message.action);
+    }
+    if (message.channel !== "") {
+      writer.uint32(34).string(message.channel);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChannelResponseMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChannelResponseMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.action = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.channel = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseChannelSendMessage(): ChannelSendMessage {
+  return { channel: "", toUserId: 0, text: "" };
+}
+
+export const ChannelSendMessage: MessageFns<ChannelSendMessage> = {
+  encode(message: ChannelSendMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.channel !== "") {
+      writer.uint32(10).string(message.channel);
+    }
+    if (message.toUserId !== 0) {
+      writer.uint32(16).uint64(message.toUserId);
+    }
+    if (message.text !== "") {
+      writer.uint32(26).string(message.text);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChannelSendMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChannelSendMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.channel = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.toUserId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.text = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseChannelLineMessage(): ChannelLineMessage {
+  return { id: 0, channel: "", senderId: 0, senderName: "", text: "", sentAt: 0, toUserId: 0 };
+}
+
+export const ChannelLineMessage: MessageFns<ChannelLineMessage> = {
+  encode(message: ChannelLineMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint64(message.id);
+    }
+    if (message.channel !== "") {
+      writer.uint32(18).string(message.channel);
+    }
+    if (message.senderId !== 0) {
+      writer.uint32(24).uint64(message.senderId);
+    }
+    if (message.senderName !== "") {
+      writer.uint32(34).string(message.senderName);
+    }
+    if (message.text !== "") {
+      writer.uint32(42).string(message.text);
+    }
+    if (message.sentAt !== 0) {
+      writer.uint32(48).uint64(message.sentAt);
+    }
+    if (message.toUserId !== 0) {
+      writer.uint32(56).uint64(message.toUserId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChannelLineMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChannelLineMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.channel = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.senderId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.senderName = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.text = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.sentAt = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.toUserId = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseChannelHistoryRequestMessage(): ChannelHistoryRequestMessage {
+  return { channel: "", withUserId: 0, before: 0, limit: 0 };
+}
+
+export const ChannelHistoryRequestMessage: MessageFns<ChannelHistoryRequestMessage> = {
+  encode(message: ChannelHistoryRequestMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.channel !== "") {
+      writer.uint32(10).string(message.channel);
+    }
+    if (message.withUserId !== 0) {
+      writer.uint32(16).uint64(message.withUserId);
+    }
+    if (message.before !== 0) {
+      writer.uint32(24).uint64(message.before);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(32).uint32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChannelHistoryRequestMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChannelHistoryRequestMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.channel = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.withUserId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.before = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseChannelHistoryMessage(): ChannelHistoryMessage {
+  return { channel: "", withUserId: 0, lines: [], more: false, reason: "" };
+}
+
+export const ChannelHistoryMessage: MessageFns<ChannelHistoryMessage> = {
+  encode(message: ChannelHistoryMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.channel !== "") {
+      writer.uint32(10).string(message.channel);
+    }
+    if (message.withUserId !== 0) {
+      writer.uint32(16).uint64(message.withUserId);
+    }
+    for (const v of message.lines) {
+      ChannelLineMessage.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.more !== false) {
+      writer.uint32(32).bool(message.more);
+    }
+    if (message.reason !== "") {
+      writer.uint32(42).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChannelHistoryMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChannelHistoryMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.channel = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.withUserId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.lines.push(ChannelLineMessage.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.more = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseNotificationMessage(): NotificationMessage {
+  return { id: 0, kind: "", senderId: 0, subject: "", content: "", createdAt: 0 };
+}
+
+export const NotificationMessage: MessageFns<NotificationMessage> = {
+  encode(message: NotificationMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint64(message.id);
+    }
+    if (message.kind !== "") {
+      writer.uint32(18).string(message.kind);
+    }
+    if (message.senderId !== 0) {
+      writer.uint32(24).uint64(message.senderId);
+    }
+    if (message.subject !== "") {
+      writer.uint32(34).string(message.subject);
+    }
+    if (message.content !== "") {
+      writer.uint32(42).string(message.content);
+    }
+    if (message.createdAt !== 0) {
+      writer.uint32(48).uint64(message.createdAt);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NotificationMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNotificationMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.senderId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.subject = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.content = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.createdAt = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBasePacket(): Packet {
   return { senderId: 0, msg: undefined };
 }
@@ -3335,6 +4863,54 @@ export const Packet: MessageFns<Packet> = {
         break;
       case "linkProviderRequest":
         LinkProviderRequestMessage.encode(message.msg.value, writer.uint32(1026).fork()).join();
+        break;
+      case "friendRequest":
+        FriendRequestMessage.encode(message.msg.value, writer.uint32(1122).fork()).join();
+        break;
+      case "friendResponse":
+        FriendResponseMessage.encode(message.msg.value, writer.uint32(1130).fork()).join();
+        break;
+      case "friendsRequest":
+        FriendsRequestMessage.encode(message.msg.value, writer.uint32(1138).fork()).join();
+        break;
+      case "friendsList":
+        FriendsListMessage.encode(message.msg.value, writer.uint32(1146).fork()).join();
+        break;
+      case "friendUpdate":
+        FriendUpdateMessage.encode(message.msg.value, writer.uint32(1154).fork()).join();
+        break;
+      case "partyRequest":
+        PartyRequestMessage.encode(message.msg.value, writer.uint32(1162).fork()).join();
+        break;
+      case "partyResponse":
+        PartyResponseMessage.encode(message.msg.value, writer.uint32(1170).fork()).join();
+        break;
+      case "partyState":
+        PartyStateMessage.encode(message.msg.value, writer.uint32(1178).fork()).join();
+        break;
+      case "partyInvitation":
+        PartyInvitationMessage.encode(message.msg.value, writer.uint32(1186).fork()).join();
+        break;
+      case "channelRequest":
+        ChannelRequestMessage.encode(message.msg.value, writer.uint32(1202).fork()).join();
+        break;
+      case "channelResponse":
+        ChannelResponseMessage.encode(message.msg.value, writer.uint32(1210).fork()).join();
+        break;
+      case "channelSend":
+        ChannelSendMessage.encode(message.msg.value, writer.uint32(1218).fork()).join();
+        break;
+      case "channelLine":
+        ChannelLineMessage.encode(message.msg.value, writer.uint32(1226).fork()).join();
+        break;
+      case "channelHistoryRequest":
+        ChannelHistoryRequestMessage.encode(message.msg.value, writer.uint32(1234).fork()).join();
+        break;
+      case "channelHistory":
+        ChannelHistoryMessage.encode(message.msg.value, writer.uint32(1242).fork()).join();
+        break;
+      case "notification":
+        NotificationMessage.encode(message.msg.value, writer.uint32(1250).fork()).join();
         break;
     }
     return writer;
@@ -3747,6 +5323,137 @@ export const Packet: MessageFns<Packet> = {
               $case: "linkProviderRequest",
               value: LinkProviderRequestMessage.decode(reader, reader.uint32()),
             };
+            continue;
+          }
+          case 140: {
+            if (tag !== 1122) {
+              break;
+            }
+
+            message.msg = { $case: "friendRequest", value: FriendRequestMessage.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 141: {
+            if (tag !== 1130) {
+              break;
+            }
+
+            message.msg = { $case: "friendResponse", value: FriendResponseMessage.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 142: {
+            if (tag !== 1138) {
+              break;
+            }
+
+            message.msg = { $case: "friendsRequest", value: FriendsRequestMessage.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 143: {
+            if (tag !== 1146) {
+              break;
+            }
+
+            message.msg = { $case: "friendsList", value: FriendsListMessage.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 144: {
+            if (tag !== 1154) {
+              break;
+            }
+
+            message.msg = { $case: "friendUpdate", value: FriendUpdateMessage.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 145: {
+            if (tag !== 1162) {
+              break;
+            }
+
+            message.msg = { $case: "partyRequest", value: PartyRequestMessage.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 146: {
+            if (tag !== 1170) {
+              break;
+            }
+
+            message.msg = { $case: "partyResponse", value: PartyResponseMessage.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 147: {
+            if (tag !== 1178) {
+              break;
+            }
+
+            message.msg = { $case: "partyState", value: PartyStateMessage.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 148: {
+            if (tag !== 1186) {
+              break;
+            }
+
+            message.msg = { $case: "partyInvitation", value: PartyInvitationMessage.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 150: {
+            if (tag !== 1202) {
+              break;
+            }
+
+            message.msg = { $case: "channelRequest", value: ChannelRequestMessage.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 151: {
+            if (tag !== 1210) {
+              break;
+            }
+
+            message.msg = { $case: "channelResponse", value: ChannelResponseMessage.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 152: {
+            if (tag !== 1218) {
+              break;
+            }
+
+            message.msg = { $case: "channelSend", value: ChannelSendMessage.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 153: {
+            if (tag !== 1226) {
+              break;
+            }
+
+            message.msg = { $case: "channelLine", value: ChannelLineMessage.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 154: {
+            if (tag !== 1234) {
+              break;
+            }
+
+            message.msg = {
+              $case: "channelHistoryRequest",
+              value: ChannelHistoryRequestMessage.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 155: {
+            if (tag !== 1242) {
+              break;
+            }
+
+            message.msg = { $case: "channelHistory", value: ChannelHistoryMessage.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 156: {
+            if (tag !== 1250) {
+              break;
+            }
+
+            message.msg = { $case: "notification", value: NotificationMessage.decode(reader, reader.uint32()) };
             continue;
           }
         }

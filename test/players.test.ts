@@ -1,0 +1,283 @@
+// Players among themselves (docs/players.md) on SQLite and PostgreSQL, over real sockets: friends with
+// presence, notifications kept for the next login, chat channels with history, direct messages,
+// parties; every refusal with its fixed reason, floods slowed, nobody else disturbed.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { ChannelReason } from "../src/players/channels.ts";
+import { PlayersReason } from "../src/players/core.ts";
+import { FriendReason } from "../src/players/friends.ts";
+import { PartyReason } from "../src/players/parties.ts";
+import { newChat, type MsgValue } from "../src/packets/index.ts";
+import { describeStores, radiusRumble, startTestServer, storeOptions, TestClient, type TestServer } from "./helpers.ts";
+
+type Player = { c: TestClient; userId: number; name: string; device: string };
+
+describeStores("players among themselves", (kind) => {
+  let srv: TestServer;
+  const clients: TestClient[] = [];
+  beforeAll(async () => {
+    srv = await startTestServer(radiusRumble, { ...(await storeOptions(kind)), maxFriends: 3, maxPartySize: 3 });
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    await srv.stop();
+  });
+
+  /** A new account (a device's first login), or the account of `device` again. */
+  const player = async (device = `players-${kind}-${crypto.randomUUID()}`): Promise<Player> => {
+    const c = await TestClient.connect(srv.url);
+    clients.push(c);
+    c.send({ $case: "deviceLoginRequest", value: { deviceId: device, color: 0 } });
+    const { value } = await c.expect("identityResponse");
+    expect(value.ok).toBe(true);
+    return { c, userId: value.userId, name: value.displayName, device };
+  };
+  const friend = async (p: Player, action: string, other: { userId?: number; name?: string }) => {
+    p.c.send({ $case: "friendRequest", value: { action, userId: other.userId ?? 0, name: other.name ?? "" } });
+    return (await p.c.expect("friendResponse")).value;
+  };
+  const update = async (p: Player) => (await p.c.expect("friendUpdate")).value.friend!;
+  const list = async (p: Player) => {
+    p.c.send({ $case: "friendsRequest", value: {} });
+    return (await p.c.expect("friendsList")).value;
+  };
+  const befriend = async (a: Player, b: Player) => {
+    expect((await friend(a, "add", b)).ok).toBe(true);
+    await update(a);
+    await update(b);
+    expect((await friend(b, "accept", a)).ok).toBe(true);
+    await update(b);
+    await update(a);
+  };
+  const party = async (p: Player, action: string, more: Partial<MsgValue<"partyRequest">> = {}) => {
+    p.c.send({ $case: "partyRequest", value: { action, userId: 0, name: "", partyId: "", ...more } });
+    return (await p.c.expect("partyResponse")).value;
+  };
+
+  test("a request by name, its acceptance, and both lists with each other online; a logout and a login are told", async () => {
+    const a = await player();
+    const b = await player();
+    expect(await friend(a, "add", { name: b.name })).toEqual({ ok: true, reason: "", action: "add", userId: b.userId });
+    expect(await update(a)).toEqual({ userId: b.userId, name: b.name, state: "sent", online: false, status: "" });
+    expect(await update(b)).toEqual({ userId: a.userId, name: a.name, state: "received", online: false, status: "" });
+    expect((await friend(b, "accept", { userId: a.userId })).ok).toBe(true);
+    expect(await update(b)).toMatchObject({ userId: a.userId, state: "friend", online: true });
+    expect(await update(a)).toMatchObject({ userId: b.userId, state: "friend", online: true });
+    expect((await list(a)).friends).toEqual([{ userId: b.userId, name: b.name, state: "friend", online: true, status: "" }]);
+
+    await b.c.close();
+    expect(await update(a)).toEqual({ userId: b.userId, name: b.name, state: "friend", online: false, status: "" });
+    expect((await list(a)).friends[0]!.online).toBe(false);
+    const back = await player(b.device);
+    expect(await update(a)).toMatchObject({ userId: b.userId, state: "friend", online: true });
+    expect((await list(back)).friends).toEqual([{ userId: a.userId, name: a.name, state: "friend", online: true, status: "" }]);
+  });
+
+  test("refusals: oneself, nobody, twice, a block (both ways), an unknown action, a full list; nothing else changes", async () => {
+    const a = await player();
+    const b = await player();
+    expect(await friend(a, "add", { userId: a.userId })).toMatchObject({ ok: false, reason: FriendReason.yourself });
+    expect(await friend(a, "add", { userId: 987_654_321 })).toMatchObject({ ok: false, reason: PlayersReason.unknownPlayer });
+    expect(await friend(a, "add", { name: "x".repeat(500) })).toMatchObject({ ok: false, reason: PlayersReason.unknownPlayer });
+    expect(await friend(a, "befriend", b)).toMatchObject({ ok: false, reason: FriendReason.unknownAction });
+    expect((await friend(a, "add", b)).ok).toBe(true);
+    expect(await friend(a, "add", b)).toMatchObject({ ok: false, reason: FriendReason.sent });
+    expect(await friend(a, "accept", b)).toMatchObject({ ok: false, reason: FriendReason.noRequest });
+    // b blocks a: a's request goes, and a may not ask again.
+    expect((await friend(b, "block", a)).ok).toBe(true);
+    expect(await friend(a, "add", b)).toMatchObject({ ok: false, reason: FriendReason.theyBlocked });
+    expect(await friend(b, "add", a)).toMatchObject({ ok: false, reason: FriendReason.youBlocked });
+    expect((await list(a)).friends).toEqual([]);
+    expect((await list(b)).friends).toEqual([{ userId: a.userId, name: a.name, state: "blocked", online: false, status: "" }]);
+    expect((await friend(b, "unblock", a)).ok).toBe(true);
+    expect(await friend(b, "unblock", a)).toMatchObject({ ok: false, reason: FriendReason.notBlocked });
+
+    // --max-friends 3: a fourth friend is refused, to either side.
+    const many = [await player(), await player(), await player()];
+    for (const other of many) await befriend(a, other);
+    const late = await player();
+    expect(await friend(a, "add", late)).toMatchObject({ ok: false, reason: FriendReason.full(3) });
+    expect((await friend(late, "add", a)).ok).toBe(true);
+    expect(await friend(a, "accept", late)).toMatchObject({ ok: false, reason: FriendReason.full(3) });
+    expect((await friend(a, "remove", many[0]!)).ok).toBe(true);
+    expect(await friend(a, "remove", many[0]!)).toMatchObject({ ok: false, reason: FriendReason.notListed });
+    expect((await friend(a, "accept", late)).ok).toBe(true);
+    expect((await list(a)).friends.map((f) => f.userId).sort()).toEqual([many[1]!.userId, many[2]!.userId, late.userId].sort());
+  });
+
+  test("a flood of requests is slowed with one reason; the flooder and everyone else go on", async () => {
+    const flooder = await player();
+    const other = await player();
+    for (let i = 0; i < 60; i++) flooder.c.send({ $case: "friendRequest", value: { action: "add", userId: 987_654_000 + i, name: "" } });
+    const answers = [];
+    for (let i = 0; i < 60; i++) answers.push((await flooder.c.expect("friendResponse")).value.reason);
+    expect(answers.filter((r) => r === PlayersReason.slowDown).length).toBeGreaterThan(20);
+    expect(answers.filter((r) => r === PlayersReason.unknownPlayer).length).toBeGreaterThan(10);
+    other.c.send(newChat("unbothered"));
+    await other.c.roundTrip();
+    expect((await list(other)).friends).toEqual([]);
+  });
+
+  test("what happens while a player is away waits for its next login, in order, once; a game's own notification too", async () => {
+    const away = await player();
+    const asker = await player();
+    await away.c.close();
+    expect((await friend(asker, "add", away)).ok).toBe(true);
+    await srv.services.players.notify(away.userId, { kind: "gift", subject: "Welcome back", content: JSON.stringify({ gold: 10 }) });
+    const back = await player(away.device);
+    const first = (await back.c.expect("notification")).value;
+    const second = (await back.c.expect("notification")).value;
+    expect(first).toMatchObject({ kind: "friend_request", senderId: asker.userId, subject: asker.name });
+    expect(second).toMatchObject({ kind: "gift", senderId: 0, subject: "Welcome back", content: '{"gold":10}' });
+    expect(second.id).toBeGreaterThan(first.id);
+    // The request is on the list too; a second login gets no notification again.
+    expect((await list(back)).friends).toMatchObject([{ userId: asker.userId, state: "received" }]);
+    await back.c.close();
+    const again = await player(away.device);
+    await again.c.roundTrip();
+    expect(again.c.take("notification")).toEqual([]);
+    // Online: at once, not kept.
+    await srv.services.players.notify(again.userId, { kind: "gift", subject: "now", content: "" });
+    expect((await again.c.expect("notification")).value).toMatchObject({ id: 0, kind: "gift", subject: "now" });
+  });
+
+  test("a channel: join, lines to every member (not to others), history a page at a time; refusals", async () => {
+    const a = await player();
+    const b = await player();
+    const outsider = await player();
+    const join = async (p: Player, channel: string, action = "join") => {
+      p.c.send({ $case: "channelRequest", value: { action, channel } });
+      return (await p.c.expect("channelResponse")).value;
+    };
+    const channel = `tavern-${kind}`;
+    expect(await join(a, channel)).toEqual({ ok: true, reason: "", action: "join", channel });
+    expect((await join(b, channel)).ok).toBe(true);
+    expect(await join(a, "Bad Name!")).toMatchObject({ ok: false, reason: ChannelReason.badName });
+    expect(await join(a, channel, "shout")).toMatchObject({ ok: false, reason: ChannelReason.unknownAction });
+    for (let i = 1; i <= 25; i++) a.c.send({ $case: "channelSend", value: { channel, toUserId: 0, text: `line ${i}` } });
+    const got = [];
+    for (let i = 1; i <= 25; i++) got.push((await b.c.expect("channelLine")).value);
+    expect(got.map((l) => l.text)).toEqual(Array.from({ length: 25 }, (_, i) => `line ${i + 1}`));
+    expect(got[0]).toMatchObject({ channel, senderId: a.userId, senderName: a.name, toUserId: 0 });
+    await outsider.c.roundTrip();
+    expect(outsider.c.take("channelLine")).toEqual([]);
+
+    b.c.send({ $case: "channelHistoryRequest", value: { channel, withUserId: 0, before: 0, limit: 10 } });
+    const page1 = (await b.c.expect("channelHistory")).value;
+    expect(page1.lines.map((l) => l.text)).toEqual(Array.from({ length: 10 }, (_, i) => `line ${25 - i}`));
+    expect(page1.more).toBe(true);
+    b.c.send({ $case: "channelHistoryRequest", value: { channel, withUserId: 0, before: page1.lines.at(-1)!.id, limit: 20 } });
+    const page2 = (await b.c.expect("channelHistory")).value;
+    expect(page2.lines.map((l) => l.text)).toEqual(Array.from({ length: 15 }, (_, i) => `line ${15 - i}`));
+    expect(page2.more).toBe(false);
+
+    outsider.c.send({ $case: "channelSend", value: { channel, toUserId: 0, text: "let me in" } });
+    expect((await outsider.c.expect("channelResponse")).value).toMatchObject({ ok: false, action: "send", reason: ChannelReason.notJoined });
+    outsider.c.send({ $case: "channelHistoryRequest", value: { channel, withUserId: 0, before: 0, limit: 0 } });
+    expect((await outsider.c.expect("channelHistory")).value).toMatchObject({ lines: [], reason: ChannelReason.notJoined });
+    a.c.send({ $case: "channelSend", value: { channel, toUserId: 0, text: "y".repeat(srv.config.maxChatLength + 1) } });
+    expect((await a.c.expect("channelResponse")).value.reason).toBe(`Chat refused: longer than ${srv.config.maxChatLength} characters`);
+    expect((await join(b, channel, "leave")).ok).toBe(true);
+    a.c.take("channelLine");
+    a.c.send({ $case: "channelSend", value: { channel, toUserId: 0, text: "anyone?" } });
+    expect((await a.c.expect("channelLine")).value.text).toBe("anyone?");
+    await b.c.roundTrip();
+    expect(b.c.take("channelLine")).toEqual([]);
+  });
+
+  test("direct messages: to a friend only, a muted sender not delivered, an away friend notified; the pair's history", async () => {
+    const a = await player();
+    const b = await player();
+    const dm = (p: Player, to: Player, text: string) => p.c.send({ $case: "channelSend", value: { channel: "", toUserId: to.userId, text } });
+    dm(a, b, "hello?");
+    expect((await a.c.expect("channelResponse")).value).toMatchObject({ ok: false, reason: ChannelReason.notFriend });
+    await befriend(a, b);
+    dm(a, b, "hello friend");
+    expect((await b.c.expect("channelLine")).value).toMatchObject({ channel: "", senderId: a.userId, toUserId: b.userId, text: "hello friend" });
+    expect((await a.c.expect("channelLine")).value).toMatchObject({ senderId: a.userId, toUserId: b.userId, text: "hello friend" });
+    expect((await friend(b, "mute", a)).ok).toBe(true);
+    expect((await list(b)).muted).toEqual([a.userId]);
+    dm(a, b, "are you there");
+    await a.c.expect("channelLine");
+    await b.c.roundTrip();
+    expect(b.c.take("channelLine")).toEqual([]);
+    expect((await friend(b, "unmute", a)).ok).toBe(true);
+    await b.c.close();
+    dm(a, b, "see you later");
+    await a.c.expect("channelLine");
+    const back = await player(b.device);
+    expect((await back.c.expect("notification")).value).toMatchObject({ kind: "message", senderId: a.userId, subject: a.name, content: "see you later" });
+    back.c.send({ $case: "channelHistoryRequest", value: { channel: "", withUserId: a.userId, before: 0, limit: 5 } });
+    const history = (await back.c.expect("channelHistory")).value;
+    expect(history.lines.map((l) => [l.text, l.senderId, l.toUserId])).toEqual([
+      ["see you later", a.userId, b.userId],
+      ["are you there", a.userId, b.userId],
+      ["hello friend", a.userId, b.userId],
+    ]);
+  });
+
+  test("a party: made, an invitation by name accepted, its chat, the lead handed over, a kick, a full party, leaving; refusals", async () => {
+    const lead = await player();
+    const b = await player();
+    const c = await player();
+    const d = await player();
+    expect(await party(b, "leave")).toMatchObject({ ok: false, reason: PartyReason.noParty });
+    expect(await party(lead, "create")).toEqual({ ok: true, reason: "", action: "create" });
+    const made = (await lead.c.expect("partyState")).value;
+    expect(made).toMatchObject({ leaderId: lead.userId, members: [{ userId: lead.userId, online: true }] });
+    expect(await party(lead, "create")).toMatchObject({ ok: false, reason: PartyReason.inParty });
+    expect((await party(lead, "invite", { name: b.name })).ok).toBe(true);
+    const invitation = (await b.c.expect("partyInvitation")).value;
+    expect(invitation).toMatchObject({ fromId: lead.userId, fromName: lead.name });
+    // Another player cannot use b's invitation, nor a forged one.
+    expect(await party(c, "accept", { partyId: invitation.partyId })).toMatchObject({ ok: false, reason: PartyReason.badInvitation });
+    expect(await party(c, "accept", { partyId: `${made.partyId}.9999999999999.forged` })).toMatchObject({ ok: false, reason: PartyReason.badInvitation });
+    expect((await party(b, "accept", { partyId: invitation.partyId })).ok).toBe(true);
+    const joined = (await b.c.expect("partyState")).value;
+    expect(joined.members.map((m) => m.userId)).toEqual([lead.userId, b.userId]);
+    expect((await lead.c.expect("partyState")).value.members).toHaveLength(2);
+    expect(await party(b, "invite", { userId: c.userId })).toMatchObject({ ok: false, reason: PartyReason.notLeader });
+
+    b.c.send({ $case: "channelSend", value: { channel: "@party", toUserId: 0, text: "ready" } });
+    expect((await lead.c.expect("channelLine")).value).toMatchObject({ channel: "@party", senderId: b.userId, text: "ready" });
+    await c.c.roundTrip();
+    expect(c.c.take("channelLine")).toEqual([]);
+
+    // --max-party-size 3: c joins, d's invitation is refused.
+    expect((await party(lead, "invite", { userId: c.userId })).ok).toBe(true);
+    expect((await party(c, "accept", { partyId: (await c.c.expect("partyInvitation")).value.partyId })).ok).toBe(true);
+    expect(await party(lead, "invite", { userId: d.userId })).toMatchObject({ ok: false, reason: PartyReason.full(3) });
+    expect((await party(lead, "lead", { userId: b.userId })).ok).toBe(true);
+    await lead.c.expect("partyState");
+    expect((await lead.c.expect("partyState")).value.leaderId).toBe(b.userId);
+    expect(await party(lead, "kick", { userId: c.userId })).toMatchObject({ ok: false, reason: PartyReason.notLeader });
+    expect((await party(b, "kick", { userId: c.userId })).ok).toBe(true);
+    await waitForState(c, (s) => s.partyId === "" && s.members.length === 0);
+    expect(await party(b, "kick", { userId: d.userId })).toMatchObject({ ok: false, reason: PartyReason.notMember });
+    // The leader leaves: the lead passes to the member who joined first.
+    expect((await party(b, "leave")).ok).toBe(true);
+    await waitForState(lead, (s) => s.members.length === 1 && s.leaderId === lead.userId);
+  });
+
+  test("a party survives a member's dropped connection: its login gets the party back, and the others see it go and come", async () => {
+    const lead = await player();
+    const m = await player();
+    expect((await party(lead, "create")).ok).toBe(true);
+    expect((await party(lead, "invite", { userId: m.userId })).ok).toBe(true);
+    expect((await party(m, "accept", { partyId: (await m.c.expect("partyInvitation")).value.partyId })).ok).toBe(true);
+    await waitForState(lead, (s) => s.members.length === 2 && s.members.every((x) => x.online));
+    m.c.ws.close();
+    await waitForState(lead, (s) => s.members.some((x) => x.userId === m.userId && !x.online));
+    const back = await player(m.device);
+    const state = await waitForState(back, (s) => s.members.length === 2);
+    expect(state.leaderId).toBe(lead.userId);
+    await waitForState(lead, (s) => s.members.every((x) => x.online));
+  });
+
+  /** The next party_state of `p` that `ok` accepts (earlier ones skipped). */
+  async function waitForState(p: Player, ok: (s: MsgValue<"partyState">) => boolean): Promise<MsgValue<"partyState">> {
+    for (;;) {
+      const s = (await p.c.expect("partyState")).value;
+      if (ok(s)) return s;
+    }
+  }
+});
