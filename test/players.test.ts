@@ -7,7 +7,8 @@ import { PlayersReason } from "../src/players/core.ts";
 import { FriendReason } from "../src/players/friends.ts";
 import { PartyReason } from "../src/players/parties.ts";
 import { newChat, type MsgValue } from "../src/packets/index.ts";
-import { describeStores, radiusRumble, startTestServer, storeOptions, TestClient, type TestServer } from "./helpers.ts";
+import type { ServerProcess } from "../src/testing/server-process.ts";
+import { clusterOnRedis, describeRedis, describeStores, radiusRumble, startTestServer, storeOptions, TestClient, type TestServer } from "./helpers.ts";
 
 type Player = { c: TestClient; userId: number; name: string; device: string };
 
@@ -280,4 +281,73 @@ describeStores("players among themselves", (kind) => {
       if (ok(s)) return s;
     }
   }
+});
+
+describeRedis("players among themselves across a cluster", () => {
+  const cluster = clusterOnRedis("mmo-players-cluster-");
+  const clients: TestClient[] = [];
+  afterAll(() => Promise.all(clients.splice(0).map((c) => c.close().catch(() => undefined))));
+  const player = async (node: ServerProcess, device = `players-cluster-${crypto.randomUUID()}`): Promise<Player> => {
+    const c = await TestClient.connect(node.url);
+    clients.push(c);
+    c.send({ $case: "deviceLoginRequest", value: { deviceId: device, color: 0 } });
+    const { value } = await c.expect("identityResponse");
+    expect(value.ok).toBe(true);
+    return { c, userId: value.userId, name: value.displayName, device };
+  };
+  const ask = async <K extends "friendResponse" | "partyResponse" | "channelResponse">(p: Player, msg: Parameters<TestClient["send"]>[0], answer: K) => {
+    p.c.send(msg);
+    return (await p.c.expect(answer)).value;
+  };
+  const nextState = async (p: Player, ok: (s: MsgValue<"partyState">) => boolean) => {
+    for (;;) {
+      const s = (await p.c.expect("partyState", 5000)).value;
+      if (ok(s)) return s;
+    }
+  };
+
+  test("three nodes: a friend request and its answer, presence, a channel and a party reach players on other nodes; a party outlives its member's node", async () => {
+    const [n1, n2, n3] = [await cluster.node("p1"), await cluster.node("p2"), await cluster.node("p3")];
+    const a = await player(n1);
+    const b = await player(n2);
+    const c = await player(n3);
+
+    expect((await ask(a, { $case: "friendRequest", value: { action: "add", userId: 0, name: b.name } }, "friendResponse")).ok).toBe(true);
+    expect((await b.c.expect("friendUpdate")).value.friend).toMatchObject({ userId: a.userId, state: "received" });
+    expect((await ask(b, { $case: "friendRequest", value: { action: "accept", userId: a.userId, name: "" } }, "friendResponse")).ok).toBe(true);
+    let seen = (await a.c.expect("friendUpdate")).value.friend!;
+    if (seen.state === "sent") seen = (await a.c.expect("friendUpdate")).value.friend!;
+    expect(seen).toMatchObject({ userId: b.userId, state: "friend", online: true });
+    a.c.send({ $case: "friendsRequest", value: {} });
+    expect((await a.c.expect("friendsList")).value.friends).toEqual([{ userId: b.userId, name: b.name, state: "friend", online: true, status: "" }]);
+    await b.c.close();
+    expect((await a.c.expect("friendUpdate", 5000)).value.friend).toMatchObject({ userId: b.userId, online: false });
+    const b3 = await player(n3, b.device);
+    expect((await a.c.expect("friendUpdate", 5000)).value.friend).toMatchObject({ userId: b.userId, online: true });
+    b3.c.send({ $case: "friendsRequest", value: {} });
+    expect((await b3.c.expect("friendsList")).value.friends).toMatchObject([{ userId: a.userId, online: true }]);
+
+    // A channel: a line said on node 1 reaches its member on node 3, once.
+    for (const p of [a, c]) expect((await ask(p, { $case: "channelRequest", value: { action: "join", channel: "hall" } }, "channelResponse")).ok).toBe(true);
+    a.c.send({ $case: "channelSend", value: { channel: "hall", toUserId: 0, text: "across" } });
+    expect((await c.c.expect("channelLine", 5000)).value).toMatchObject({ channel: "hall", senderId: a.userId, text: "across" });
+    await c.c.roundTrip();
+    expect(c.c.take("channelLine")).toEqual([]);
+
+    // A party made on node 1, joined from node 3 with an invitation node 1 signed.
+    expect((await ask(a, { $case: "partyRequest", value: { action: "create", userId: 0, name: "", partyId: "" } }, "partyResponse")).ok).toBe(true);
+    expect((await ask(a, { $case: "partyRequest", value: { action: "invite", userId: c.userId, name: "", partyId: "" } }, "partyResponse")).ok).toBe(true);
+    const invitation = (await c.c.expect("partyInvitation", 5000)).value;
+    expect((await ask(c, { $case: "partyRequest", value: { action: "accept", userId: 0, name: "", partyId: invitation.partyId } }, "partyResponse")).ok).toBe(true);
+    const both = await nextState(a, (s) => s.members.length === 2);
+    // Node 3 stops (its players are logged out); the party waits; c's next login, on node 2, has it back.
+    await n3.stop();
+    await nextState(a, (s) => s.members.some((m) => m.userId === c.userId && !m.online));
+    const c2 = await player(n2, c.device);
+    expect(await nextState(c2, (s) => s.members.length === 2)).toMatchObject({ partyId: both.partyId, leaderId: a.userId });
+    await nextState(a, (s) => s.members.every((m) => m.online));
+    a.c.take("channelLine");
+    c2.c.send({ $case: "channelSend", value: { channel: "@party", toUserId: 0, text: "back" } });
+    expect((await a.c.expect("channelLine", 5000)).value).toMatchObject({ channel: "@party", senderId: c.userId, text: "back" });
+  });
 });

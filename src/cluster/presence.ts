@@ -1,11 +1,28 @@
 // Where players are online across the cluster: an account's session key (sessions.ts) names the node
-// it is logged in on, which counts only while that node is live; its status (what its friends see)
-// is kept beside it. One MGET answers for a whole friends list.
+// it is logged in on, which counts only while that node is live (its membership key exists); its
+// status (what its friends see) is kept beside it. One script answers for a whole friends list.
 import type { RedisClient } from "bun";
 import type { PresenceDirectory } from "../players/core.ts";
+import { NODE_PREFIX } from "./membership.ts";
 import { sessionKey } from "./sessions.ts";
 
-const statusKey = (userId: number) => `mmo:status:${userId}`;
+const STATUS_PREFIX = "mmo:status:";
+const statusKey = (userId: number) => `${STATUS_PREFIX}${userId}`;
+
+/**
+ * For each session key: the account's status when the node holding it is live (its membership key
+ * exists), else false. ARGV: the node prefix, the status prefix, then the user ids in KEYS' order.
+ */
+const LOOKUP = `local out = {}
+for i, key in ipairs(KEYS) do
+  local holder = redis.call('GET', key)
+  if holder and redis.call('EXISTS', ARGV[1] .. holder) == 1 then
+    out[i] = redis.call('GET', ARGV[2] .. ARGV[i + 2]) or ''
+  else
+    out[i] = false
+  end
+end
+return out`;
 /** A status outlives its session's key at most this long (a node that died without saying). */
 const STATUS_TTL_MS = 24 * 3600_000;
 
@@ -15,7 +32,6 @@ export class ClusterPresence implements PresenceDirectory {
 
   constructor(
     private readonly redis: RedisClient,
-    private readonly liveNodes: () => readonly string[],
     private readonly trouble: (err: unknown) => void,
   ) {}
 
@@ -37,11 +53,10 @@ export class ClusterPresence implements PresenceDirectory {
       return status === undefined;
     });
     if (elsewhere.length === 0) return online;
-    const values = (await this.redis.send("MGET", [...elsewhere.map(sessionKey), ...elsewhere.map(statusKey)])) as (string | null)[];
-    const live = new Set(this.liveNodes());
+    const statuses = (await this.redis.send("EVAL", [LOOKUP, String(elsewhere.length), ...elsewhere.map(sessionKey), NODE_PREFIX, STATUS_PREFIX, ...elsewhere.map(String)])) as (string | null)[];
     elsewhere.forEach((id, i) => {
-      const node = values[i];
-      if (node && live.has(node)) online.set(id, values[elsewhere.length + i] ?? "");
+      const status = statuses[i];
+      if (typeof status === "string") online.set(id, status);
     });
     return online;
   }
