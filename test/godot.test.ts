@@ -3,6 +3,7 @@
 // the server restarts, and it resumes after a dropped connection with the missed chat replayed.
 // Where GODOT4_BIN is not set the suite says how to run it and is skipped (CI sets it and fails then).
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { PartyReason } from "../src/players/parties.ts";
 import { create, createFileRegistry, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -237,6 +238,26 @@ describeGodot("the Godot kit in Godot 4", () => {
       expect(await login(byPassword, "GodotGuest", "a password")).toBe("ok");
       expect((await byPassword.expect("player")).value.name).toBe(made.split(" ")[2]!);
       await byPassword.close();
+    } finally {
+      project.destroy();
+    }
+  }, 60_000);
+
+  test("friends and a party through the kit: a request by name and its acceptance between two kit clients, then an invitation into a party, accepted", async () => {
+    const project = GodotProject.create({ "friends.gd": script("friends.gd") }, "friends.gd");
+    try {
+      const run = project.run([srv.url]);
+      expect(await run.line(/^LOGINS /, 20_000)).toBe("LOGINS true true");
+      expect(await run.line(/^ASKED /)).toBe("ASKED true ");
+      expect(await run.line(/^RECEIVED/)).toBe("RECEIVED");
+      expect(await run.line(/^ACCEPTED /)).toBe("ACCEPTED true ");
+      expect(await run.line(/^FRIEND /)).toBe("FRIEND friend true");
+      expect(await run.line(/^CREATED /)).toBe("CREATED true");
+      expect(await run.line(/^INVITED /)).toBe("INVITED true ");
+      expect(await run.line(/^JOINED /)).toBe("JOINED true ");
+      expect(await run.line(/^PARTY /)).toBe("PARTY 2");
+      expect(await run.line(/^REFUSED /)).toBe(`REFUSED false ${PartyReason.notLeader}`);
+      expect(await run.exited).toBe(0);
     } finally {
       project.destroy();
     }

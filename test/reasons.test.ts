@@ -7,6 +7,10 @@ import { ModerationReason } from "../src/accounts/moderation.ts";
 import { AccountReason, IdentityReason, Reason } from "../src/accounts/rules.ts";
 import { ChatReason } from "../src/hub/chat.ts";
 import { ResumeReason } from "../src/hub/resume.ts";
+import { ChannelReason } from "../src/players/channels.ts";
+import { PlayersReason } from "../src/players/core.ts";
+import { FriendReason } from "../src/players/friends.ts";
+import { PartyReason } from "../src/players/parties.ts";
 import { FramesRefusal } from "../src/rooms/rooms.ts";
 
 const PROTOCOL = readFileSync(join(import.meta.dir, "..", "docs", "protocol.md"), "utf8").replace(/\s+/g, " ");
@@ -34,6 +38,41 @@ const PROMISED: [string, string][] = [
   [IdentityReason.tooManyTickets, "Too many refused tickets from your address - please try again later"],
   [IdentityReason.providerFailed, "The provider could not check the ticket - please try again later"],
   [IdentityReason.failed, "Failed to log in (internal server error) - please try again later"],
+  [PlayersReason.loginFirst, "Log in first"],
+  [PlayersReason.slowDown, "Too many requests: slow down"],
+  [PlayersReason.unknownPlayer, "No such player"],
+  [FriendReason.unknownAction, "Unknown action: use add, accept, decline, remove, block, unblock, mute or unmute"],
+  [FriendReason.yourself, "You cannot do that to yourself"],
+  [FriendReason.already, "Already friends"],
+  [FriendReason.sent, "Request already sent"],
+  [FriendReason.noRequest, "No request from that player"],
+  [FriendReason.notListed, "That player is not on your list"],
+  [FriendReason.theyBlocked, "That player does not take requests from you"],
+  [FriendReason.youBlocked, "You blocked that player: unblock first"],
+  [FriendReason.notBlocked, "That player is not blocked"],
+  [FriendReason.full(500), "Friends list full (at most 500)"],
+  [FriendReason.theirsFull, "That player's friends list is full"],
+  [FriendReason.tooManySent(100), "Too many requests waiting for an answer (at most 100)"],
+  [FriendReason.theirsTooMany, "That player has too many requests waiting"],
+  [FriendReason.failed, "Could not change the friends list now: try again later"],
+  [PartyReason.unknownAction, "Unknown action: use create, invite, accept, decline, leave, kick or lead"],
+  [PartyReason.inParty, "Already in a party"],
+  [PartyReason.noParty, "You are in no party"],
+  [PartyReason.notLeader, "Only the party's leader can do that"],
+  [PartyReason.full(8), "The party is full (at most 8)"],
+  [PartyReason.notMember, "That player is not in your party"],
+  [PartyReason.theyBlocked, "That player does not take invitations from you"],
+  [PartyReason.badInvitation, "That invitation is not valid (expired, or not yours)"],
+  [PartyReason.gone, "That party is gone"],
+  [PartyReason.failed, "Could not change the party now: try again later"],
+  [ChannelReason.unknownAction, "Unknown action: use join or leave"],
+  [ChannelReason.badName, "Invalid channel name: 1 to 32 of a-z, 0-9, - and _"],
+  [ChannelReason.tooMany(10), "Too many channels (at most 10)"],
+  [ChannelReason.notJoined, "Join the channel first"],
+  [ChannelReason.notFriend, "You can only message a friend"],
+  [ChannelReason.noParty, "You are in no party"],
+  [ChannelReason.noTarget, "Name a channel or a friend"],
+  [ChannelReason.failed, "Could not do that now: try again later"],
   [AccountReason.nameEmpty, "Invalid display name: empty"],
   [AccountReason.nameTooLong, "Invalid display name: too long"],
   [AccountReason.nameWhitespace, "Invalid display name: leading or trailing whitespace"],

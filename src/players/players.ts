@@ -4,7 +4,7 @@
 import type { ClientInterfacer } from "../hub/client.ts";
 import { errorText } from "../log.ts";
 import type { Msg, MsgValue } from "../packets/index.ts";
-import type { Account, FriendRow, FriendState } from "../store/store.ts";
+import type { Account, FriendRow, FriendState, PartyRow } from "../store/store.ts";
 import { Channels } from "./channels.ts";
 import { PlayersCore, playerTopic, PlayersReason, type Notice, type PlayerSession, type PlayersDeps } from "./core.ts";
 
@@ -98,6 +98,11 @@ export class Players {
       return;
     }
     await this.core.deps.store.social.addNotification({ userId, kind, senderId, subject, content, createdAt });
+  }
+
+  /** The player's party (its id, leader and members in the order they joined), if it is in one. */
+  partyOf(userId: number): Promise<PartyRow | undefined> {
+    return this.core.deps.store.social.partyOf(userId);
   }
 
   /** The framework's messages of players among themselves, in any state: true when `msg` was one. */

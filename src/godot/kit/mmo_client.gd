@@ -178,6 +178,12 @@ var _on_purpose := false
 var _resuming := false
 var _fresh_id := 0
 var _requests: Array[_Request] = []
+## Friends, parties and channels: requests waiting for their answers (friend_response, party_response,
+## channel_response), which come in order.
+var _social: Array[_Request] = []
+## The players this one muted (from friends_list and friend("mute"/"unmute")): their channel lines
+## and direct messages are not emitted.
+var muted := {}
 var _probe: _UpgradeProbe
 var _probe_since := 0.0
 ## The close the server announced (its closing message), told instead of what the WebSocket reports.
@@ -310,6 +316,85 @@ func set_display_name(display_name: String) -> Result:
 	return result
 
 
+## Logged in: a change of the friends list, `action` one of add, accept, decline, remove, block,
+## unblock, mute, unmute, of the player user_id, or (user_id 0) of the one whose name is player_name.
+## Waits for friend_response; friend_update_received tells what each side's row became.
+func friend(action: String, user_id := 0, player_name := "") -> Result:
+	var message := Packets.FriendRequestMessage.new()
+	message.action = action
+	message.user_id = user_id
+	message.name = player_name
+	var packet := Packets.Packet.new()
+	packet.set_friend_request(message)
+	return await _ask_social(packet)
+
+
+## Logged in: a change of parties, `action` one of create, invite (user_id or player_name), accept or
+## decline (the party_id of a party_invitation), leave, kick, lead (user_id). Waits for
+## party_response; party_state_received has the party after each change.
+func party(action: String, user_id := 0, player_name := "", party_id := "") -> Result:
+	var message := Packets.PartyRequestMessage.new()
+	message.action = action
+	message.user_id = user_id
+	message.name = player_name
+	message.party_id = party_id
+	var packet := Packets.Packet.new()
+	packet.set_party_request(message)
+	return await _ask_social(packet)
+
+
+## Logged in: joins a chat channel (1-32 of a-z, 0-9, - and _); its lines arrive as channel_line_received.
+func join_channel(channel: String) -> Result:
+	return await _channel("join", channel)
+
+
+func leave_channel(channel: String) -> Result:
+	return await _channel("leave", channel)
+
+
+## A line to a joined channel, or to the party with channel "@party"; a refusal arrives as
+## channel_response_received (action "send").
+func say(channel: String, text: String) -> Error:
+	var message := Packets.ChannelSendMessage.new()
+	message.channel = channel
+	message.text = text
+	return send_channel_send(message)
+
+
+## A direct message to a friend.
+func message_friend(user_id: int, text: String) -> Error:
+	var message := Packets.ChannelSendMessage.new()
+	message.to_user_id = user_id
+	message.text = text
+	return send_channel_send(message)
+
+
+func _channel(action: String, channel: String) -> Result:
+	var message := Packets.ChannelRequestMessage.new()
+	message.action = action
+	message.channel = channel
+	var packet := Packets.Packet.new()
+	packet.set_channel_request(message)
+	return await _ask_social(packet)
+
+
+func _ask_social(packet: Packets.Packet) -> Result:
+	if send_packet(packet) != OK:
+		return Result.new(false, NOT_CONNECTED)
+	var request: _Request = _social.back()
+	if request.result == null:
+		await request.answered
+	return request.result
+
+
+## The oldest waiting request of that kind.
+func _take_social(kind: StringName) -> _Request:
+	for i in _social.size():
+		if _social[i].kind == kind:
+			return _social.pop_at(i)
+	return null
+
+
 ## This device's id for login_device(): 32 random hex characters, made on the first call and kept in
 ## device_id_path. Never show it: it is the only key to the device's account.
 func device_id() -> String:
@@ -349,6 +434,10 @@ func send_packet(packet: Packets.Packet) -> Error:
 			var request := _Request.new()
 			request.kind = packet.msg_case
 			_requests.append(request)
+		&"friend_request", &"party_request", &"channel_request":
+			var request := _Request.new()
+			request.kind = packet.msg_case
+			_social.append(request)
 		&"disconnect":
 			if username != "":
 				_end_session("logout")
@@ -440,9 +529,10 @@ func _process(_delta: float) -> void:
 func _closed(code: int, reason: String) -> void:
 	_resuming = false
 	_set_state(State.DISCONNECTED)
-	for request in _requests:
+	for request in _requests + _social:
 		_answer(request, Result.new(false, CONNECTION_LOST))
 	_requests.clear()
+	_social.clear()
 	var was_open := _opened_at >= 0.0
 	var held := was_open and _now() - _opened_at >= stable_after
 	_opened_at = -1.0
@@ -514,6 +604,29 @@ func _receive(bytes: PackedByteArray) -> void:
 			result = Result.new(response.ok, response.reason)
 			if response.ok:
 				_logged_in(response.display_name)
+		&"friend_response":
+			var response := packet.get_friend_response()
+			answered = _take_social(&"friend_request")
+			result = Result.new(response.ok, response.reason)
+			if response.ok and response.action == "mute":
+				muted[response.user_id] = true
+			elif response.ok and response.action == "unmute":
+				muted.erase(response.user_id)
+		&"friends_list":
+			muted.clear()
+			for user_id in packet.get_friends_list().muted:
+				muted[user_id] = true
+		&"party_response":
+			answered = _take_social(&"party_request")
+			result = Result.new(packet.get_party_response().ok, packet.get_party_response().reason)
+		&"channel_response":
+			var response := packet.get_channel_response()
+			if response.action != "send":
+				answered = _take_social(&"channel_request")
+				result = Result.new(response.ok, response.reason)
+		&"channel_line":
+			if muted.has(packet.get_channel_line().sender_id):
+				return
 		&"deny_response":
 			var reason := packet.get_deny_response().reason
 			result = Result.new(false, reason)
