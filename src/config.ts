@@ -327,6 +327,14 @@ export const OPTIONS = {
     help: "members a party may have, its leader included",
     parse: integer(2, 1000),
   }),
+  playersRate: option({
+    flag: "players-rate",
+    env: "MMO_PLAYERS_RATE",
+    default: 5,
+    arg: "N",
+    help: "friend, party and channel requests a second one client may make (a burst of 4 times as many); past it each is refused",
+    parse: integer(1, 1_000_000),
+  }),
   maxClientsPerIp: option({
     flag: "max-clients-per-ip",
     env: "MMO_MAX_CLIENTS_PER_IP",

@@ -8,7 +8,7 @@ import type { Hub } from "../hub/hub.ts";
 import { TokenBucket } from "../hub/rate.ts";
 import { errorText, type Logger } from "../log.ts";
 import { encodePacket, type Msg } from "../packets/index.ts";
-import type { Account, Store } from "../store/store.ts";
+import type { Account, FriendRow, Store } from "../store/store.ts";
 import type { FriendLimits } from "./friends.ts";
 
 /** A player's own topic: its sockets, on whichever node. */
@@ -17,6 +17,11 @@ export const playerTopic = (userId: number) => `${PLAYER_TOPIC_PREFIX}${userId}`
 
 /** Where players are online, across the nodes of a cluster, and the status each shows its friends. */
 export interface PresenceDirectory {
+  /**
+   * Counts the changes a lookup could see, where the directory knows them all (a server alone): a
+   * friends list built at one count holds until the next. Undefined in a cluster.
+   */
+  readonly version?: number;
   /** A player of this node came online or changed its status (a string), or went offline (undefined). */
   set(userId: number, status: string | undefined): void;
   /** The players of `userIds` that are online anywhere, with their status. */
@@ -26,8 +31,10 @@ export interface PresenceDirectory {
 /** Presence on a server alone: its own players. */
 export class LocalPresence implements PresenceDirectory {
   private readonly statuses = new Map<number, string>();
+  version = 0;
 
   set(userId: number, status: string | undefined): void {
+    this.version++;
     if (status === undefined) this.statuses.delete(userId);
     else this.statuses.set(userId, status);
   }
@@ -85,6 +92,8 @@ export interface PlayersDeps {
   clock(): number;
   /** performance.now(), for rates. */
   now(): number;
+  /** In a cluster: tells the other nodes that these players' friends lists changed (none named: anyone's may have). */
+  friendsChanged?(userIds: number[]): void;
 }
 
 /** A notification as a game sends one (ctx.players.notify). */
@@ -105,6 +114,12 @@ export interface PlayerSession {
   requests: TokenBucket;
   /** The player's requests, one after another. */
   queue: Promise<void>;
+  /** Its friends list and mutes as the store has them, read once and kept until they change. */
+  friends?: { rows: FriendRow[]; muted: number[] };
+  /** Set by a change while the list was being read, so that the stale read is not kept. */
+  friendsStale?: boolean;
+  /** The friends_list last sent, and the presence version it was built at. */
+  list?: { bytes: Uint8Array; presence: number };
 }
 
 export class PlayersCore {
@@ -140,6 +155,34 @@ export class PlayersCore {
         failed();
       }),
     );
+  }
+
+  /** The player's friends list and mutes, from its session's copy, else from the store. */
+  async friendsOf(session: PlayerSession): Promise<{ rows: FriendRow[]; muted: number[] }> {
+    if (session.friends) return session.friends;
+    const { social } = this.deps.store;
+    const [rows, muted] = await Promise.all([social.friendsOf(session.account.userId), social.ignoresOf(session.account.userId)]);
+    // A change while reading drops what is being read: the next read asks the store again.
+    if (this.sessions.get(session.account.userId) === session && !session.friendsStale) session.friends = { rows, muted };
+    session.friendsStale = false;
+    return { rows, muted };
+  }
+
+  /** These players' friends lists (none named: everyone's) changed: the copies here are dropped. */
+  dropFriends(userIds: number[]): void {
+    const sessions = userIds.length === 0 ? this.sessions.values() : userIds.map((id) => this.sessions.get(id));
+    for (const session of sessions) {
+      if (!session) continue;
+      session.friends = undefined;
+      session.list = undefined;
+      session.friendsStale = true;
+    }
+  }
+
+  /** These players' friends lists changed here: dropped here and on the other nodes. */
+  friendsChanged(userIds: number[]): void {
+    this.dropFriends(userIds);
+    this.deps.friendsChanged?.(userIds);
   }
 
   /** Sends to the player's sockets, wherever it is logged in. */

@@ -3,7 +3,7 @@
 // across nodes and restarts; a player is reached on its own topic, wherever it is connected.
 import type { ClientInterfacer } from "../hub/client.ts";
 import { errorText } from "../log.ts";
-import type { Msg, MsgValue } from "../packets/index.ts";
+import { encodePacket, type Msg, type MsgValue } from "../packets/index.ts";
 import type { Account, FriendRow, FriendState, PartyRow } from "../store/store.ts";
 import { Channels } from "./channels.ts";
 import { PlayersCore, playerTopic, PlayersReason, type Notice, type PlayerSession, type PlayersDeps } from "./core.ts";
@@ -144,12 +144,14 @@ export class Players {
         if (other.userId === me.userId) return answer(FriendReason.yourself, other.userId);
         if (!pairAction) {
           await this.core.deps.store.social.setIgnore(me.userId, other.userId, action === "mute");
+          this.core.friendsChanged([me.userId]);
           client.log.info(`Account ${me.userId} ${action}d account ${other.userId}`);
           return answer(undefined, other.userId);
         }
         const { limits } = this.core.deps;
         const outcome = await this.core.deps.store.social.changePair(me.userId, other.userId, (pair) => decidePair(pairAction, pair, limits));
         if ("refused" in outcome) return answer(outcome.refused, other.userId);
+        this.core.friendsChanged([me.userId, other.userId]);
         answer(undefined, other.userId);
         const online = await this.core.deps.presence.lookup([me.userId, other.userId]);
         const both = outcome.mine === "friend";
@@ -163,17 +165,34 @@ export class Players {
     );
   }
 
+  /** The friends list, with presence; built again only when the list or (on a server alone) anyone's presence changed. */
   private async sendList(session: PlayerSession): Promise<void> {
-    const { social } = this.core.deps.store;
-    const [rows, muted] = await Promise.all([social.friendsOf(session.account.userId), social.ignoresOf(session.account.userId)]);
-    const online = await this.core.deps.presence.lookup(rows.filter((r) => r.state === "friend").map((r) => r.userId));
-    session.client.socketSend({ $case: "friendsList", value: { friends: rows.map((r: FriendRow) => row(r.userId, r.name, r.state, r.state === "friend" && online.get(r.userId))), muted } });
+    const { presence } = this.core.deps;
+    const version = presence.version;
+    if (version !== undefined && session.list?.presence === version) return session.client.sendBytes(session.list.bytes);
+    const { rows, muted } = await this.core.friendsOf(session);
+    const online = await presence.lookup(rows.filter((r) => r.state === "friend").map((r) => r.userId));
+    const msg: Msg = { $case: "friendsList", value: { friends: rows.map((r: FriendRow) => row(r.userId, r.name, r.state, r.state === "friend" && online.get(r.userId))), muted } };
+    const bytes = encodePacket(session.client.id, msg);
+    this.core.deps.hub.stats.packetOut(msg.$case, bytes.length);
+    if (version !== undefined && presence.version === version && session.friends) session.list = { bytes, presence: version };
+    session.client.sendBytes(bytes);
+  }
+
+  /** Another node changed these players' friends lists (none named: anyone's may have changed). */
+  friendsChangedElsewhere(userIds: number[]): void {
+    this.core.dropFriends(userIds);
+  }
+
+  /** A player's display name changed: every friends list kept may show the old one. */
+  renamed(): void {
+    this.core.friendsChanged([]);
   }
 
   /** Tells the player's online friends that it came online (with its status) or went away. */
   private async announce(session: PlayerSession, isOnline: boolean): Promise<void> {
     const { account } = session;
-    const friends = (await this.core.deps.store.social.friendsOf(account.userId)).filter((r) => r.state === "friend").map((r) => r.userId);
+    const friends = (await this.core.friendsOf(session)).rows.filter((r) => r.state === "friend").map((r) => r.userId);
     if (friends.length === 0) return;
     const online = await this.core.deps.presence.lookup(friends);
     this.core.toPlayers(online.keys(), { $case: "friendUpdate", value: { friend: row(account.userId, account.name, "friend", isOnline && session.status) } });

@@ -16,6 +16,7 @@ import type { RoomEvent, SharedRooms } from "../rooms/shared-rooms.ts";
 import type { Leaderboards } from "../store/leaderboards.ts";
 import type { Ban, RecordRow } from "../store/store.ts";
 import { QUEUE_ENTRY_TTL_MS, type MatchMade, type Matches, type SharedQueues } from "../rooms/matches.ts";
+import type { Players } from "../players/players.ts";
 import type { ResumeEvent } from "./resume-link.ts";
 
 type ClusterEvent =
@@ -26,7 +27,8 @@ type ClusterEvent =
   | { type: "login"; ok: boolean; username: string; ip: string }
   | { type: "put-out"; userId: number; reason: string }
   | { type: "mute"; userId: number; mute: Ban | null }
-  | { type: "board-removed"; board: string; owner: number | null };
+  | { type: "board-removed"; board: string; owner: number | null }
+  | { type: "friends"; users: number[] };
 
 /** Boards re-read the store this often, for events the bus lost without an outage being noticed. */
 const BOARD_CATCH_UP_MS = 30_000;
@@ -87,6 +89,11 @@ export function sharedQueues(cluster: Cluster, made: (match: MatchMade) => void)
 }
 
 /** The bus on /metrics. */
+/** A change of friends lists told to every other node (players.ts keeps lists of its players). */
+export function friendsChanged(cluster: Cluster): (users: number[]) => void {
+  return (users) => cluster.bus.toAll(event({ type: "friends", users }));
+}
+
 export function clusterMetrics(cluster: Cluster, metrics: Metrics): void {
   const { counters } = cluster.bus;
   metrics.counter("mmo_bus_messages_total", "Redis messages of the cluster's bus (a message is a batch of frames), by direction", () => [
@@ -128,12 +135,13 @@ export interface ClusterLinkParts {
   log: Logger;
   matches: Matches;
   moderation: Moderation;
+  players: Players;
   /** Sessions moving between nodes (resume-link.ts). */
   resumeEvent(origin: string, resumeEvent: ResumeEvent): void;
 }
 
 export function linkCluster(cluster: Cluster, parts: ClusterLinkParts): void {
-  const { hub, throttle, shared, accounts, leaderboards, matches, moderation, log, resumeEvent } = parts;
+  const { hub, throttle, shared, accounts, leaderboards, matches, moderation, players, log, resumeEvent } = parts;
   hub.span(LOBBY_TOPIC);
   hub.attachRelay((topic, sender, exclude, bytes, superseded) => cluster.bus.toAll({ kind: FrameKind.topic, topic, sender, exclude, superseded, bytes }));
   leaderboards.onChange = (rows) => cluster.bus.toAll(event({ type: "board", rows }));
@@ -183,6 +191,8 @@ export function linkCluster(cluster: Cluster, parts: ClusterLinkParts): void {
         return moderation.putOutHere(clusterEvent.userId, clusterEvent.reason);
       case "mute":
         return moderation.muteFromElsewhere(clusterEvent.userId, clusterEvent.mute ?? undefined);
+      case "friends":
+        return players.friendsChangedElsewhere(clusterEvent.users);
       case "resume-take":
       case "resume-refused":
       case "resume-cut":

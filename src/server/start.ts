@@ -31,7 +31,7 @@ import type { Account, Store } from "../store/store.ts";
 import { Admission } from "./admission.ts";
 import { ProxyTrust } from "./client-address.ts";
 import { loadClientFiles, loadTls } from "./files.ts";
-import { clusterMetrics, clusterModeration, linkCluster, sharedAccounts, sharedQueues, withClusterTiles } from "./cluster-link.ts";
+import { clusterMetrics, clusterModeration, friendsChanged, linkCluster, sharedAccounts, sharedQueues, withClusterTiles } from "./cluster-link.ts";
 import { Lifecycle } from "./lifecycle.ts";
 import { readSavedRun, restoreRun, saveRun, type RestartParts } from "./restart.ts";
 import { linkResume } from "./resume-link.ts";
@@ -119,10 +119,11 @@ async function listen(
     log,
     presence: cluster ? cluster.presence : new LocalPresence(),
     chat,
-    limits: { ...DEFAULT_PLAYERS_LIMITS, maxFriends: config.maxFriends, maxPartySize: config.maxPartySize },
+    limits: { ...DEFAULT_PLAYERS_LIMITS, maxFriends: config.maxFriends, maxPartySize: config.maxPartySize, requestRate: config.playersRate, requestBurst: config.playersRate * 4 },
     inviteKey: config.clusterSecret || Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex"),
     clock: Date.now,
     now: () => performance.now(),
+    friendsChanged: cluster && friendsChanged(cluster),
   });
   const leaderboards = new Leaderboards(store.boards, log);
   const services: Services = {
@@ -139,7 +140,10 @@ async function listen(
       shared: clusterAccounts,
       endHeldSession: (userId) => resumption.endHeldOf(userId),
       endResumedSession: (userId) => resumption.endResumedOf(userId),
-      renamed: (userId, name) => leaderboards.rename(userId, name),
+      renamed(userId, name) {
+        players.renamed();
+        return leaderboards.rename(userId, name);
+      },
       refusal: (userId) => moderation.refusal(userId),
       muteOf: (userId) => moderation.muteOf(userId),
       loggedIn: (client, account) => players.online(client, account),
@@ -197,7 +201,7 @@ async function listen(
   const restartParts: RestartParts = { hub, rooms, accounts, resumption, context, log };
   if (cluster && shared) {
     const resumeEvent = linkResume({ cluster, hub, rooms, shared, accounts, resumption, context, tokenTtlMs: (config.resumeGrace + 60) * 1000, log });
-    linkCluster(cluster, { hub, throttle: clusterAccounts!, shared, accounts, leaderboards, matches, moderation, log, resumeEvent });
+    linkCluster(cluster, { hub, throttle: clusterAccounts!, shared, accounts, leaderboards, matches, moderation, players, log, resumeEvent });
   }
   const lifecycle = new Lifecycle({
     hub,

@@ -10,6 +10,8 @@ export class TestClient {
   readonly packets: Packet[] = [];
   readonly closed: Promise<CloseEventInfo>;
   id = 0;
+  /** Whether arriving packets are decoded and kept (a load generator that reads the bytes itself turns it off). */
+  keeping = true;
   private waiters: (() => void)[] = [];
   private isClosed = false;
   private pings = 0;
@@ -18,6 +20,7 @@ export class TestClient {
     ws.binaryType = "arraybuffer";
     ws.addEventListener("message", (ev) => {
       if (typeof ev.data === "string") throw new Error(`server sent a text frame: ${ev.data}`);
+      if (!this.keeping) return;
       this.packets.push(decodePacket(new Uint8Array(ev.data as ArrayBuffer)));
       this.wake();
     });

@@ -19,17 +19,20 @@ export interface CanaryFigures {
 
 /**
  * Runs the canary against the server for `seconds`, with the load `load(until)` starts (promises
- * that end by `until`, a performance.now() time); `player` is an account that logs into the world.
+ * that end by `until`, a performance.now() time); `player` is an account that logs into the world
+ * (undefined: a game without one, whose world figure is then NaN).
  */
 export async function canary(
   srv: { url: string; port: number },
-  player: { name: string; password: string },
+  player: { name: string; password: string } | undefined,
   seconds: number,
   load: (until: number) => Promise<unknown>[],
 ): Promise<CanaryFigures> {
   const [talker, listener, inWorld] = await Promise.all([TestClient.connect(srv.url), TestClient.connect(srv.url), TestClient.connect(srv.url)]);
-  if ((await login(inWorld, player.name, player.password)) !== "ok") throw new Error("the world player cannot log in");
-  await inWorld.expect("player");
+  if (player) {
+    if ((await login(inWorld, player.name, player.password)) !== "ok") throw new Error("the world player cannot log in");
+    await inWorld.expect("player");
+  }
   const sentAt = new Map<string, number>();
   const chat = new Histogram();
   listener.ws.addEventListener("message", (ev) => {
@@ -74,7 +77,7 @@ export async function canary(
     chatP50: chat.percentile(0.5),
     chatP99: chat.percentile(0.99),
     chatMax: chat.max,
-    worldHz: ownUpdates / elapsed,
+    worldHz: player ? ownUpdates / elapsed : NaN,
     healthzMaxMs: healthzMax,
     elapsed,
   };
