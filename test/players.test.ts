@@ -6,9 +6,14 @@ import { ChannelReason } from "../src/players/channels.ts";
 import { PlayersReason } from "../src/players/core.ts";
 import { FriendReason } from "../src/players/friends.ts";
 import { PartyReason } from "../src/players/parties.ts";
-import { newChat, type MsgValue } from "../src/packets/index.ts";
+import { lobbyState } from "../src/accounts/lobby.ts";
+import { defineState } from "../src/hub/states.ts";
+import { newChat, newDenyResponse, newOkResponse, type MsgValue } from "../src/packets/index.ts";
+import { PartyMoveReason } from "../src/players/party-moves.ts";
+import { defineGame } from "../src/rooms/game.ts";
+import { Room } from "../src/rooms/room.ts";
 import type { ServerProcess } from "../src/testing/server-process.ts";
-import { clusterOnRedis, describeRedis, describeStores, radiusRumble, startTestServer, storeOptions, TestClient, type TestServer } from "./helpers.ts";
+import { clusterOnRedis, describeRedis, describeStores, radiusRumble, startTestServer, storeOptions, TestClient, waitFor, type TestServer } from "./helpers.ts";
 
 type Player = { c: TestClient; userId: number; name: string; device: string };
 
@@ -350,4 +355,154 @@ describeRedis("players among themselves across a cluster", () => {
     c2.c.send({ $case: "channelSend", value: { channel: "@party", toUserId: 0, text: "back" } });
     expect((await a.c.expect("channelLine", 5000)).value).toMatchObject({ channel: "@party", senderId: c.userId, text: "back" });
   });
+});
+
+test("a party moves together: into one cave with a seat for each (or a refusal when it cannot fit one), and into a queue as one entry a match takes whole", async () => {
+  /** Caves of 3 and arenas of 3 players matched in a queue; a chat line "/cave" or "/arena" moves the sender's party, "/solo" queues the sender alone. */
+  const caves = defineGame({
+    name: "party-caves",
+    description: "parties into caves and arenas",
+    create({ rooms, matches, accounts, players }) {
+      class Cave extends Room {
+        onJoin() {}
+        onLeave() {}
+        snapshot() {
+          return {};
+        }
+        restore() {}
+      }
+      matches.define("arena", { type: "arena", size: 3, onMatched: (client, room) => rooms.join(client, room) });
+      const inGame = defineState({
+        handleMessage: {
+          async chat(client, { msg }) {
+            const answer = (reason?: string) => client.socketSend(reason === undefined ? newOkResponse() : newDenyResponse(reason));
+            if (msg === "/cave") {
+              const moved = await players.moveParty(client, "cave");
+              answer("refused" in moved ? moved.refused : undefined);
+            } else if (msg === "/arena") answer((await players.queueParty(client, "arena")).refused);
+            else if (msg === "/solo") {
+              matches.ask("arena", client);
+              answer();
+            }
+          },
+        },
+        onExit: (client) => rooms.leave(client),
+      });
+      return {
+        states: {
+          initial: "Connected",
+          states: { Connected: lobbyState(accounts, { afterLogin: (c) => c.setState("InGame") }), InGame: inGame },
+          transitions: { Connected: ["InGame"], InGame: ["Connected"] },
+        },
+        rooms: { cave: { create: (ctx) => new Cave(ctx), capacity: 3 }, arena: (ctx) => new Cave(ctx) },
+      };
+    },
+  });
+  const srv = await startTestServer(caves);
+  const clients: TestClient[] = [];
+  try {
+    const player = async (): Promise<Player> => {
+      const c = await TestClient.connect(srv.url);
+      clients.push(c);
+      c.send({ $case: "deviceLoginRequest", value: { deviceId: `party-moves-${crypto.randomUUID()}`, color: 0 } });
+      const { value } = await c.expect("identityResponse");
+      return { c, userId: value.userId, name: value.displayName, device: "" };
+    };
+    const ask = async (p: Player, action: string, more: Partial<MsgValue<"partyRequest">> = {}) => {
+      p.c.send({ $case: "partyRequest", value: { action, userId: 0, name: "", partyId: "", ...more } });
+      return (await p.c.expect("partyResponse")).value;
+    };
+    const partyOf = async (size: number) => {
+      const members = [await player()];
+      expect((await ask(members[0]!, "create")).ok).toBe(true);
+      for (let i = 1; i < size; i++) {
+        const m = await player();
+        expect((await ask(members[0]!, "invite", { userId: m.userId })).ok).toBe(true);
+        expect((await ask(m, "accept", { partyId: (await m.c.expect("partyInvitation")).value.partyId })).ok).toBe(true);
+        members.push(m);
+      }
+      return members;
+    };
+    const say = async (p: Player, line: string) => {
+      p.c.send(newChat(line));
+      const answer = await p.c.nextOf(["okResponse", "denyResponse"]);
+      return answer.msg?.$case === "denyResponse" ? answer.msg.value.reason : "ok";
+    };
+    const roomOf = (p: Player) => srv.rooms.membershipOf(p.c.id)?.id;
+
+    // A cave of 3: a solo player first, then a party of 2 cannot share it with a third: a new cave.
+    const solo = await player();
+    expect(await say(solo, "/cave")).toBe("ok");
+    const two = await partyOf(2);
+    expect(await say(two[0]!, "/cave")).toBe("ok");
+    expect(roomOf(two[0]!)).toBe(roomOf(two[1]!));
+    expect(roomOf(two[0]!)).toBe(roomOf(solo));
+    const another = await partyOf(2);
+    expect(await say(another[1]!, "/cave")).toBe("ok");
+    expect(roomOf(another[0]!)).toBe(roomOf(another[1]!));
+    expect(roomOf(another[0]!)).not.toBe(roomOf(solo));
+    // A party of 4 fits no cave of 3.
+    const four = await partyOf(4);
+    expect(await say(four[0]!, "/cave")).toBe(PartyMoveReason.tooBig(3));
+    expect(roomOf(four[0]!)).toBeUndefined();
+    expect(await say(four[0]!, "/arena")).toBe(PartyMoveReason.tooBigForQueue(3));
+
+    // The arena's queue of 3: a solo waits, a party of 2 completes the match with it; the next solo waits.
+    const [s1, s2] = [await player(), await player()];
+    const pair = await partyOf(2);
+    expect(await say(s1, "/solo")).toBe("ok");
+    expect(await say(pair[0]!, "/arena")).toBe("ok");
+    await waitFor(() => roomOf(s1) !== undefined && roomOf(pair[1]!) !== undefined);
+    expect(new Set([roomOf(s1), roomOf(pair[0]!), roomOf(pair[1]!)]).size).toBe(1);
+    expect(roomOf(s1)).toStartWith("arena-m");
+    // A party of 2 waits while a solo cannot complete a match with it... until a second solo comes.
+    const pair2 = await partyOf(2);
+    expect(await say(pair2[0]!, "/arena")).toBe("ok");
+    expect(await say(s2, "/solo")).toBe("ok");
+    await waitFor(() => roomOf(s2) !== undefined);
+    expect(roomOf(pair2[0]!)).toBe(roomOf(s2));
+    expect(roomOf(pair2[1]!)).toBe(roomOf(s2));
+  } finally {
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    await srv.stop();
+  }
+});
+
+describeRedis("a party's friendly duel across a cluster", () => {
+  const cluster = clusterOnRedis("mmo-party-duel-");
+  const clients: TestClient[] = [];
+  afterAll(() => Promise.all(clients.splice(0).map((c) => c.close().catch(() => undefined))));
+
+  test("Duel: a party of two on two nodes asks for a match as one entry and duels itself; a third player asking meanwhile waits", async () => {
+    const [n1, n2] = [await cluster.node("d1", "--game", "duel"), await cluster.node("d2", "--game", "duel")];
+    const player = async (node: ServerProcess) => {
+      const c = await TestClient.connect(node.url);
+      clients.push(c);
+      c.send({ $case: "deviceLoginRequest", value: { deviceId: `party-duel-${crypto.randomUUID()}`, color: 0 } });
+      const { value } = await c.expect("identityResponse");
+      expect(value.ok).toBe(true);
+      return { c, userId: value.userId, name: value.displayName };
+    };
+    const party = async (p: { c: TestClient }, value: Partial<MsgValue<"partyRequest">>) => {
+      p.c.send({ $case: "partyRequest", value: { action: "", userId: 0, name: "", partyId: "", ...value } });
+      return (await p.c.expect("partyResponse", 5000)).value;
+    };
+    const lead = await player(n1);
+    const mate = await player(n2);
+    const stranger = await player(n2);
+    expect((await party(lead, { action: "create" })).ok).toBe(true);
+    expect((await party(lead, { action: "invite", userId: mate.userId })).ok).toBe(true);
+    expect((await party(mate, { action: "accept", partyId: (await mate.c.expect("partyInvitation", 5000)).value.partyId })).ok).toBe(true);
+    stranger.c.send({ $case: "matchRequest", value: {} });
+    await stranger.c.expect("okResponse");
+    lead.c.send({ $case: "matchRequest", value: {} });
+    await lead.c.expect("okResponse");
+    const leadStart = (await lead.c.expect("matchStart", 5000)).value;
+    const mateStart = (await mate.c.expect("matchStart", 5000)).value;
+    expect(leadStart.matchId).toBe(mateStart.matchId);
+    expect(leadStart.opponentName).toBe(mate.name);
+    expect(mateStart.opponentName).toBe(lead.name);
+    await stranger.c.roundTrip();
+    expect(stranger.c.take("matchStart")).toEqual([]);
+  }, 30_000);
 });

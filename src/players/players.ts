@@ -10,6 +10,7 @@ import { PlayersCore, playerTopic, PlayersReason, type Notice, type PlayerSessio
 
 export type { Notice } from "./core.ts";
 import { decidePair, FriendReason, PAIR_ACTIONS, type PairAction } from "./friends.ts";
+import { PartyMoves, type PartyRoomHandler } from "./party-moves.ts";
 import { Parties } from "./parties.ts";
 
 /** Notifications delivered at a login, at most (the rest at the next). */
@@ -23,6 +24,8 @@ export class Players {
   private readonly core: PlayersCore;
   readonly channels: Channels;
   readonly parties: Parties;
+  /** A party moving together into a room or a queue. */
+  readonly moves: PartyMoves;
   /** Players whose going away is still being told: a login that follows is told after it. */
   private readonly leaving = new Map<number, Promise<void>>();
 
@@ -30,6 +33,31 @@ export class Players {
     this.core = new PlayersCore(deps);
     this.channels = new Channels(this.core, (userId, notice) => this.notify(userId, notice));
     this.parties = new Parties(this.core, (userId, notice) => this.notify(userId, notice));
+    this.moves = new PartyMoves(this.core);
+  }
+
+  /** Where a party's moved members go (by default: into the room); set in the game's create. */
+  onPartyRoom(handler: PartyRoomHandler): void {
+    this.moves.onPartyRoom(handler);
+  }
+
+  /**
+   * Moves the client and the online members of its party (the client alone without one) into one room
+   * of `type` with a seat for each, on whichever node each is; resolves to the room's id, or to the
+   * reason when the party cannot fit one.
+   */
+  moveParty(client: ClientInterfacer, type: string): Promise<{ room: string } | { refused: string }> {
+    return this.moves.move(client, type);
+  }
+
+  /** Puts the client and its party's online members into the queue as one entry, which a match takes whole. */
+  queueParty(client: ClientInterfacer, queue: string, filter = ""): Promise<{ refused?: string }> {
+    return this.moves.queue(client, queue, filter);
+  }
+
+  /** The client of the account, if it is logged in on this node. */
+  clientOf(userId: number): ClientInterfacer | undefined {
+    return this.core.sessions.get(userId)?.client;
   }
 
   /** A login on this node: the player listens on its topic, its friends are told, its kept notifications and its party reach it. */

@@ -18,18 +18,33 @@ export interface QueueSpec {
   onMatched(client: ClientInterfacer, roomId: string): void;
 }
 
+/**
+ * A member of a match: a client of a node; `party`: it came in its party's entry (its node did not
+ * queue it); a party member on another node than its leader's is named by its account (`userId`, node
+ * ANY_NODE), and found by whichever node it is logged in on.
+ */
+export interface MatchMember {
+  node: string;
+  clientId: number;
+  party?: boolean;
+  userId?: number;
+}
+
+/** The node of a member named by its account: whichever node it is on. */
+export const ANY_NODE = "*";
+
 /** A match made in a cluster, told to every node. */
 export interface MatchMade {
   queue: string;
   room: string;
-  members: { node: string; clientId: number }[];
+  members: MatchMember[];
 }
 
 /** The cluster's part (matches-link in server/cluster-link.ts): the queues in Redis, and the news of a match to every node. */
 export interface SharedQueues {
   readonly node: string;
-  /** Adds the entry; resolves to the `size` entries of a match it completed, or to none. */
-  enqueue(queue: string, filter: string, clientId: number, size: number): Promise<{ node: string; clientId: number }[]>;
+  /** Adds the entry (of `members`: a party's); resolves to the `size` members of a match it completed, or to none. */
+  enqueue(queue: string, filter: string, clientId: number, size: number, members: MatchMember[]): Promise<MatchMember[]>;
   remove(queue: string, filter: string, clientId: number): Promise<void>;
   /** Tells every node (this one included) of a match. */
   announce(match: MatchMade): void;
@@ -40,11 +55,13 @@ export const QUEUE_ENTRY_TTL_MS = 60_000;
 
 export class Matches {
   private readonly queues = new Map<string, QueueSpec>();
-  /** Who waits here, in which queue and with which filter. */
-  private readonly waiting = new Map<ClientInterfacer, { queue: string; filter: string }>();
-  /** On a server alone: the queues' entries, oldest first. */
-  private readonly local = new Map<string, ClientInterfacer[]>();
+  /** Who waits here, in which queue and with which filter; a party's members share their leader's entry. */
+  private readonly waiting = new Map<ClientInterfacer, { queue: string; filter: string; entry: ClientInterfacer[] }>();
+  /** On a server alone: the queues' entries (a player, or a party), oldest first. */
+  private readonly local = new Map<string, ClientInterfacer[][]>();
   private matchCount = 0;
+  /** The client of the account logged in on this node, if any (for party members named by account). */
+  clientOfUser: (userId: number) => ClientInterfacer | undefined = () => undefined;
 
   constructor(
     private readonly rooms: Rooms,
@@ -60,6 +77,13 @@ export class Matches {
     this.queues.set(name, spec);
   }
 
+  /** The players a match of the queue takes; throws for an unknown queue. */
+  sizeOf(queue: string): number {
+    const spec = this.queues.get(queue);
+    if (!spec) throw new Error(`no queue named ${queue}`);
+    return spec.size;
+  }
+
   /** Players waiting on this node. */
   get waitingHere(): number {
     return this.waiting.size;
@@ -67,34 +91,49 @@ export class Matches {
 
   /** Puts the client into the queue (once: asking again changes nothing); it is matched when the queue has enough players. */
   ask(queue: string, client: ClientInterfacer, filter = ""): void {
+    if (this.waiting.has(client)) return;
+    this.askTogether(queue, [client], filter);
+  }
+
+  /**
+   * Puts a party into the queue as one entry, which a match takes whole or not at all: its members on
+   * this node (the first asks), and in a cluster those on `elsewhere` nodes, whose nodes put them into
+   * the match's room as their queue's onMatched. Members waiting in a queue already leave it first.
+   */
+  askTogether(queue: string, here: ClientInterfacer[], filter = "", elsewhere: MatchMember[] = []): void {
     const spec = this.queues.get(queue);
     if (!spec) throw new Error(`no queue named ${queue}`);
-    if (this.waiting.has(client)) return;
-    this.waiting.set(client, { queue, filter });
-    if (!this.shared) return this.askHere(queue, spec, client, filter);
-    void this.shared.enqueue(queue, filter, client.id, spec.size).then(
-      (entries) => {
-        if (entries.length === 0) return;
-        this.shared!.announce({ queue, room: `${spec.type}-m-${crypto.randomUUID().slice(0, 8)}`, members: entries });
+    if (here.length + elsewhere.length > spec.size) throw new Error(`queue ${queue}: an entry of ${here.length + elsewhere.length} does not fit a match of ${spec.size}`);
+    for (const client of here) this.cancel(client);
+    const entry = [...here];
+    for (const client of here) this.waiting.set(client, { queue, filter, entry });
+    if (!this.shared) return this.askHere(queue, spec, entry, filter);
+    const party = here.length + elsewhere.length > 1;
+    const members = [...here.map((c) => ({ node: this.shared!.node, clientId: c.id })), ...elsewhere].map((m) => (party ? { ...m, party } : m));
+    const first = here[0]!;
+    void this.shared.enqueue(queue, filter, first.id, spec.size, members).then(
+      (matched) => {
+        if (matched.length === 0) return;
+        this.shared!.announce({ queue, room: `${spec.type}-m-${crypto.randomUUID().slice(0, 8)}`, members: matched });
       },
       (err: unknown) => {
-        this.waiting.delete(client);
-        this.log.warn(`Matchmaking: client ${client.id} could not join queue ${queue}: ${err instanceof Error ? err.message : String(err)}`);
+        for (const client of here) this.waiting.delete(client);
+        this.log.warn(`Matchmaking: client ${first.id} could not join queue ${queue}: ${err instanceof Error ? err.message : String(err)}`);
       },
     );
   }
 
-  /** Takes the client out of any queue (it left the state that waits, or its connection). */
+  /** Takes the client out of any queue (it left the state that waits, or its connection), and its party's entry with it. */
   cancel(client: ClientInterfacer): void {
-    const entry = this.waiting.get(client);
-    if (!entry) return;
-    this.waiting.delete(client);
+    const waiting = this.waiting.get(client);
+    if (!waiting) return;
+    for (const member of waiting.entry) this.waiting.delete(member);
     if (!this.shared) {
-      const list = this.local.get(`${entry.queue}\u0000${entry.filter}`);
-      if (list) list.splice(list.indexOf(client) >>> 0, 1);
+      const list = this.local.get(`${waiting.queue}\u0000${waiting.filter}`);
+      if (list) list.splice(list.indexOf(waiting.entry) >>> 0, 1);
       return;
     }
-    void this.shared.remove(entry.queue, entry.filter, client.id).catch(() => undefined);
+    void this.shared.remove(waiting.queue, waiting.filter, waiting.entry[0]!.id).catch(() => undefined);
   }
 
   /** A match (made on any node): the room is made here too, and this node's matched players go into it. */
@@ -102,27 +141,47 @@ export class Matches {
     const spec = this.queues.get(match.queue);
     if (!spec) return;
     if (!this.rooms.get(match.room)) this.rooms.create(spec.type, match.room);
-    for (const { node, clientId } of match.members) {
-      if (node !== this.shared?.node) continue;
-      const client = this.hub.clients.get(clientId);
-      if (!client || !this.waiting.has(client)) continue;
+    for (const { node, clientId, party, userId } of match.members) {
+      if (node !== this.shared?.node && node !== ANY_NODE) continue;
+      const client = userId !== undefined ? this.clientOfUser(userId) : this.hub.clients.get(clientId);
+      if (!client || !(this.waiting.has(client) || party)) continue;
       this.waiting.delete(client);
       spec.onMatched(client, match.room);
     }
   }
 
-  private askHere(queue: string, spec: QueueSpec, client: ClientInterfacer, filter: string): void {
+  private askHere(queue: string, spec: QueueSpec, entry: ClientInterfacer[], filter: string): void {
     const key = `${queue}\u0000${filter}`;
     const list = this.local.get(key) ?? [];
     this.local.set(key, list);
-    list.push(client);
-    if (list.length < spec.size) return;
-    const players = list.splice(0, spec.size);
+    list.push(entry);
+    const taken = completed(list, spec.size);
+    if (!taken) return;
+    for (const waiting of taken) list.splice(list.indexOf(waiting), 1);
     const room = `${spec.type}-m${++this.matchCount}`;
     this.rooms.create(spec.type, room);
-    for (const player of players) {
+    for (const player of taken.flat()) {
       this.waiting.delete(player);
       spec.onMatched(player, room);
     }
   }
+}
+
+/**
+ * The entries of a match, if the queue holds one: the oldest entry that can be completed, with the
+ * oldest others that fit beside it (a party is not kept waiting behind a player alone it cannot join).
+ */
+function completed<T>(entries: T[][], size: number): T[][] | undefined {
+  for (const first of entries) {
+    const taken = [first];
+    let count = first.length;
+    for (const other of entries) {
+      if (count >= size) break;
+      if (other === first || count + other.length > size) continue;
+      taken.push(other);
+      count += other.length;
+    }
+    if (count === size) return taken;
+  }
+  return undefined;
 }

@@ -369,6 +369,27 @@ export class Rooms {
     return id;
   }
 
+  /** The most members a room of the type may hold (0: no limit); throws for an unknown type. */
+  capacityOf(type: string): number {
+    const declared = this.types.get(type);
+    if (!declared) throw new Error(`no room type named ${type}`);
+    return declared.capacity;
+  }
+
+  /**
+   * The id of a room of `type` with a seat for each of `clients` (counting those in it already): the
+   * oldest such instance of this node's own, else a new one. The caller puts them in.
+   */
+  roomWithSeats(type: string, clients: ClientInterfacer[]): string {
+    const capacity = this.capacityOf(type);
+    for (const instance of this.instances.values()) {
+      if (instance.type !== type || instance.shared || instance.disposed) continue;
+      const arriving = clients.filter((c) => this.roomOf.get(c.id) !== instance).length;
+      if (capacity === 0 || instance.members.size + arriving <= capacity) return instance.id;
+    }
+    return this.createInstance(type).id;
+  }
+
   /** Puts the client into the room (leaving any other first): subscribes it to the topic, then onJoin. */
   join(client: ClientInterfacer, roomId: string, join?: unknown): void {
     const instance = this.instances.get(roomId);

@@ -16,6 +16,7 @@ import type { RoomEvent, SharedRooms } from "../rooms/shared-rooms.ts";
 import type { Leaderboards } from "../store/leaderboards.ts";
 import type { Ban, RecordRow } from "../store/store.ts";
 import { QUEUE_ENTRY_TTL_MS, type MatchMade, type Matches, type SharedQueues } from "../rooms/matches.ts";
+import type { PartyMove } from "../players/party-moves.ts";
 import type { Players } from "../players/players.ts";
 import type { ResumeEvent } from "./resume-link.ts";
 
@@ -28,7 +29,8 @@ type ClusterEvent =
   | { type: "put-out"; userId: number; reason: string }
   | { type: "mute"; userId: number; mute: Ban | null }
   | { type: "board-removed"; board: string; owner: number | null }
-  | { type: "friends"; users: number[] };
+  | { type: "friends"; users: number[] }
+  | ({ type: "party-move" } & PartyMove);
 
 /** Boards re-read the store this often, for events the bus lost without an outage being noticed. */
 const BOARD_CATCH_UP_MS = 30_000;
@@ -79,7 +81,7 @@ export function clusterModeration(cluster: Cluster): NonNullable<ModerationDeps[
 export function sharedQueues(cluster: Cluster, made: (match: MatchMade) => void): SharedQueues {
   return {
     node: cluster.node,
-    enqueue: (queue, filter, clientId, size) => cluster.queues.enqueue(queue, filter, clientId, size, QUEUE_ENTRY_TTL_MS),
+    enqueue: (queue, filter, clientId, size, members) => cluster.queues.enqueue(queue, filter, clientId, size, QUEUE_ENTRY_TTL_MS, members),
     remove: (queue, filter, clientId) => cluster.queues.remove(queue, filter, clientId),
     announce(match) {
       cluster.bus.toAll(event({ type: "match", match }));
@@ -92,6 +94,11 @@ export function sharedQueues(cluster: Cluster, made: (match: MatchMade) => void)
 /** A change of friends lists told to every other node (players.ts keeps lists of its players). */
 export function friendsChanged(cluster: Cluster): (users: number[]) => void {
   return (users) => cluster.bus.toAll(event({ type: "friends", users }));
+}
+
+/** A party's move told to every other node (party-moves.ts): their members follow it. */
+export function partyMoved(cluster: Cluster): (move: PartyMove) => void {
+  return (move) => cluster.bus.toAll(event({ type: "party-move", ...move }));
 }
 
 export function clusterMetrics(cluster: Cluster, metrics: Metrics): void {
@@ -193,6 +200,8 @@ export function linkCluster(cluster: Cluster, parts: ClusterLinkParts): void {
         return moderation.muteFromElsewhere(clusterEvent.userId, clusterEvent.mute ?? undefined);
       case "friends":
         return players.friendsChangedElsewhere(clusterEvent.users);
+      case "party-move":
+        return players.moves.moved(clusterEvent);
       case "resume-take":
       case "resume-refused":
       case "resume-cut":

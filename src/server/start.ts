@@ -31,7 +31,7 @@ import type { Account, Store } from "../store/store.ts";
 import { Admission } from "./admission.ts";
 import { ProxyTrust } from "./client-address.ts";
 import { loadClientFiles, loadTls } from "./files.ts";
-import { clusterMetrics, clusterModeration, friendsChanged, linkCluster, sharedAccounts, sharedQueues, withClusterTiles } from "./cluster-link.ts";
+import { clusterMetrics, clusterModeration, friendsChanged, linkCluster, partyMoved, sharedAccounts, sharedQueues, withClusterTiles } from "./cluster-link.ts";
 import { Lifecycle } from "./lifecycle.ts";
 import { readSavedRun, restoreRun, saveRun, type RestartParts } from "./restart.ts";
 import { linkResume } from "./resume-link.ts";
@@ -155,6 +155,8 @@ async function listen(
   };
   const { accounts, rooms } = services;
   const matches: Matches = new Matches(rooms, hub, log, cluster && sharedQueues(cluster, (match) => matches.made(match)));
+  matches.clientOfUser = (userId) => players.clientOf(userId);
+  players.moves.attach({ rooms, matches, cluster: cluster && { node: cluster.node, announce: partyMoved(cluster) } });
   const metrics = new Metrics(stats, hub);
   metrics.gauge("mmo_hash_queue", "Logins and registrations waiting for a password hash", () => accounts.hashQueue.length);
   const runtime = game.create({ options: { worldSize: config.worldSize }, rooms, matches, storage, leaderboards, accounts, players, stats, metrics, log, now: () => services.now() });

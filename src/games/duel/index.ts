@@ -10,9 +10,16 @@ import { DUEL_QUEUE, inMatchState, readyState } from "./states.ts";
 export const duel = defineGame({
   name: "duel",
   description: "an example: rock-paper-scissors matches of two, many at once",
-  create({ rooms, matches: queues, accounts, storage, leaderboards, metrics }) {
-    // Two players a match, whichever node each asked on; the room runs on one of them.
-    queues.define(DUEL_QUEUE, { type: DUEL_ROOM, size: 2, onMatched: (client, room) => client.setState("InMatch", room) });
+  create({ rooms, matches: queues, accounts, players, storage, leaderboards, metrics }) {
+    // Two players a match, whichever node each asked on; the room runs on one of them. A party member
+    // pulled into a friendly duel while not Ready (already in a match, or gone to the lobby) stays out.
+    queues.define(DUEL_QUEUE, {
+      type: DUEL_ROOM,
+      size: 2,
+      onMatched(client, room) {
+        if (client.stateName === "Ready") client.setState("InMatch", room);
+      },
+    });
     const records = storage.collection<DuelRecord>(RECORDS);
     const wins = leaderboards.define({ id: WINS_BOARD, order: "desc", operator: "increment" });
     const matches = () => [...rooms.ofType<DuelRoom>(DUEL_ROOM)].length;
@@ -22,7 +29,7 @@ export const duel = defineGame({
         initial: "Connected",
         states: {
           Connected: lobbyState(accounts, { afterLogin: (client) => client.setState("Ready") }),
-          Ready: readyState(queues, records, wins),
+          Ready: readyState(queues, players, records, wins),
           InMatch: inMatchState(rooms),
         },
         transitions: {

@@ -2,6 +2,7 @@
 import { defineState } from "../../hub/states.ts";
 import { newDenyResponse, newDisconnect, newOkResponse } from "../../packets/index.ts";
 import { errorText } from "../../log.ts";
+import type { Players } from "../../players/players.ts";
 import type { Matches } from "../../rooms/matches.ts";
 import type { Rooms } from "../../rooms/rooms.ts";
 import type { Leaderboard } from "../../store/leaderboards.ts";
@@ -18,12 +19,17 @@ export const LEFT_REASON = "Client disconnected";
 /** The queue of players who asked for a match (on a server alone, or across every node of a cluster). */
 export const DUEL_QUEUE = "duel";
 
-export function readyState(matches: Matches, records: Collection<DuelRecord>, wins: Leaderboard) {
+export function readyState(matches: Matches, players: Players, records: Collection<DuelRecord>, wins: Leaderboard) {
   return defineState({
     handleMessage: {
-      /** ok_response, then match_start once another player (on any node) asks too. */
-      matchRequest(client) {
+      /**
+       * ok_response, then match_start once another player (on any node) asks too; a player in a party
+       * of two duels its party member (a friendly duel: their party is one entry of the queue).
+       */
+      async matchRequest(client) {
         client.socketSend(newOkResponse());
+        const party = await players.partyOf((client.account as Account).userId);
+        if (party?.members.length === 2 && !(await players.queueParty(client, DUEL_QUEUE)).refused) return;
         matches.ask(DUEL_QUEUE, client);
       },
       async duelRecordRequest(client) {

@@ -564,7 +564,10 @@ export interface Packet {
      */
     { $case: "disconnect"; value: DisconnectMessage }
     | //
-    /** client -> server: Duel, in Ready: find me an opponent; ok_response, then match_start. */
+    /**
+     * client -> server: Duel, in Ready: find me an opponent (a player in a party of two: its party
+     * member, a friendly duel); ok_response, then match_start.
+     */
     { $case: "matchRequest"; value: MatchRequestMessage }
     | //
     /** server -> client: Duel: the match began (its id, the opponent, the rounds to win). */
