@@ -221,6 +221,25 @@ describeStores("players among themselves", (kind) => {
     ]);
   });
 
+  test("an operator's mute refuses channel lines with the chat's reason; a friend's new display name is in the list at once", async () => {
+    const a = await player();
+    const b = await player();
+    await befriend(a, b);
+    const channel = `muted-${kind}`;
+    a.c.send({ $case: "channelRequest", value: { action: "join", channel } });
+    expect((await a.c.expect("channelResponse")).value.ok).toBe(true);
+    const muted = await fetch(`http://127.0.0.1:${srv.port}/admin/mute`, { method: "POST", body: JSON.stringify({ userId: a.userId, reason: "spam", until: null }) });
+    expect(muted.status).toBe(200);
+    a.c.send({ $case: "channelSend", value: { channel, toUserId: 0, text: "buy gold" } });
+    expect((await a.c.expect("channelResponse")).value).toMatchObject({ ok: false, action: "send", reason: "Chat refused: muted for good: spam" });
+    a.c.send({ $case: "channelSend", value: { channel: "", toUserId: b.userId, text: "buy gold" } });
+    expect((await a.c.expect("channelResponse")).value.reason).toBe("Chat refused: muted for good: spam");
+    expect((await list(a)).friends[0]!.name).toBe(b.name);
+    b.c.send({ $case: "displayNameRequest", value: { name: `Renamed ${kind}` } });
+    expect((await b.c.expect("accountResponse")).value.ok).toBe(true);
+    expect((await list(a)).friends[0]!.name).toBe(`Renamed ${kind}`);
+  });
+
   test("a party: made, an invitation by name accepted, its chat, the lead handed over, a kick, a full party, leaving; refusals", async () => {
     const lead = await player();
     const b = await player();

@@ -191,7 +191,7 @@ describePostgres("PostgreSQL", () => {
     }
   });
 
-  test("import-sqlite carries the accounts of devices, bans and the audit log too: a device logs in to the same account after the move, a banned one is refused; a second run is refused", async () => {
+  test("import-sqlite carries the accounts of devices, bans, the audit log and what players have among themselves too: a device logs in to the same account after the move (its friend, notification, party and messages with it), a banned one is refused; a second run is refused", async () => {
     const dir = mkdtempSync(join(tmpdir(), "mmo-import-devices-"));
     try {
       const sqlite = await openStore({ dataDir: dir, databaseUrl: "" }, new LogCapture().logger);
@@ -200,6 +200,11 @@ describePostgres("PostgreSQL", () => {
       const banned = await sqlite.createIdentityAccount({ provider: "device", subject: "banned-device-0123456789" }, "#device-banned", "Guest-BANNED", 5);
       await sqlite.setBan(banned.userId, { reason: "cheating", until: 0, operator: "alice", at: 1 });
       await sqlite.audit({ at: 1, operator: "alice", action: "ban", target: banned.userId, before: null, after: '{"reason":"cheating"}' });
+      // What players have among themselves moves too: a friend, a kept notification, a party, a direct message.
+      await sqlite.social.changePair(made.userId, banned.userId, () => ({ ab: "friend", ba: "friend", result: undefined }));
+      await sqlite.social.addNotification({ userId: made.userId, kind: "gift", senderId: 0, subject: "moved", content: "", createdAt: 1 });
+      expect(await sqlite.social.createParty("party-moving", made.userId)).toBe(true);
+      await sqlite.social.postMessage({ channel: `dm:${made.userId}:${banned.userId}`, senderId: banned.userId, senderName: "Guest-BANNED", text: "see you there", sentAt: 1 }, 200);
       await sqlite.close();
       const url = await (await testPostgres()).createDatabase();
       const first = cli("import-sqlite", join(dir, "db.sqlite"), "--database-url", url);
@@ -213,6 +218,12 @@ describePostgres("PostgreSQL", () => {
         const c = await TestClient.connect(srv.url);
         c.send({ $case: "deviceLoginRequest", value: { deviceId: "moving-device-0123456789", color: 0 } });
         expect((await c.expect("identityResponse")).value).toEqual({ ok: true, reason: "", userId: made.userId, displayName: "Guest-MOVING", created: false });
+        expect((await c.expect("notification")).value).toMatchObject({ kind: "gift", subject: "moved" });
+        expect((await c.expect("partyState")).value).toMatchObject({ partyId: "party-moving", leaderId: made.userId });
+        c.send({ $case: "friendsRequest", value: {} });
+        expect((await c.expect("friendsList")).value.friends).toMatchObject([{ userId: banned.userId, state: "friend" }]);
+        c.send({ $case: "channelHistoryRequest", value: { channel: "", withUserId: banned.userId, before: 0, limit: 0 } });
+        expect((await c.expect("channelHistory")).value.lines).toMatchObject([{ senderId: banned.userId, text: "see you there" }]);
         const other = await TestClient.connect(srv.url);
         other.send({ $case: "deviceLoginRequest", value: { deviceId: "banned-device-0123456789", color: 0 } });
         expect((await other.expect("identityResponse")).value).toMatchObject({ ok: false, reason: "Banned for good: cheating" });

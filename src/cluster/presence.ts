@@ -2,7 +2,6 @@
 // it is logged in on, which counts only while that node is live (its membership key exists); its
 // status (what its friends see) is kept beside it. One script answers for a whole friends list.
 import type { RedisClient } from "bun";
-import type { PresenceDirectory } from "../players/core.ts";
 import { NODE_PREFIX } from "./membership.ts";
 import { sessionKey } from "./sessions.ts";
 
@@ -26,7 +25,8 @@ return out`;
 /** A status outlives its session's key at most this long (a node that died without saying). */
 const STATUS_TTL_MS = 24 * 3600_000;
 
-export class ClusterPresence implements PresenceDirectory {
+/** The players' PresenceDirectory (players/core.ts) of a cluster. */
+export class ClusterPresence {
   /** This node's players: their status, fresher than Redis's. */
   private readonly here = new Map<number, string>();
 

@@ -3,8 +3,15 @@
 // them out together, so an entry is in one match at most; entries past their expiry, and those of
 // nodes no longer live, are dropped on the way.
 import type { RedisClient } from "bun";
-import type { MatchMember } from "../rooms/matches.ts";
 import { NODE_PREFIX } from "./membership.ts";
+
+/** An entry's member as rooms/matches.ts has it: a client of a node, or a party member named by its account. */
+interface MatchMember {
+  node: string;
+  clientId: number;
+  party?: boolean;
+  userId?: number;
+}
 
 const queueKey = (queue: string, filter: string) => `mmo:queue:${queue}:${filter}`;
 

@@ -1,9 +1,11 @@
 // `mmo-server import-sqlite PATH`: carries the players of a SQLite database (ours, or the series' own
 // db.sqlite) over to PostgreSQL: users, players, leaderboard records (a series database's best scores
-// become the board "hiscores", as its migration does) and games' storage objects, in one transaction. Password hashes
+// become the board "hiscores", as its migration does), games' storage objects, and what players have
+// among themselves (friends, mutes, notifications, channels' history, parties), in one transaction. Password hashes
 // are copied as they are, so bcrypt and argon2id passwords keep working. Ids are shifted past those
 // the PostgreSQL database already has, which keeps the board's order among equal scores (older
 // accounts first). A second run into the same database is refused: its names are already there.
+import type { SQL } from "bun";
 import { Database } from "bun:sqlite";
 import { existsSync } from "node:fs";
 import type { PostgresStore } from "./postgres.ts";
@@ -59,7 +61,27 @@ interface PlayerRow {
   color: number;
 }
 
-function readSqlite(path: string): { users: UserRow[]; players: PlayerRow[]; identities: IdentityRow[]; bans: BanRow[]; mutes: BanRow[]; audit: AuditRow[]; records: RecordSource[]; objects: ObjectSource[] } {
+/** Players among themselves (schema 7), as SQLite holds them. */
+interface SocialSource {
+  friends: { user_id: number; other_id: number; state: string; since: number }[];
+  ignores: { user_id: number; other_id: number }[];
+  notifications: { user_id: number; kind: string; sender_id: number; subject: string; content: string; created_at: number }[];
+  lines: { channel: string; sender_id: number; sender_name: string; text: string; sent_at: number }[];
+  parties: { id: string; leader_id: number; created_at: number }[];
+  members: { user_id: number; party_id: string; joined_at: number }[];
+}
+
+function readSqlite(path: string): {
+  users: UserRow[];
+  players: PlayerRow[];
+  identities: IdentityRow[];
+  bans: BanRow[];
+  mutes: BanRow[];
+  audit: AuditRow[];
+  records: RecordSource[];
+  objects: ObjectSource[];
+  social: SocialSource;
+} {
   if (!existsSync(path)) throw new ImportRefusedError(`there is no file ${path}`);
   let db: Database;
   try {
@@ -78,6 +100,14 @@ function readSqlite(path: string): { users: UserRow[]; players: PlayerRow[]; ide
       audit: has("audit_log") ? (db.query("SELECT at, operator, action, target, before, after FROM audit_log ORDER BY id").all() as AuditRow[]) : [],
       records: db.query(has("leaderboard_records") ? "SELECT * FROM leaderboard_records" : SERIES_RECORDS).all() as RecordSource[],
       objects: has("storage_objects") ? (db.query("SELECT collection, owner, key, value, bytes, updated_at FROM storage_objects").all() as ObjectSource[]) : [],
+      social: {
+        friends: has("friends") ? (db.query("SELECT user_id, other_id, state, since FROM friends").all() as SocialSource["friends"]) : [],
+        ignores: has("ignores") ? (db.query("SELECT user_id, other_id FROM ignores").all() as SocialSource["ignores"]) : [],
+        notifications: has("notifications") ? (db.query("SELECT user_id, kind, sender_id, subject, content, created_at FROM notifications ORDER BY id").all() as SocialSource["notifications"]) : [],
+        lines: has("channel_messages") ? (db.query("SELECT channel, sender_id, sender_name, text, sent_at FROM channel_messages ORDER BY id").all() as SocialSource["lines"]) : [],
+        parties: has("parties") ? (db.query("SELECT id, leader_id, created_at FROM parties").all() as SocialSource["parties"]) : [],
+        members: has("party_members") ? (db.query("SELECT user_id, party_id, joined_at FROM party_members").all() as SocialSource["members"]) : [],
+      },
     };
   } catch (err) {
     throw new ImportRefusedError(`${path} has no users and players tables of the series: ${err instanceof Error ? err.message : String(err)}`);
@@ -88,10 +118,10 @@ function readSqlite(path: string): { users: UserRow[]; players: PlayerRow[]; ide
 
 /** Copies the accounts of the SQLite file at `path` into the store's database, all or nothing. */
 export async function importSqlite(path: string, store: PostgresStore): Promise<ImportResult> {
-  const { users, players, identities, bans, mutes, audit, records, objects } = readSqlite(path);
+  const { users, players, identities, bans, mutes, audit, records, objects, social } = readSqlite(path);
   return store.sql.begin(async (tx) => {
     // Registrations wait for the few seconds this takes, so that the ids below stay free.
-    await tx`LOCK TABLE users, players, identities, bans, mutes, audit_log, leaderboard_records, storage_objects, storage_usage IN EXCLUSIVE MODE`;
+    await tx`LOCK TABLE users, players, identities, bans, mutes, audit_log, leaderboard_records, storage_objects, storage_usage, friends, ignores, notifications, channel_messages, parties, party_members IN EXCLUSIVE MODE`;
     const names = users.map((u) => u.username);
     const taken = await tx`SELECT username FROM users WHERE username = ANY(${tx.array(names, "TEXT")}) ORDER BY username LIMIT 3`;
     if (taken.length > 0) {
@@ -158,9 +188,42 @@ export async function importSqlite(path: string, store: PostgresStore): Promise<
     await tx`
       INSERT INTO storage_usage (owner, objects, bytes)
       SELECT owner, count(*), sum(bytes) FROM storage_objects WHERE owner = ANY(${tx.array([...new Set(owners.filter((o) => o !== 0))], "INT8")}::bigint[]) GROUP BY owner`;
+    await importSocial(tx, social, userShift);
     // New registrations continue after the imported ids.
     await tx`SELECT setval(pg_get_serial_sequence('users', 'id'), max(id)) FROM users HAVING count(*) > 0`;
     await tx`SELECT setval(pg_get_serial_sequence('players', 'id'), max(id)) FROM players HAVING count(*) > 0`;
     return { users: users.length, players: players.length, records: records.length, objects: objects.length };
   });
+}
+
+/** Friends, mutes, notifications, channels' history and parties, their accounts shifted as the users are. */
+async function importSocial(tx: SQL, social: SocialSource, userShift: number): Promise<void> {
+  const user = (id: number) => id + userShift;
+  const { friends, ignores, notifications, lines, parties, members } = social;
+  await tx.unsafe("INSERT INTO friends (user_id, other_id, state, since) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[])", [
+    friends.map((f) => user(f.user_id)),
+    friends.map((f) => user(f.other_id)),
+    friends.map((f) => f.state),
+    friends.map((f) => f.since),
+  ]);
+  await tx.unsafe("INSERT INTO ignores (user_id, other_id) SELECT * FROM unnest($1::bigint[], $2::bigint[])", [ignores.map((i) => user(i.user_id)), ignores.map((i) => user(i.other_id))]);
+  await tx.unsafe("INSERT INTO notifications (user_id, kind, sender_id, subject, content, created_at) SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[])", [
+    notifications.map((n) => user(n.user_id)),
+    notifications.map((n) => n.kind),
+    notifications.map((n) => (n.sender_id === 0 ? 0 : user(n.sender_id))),
+    notifications.map((n) => n.subject),
+    notifications.map((n) => n.content),
+    notifications.map((n) => n.created_at),
+  ]);
+  // A pair's direct messages are kept under both players' ids ("dm:A:B"), which move with them.
+  const channel = (name: string) => name.replace(/^dm:(\d+):(\d+)$/, (_, a: string, b: string) => `dm:${user(Number(a))}:${user(Number(b))}`);
+  await tx.unsafe("INSERT INTO channel_messages (channel, sender_id, sender_name, text, sent_at) SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[])", [
+    lines.map((l) => channel(l.channel)),
+    lines.map((l) => user(l.sender_id)),
+    lines.map((l) => l.sender_name),
+    lines.map((l) => l.text),
+    lines.map((l) => l.sent_at),
+  ]);
+  await tx.unsafe("INSERT INTO parties (id, leader_id, created_at) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])", [parties.map((p) => p.id), parties.map((p) => user(p.leader_id)), parties.map((p) => p.created_at)]);
+  await tx.unsafe("INSERT INTO party_members (user_id, party_id, joined_at) SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[])", [members.map((m) => user(m.user_id)), members.map((m) => m.party_id), members.map((m) => m.joined_at)]);
 }
