@@ -91,11 +91,13 @@ export class Channels {
           const r = row(historyKey.direct(me.userId, toUserId));
           const id = await social.postMessage(r, keep);
           const msg: Msg = { $case: "channelLine", value: line(id, r, toUserId) };
+          // A player who muted the sender does not get its lines (they stay in the pair's history);
+          // one who is away gets a notification, kept before the sender's copy goes out.
+          if (!(await social.ignoresOf(toUserId)).includes(me.userId)) {
+            if ((await this.core.deps.presence.lookup([toUserId])).has(toUserId)) this.core.toPlayer(toUserId, msg);
+            else await this.notify(toUserId, { kind: "message", subject: me.name, content: r.text, senderId: me.userId });
+          }
           this.core.toPlayer(me.userId, msg);
-          // A player who muted the sender does not get its lines (they stay in the pair's history).
-          if ((await social.ignoresOf(toUserId)).includes(me.userId)) return;
-          if ((await this.core.deps.presence.lookup([toUserId])).has(toUserId)) this.core.toPlayer(toUserId, msg);
-          else await this.notify(toUserId, { kind: "message", subject: me.name, content: r.text, senderId: me.userId });
         } else if (channel === "") {
           return refuse(ChannelReason.noTarget);
         } else {

@@ -180,15 +180,15 @@ export class Players {
         const outcome = await this.core.deps.store.social.changePair(me.userId, other.userId, (pair) => decidePair(pairAction, pair, limits));
         if ("refused" in outcome) return answer(outcome.refused, other.userId);
         this.core.friendsChanged([me.userId, other.userId]);
-        answer(undefined, other.userId);
         const online = await this.core.deps.presence.lookup([me.userId, other.userId]);
-        const both = outcome.mine === "friend";
-        client.socketSend({ $case: "friendUpdate", value: { friend: row(other.userId, other.name, outcome.mine, both && online.get(other.userId)) } });
-        if (outcome.theirs === undefined) return;
-        this.core.toPlayer(other.userId, { $case: "friendUpdate", value: { friend: row(me.userId, me.name, outcome.theirs, both && online.get(me.userId)) } });
-        // A request, or its acceptance, waits for a player who is away.
+        // A request, or its acceptance, waits for a player who is away: kept before the answer, so
+        // that what the asker does next is kept after it.
         const kind = pairAction === "add" || pairAction === "accept" ? (outcome.theirs === "received" ? "friend_request" : "friend_accepted") : undefined;
         if (kind && !online.has(other.userId)) await this.notify(other.userId, { kind, subject: me.name, content: "", senderId: me.userId });
+        answer(undefined, other.userId);
+        const both = outcome.mine === "friend";
+        client.socketSend({ $case: "friendUpdate", value: { friend: row(other.userId, other.name, outcome.mine, both && online.get(other.userId)) } });
+        if (outcome.theirs !== undefined) this.core.toPlayer(other.userId, { $case: "friendUpdate", value: { friend: row(me.userId, me.name, outcome.theirs, both && online.get(me.userId)) } });
       },
     );
   }
