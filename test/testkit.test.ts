@@ -2,7 +2,8 @@
 import { expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { describePostgres, describeRedis, waitFor } from "./helpers.ts";
+import { defineGame } from "../src/rooms/game.ts";
+import { describePostgres, describeRedis, radiusRumble, startTestServer, TestClient, waitFor } from "./helpers.ts";
 
 /** Whether something accepts connections on the loopback port. */
 async function listening(port: number): Promise<boolean> {
@@ -34,4 +35,32 @@ describePostgres("a killed test run", () => {
       await waitFor(async () => !(await listening(where.pgPort)) && !(await listening(where.redisPort)) && !existsSync(where.pgDir), 20_000, "the services to stop after their run was killed");
     }, 60_000);
   });
+});
+
+test("the testkit: a clock for the leaderboards moves a weekly board into its next week; a test client's user id", async () => {
+  let now = Date.UTC(2026, 10, 30, 12); // a Monday
+  const weekly = defineGame({
+    ...radiusRumble,
+    name: "weekly",
+    create(ctx) {
+      ctx.leaderboards.define({ id: "weekly", order: "desc", operator: "best", reset: "weekly" });
+      return radiusRumble.create(ctx);
+    },
+  });
+  const srv = await startTestServer(weekly, {}, { boardClock: () => now });
+  try {
+    const c = await TestClient.connect(srv.url);
+    c.send({ $case: "deviceLoginRequest", value: { deviceId: `testkit-${crypto.randomUUID()}`, color: 0 } });
+    const { value } = await c.expect("identityResponse");
+    expect(srv.userIdOf(c)).toBe(value.userId);
+    const board = srv.services.leaderboards.get("weekly")!;
+    await board.submit(value.userId, 42, { name: value.displayName });
+    expect(board.top(1)).toMatchObject([{ id: value.userId, score: 42 }]);
+    now += 7 * 24 * 3600_000;
+    expect(board.top(1)).toEqual([]);
+    await c.close();
+    expect(srv.userIdOf(c)).toBeUndefined();
+  } finally {
+    await srv.stop();
+  }
 });

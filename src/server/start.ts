@@ -70,7 +70,13 @@ export interface MmoServer {
  * Opens the store (and, with --redis-url, joins the cluster), then starts; a store that cannot be
  * opened throws StoreOpenError, a cluster that cannot be joined ClusterStartError, a bad option ConfigError.
  */
-export async function startServer(config: Config, log: Logger, game: Game): Promise<MmoServer> {
+/** What a test may give a server besides its options (the testkit's startTestServer). */
+export interface ServerParts {
+  /** The leaderboards' clock (ms since the epoch), for a test of a board's resets. */
+  boardClock?: () => number;
+}
+
+export async function startServer(config: Config, log: Logger, game: Game, parts: ServerParts = {}): Promise<MmoServer> {
   const tls = loadTls(config);
   const clientFiles = loadClientFiles(config);
   // Nodes of a cluster may share one SQLite file on one machine, on purpose.
@@ -80,7 +86,7 @@ export async function startServer(config: Config, log: Logger, game: Game): Prom
   try {
     // Loaded only for a cluster: a single server does not pay for the Redis client's start.
     if (config.redisUrl) cluster = await (await import("../cluster/cluster.ts")).Cluster.join(config, log);
-    return await listen(config, log, game, store, cluster, tls, clientFiles);
+    return await listen(config, log, game, parts, store, cluster, tls, clientFiles);
   } catch (err) {
     await cluster?.leave();
     await store.close();
@@ -92,6 +98,7 @@ async function listen(
   config: Config,
   log: Logger,
   game: Game,
+  parts: ServerParts,
   store: Store,
   cluster: Cluster | undefined,
   tls: ReturnType<typeof loadTls>,
@@ -125,7 +132,7 @@ async function listen(
     now: () => performance.now(),
     friendsChanged: cluster && friendsChanged(cluster),
   });
-  const leaderboards = new Leaderboards(store.boards, log);
+  const leaderboards = new Leaderboards(store.boards, log, parts.boardClock);
   const services: Services = {
     store,
     storage,
