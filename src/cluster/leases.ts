@@ -7,7 +7,7 @@ import type { Seal } from "./seal.ts";
 
 export const LEASE_TTL_MS = 3000;
 /** A snapshot outlives its owner long enough for a successor to restore it, not forever. */
-const SNAPSHOT_TTL_MS = 60_000;
+export const SNAPSHOT_TTL_MS = 60_000;
 
 const ownerKey = (room: string) => `mmo:room:${room}:owner`;
 const snapshotKey = (room: string) => `mmo:room:${room}:snapshot`;

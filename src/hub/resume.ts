@@ -49,8 +49,8 @@ export interface SessionData {
   account: unknown;
   state: { name: string; data: unknown };
   topics: string[];
-  /** The room the client is in, what it brought when it joined, and whether it takes world frames. */
-  room: { id: string; join: unknown; frames?: boolean } | undefined;
+  /** The room the client is in (its id and type), what it brought when it joined, and whether it takes world frames. */
+  room: { id: string; type?: string; join: unknown; frames?: boolean } | undefined;
   /** How long it may still be held. */
   msLeft: number;
 }
@@ -75,7 +75,7 @@ export interface ResumeCluster {
   /** Whether the client can move (a room made on its node alone cannot). */
   movable(client: WebSocketClient): boolean;
   /** The client's room and what it brought when it joined. */
-  roomOf(client: WebSocketClient): { id: string; join: unknown; frames?: boolean } | undefined;
+  roomOf(client: WebSocketClient): { id: string; type?: string; join: unknown; frames?: boolean } | undefined;
   /** The cut: to every node, this one included, in the one order they all hear. */
   cut(session: MovingSession): void;
   /** The packets this node kept up to the cut, to the new node. */

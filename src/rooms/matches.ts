@@ -136,18 +136,22 @@ export class Matches {
     void this.shared.remove(waiting.queue, waiting.filter, waiting.entry[0]!.id).catch(() => undefined);
   }
 
-  /** A match (made on any node): the room is made here too, and this node's matched players go into it. */
+  /** A match (made on any node): this node's matched players go into its room, made here too if they are any. */
   made(match: MatchMade): void {
     const spec = this.queues.get(match.queue);
     if (!spec) return;
-    if (!this.rooms.get(match.room)) this.rooms.create(spec.type, match.room);
+    // Only a node with players of the match makes its room (and so does Redis work for it).
+    const here: ClientInterfacer[] = [];
     for (const { node, clientId, party, userId } of match.members) {
       if (node !== this.shared?.node && node !== ANY_NODE) continue;
       const client = userId !== undefined ? this.clientOfUser(userId) : this.hub.clients.get(clientId);
       if (!client || !(this.waiting.has(client) || party)) continue;
       this.waiting.delete(client);
-      spec.onMatched(client, match.room);
+      here.push(client);
     }
+    if (here.length === 0) return;
+    if (!this.rooms.get(match.room)) this.rooms.create(spec.type, match.room);
+    for (const client of here) spec.onMatched(client, match.room);
   }
 
   private askHere(queue: string, spec: QueueSpec, entry: ClientInterfacer[], filter: string): void {

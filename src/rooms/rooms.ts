@@ -39,6 +39,14 @@ export interface SavedRooms {
  * A room type as a game declares it: a factory, or one with a capacity (members at most) and whether it
  * closes (disposes) when its last member leaves (a room of one node; a held session stays a member).
  */
+/** The room a client is in: its id and type, what the client brought when it joined, whether it takes world frames. */
+export interface Membership {
+  id: string;
+  type?: string;
+  join: unknown;
+  frames?: boolean;
+}
+
 export type RoomType = RoomFactory | { create: RoomFactory; capacity?: number; closeWhenEmpty?: boolean };
 
 /**
@@ -317,10 +325,10 @@ export class Rooms {
   }
 
   /** The room the client is in and what it brought when it joined, if it is in one. */
-  membershipOf(clientId: number): { id: string; join: unknown; frames?: boolean } | undefined {
+  membershipOf(clientId: number): Membership | undefined {
     const instance = this.roomOf.get(clientId);
     if (!instance) return undefined;
-    const membership: { id: string; join: unknown; frames?: boolean } = { id: instance.id, join: instance.joins.get(clientId) };
+    const membership: Membership = { id: instance.id, type: instance.type, join: instance.joins.get(clientId) };
     if (instance.world?.takesFrames(clientId)) membership.frames = true;
     return membership;
   }
@@ -530,8 +538,12 @@ export class Rooms {
     }
   }
 
-  /** A member of a restored room, back (its session held, see resume.ts): in the room again, with no onJoin. */
-  restoreMember(client: ClientInterfacer, roomId: string, join: unknown, frames = false): void {
+  /**
+   * A member of a restored room, back (its session held, see resume.ts): in the room again, with no
+   * onJoin. A shared room this node does not have yet (it had no member here) is made first.
+   */
+  restoreMember(client: ClientInterfacer, roomId: string, join: unknown, frames = false, type?: string): void {
+    if (!this.instances.has(roomId) && type !== undefined && this.deps.shared && this.types.has(type)) this.createInstance(type, roomId);
     const instance = this.instances.get(roomId);
     // A client that took world frames takes them here too, from a whole frame when it is back.
     if (instance && frames) instance.world?.markFrames(client.id);

@@ -8,7 +8,7 @@
 import type { Bus } from "../cluster/bus.ts";
 import { FrameKind, type Frame } from "../cluster/frames.ts";
 import { HEARTBEAT_MS, NODE_TTL_MS } from "../cluster/membership.ts";
-import { LEASE_TTL_MS, type Leases } from "../cluster/leases.ts";
+import { LEASE_TTL_MS, SNAPSHOT_TTL_MS, type Leases } from "../cluster/leases.ts";
 import type { Hub } from "../hub/hub.ts";
 import { errorText, type Logger } from "../log.ts";
 import { decodePacket } from "../packets/index.ts";
@@ -60,6 +60,8 @@ export class SharedRooms implements RoomSharing {
   private timer: ReturnType<typeof setInterval> | undefined;
   /** When each room this node runs last had its lease confirmed (the renewal's request time). */
   private readonly leaseAt = new Map<string, number>();
+  /** The snapshot each room this node runs last saved, and when: one that has not changed is saved again only before it expires. */
+  private readonly saved = new Map<string, { json: string; at: number }>();
   /** Rooms whose owner has not had this node's members report yet (the bus was down). */
   private readonly unreported = new Set<string>();
   private quietUntil = 0;
@@ -96,7 +98,9 @@ export class SharedRooms implements RoomSharing {
     instance.world?.becomeReplica();
     void this.check(instance);
     this.timer ??= setInterval(() => {
-      for (const each of this.instances.values()) void this.check(each);
+      // Redis work for the rooms this node runs or has members in (or whose owner it does not know
+      // yet), not for every room: the others hear of a new owner on the bus.
+      for (const each of this.instances.values()) if (each.running || each.members.size > 0 || each.owner === undefined) void this.check(each);
     }, HEARTBEAT_MS);
   }
 
@@ -173,6 +177,7 @@ export class SharedRooms implements RoomSharing {
     if (this.instances.get(instance.id) !== instance) return;
     this.instances.delete(instance.id);
     this.leaseAt.delete(instance.id);
+    this.saved.delete(instance.id);
     this.unreported.delete(instance.id);
     this.hub.unspan(instance.topic);
     this.hub.unspan(instance.classicTopic);
@@ -283,7 +288,12 @@ export class SharedRooms implements RoomSharing {
         const holder = await leases.renew(instance.id);
         if (holder !== node) return this.lostLease(instance, holder);
         this.confirmed(instance, asked);
-        await leases.saveSnapshot(instance.id, this.snapshotOf(instance));
+        const json = this.snapshotOf(instance);
+        const last = this.saved.get(instance.id);
+        if (last?.json !== json || asked - last.at > SNAPSHOT_TTL_MS / 2) {
+          await leases.saveSnapshot(instance.id, json);
+          this.saved.set(instance.id, { json, at: asked });
+        }
         // What /healthz and the dashboard of the other nodes show of the room: its owner's figures.
         let figures: RoomFigures | undefined;
         if (instance.room.figures) instance.guard("figures", () => (figures = instance.room.figures!()));
@@ -367,6 +377,7 @@ export class SharedRooms implements RoomSharing {
     this.log.warn(`Room ${instance.id}: node ${holder} holds its lease now; this node's members move there`);
     instance.mayAct = () => true;
     this.leaseAt.delete(instance.id);
+    this.saved.delete(instance.id);
     instance.guard("onDispose", () => instance.room.onDispose());
     instance.halt();
     instance.remote.clear();

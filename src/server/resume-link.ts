@@ -74,7 +74,7 @@ export function linkResume(parts: ResumeLinkParts): (origin: string, resumeEvent
       hub.adopt(client);
       accounts.restoreSession(client, session.account as Account);
       void cluster.sessions.take((session.account as Account).userId).catch(warn("could not take over an account's session"));
-      if (session.room) rooms.restoreMember(client, session.room.id, session.room.join, session.room.frames);
+      if (session.room) rooms.restoreMember(client, session.room.id, session.room.join, session.room.frames, session.room.type);
       return client;
     },
   };
