@@ -2,8 +2,8 @@
 // file), default and validation. Precedence: flag > environment variable > config file > default.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { parseRange } from "./server/client-address.ts";
-import { maskUrl } from "./store/url.ts";
+import { parseRange } from "./addresses.ts";
+import { maskUrl } from "./url.ts";
 import { errorText, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 
 export class ConfigError extends Error {}

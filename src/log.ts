@@ -1,5 +1,5 @@
 // Logging as the series prints it (`2006/01/02 15:04:05 Client 3: ...`), or one JSON object a line.
-import { TokenBucket } from "./hub/rate.ts";
+import { TokenBucket } from "./rate.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type LogFormat = "text" | "json";

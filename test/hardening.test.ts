@@ -11,7 +11,7 @@ import { LoginThrottle } from "../src/accounts/throttle.ts";
 import { ResumeReason, tokenKey } from "../src/hub/resume.ts";
 import { decodePacket, encodePacket, type Msg, type Packet } from "../src/packets/index.ts";
 import { ChatReason } from "../src/hub/chat.ts";
-import { addressBudget } from "../src/server/client-address.ts";
+import { addressBudget } from "../src/addresses.ts";
 import { RESTART_FILE } from "../src/server/restart.ts";
 import { startServerProcess } from "../src/testing/server-process.ts";
 import { login, radiusRumble, register, startTestServer, TestClient, type TestServer } from "./helpers.ts";

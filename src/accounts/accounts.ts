@@ -2,7 +2,7 @@
 // off the event loop in a bounded queue fair between addresses, throttled failures, registrations
 // limited per address, and one session per account.
 import type { ClientInterfacer } from "../hub/client.ts";
-import { TokenBucket } from "../hub/rate.ts";
+import { TokenBucket } from "../rate.ts";
 import type { LoginOutcome, Stats } from "../hub/stats.ts";
 import { errorText, quote } from "../log.ts";
 import { newDenyResponse, newOkResponse, type CustomLoginRequestMessage, type DeviceLoginRequestMessage, type LinkPasswordRequestMessage, type LoginRequestMessage, type Msg, type RegisterRequestMessage } from "../packets/index.ts";

@@ -7,7 +7,7 @@ import { Seal } from "./seal.ts";
 import { RedisClient } from "bun";
 import { hostname } from "node:os";
 import { errorText, type Logger } from "../log.ts";
-import { maskUrl, urlTarget } from "../store/url.ts";
+import { maskUrl, urlTarget } from "../url.ts";
 import { Bus } from "./bus.ts";
 import { ClusterIds } from "./ids.ts";
 import { Leases } from "./leases.ts";

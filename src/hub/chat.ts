@@ -4,7 +4,7 @@
 // screen, a right-to-left override reverse the ones after it). A logout's reason is cleaned the same
 // way and cut to the same length. Refusals are deny_responses with these reasons.
 import type { ClientInterfacer } from "./client.ts";
-import { TokenBucket } from "./rate.ts";
+import { TokenBucket } from "../rate.ts";
 
 /** A chat burst is this many seconds of the rate. */
 const BURST_SECONDS = 5;

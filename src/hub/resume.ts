@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { quote } from "../log.ts";
 import { encodePacket, newDenyResponse, type Msg } from "../packets/index.ts";
-import { TokenBucket } from "./rate.ts";
+import { TokenBucket } from "../rate.ts";
 import type { Hub, TopicTap } from "./hub.ts";
 import type { ClientResumption, WebSocketClient } from "./websocket-client.ts";
 import { HeldSession, ResumableSession } from "./session.ts";

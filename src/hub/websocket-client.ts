@@ -6,14 +6,14 @@ import { decodePacket, encodePacket, newDenyResponse, type Msg } from "../packet
 import type { ChatGate } from "./chat.ts";
 import type { ClientInterfacer } from "./client.ts";
 import type { Hub } from "./hub.ts";
-import { StrikeWindow, TokenBucket } from "./rate.ts";
+import { StrikeWindow, TokenBucket } from "../rate.ts";
 import type { ResumableSession } from "./session.ts";
 import type { AnyClientState, StateMachine } from "./states.ts";
 import type { Stats } from "./stats.ts";
 
 export interface SocketData {
   ip: string;
-  /** The address as a budget: an IPv4 address, an IPv6 address's /64 (client-address.ts). */
+  /** The address as a budget: an IPv4 address, an IPv6 address's /64 (addresses.ts). */
   budget: string;
   port: number;
   client?: WebSocketClient;

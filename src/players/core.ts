@@ -5,7 +5,7 @@
 import type { ChatGate } from "../hub/chat.ts";
 import type { ClientInterfacer } from "../hub/client.ts";
 import type { Hub } from "../hub/hub.ts";
-import { TokenBucket } from "../hub/rate.ts";
+import { TokenBucket } from "../rate.ts";
 import { errorText, type Logger } from "../log.ts";
 import { encodePacket, type Msg } from "../packets/index.ts";
 import type { Account, FriendRow, Store } from "../store/store.ts";

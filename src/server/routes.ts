@@ -9,7 +9,8 @@ import type { SocketData } from "../hub/websocket-client.ts";
 import { withHeld, type LogThrottle, type Logger } from "../log.ts";
 import { timingSafeEqual } from "node:crypto";
 import type { Admission } from "./admission.ts";
-import { addressBudget, forwarded, isLoopback, type ProxyTrust } from "./client-address.ts";
+import { addressBudget, isLoopback } from "../addresses.ts";
+import { forwarded, type ProxyTrust } from "./client-address.ts";
 
 export interface RouteDeps {
   admission: Admission;

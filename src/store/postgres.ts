@@ -10,7 +10,7 @@ import { PostgresBoards } from "./postgres-boards.ts";
 import { PostgresObjects } from "./postgres-objects.ts";
 import { PostgresSocial } from "./postgres-social.ts";
 import { migrate, SCHEMA_VERSION } from "./postgres-schema.ts";
-import { maskUrl, urlTarget } from "./url.ts";
+import { maskUrl, urlTarget } from "../url.ts";
 import { IdentityExistsError, StoreOpenError, UserExistsError, type Account, type AuditEntry, type Ban, type Identity, type PlayerRecord, type Sanction, type Store } from "./store.ts";
 
 const POOL_SIZE = 10;

@@ -3,7 +3,7 @@
 // its own budget of searches.
 import { Reason } from "../../accounts/rules.ts";
 import type { ClientInterfacer } from "../../hub/client.ts";
-import { TokenBucket } from "../../hub/rate.ts";
+import { TokenBucket } from "../../rate.ts";
 import { defineState } from "../../hub/states.ts";
 import { newDenyResponse } from "../../packets/index.ts";
 import type { Leaderboard } from "../../store/leaderboards.ts";
