@@ -49,3 +49,24 @@ test("outside src/games, only the entry point (main.ts) imports a game", () => {
   const knowing = [...importGraph()].filter(([file, targets]) => !file.startsWith("games/") && targets.some((t) => t.startsWith("games/"))).map(([file]) => file);
   expect(knowing).toEqual(["main.ts"]);
 });
+
+/** The layers of docs/architecture.md, from the top: a file imports its own layer's or lower ones'. */
+const LAYERS: [string, string[]][] = [
+  ["the entry point", ["main.ts"]],
+  ["the server", ["server/", "http/", "testing/", "godot/"]],
+  ["the games", ["games/"]],
+  ["the game API", ["rooms/", "accounts/", "players/"]],
+  ["the parts", ["world/", "hub/", "store/", "cluster/"]],
+  ["the wire", ["packets/"]],
+  ["the utilities", ["log.ts", "config.ts", "rate.ts", "url.ts", "addresses.ts"]],
+];
+
+test("imports run one way, down the layers of docs/architecture.md (type imports included); every file is in a layer", () => {
+  const layer = (file: string) => LAYERS.findIndex(([, prefixes]) => prefixes.some((p) => file === p || file.startsWith(p)));
+  const graph = importGraph();
+  expect([...graph.keys()].filter((file) => layer(file) < 0)).toEqual([]);
+  const upward = [...graph].flatMap(([file, targets]) => targets.filter((t) => layer(t) < layer(file)).map((t) => `${file} (${LAYERS[layer(file)]![0]}) -> ${t} (${LAYERS[layer(t)]![0]})`));
+  expect(upward).toEqual([]);
+  const doc = readFileSync(join(SRC, "..", "docs", "architecture.md"), "utf8");
+  for (const [, prefixes] of LAYERS) for (const p of prefixes) expect(doc).toContain(`src/${p}`);
+});
