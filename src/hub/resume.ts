@@ -74,10 +74,8 @@ export interface ResumeCluster {
   refuse(node: string, freshId: number, reason: string): void;
   /** Whether the client can move (a room made on its node alone cannot). */
   movable(client: WebSocketClient): boolean;
-  /** The client's room and what it brought when it joined. */
-  roomOf(client: WebSocketClient): { id: string; type?: string; join: unknown; frames?: boolean } | undefined;
-  /** The cut: to every node, this one included, in the one order they all hear. */
-  cut(session: MovingSession): void;
+  /** The cut of the client's session (its token's key, where it goes, how long it may still be held): to every node, this one included, in the one order they all hear. */
+  cut(client: WebSocketClient, move: { token: string; to: string; freshId: number; msLeft: number }): void;
   /** The packets this node kept up to the cut, to the new node. */
   tail(node: string, freshId: number, kept: Uint8Array[]): void;
   /** This node lets go of the client (no leave: it lives on elsewhere). */
@@ -387,18 +385,7 @@ export class Resumption implements ClientResumption {
     cluster.dropped(token);
     const c = client!;
     c.log.info(`Session moving to node ${origin}`);
-    cluster.cut({
-      token,
-      id: c.id,
-      ip: c.ip,
-      account: c.account,
-      state: c.stateSnapshot,
-      topics: [...c.session!.topics],
-      room: cluster.roomOf(c),
-      to: origin,
-      freshId,
-      msLeft: Math.max(0, held!.until - now),
-    });
+    cluster.cut(c, { token, to: origin, freshId, msLeft: Math.max(0, held!.until - now) });
   }
 
   /** The cut, heard by every node at one point of the bus's order. */

@@ -13,6 +13,7 @@ import { WebSocketClient, type ClientContext } from "../hub/websocket-client.ts"
 import { errorText, type Logger } from "../log.ts";
 import type { Rooms, SavedRooms } from "../rooms/rooms.ts";
 import type { Account } from "../store/store.ts";
+import { sessionData } from "./session-data.ts";
 
 export const RESTART_FILE = "restart.json";
 /** The file's format; another one is not read. */
@@ -108,19 +109,8 @@ export function saveRun(dataDir: string, game: string, parts: RestartParts): num
       continue;
     }
     keptBytes += bytes;
-    const room = rooms.membershipOf(client.id);
-    sessions.push({
-      token,
-      id: client.id,
-      ip: client.ip,
-      // Logged in already: the password's hash stays in the database.
-      account: { ...(client.account as Account), passwordHash: "" },
-      state: client.stateSnapshot,
-      topics: [...(client.session?.topics ?? [])],
-      room,
-      kept: kept.map((b) => Buffer.from(b).toString("base64")),
-      msLeft,
-    });
+    const data = sessionData(client, rooms, token, msLeft);
+    sessions.push({ ...data, account: data.account as Account, kept: kept.map((b) => Buffer.from(b).toString("base64")) });
   }
   if (dropped > 0) log.warn(`Not keeping ${dropped} session(s): the packets kept for the sessions reached ${MAX_KEPT_BYTES} bytes (they log in again)`);
   const run: SavedRun = { format: FORMAT, game, savedAt: Date.now(), highestId: hub.highestId, rooms: rooms.saveAll(), sessions };

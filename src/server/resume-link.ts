@@ -14,6 +14,7 @@ import { errorText, type Logger } from "../log.ts";
 import type { Rooms } from "../rooms/rooms.ts";
 import type { SharedRooms } from "../rooms/shared-rooms.ts";
 import type { Account } from "../store/store.ts";
+import { sessionData } from "./session-data.ts";
 
 export type ResumeEvent =
   | { type: "resume-take"; token: string; freshId: number }
@@ -47,13 +48,11 @@ export function linkResume(parts: ResumeLinkParts): (origin: string, resumeEvent
     ask: (node, token, freshId) => cluster.bus.toNode(node, event({ type: "resume-take", token, freshId })),
     refuse: (node, freshId, reason) => cluster.bus.toNode(node, event({ type: "resume-refused", freshId, reason })),
     movable: (client) => rooms.movable(client.id),
-    roomOf: (client) => rooms.membershipOf(client.id),
-    cut(session) {
+    cut(client, { token, to, freshId, msLeft }) {
+      const session: MovingSession = { ...sessionData(client, rooms, token, msLeft), to, freshId };
       // From here, what this node sends the client goes on the bus after the cut: the new node keeps it.
       if (session.room) rooms.forget(session.id, session.to);
-      // Logged in already: the password's hash stays in the database, never on the bus.
-      const account = { ...(session.account as Account), passwordHash: "" };
-      cluster.bus.echo(event({ type: "resume-cut", session: { ...session, account }, from: cluster.node }));
+      cluster.bus.echo(event({ type: "resume-cut", session, from: cluster.node }));
     },
     tail: (node, freshId, kept) => cluster.bus.toNode(node, event({ type: "resume-tail", freshId, kept: kept.map((b) => Buffer.from(b).toString("base64")) })),
     release(client) {
