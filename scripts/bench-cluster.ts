@@ -8,13 +8,13 @@
 // costs, and how each node's share of the fan-out falls with the number of nodes.
 // Every client comes from one address: the nodes let it register past the default limit.
 // Options: --bots 300 --duration 10 --chat-clients 200 --chat-senders 20 --chat-rate 10 --layouts alone,1,2,3
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { runBots } from "../src/testing/load/bots.ts";
 import { runChat } from "../src/testing/load/chat.ts";
-import type { ScenarioResult } from "../src/testing/load/coordinator.ts";
+import { cpuSeconds, type ScenarioResult } from "../src/testing/load/coordinator.ts";
 import { redisUnavailable, TestRedis } from "../src/testing/redis.ts";
 import { ROOT, startServerProcess, type ServerProcess } from "../src/testing/server-process.ts";
 
@@ -39,12 +39,6 @@ if (why) {
   process.exit(1);
 }
 if (Bun.spawnSync([process.execPath, join(ROOT, "scripts", "build.ts")], { stdout: "inherit", stderr: "inherit" }).exitCode !== 0) process.exit(1);
-
-/** CPU seconds (user and system) the process has used so far. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 async function busCounters(node: ServerProcess): Promise<{ messagesOut: number; bytesOut: number; messagesIn: number; bytesIn: number }> {
   const text = await (await fetch(`http://127.0.0.1:${node.port}/metrics`)).text();

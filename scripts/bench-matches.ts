@@ -5,12 +5,13 @@
 // own count, INFO stats), and each node's CPU. With --baseline REV the same is measured, in the same
 // run, on a checkout of that commit, for the figures before a change.
 // Options: --matches 1000 --seconds 10 --baseline REV
-import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { RedisClient } from "bun";
 import { TestClient } from "../src/testing/client.ts";
+import { cpuSeconds } from "../src/testing/load/coordinator.ts";
 import { TestRedis } from "../src/testing/redis.ts";
 import { ROOT, startServerProcess, type ServerProcess } from "../src/testing/server-process.ts";
 
@@ -39,11 +40,6 @@ interface Figures {
 async function commands(redis: RedisClient): Promise<number> {
   const info = String(await redis.send("INFO", ["stats"]));
   return Number(/total_commands_processed:(\d+)/.exec(info)![1]);
-}
-
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 async function commandsPerSecond(redis: RedisClient, nodes: ServerProcess[]): Promise<{ perSecond: number; cpu: number[] }> {

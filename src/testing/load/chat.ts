@@ -3,7 +3,7 @@
 import { encodePacket } from "../../packets/index.ts";
 import { Histogram } from "../histogram.ts";
 import { chatNumber, peek } from "../wire.ts";
-import { allReady, progressReporter, results, rss, split, startWorker, type ScenarioResult } from "./coordinator.ts";
+import { allReady, cpuSeconds, progressReporter, results, rss, split, startWorker, type ScenarioResult } from "./coordinator.ts";
 import { commands, openMany, round, say, wallMs } from "./workers.ts";
 
 export interface ChatOptions {
@@ -90,8 +90,10 @@ export async function runChat(url: string | string[], pid: number | undefined, o
   const connectErrors = await allReady(handles);
   const startAt = wallMs() + 300;
   for (const h of handles) h.send(`go ${startAt}`);
+  const cpuBefore = cpuSeconds(pid);
   // Sending takes `duration`; then give deliveries in flight two more seconds.
   await Bun.sleep(o.duration * 1000 + 2300);
+  const cpu = cpuSeconds(pid) - cpuBefore;
   for (const h of handles) h.send("stop");
   const parts = await results(handles);
   if (process.stderr.isTTY) process.stderr.write("\n");
@@ -118,5 +120,7 @@ export async function runChat(url: string | string[], pid: number | undefined, o
     maxMs: round(latency.max),
     connectErrors,
     serverRssKiB: rss(pid),
+    /** The server's CPU time (user and system) over the run, per delivery a client counted. */
+    serverCpuNsPerDelivery: round((cpu * 1e9) / Math.max(1, delivered)),
   };
 }

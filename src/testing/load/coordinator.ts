@@ -1,6 +1,7 @@
 // The coordinator side of the load generator: starts worker processes (so the load uses every core),
 // gathers their messages, shows progress, and splits a load between them.
 import type { FileSink } from "bun";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { readRssKiB } from "../server-process.ts";
 import { wallMs, type WorkerMessage } from "./workers.ts";
@@ -102,6 +103,16 @@ export async function results(workers: WorkerHandle[]): Promise<Record<string, u
 }
 
 export const rss = (pid: number | undefined) => (pid ? readRssKiB(pid) : NaN);
+
+/** CPU seconds (user and system) the process has used so far, from /proc; NaN where there is none. */
+export function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
 
 /**
  * Bots spread over `workers` processes, each given its share and a name prefix of its own (`task`):

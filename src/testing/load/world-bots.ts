@@ -3,11 +3,10 @@
 // small decoder of its own (no objects per entity) and measures, for every player it sees: the updates
 // it got while the player stayed in view, the gaps between them (all, and for its 20 nearest), and
 // the bytes it was sent.
-import { readFileSync } from "node:fs";
 import { decodePacket, encodePacket, type MsgCase } from "../../packets/index.ts";
 import { Histogram } from "../histogram.ts";
 import { peek } from "../wire.ts";
-import { expectMessage, rss, startBots, type ScenarioResult } from "./coordinator.ts";
+import { cpuSeconds, expectMessage, rss, startBots, type ScenarioResult } from "./coordinator.ts";
 import { commands, openMany, round, say, wallMs, type Conn } from "./workers.ts";
 
 const SIGN_IN_AT_ONCE = 16;
@@ -276,16 +275,6 @@ export async function worldBotsWorker(task: WorldBotsTask): Promise<void> {
   });
   await cmds.next();
   for (const c of conns) c.ws.close();
-}
-
-/** CPU seconds (user and system) the process has used so far, from /proc; NaN where there is none. */
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 export async function runWorldBots(url: string, pid: number | undefined, bots: number, duration: number, hotspot: boolean, healthUrl: string, workers = 2): Promise<ScenarioResult> {
