@@ -45,6 +45,11 @@ export class ClusterPresence {
     }
   }
 
+  /** Only this node's own answer goes: the node it moved to keeps the status in Redis. */
+  movedAway(userId: number): void {
+    this.here.delete(userId);
+  }
+
   async lookup(userIds: number[]): Promise<Map<number, string>> {
     const online = new Map<number, string>();
     const elsewhere = userIds.filter((id) => {

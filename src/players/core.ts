@@ -26,6 +26,8 @@ export interface PresenceDirectory {
   set(userId: number, status: string | undefined): void;
   /** The players of `userIds` that are online anywhere, with their status. */
   lookup(userIds: number[]): Promise<Map<number, string>>;
+  /** A player of this node moved to another (a resume there): this node no longer answers for it. */
+  movedAway(userId: number): void;
 }
 
 /** Presence on a server alone: its own players. */
@@ -37,6 +39,10 @@ export class LocalPresence implements PresenceDirectory {
     this.version++;
     if (status === undefined) this.statuses.delete(userId);
     else this.statuses.set(userId, status);
+  }
+
+  movedAway(userId: number): void {
+    this.set(userId, undefined);
   }
 
   async lookup(userIds: number[]): Promise<Map<number, string>> {

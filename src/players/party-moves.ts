@@ -56,8 +56,10 @@ export class PartyMoves {
     for (const id of ids) {
       if (id === session.account.userId || !online.has(id)) continue;
       const local = this.core.sessions.get(id);
-      if (local?.client.open) here.push(local.client);
-      else elsewhere.push(id);
+      // A member of this node whose connection is away (its session held) stays where it is.
+      if (local) {
+        if (local.client.open) here.push(local.client);
+      } else elsewhere.push(id);
     }
     return { here, elsewhere };
   }

@@ -7,11 +7,11 @@ import { encodePacket, type Msg, type MsgValue } from "../packets/index.ts";
 import type { Account, FriendRow, FriendState, PartyRow } from "../store/store.ts";
 import { Channels } from "./channels.ts";
 import { PlayersCore, playerTopic, PlayersReason, type Notice, type PlayerSession, type PlayersDeps } from "./core.ts";
-
-export type { Notice } from "./core.ts";
 import { decidePair, FriendReason, PAIR_ACTIONS, type PairAction } from "./friends.ts";
 import { PartyMoves, type PartyRoomHandler } from "./party-moves.ts";
 import { Parties } from "./parties.ts";
+
+export type { Notice } from "./core.ts";
 
 /** Notifications delivered at a login, at most (the rest at the next). */
 const NOTIFICATIONS_PER_LOGIN = 500;
@@ -99,7 +99,9 @@ export class Players {
   /** The session moved to another node (a resume there): this node forgets it without telling anyone. */
   moved(client: ClientInterfacer, account: Account): void {
     const session = this.core.sessions.get(account.userId);
-    if (session?.client === client) this.forget(session);
+    if (session?.client !== client) return;
+    this.forget(session);
+    this.core.deps.presence.movedAway(account.userId);
   }
 
   /** What the player's friends see as where it is (a room, "in a match"): a game's choice, "" at first. */
