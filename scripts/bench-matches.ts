@@ -10,7 +10,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { RedisClient } from "bun";
-import { TestClient } from "../src/testing/client.ts";
+import { loginDevice, TestClient } from "../src/testing/client.ts";
 import { cpuSeconds } from "../src/testing/load/coordinator.ts";
 import { TestRedis } from "../src/testing/redis.ts";
 import { ROOT, startServerProcess, type ServerProcess } from "../src/testing/server-process.ts";
@@ -71,9 +71,8 @@ async function measure(code: string, root: string, redisServer: TestRedis): Prom
       const batch = await Promise.all(
         Array.from({ length: Math.min(100, 2 * MATCHES - i) }, async (_, j) => {
           const c = await TestClient.connect(nodes[(i + j) % NODES]!.url);
-          c.send({ $case: "deviceLoginRequest", value: { deviceId: `bench-matches-${i + j}-${crypto.randomUUID()}`, color: 0 } });
-          const { value } = await c.expect("identityResponse", 30_000);
-          if (!value.ok) throw new Error(`a login was refused: ${value.reason}`);
+          const answer = await loginDevice(c, `bench-matches-${i + j}-${crypto.randomUUID()}`, 30_000);
+          if (!answer.ok) throw new Error(`a login was refused: ${answer.reason}`);
           return c;
         }),
       );

@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { errorText } from "../src/log.ts";
 import { decodePacket, type Msg } from "../src/packets/index.ts";
-import { TestClient } from "../src/testing/client.ts";
+import { loginDevice, TestClient } from "../src/testing/client.ts";
 import { Histogram } from "../src/testing/histogram.ts";
 import { canary, type CanaryFigures } from "../src/testing/load/canary.ts";
 import { postgresUnavailable, TestPostgres } from "../src/testing/postgres.ts";
@@ -127,10 +127,9 @@ interface StoreFigures {
 
 async function deviceLogin(url: string, device: string): Promise<Player> {
   const c = await TestClient.connect(url);
-  c.send({ $case: "deviceLoginRequest", value: { deviceId: device, color: 0 } });
-  const { value } = await c.expect("identityResponse", 30_000);
-  if (!value.ok) throw new Error(`a device login was refused: ${value.reason}`);
-  return { c, userId: value.userId, device };
+  const answer = await loginDevice(c, device, 30_000);
+  if (!answer.ok) throw new Error(`a device login was refused: ${answer.reason}`);
+  return { c, userId: answer.userId, device };
 }
 
 /** Logs in `count` new devices, `batch` at a time. */

@@ -13,9 +13,19 @@ import { PartyMoveReason } from "../src/players/party-moves.ts";
 import { defineGame } from "../src/rooms/game.ts";
 import { Room } from "../src/rooms/room.ts";
 import type { ServerProcess } from "../src/testing/server-process.ts";
+import { loginDevice } from "../src/testing/client.ts";
 import { clusterOnRedis, describeRedis, describeStores, radiusRumble, startTestServer, storeOptions, TestClient, waitFor, type TestServer } from "./helpers.ts";
 
 type Player = { c: TestClient; userId: number; name: string; device: string };
+
+/** A player of the server at `url`: a new account (a device's first login), or the account of `device` again; closed by `clients`' owner. */
+async function guest(url: string, clients: TestClient[], device = `players-${crypto.randomUUID()}`): Promise<Player> {
+  const c = await TestClient.connect(url);
+  clients.push(c);
+  const answer = await loginDevice(c, device);
+  expect(answer.ok).toBe(true);
+  return { c, userId: answer.userId, name: answer.displayName, device };
+}
 
 describeStores("players among themselves", (kind) => {
   let srv: TestServer;
@@ -28,15 +38,7 @@ describeStores("players among themselves", (kind) => {
     await srv.stop();
   });
 
-  /** A new account (a device's first login), or the account of `device` again. */
-  const player = async (device = `players-${kind}-${crypto.randomUUID()}`): Promise<Player> => {
-    const c = await TestClient.connect(srv.url);
-    clients.push(c);
-    c.send({ $case: "deviceLoginRequest", value: { deviceId: device, color: 0 } });
-    const { value } = await c.expect("identityResponse");
-    expect(value.ok).toBe(true);
-    return { c, userId: value.userId, name: value.displayName, device };
-  };
+  const player = (device?: string) => guest(srv.url, clients, device);
   const friend = async (p: Player, action: string, other: { userId?: number; name?: string }) => {
     p.c.send({ $case: "friendRequest", value: { action, userId: other.userId ?? 0, name: other.name ?? "" } });
     return (await p.c.expect("friendResponse")).value;
@@ -311,14 +313,7 @@ describeRedis("players among themselves across a cluster", () => {
   const cluster = clusterOnRedis("mmo-players-cluster-");
   const clients: TestClient[] = [];
   afterAll(() => Promise.all(clients.splice(0).map((c) => c.close().catch(() => undefined))));
-  const player = async (node: ServerProcess, device = `players-cluster-${crypto.randomUUID()}`): Promise<Player> => {
-    const c = await TestClient.connect(node.url);
-    clients.push(c);
-    c.send({ $case: "deviceLoginRequest", value: { deviceId: device, color: 0 } });
-    const { value } = await c.expect("identityResponse");
-    expect(value.ok).toBe(true);
-    return { c, userId: value.userId, name: value.displayName, device };
-  };
+  const player = (node: ServerProcess, device?: string) => guest(node.url, clients, device);
   const ask = async <K extends "friendResponse" | "partyResponse" | "channelResponse">(p: Player, msg: Parameters<TestClient["send"]>[0], answer: K) => {
     p.c.send(msg);
     return (await p.c.expect(answer)).value;
@@ -420,13 +415,7 @@ test("a party moves together: into one cave with a seat for each (or a refusal w
   const srv = await startTestServer(caves);
   const clients: TestClient[] = [];
   try {
-    const player = async (): Promise<Player> => {
-      const c = await TestClient.connect(srv.url);
-      clients.push(c);
-      c.send({ $case: "deviceLoginRequest", value: { deviceId: `party-moves-${crypto.randomUUID()}`, color: 0 } });
-      const { value } = await c.expect("identityResponse");
-      return { c, userId: value.userId, name: value.displayName, device: "" };
-    };
+    const player = () => guest(srv.url, clients);
     const ask = async (p: Player, action: string, more: Partial<MsgValue<"partyRequest">> = {}) => {
       p.c.send({ $case: "partyRequest", value: { action, userId: 0, name: "", partyId: "", ...more } });
       return (await p.c.expect("partyResponse")).value;
@@ -494,14 +483,7 @@ describeRedis("a party's friendly duel across a cluster", () => {
 
   test("Duel: a party of two on two nodes asks for a match as one entry and duels itself; a third player asking meanwhile waits", async () => {
     const [n1, n2] = [await cluster.node("d1", "--game", "duel"), await cluster.node("d2", "--game", "duel")];
-    const player = async (node: ServerProcess) => {
-      const c = await TestClient.connect(node.url);
-      clients.push(c);
-      c.send({ $case: "deviceLoginRequest", value: { deviceId: `party-duel-${crypto.randomUUID()}`, color: 0 } });
-      const { value } = await c.expect("identityResponse");
-      expect(value.ok).toBe(true);
-      return { c, userId: value.userId, name: value.displayName };
-    };
+    const player = (node: ServerProcess) => guest(node.url, clients);
     const party = async (p: { c: TestClient }, value: Partial<MsgValue<"partyRequest">>) => {
       p.c.send({ $case: "partyRequest", value: { action: "", userId: 0, name: "", partyId: "", ...value } });
       return (await p.c.expect("partyResponse", 5000)).value;

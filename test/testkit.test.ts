@@ -3,6 +3,7 @@ import { expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { defineGame } from "../src/rooms/game.ts";
+import { loginDevice } from "../src/testing/client.ts";
 import { describePostgres, describeRedis, radiusRumble, startTestServer, TestClient, waitFor } from "./helpers.ts";
 
 /** Whether something accepts connections on the loopback port. */
@@ -50,8 +51,7 @@ test("the testkit: a clock for the leaderboards moves a weekly board into its ne
   const srv = await startTestServer(weekly, {}, { boardClock: () => now });
   try {
     const c = await TestClient.connect(srv.url);
-    c.send({ $case: "deviceLoginRequest", value: { deviceId: `testkit-${crypto.randomUUID()}`, color: 0 } });
-    const { value } = await c.expect("identityResponse");
+    const value = await loginDevice(c, `testkit-${crypto.randomUUID()}`);
     expect(srv.userIdOf(c)).toBe(value.userId);
     const board = srv.services.leaderboards.get("weekly")!;
     await board.submit(value.userId, 42, { name: value.displayName });

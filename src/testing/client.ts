@@ -167,6 +167,12 @@ export async function register(client: TestClient, username: string, password: s
   return answer(client, timeoutMs);
 }
 
+/** Logs in as the device `deviceId` (its first login makes the account); the server's identity_response. */
+export async function loginDevice(client: TestClient, deviceId: string, timeoutMs?: number): Promise<MsgValue<"identityResponse">> {
+  client.send({ $case: "deviceLoginRequest", value: { deviceId, color: 0 } });
+  return (await client.expect("identityResponse", timeoutMs)).value;
+}
+
 export async function login(client: TestClient, username: string, password: string, timeoutMs?: number): Promise<Answer> {
   client.send({ $case: "loginRequest", value: { username, password } });
   return answer(client, timeoutMs);
