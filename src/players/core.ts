@@ -122,8 +122,8 @@ export interface PlayerSession {
   queue: Promise<void>;
   /** Its friends list and mutes as the store has them, read once and kept until they change. */
   friends?: { rows: FriendRow[]; muted: number[] };
-  /** Set by a change while the list was being read, so that the stale read is not kept. */
-  friendsStale?: boolean;
+  /** Counts the changes of its list, so that a read the store answered before a change is not kept. */
+  friendsVersion: number;
   /** The friends_list last sent, and the presence version it was built at. */
   list?: { bytes: Uint8Array; presence: number };
 }
@@ -142,7 +142,7 @@ export class PlayersCore {
 
   open(client: ClientInterfacer, account: Account): PlayerSession {
     const { requestRate, requestBurst } = this.deps.limits;
-    const session: PlayerSession = { client, account, status: "", channels: new Set(), requests: new TokenBucket(requestRate, requestBurst, this.deps.now()), queue: Promise.resolve() };
+    const session: PlayerSession = { client, account, status: "", channels: new Set(), requests: new TokenBucket(requestRate, requestBurst, this.deps.now()), queue: Promise.resolve(), friendsVersion: 0 };
     this.sessions.set(account.userId, session);
     return session;
   }
@@ -167,10 +167,10 @@ export class PlayersCore {
   async friendsOf(session: PlayerSession): Promise<{ rows: FriendRow[]; muted: number[] }> {
     if (session.friends) return session.friends;
     const { social } = this.deps.store;
+    const version = session.friendsVersion;
     const [rows, muted] = await Promise.all([social.friendsOf(session.account.userId), social.ignoresOf(session.account.userId)]);
-    // A change while reading drops what is being read: the next read asks the store again.
-    if (this.sessions.get(session.account.userId) === session && !session.friendsStale) session.friends = { rows, muted };
-    session.friendsStale = false;
+    // A change while reading: what was read may be from before it, and is not kept.
+    if (this.sessions.get(session.account.userId) === session && session.friendsVersion === version) session.friends = { rows, muted };
     return { rows, muted };
   }
 
@@ -181,7 +181,7 @@ export class PlayersCore {
       if (!session) continue;
       session.friends = undefined;
       session.list = undefined;
-      session.friendsStale = true;
+      session.friendsVersion++;
     }
   }
 
