@@ -476,6 +476,41 @@ test("a party moves together: into one cave with a seat for each (or a refusal w
   }
 });
 
+describeRedis("a node's death across a cluster", () => {
+  const cluster = clusterOnRedis("mmo-players-death-");
+  const clients: TestClient[] = [];
+  afterAll(() => Promise.all(clients.splice(0).map((c) => c.close().catch(() => undefined))));
+
+  test("a node killed with SIGKILL: its players' friends on another node see them go, and their party too", async () => {
+    const [n1, n2] = [await cluster.node("k1"), await cluster.node("k2")];
+    const a = await guest(n1.url, clients);
+    const b = await guest(n2.url, clients);
+    a.c.send({ $case: "friendRequest", value: { action: "add", userId: b.userId, name: "" } });
+    expect((await a.c.expect("friendResponse")).value.ok).toBe(true);
+    await b.c.expect("friendUpdate", 5000);
+    b.c.send({ $case: "friendRequest", value: { action: "accept", userId: a.userId, name: "" } });
+    expect((await b.c.expect("friendResponse")).value.ok).toBe(true);
+    a.c.send({ $case: "partyRequest", value: { action: "create", userId: 0, name: "", partyId: "" } });
+    expect((await a.c.expect("partyResponse")).value.ok).toBe(true);
+    a.c.send({ $case: "partyRequest", value: { action: "invite", userId: b.userId, name: "", partyId: "" } });
+    expect((await a.c.expect("partyResponse")).value.ok).toBe(true);
+    b.c.send({ $case: "partyRequest", value: { action: "accept", userId: 0, name: "", partyId: (await b.c.expect("partyInvitation", 5000)).value.partyId } });
+    expect((await b.c.expect("partyResponse")).value.ok).toBe(true);
+    a.c.take("friendUpdate");
+    a.c.take("partyState");
+    n2.proc.kill("SIGKILL");
+    // Within the node's expiry (3 s) and a heartbeat.
+    for (;;) {
+      const { friend } = (await a.c.expect("friendUpdate", 10_000)).value;
+      if (friend!.userId === b.userId && !friend!.online) break;
+    }
+    for (;;) {
+      const state = (await a.c.expect("partyState", 10_000)).value;
+      if (state.members.some((m) => m.userId === b.userId && !m.online)) break;
+    }
+  }, 30_000);
+});
+
 describeRedis("a party's friendly duel across a cluster", () => {
   const cluster = clusterOnRedis("mmo-party-duel-");
   const clients: TestClient[] = [];

@@ -63,7 +63,7 @@ export class Cluster {
     this.leases = new Leases(redis, membership.info.name, seal);
     this.sessions = new ClusterSessions(redis, membership.info.name);
     this.queues = new ClusterQueues(redis, membership.info.name);
-    this.presence = new ClusterPresence(redis, (err) => this.trouble(err));
+    this.presence = new ClusterPresence(redis, membership.info.name, (err) => this.trouble(err));
   }
 
   /** Connects, claims the node's name and reserves its first ids; throws ClusterStartError. */

@@ -6,6 +6,13 @@ import { NODE_PREFIX } from "./membership.ts";
 import { sessionKey } from "./sessions.ts";
 
 const STATUS_PREFIX = "mmo:status:";
+/** The players online on a node, so that whoever hears of its death can tell their friends. */
+const nodePlayersKey = (node: string) => `mmo:node-players:${node}`;
+
+/** The members of KEYS[1], and the set deleted in the same step: one node alone gets them. */
+const TAKE_ALL = `local members = redis.call('SMEMBERS', KEYS[1])
+redis.call('DEL', KEYS[1])
+return members`;
 const statusKey = (userId: number) => `${STATUS_PREFIX}${userId}`;
 
 /**
@@ -32,6 +39,7 @@ export class ClusterPresence {
 
   constructor(
     private readonly redis: RedisClient,
+    private readonly node: string,
     private readonly trouble: (err: unknown) => void,
   ) {}
 
@@ -39,15 +47,24 @@ export class ClusterPresence {
     if (status === undefined) {
       this.here.delete(userId);
       this.redis.send("DEL", [statusKey(userId)]).catch(this.trouble);
+      this.redis.send("SREM", [nodePlayersKey(this.node), String(userId)]).catch(this.trouble);
     } else {
+      if (!this.here.has(userId)) this.redis.send("SADD", [nodePlayersKey(this.node), String(userId)]).catch(this.trouble);
       this.here.set(userId, status);
       this.redis.send("SET", [statusKey(userId), status, "PX", String(STATUS_TTL_MS)]).catch(this.trouble);
     }
   }
 
+  /** The players a dead node had online, for this node to tell their friends; none when another node took them first. */
+  async takeGone(node: string): Promise<number[]> {
+    const members = (await this.redis.send("EVAL", [TAKE_ALL, "1", nodePlayersKey(node)])) as string[];
+    return members.map(Number);
+  }
+
   /** Only this node's own answer goes: the node it moved to keeps the status in Redis. */
   movedAway(userId: number): void {
     this.here.delete(userId);
+    this.redis.send("SREM", [nodePlayersKey(this.node), String(userId)]).catch(this.trouble);
   }
 
   async lookup(userIds: number[]): Promise<Map<number, string>> {

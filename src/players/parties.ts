@@ -135,6 +135,11 @@ export class Parties {
     return undefined;
   }
 
+  /** The party as it is, with who is online, to each of its members (a member's node died). */
+  told(party: PartyRow): Promise<void> {
+    return this.tell(party);
+  }
+
   /** Sends the party as it is, with who is online, to each of its members. */
   private async tell(party: PartyRow): Promise<void> {
     const ids = party.members.map((m) => m.userId);

@@ -209,6 +209,25 @@ export class Players {
     session.client.sendBytes(bytes);
   }
 
+  /**
+   * A node of the cluster died with these players online (this node took them to tell): their online
+   * friends, wherever they are, see them go, and so do their parties.
+   */
+  async goneWithNode(userIds: number[]): Promise<void> {
+    const { store, presence } = this.core.deps;
+    for (const userId of userIds) {
+      // One that resumed its session on another node meanwhile is not gone.
+      if ((await presence.lookup([userId])).has(userId)) continue;
+      const [player] = await store.findPlayers({ id: userId });
+      if (!player) continue;
+      const friends = (await store.social.friendsOf(userId)).filter((r) => r.state === "friend").map((r) => r.userId);
+      const online = await presence.lookup(friends);
+      if (online.size > 0) this.core.toPlayers(online.keys(), { $case: "friendUpdate", value: { friend: row(userId, player.name, "friend", false) } });
+      const party = await store.social.partyOf(userId);
+      if (party) await this.parties.told(party);
+    }
+  }
+
   /** Another node changed these players' friends lists (none named: anyone's may have changed). */
   friendsChangedElsewhere(userIds: number[]): void {
     this.core.dropFriends(userIds);

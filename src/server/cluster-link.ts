@@ -154,7 +154,16 @@ export function linkCluster(cluster: Cluster, parts: ClusterLinkParts): void {
   leaderboards.onChange = (rows) => cluster.bus.toAll(event({ type: "board", rows }));
   leaderboards.onRemove = (board, owner) => cluster.bus.toAll(event({ type: "board-removed", board, owner: owner ?? null }));
   leaderboards.catchUpEvery(BOARD_CATCH_UP_MS);
-  cluster.onNodesGone = (gone) => shared.nodesGone(gone);
+  cluster.onNodesGone = (gone) => {
+    shared.nodesGone(gone);
+    // The first node to take a dead node's players tells their friends and parties they went away.
+    for (const node of gone) {
+      void cluster.presence
+        .takeGone(node)
+        .then((users) => players.goneWithNode(users))
+        .catch((err: unknown) => log.warn(`Cluster: could not tell the friends of node ${node}'s players that it is gone: ${errorText(err)}`));
+    }
+  };
   cluster.onReconnected = () => {
     shared.reconnected();
     // The bus's subscription comes back within a moment of Redis: then the others hear them.
