@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import { runBots } from "../src/testing/load/bots.ts";
 import type { ScenarioResult } from "../src/testing/load/coordinator.ts";
 import { ROOT, startServerProcess } from "../src/testing/server-process.ts";
+import { printRecord } from "../src/testing/record.ts";
 
 const { values } = parseArgs({ args: Bun.argv.slice(2), options: { bots: { type: "string", default: "50,100,200,300" }, duration: { type: "string", default: "10" } } });
 const counts = values.bots.split(",").map(Number);
@@ -49,3 +50,4 @@ for (const r of results) {
 const best = Math.max(0, ...results.filter(updatesOk).map((r) => r.bots as number));
 const bestBoth = Math.max(0, ...results.filter((r) => updatesOk(r) && gapOk(r)).map((r) => r.bots as number));
 console.log(`\nlargest bot count meeting the update target: ${best}; meeting both targets: ${bestBoth}`);
+printRecord("bench:bots", { best, bestBoth, results });

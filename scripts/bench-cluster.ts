@@ -17,6 +17,7 @@ import { runChat } from "../src/testing/load/chat.ts";
 import { cpuSeconds, type ScenarioResult } from "../src/testing/load/coordinator.ts";
 import { redisUnavailable, TestRedis } from "../src/testing/redis.ts";
 import { ROOT, startServerProcess, type ServerProcess } from "../src/testing/server-process.ts";
+import { printRecord } from "../src/testing/record.ts";
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
@@ -141,4 +142,5 @@ for (const row of rows.filter((r) => r.load === "chat")) {
     console.log(`${head}| ${i + 1} | ${f(n.cpuSeconds, 2)} | ${f(n.busMessagesOutPerSecond)} | ${f(n.busKBOutPerSecond)} |`);
   });
 }
+printRecord("bench:cluster", { rows });
 process.exit(0);

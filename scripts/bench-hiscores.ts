@@ -17,6 +17,7 @@ import { seededRandom } from "../src/rooms/random.ts";
 import { canary, type CanaryFigures } from "../src/testing/load/canary.ts";
 import { fillPlayers } from "../src/testing/players.ts";
 import { serverCommand, startServerProcess, type ServerProcess } from "../src/testing/server-process.ts";
+import { printRecord } from "../src/testing/record.ts";
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
@@ -95,6 +96,7 @@ try {
   }
   const ok = phases.slice(1).every((p) => p.chatP99 < 50 && p.chatsLost === 0 && p.worldHz >= 19);
   console.log(`\ntarget (lobby chat p99 < 50 ms, none lost, world at 20 Hz while searching): ${ok ? "met" : "NOT met"}`);
+  printRecord("bench:hiscores", { met: ok, phases });
 } finally {
   if (srv) await srv.stop();
   rmSync(dataDir, { recursive: true, force: true });

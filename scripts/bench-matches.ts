@@ -14,6 +14,7 @@ import { loginDevice, TestClient } from "../src/testing/client.ts";
 import { cpuSeconds } from "../src/testing/load/coordinator.ts";
 import { TestRedis } from "../src/testing/redis.ts";
 import { ROOT, startServerProcess, type ServerProcess } from "../src/testing/server-process.ts";
+import { printRecord } from "../src/testing/record.ts";
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
@@ -124,4 +125,4 @@ console.log("|---|---|---|---|---|---|");
 for (const r of results) {
   console.log(`| ${r.code} | ${r.idlePerSecond.toFixed(1)} | ${r.matchesUnderWay} | ${Math.round(r.loadedPerSecond).toLocaleString("en")} | ${r.perMatchPerSecond.toFixed(2)} | ${r.cpuPercent.map((c) => c.toFixed(0)).join(" / ")} |`);
 }
-console.log(JSON.stringify({ bench: "matches", date: new Date().toISOString(), machine: { cpus: cpus().length, model: cpus()[0]?.model, bun: Bun.version }, results }));
+printRecord("bench:matches", { results });

@@ -21,6 +21,7 @@ import { Histogram } from "../src/testing/histogram.ts";
 import { canary, type CanaryFigures } from "../src/testing/load/canary.ts";
 import { postgresUnavailable, TestPostgres } from "../src/testing/postgres.ts";
 import { startServerProcess, type ServerProcess } from "../src/testing/server-process.ts";
+import { gitCommit, printRecord } from "../src/testing/record.ts";
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
@@ -369,7 +370,7 @@ try {
 }
 
 const ms = (n: number) => n.toFixed(2);
-const commit = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"]).stdout.toString().trim();
+const commit = gitCommit();
 console.log(`\nmmo-server bench:players (commit ${commit}, ${new Date().toISOString()}): ${FRIENDS} friends, a channel of ${MEMBERS + READERS} members at ${RATE} lines/s, ${SECONDS} s a phase; machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, bun ${Bun.version}`);
 console.log(`priorities: ${priorities}`);
 console.log(`command: bun run bench:players -- --friends ${FRIENDS} --members ${MEMBERS} --readers ${READERS} --rate ${RATE} --seconds ${SECONDS} --list-rate ${LIST_RATE} --history-rate ${HISTORY_RATE}`);
@@ -394,5 +395,5 @@ const met = results.every(
     phases(r).every((c) => c.chatsLost === 0 && c.chatP99 <= 1.5 * r.quiet.chatP99),
 );
 console.log(`\ntarget (each store: friends lists answered at ≥ 98% of the ${LIST_RATE.toLocaleString("en")}/s offered, every list and page answered, every friend told, no line lost, the canary's chat p99 ≤ 1.5× its quiet figure and none lost in every phase): ${met ? "met" : "NOT met"}`);
-console.log(JSON.stringify({ bench: "players", commit, date: new Date().toISOString(), machine: { cpus: cpus().length, model: cpus()[0]?.model, bun: Bun.version }, priorities, results }));
+printRecord("bench:players", { met, priorities, results });
 process.exitCode = met ? 0 : 1;

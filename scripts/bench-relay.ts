@@ -9,6 +9,7 @@ import Redis from "ioredis";
 import { RedisClient } from "bun";
 import { parseArgs } from "node:util";
 import { redisUnavailable, TestRedis } from "../src/testing/redis.ts";
+import { printRecord } from "../src/testing/record.ts";
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
@@ -125,18 +126,25 @@ try {
   console.log(`${BATCHES} batches per size, publisher and subscriber in this process, redis-server on 127.0.0.1:${redis.port}\n`);
   console.log("| transport | batch bytes | batches/s | MB/s of payload | CPU µs per batch | bytes per batch on the wire |");
   console.log("|---|---|---|---|---|---|");
+  const rows: { transport: string; size: number; perSecond: number; cpuUsPerBatch: number }[] = [];
   for (const size of SIZES) {
     for (const make of [bunBase64, ioredisBinary]) {
       const transport = make(redis.url);
       const { perSecond, cpuUsPerBatch } = await throughput(transport, size);
       transport.close();
+      rows.push({ transport: transport.name, size, perSecond, cpuUsPerBatch });
       console.log(
         `| ${transport.name} | ${size} | ${Math.round(perSecond).toLocaleString("en")} | ${((perSecond * size) / 1e6).toFixed(1)} | ${cpuUsPerBatch.toFixed(1)} | ${transport.wireBytes(size)} |`,
       );
     }
   }
   console.log("\nA publish after Redis is killed and restarted reaches the subscriber by itself:");
-  for (const [name, make] of [["Bun.redis + base64", bunBase64], ["ioredis, binary", ioredisBinary]] as const) console.log(`- ${name}: ${await survivesRestart(redis, make)}`);
+  const restarts: Record<string, string> = {};
+  for (const [name, make] of [["Bun.redis + base64", bunBase64], ["ioredis, binary", ioredisBinary]] as const) {
+    restarts[name] = await survivesRestart(redis, make);
+    console.log(`- ${name}: ${restarts[name]}`);
+  }
+  printRecord("bench:relay", { rows, restarts });
 } finally {
   await redis.destroy();
 }

@@ -14,6 +14,7 @@ import { Histogram } from "../src/testing/histogram.ts";
 import { fillPlayers, playerName } from "../src/testing/players.ts";
 import { healthz, serverCommand, startServerProcess } from "../src/testing/server-process.ts";
 import { TcpProxy } from "../src/testing/tcp-proxy.ts";
+import { printRecord } from "../src/testing/record.ts";
 
 const { values } = parseArgs({ args: Bun.argv.slice(2), options: { sessions: { type: "string", default: "1000" }, binary: { type: "string" } } });
 const SESSIONS = Number(values.sessions);
@@ -79,6 +80,7 @@ try {
     console.log(`| ${SESSIONS} resumes at once, first request to last response | ${allMs.toFixed(0)} ms |`);
     console.log(`| one resume's latency in that burst, p50 / p99 | ${latency.percentile(0.5).toFixed(1)} ms / ${latency.percentile(0.99).toFixed(1)} ms |`);
     console.log(`| held sessions after, clients | ${after.heldSessions} / ${after.clients} |`);
+    printRecord("bench:resume", { sessions: SESSIONS, idleKiB: idle, liveKiB: live, heldKiB: held, allResumesMs: allMs, resumeP50Ms: latency.percentile(0.5), resumeP99Ms: latency.percentile(0.99), after });
   } finally {
     proxy.stop();
     await srv.stop();

@@ -27,6 +27,7 @@ import { fillPlayers, playerName } from "../src/testing/players.ts";
 import { postgresUnavailable, TestPostgres } from "../src/testing/postgres.ts";
 import { healthz, startServerProcess } from "../src/testing/server-process.ts";
 import { measure, type Figure } from "../src/testing/throughput.ts";
+import { printRecord } from "../src/testing/record.ts";
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
@@ -233,6 +234,7 @@ try {
   const loaded = phases.filter((p) => !p.name.includes("quiet"));
   const ok = loaded.every((p) => p.chatP99 < 50 && p.chatsLost === 0 && p.worldHz >= 19 && p.writesPerSecond >= WRITES * 0.95);
   console.log(`\ntarget (under ${WRITES} writes/s: lobby chat p99 < 50 ms, none lost, world at 20 Hz, the writes all done): ${ok ? "met" : "NOT met"}`);
+  printRecord("bench:storage", { met: ok, stores, million, phases });
 } finally {
   pg?.destroy();
   rmSync(dataDir, { recursive: true, force: true });

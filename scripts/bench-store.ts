@@ -21,6 +21,7 @@ import type { Store } from "../src/store/store.ts";
 import { measure as measureOp, type Figure } from "../src/testing/throughput.ts";
 import { postgresUnavailable, TestPostgres } from "../src/testing/postgres.ts";
 import { seededRandom } from "../src/rooms/random.ts";
+import { printRecord } from "../src/testing/record.ts";
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
@@ -88,6 +89,7 @@ try {
     const cells = results.map(([, r]) => `${Math.round(r[op]!.perSecond).toLocaleString("en")} | ${r[op]!.p50.toFixed(2)} | ${r[op]!.p99.toFixed(2)}`);
     console.log(`| ${op} | ${cells.join(" | ")} |`);
   }
+  printRecord("bench:store", { results });
 } finally {
   pg?.destroy();
   rmSync(dataDir, { recursive: true, force: true });

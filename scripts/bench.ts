@@ -13,6 +13,7 @@ import { runChat } from "../src/testing/load/chat.ts";
 import type { ScenarioResult } from "../src/testing/load/coordinator.ts";
 import { runIdle } from "../src/testing/load/idle.ts";
 import { ROOT, startServerProcess, type ServerProcess } from "../src/testing/server-process.ts";
+import { printRecord } from "../src/testing/record.ts";
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
@@ -125,4 +126,5 @@ console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, bun ${Bu
 console.log(line(header));
 console.log("|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|");
 for (const row of table) console.log(line(row));
+printRecord("bench", { rounds, duration, idleClients, rows, samples });
 process.exit(rows.every((r) => r.pass !== false) ? 0 : 1);
