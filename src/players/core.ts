@@ -9,6 +9,8 @@ import { TokenBucket } from "../rate.ts";
 import { errorText, type Logger } from "../log.ts";
 import { encodePacket, type Msg } from "../packets/index.ts";
 import type { Account, FriendRow, Store } from "../store/store.ts";
+import type { Matches } from "../rooms/matches.ts";
+import type { Rooms } from "../rooms/rooms.ts";
 import type { FriendLimits } from "./friends.ts";
 
 /** A player's own topic: its sockets, on whichever node. */
@@ -100,6 +102,17 @@ export interface PlayersDeps {
   now(): number;
   /** In a cluster: tells the other nodes that these players' friends lists changed (none named: anyone's may have). */
   friendsChanged?(userIds: number[]): void;
+  /** Where a party moves (party-moves.ts): the rooms, the queues, and in a cluster the other nodes. */
+  rooms: Rooms;
+  matches: Matches;
+  partyMoves?: { node: string; announce(move: PartyMove): void };
+}
+
+/** A party's move told to the other nodes (party-moves.ts): their players of `users` go into `room` (made there too if need be). */
+export interface PartyMove {
+  room: string;
+  roomType: string;
+  users: number[];
 }
 
 /** A notification as a game sends one (ctx.players.notify). */

@@ -2,9 +2,10 @@
 // or into a matchmaking queue as one entry, which a match takes whole. Members on other nodes of a
 // cluster are moved by their own nodes, told over the bus (a room then is one shared by the nodes).
 import type { ClientInterfacer } from "../hub/client.ts";
-import { ANY_NODE, type Matches } from "../rooms/matches.ts";
-import type { Rooms } from "../rooms/rooms.ts";
-import type { PlayersCore } from "./core.ts";
+import { ANY_NODE } from "../rooms/matches.ts";
+import type { PartyMove, PlayersCore } from "./core.ts";
+
+export type { PartyMove } from "./core.ts";
 
 /** The refusals of a party's move, word for word (docs/players.md). */
 export const PartyMoveReason = {
@@ -12,33 +13,13 @@ export const PartyMoveReason = {
   tooBigForQueue: (size: number) => `The party does not fit in a match of that queue (${size} players)`,
 } as const;
 
-/** A move told to the other nodes: their players of `users` go into `room` (made there too if need be). */
-export interface PartyMove {
-  room: string;
-  roomType: string;
-  users: number[];
-}
-
-/** What a party's moves need of the server, given once the rooms and the queues exist. */
-export interface PartyMovesParts {
-  rooms: Rooms;
-  matches: Matches;
-  /** In a cluster: this node's name, and the move told to every other node. */
-  cluster?: { node: string; announce(move: PartyMove): void };
-}
-
 /** Where a moved member goes: by default into the room; a game may set a state that joins it. */
 export type PartyRoomHandler = (client: ClientInterfacer, roomId: string) => void;
 
 export class PartyMoves {
-  private parts: PartyMovesParts | undefined;
-  private enter: PartyRoomHandler = (client, roomId) => this.parts!.rooms.join(client, roomId);
+  private enter: PartyRoomHandler = (client, roomId) => this.core.deps.rooms.join(client, roomId);
 
   constructor(private readonly core: PlayersCore) {}
-
-  attach(parts: PartyMovesParts): void {
-    this.parts = parts;
-  }
 
   onPartyRoom(handler: PartyRoomHandler): void {
     this.enter = handler;
@@ -69,7 +50,7 @@ export class PartyMoves {
    * resolves to the room's id, or to a refusal when the party cannot fit one.
    */
   async move(client: ClientInterfacer, type: string): Promise<{ room: string } | { refused: string }> {
-    const { rooms, cluster } = this.parts!;
+    const { rooms, partyMoves: cluster } = this.core.deps;
     const { here, elsewhere } = await this.members(client);
     const capacity = rooms.capacityOf(type);
     if (capacity > 0 && here.length + elsewhere.length > capacity) return { refused: PartyMoveReason.tooBig(capacity) };
@@ -88,7 +69,7 @@ export class PartyMoves {
 
   /** Another node moved a party: its members here follow. */
   moved({ room, roomType, users }: PartyMove): void {
-    const { rooms } = this.parts!;
+    const { rooms } = this.core.deps;
     const here = users.map((id) => this.core.sessions.get(id)?.client).filter((c): c is ClientInterfacer => c?.open === true);
     if (here.length === 0) return;
     if (!rooms.get(room)) rooms.create(roomType, room);
@@ -97,7 +78,7 @@ export class PartyMoves {
 
   /** Puts the client and its party's online members into the queue as one entry; a refusal when they cannot fit one match. */
   async queue(client: ClientInterfacer, queue: string, filter = ""): Promise<{ refused?: string }> {
-    const { matches } = this.parts!;
+    const { matches } = this.core.deps;
     const size = matches.sizeOf(queue);
     const { here, elsewhere } = await this.members(client);
     if (here.length + elsewhere.length > size) return { refused: PartyMoveReason.tooBigForQueue(size) };

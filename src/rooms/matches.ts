@@ -60,14 +60,14 @@ export class Matches {
   /** On a server alone: the queues' entries (a player, or a party), oldest first. */
   private readonly local = new Map<string, ClientInterfacer[][]>();
   private matchCount = 0;
-  /** The client of the account logged in on this node, if any (for party members named by account). */
-  clientOfUser: (userId: number) => ClientInterfacer | undefined = () => undefined;
 
   constructor(
     private readonly rooms: Rooms,
     private readonly hub: Hub,
     private readonly log: Logger,
     private readonly shared: SharedQueues | undefined,
+    /** The client of the account logged in on this node, if any (for party members named by account). */
+    private readonly clientOfUser: (userId: number) => ClientInterfacer | undefined = () => undefined,
   ) {}
 
   /** Declares a queue (in the game's create). */

@@ -120,6 +120,9 @@ async function listen(
   // A player's own topic and the chat channels reach their subscribers on every node.
   hub.spanPrefix(PLAYER_TOPIC_PREFIX);
   hub.spanPrefix(CHANNEL_TOPIC_PREFIX);
+  const leaderboards = new Leaderboards(store.boards, log, parts.boardClock);
+  const rooms = new Rooms({ hub, storage, leaderboards, log, seed, now: () => services.now(), shared, viewBudget: config.viewBudget });
+  const matches: Matches = new Matches(rooms, hub, log, cluster && sharedQueues(cluster, (match) => matches.made(match)), (userId) => players.clientOf(userId));
   const players = new Players({
     store,
     hub,
@@ -131,8 +134,10 @@ async function listen(
     clock: Date.now,
     now: () => performance.now(),
     friendsChanged: cluster && friendsChanged(cluster),
+    rooms,
+    matches,
+    partyMoves: cluster && { node: cluster.node, announce: partyMoved(cluster) },
   });
-  const leaderboards = new Leaderboards(store.boards, log, parts.boardClock);
   const services: Services = {
     store,
     storage,
@@ -158,12 +163,9 @@ async function listen(
       moved: (client, account) => players.moved(client, account),
     }),
     players,
-    rooms: new Rooms({ hub, storage, leaderboards, log, seed, now: () => services.now(), shared, viewBudget: config.viewBudget }),
+    rooms,
   };
-  const { accounts, rooms } = services;
-  const matches: Matches = new Matches(rooms, hub, log, cluster && sharedQueues(cluster, (match) => matches.made(match)));
-  matches.clientOfUser = (userId) => players.clientOf(userId);
-  players.moves.attach({ rooms, matches, cluster: cluster && { node: cluster.node, announce: partyMoved(cluster) } });
+  const { accounts } = services;
   const metrics = new Metrics(stats, hub);
   metrics.gauge("mmo_hash_queue", "Logins and registrations waiting for a password hash", () => accounts.hashQueue.length);
   const runtime = game.create({ options: { worldSize: config.worldSize }, rooms, matches, storage, leaderboards, accounts, players, stats, metrics, log, now: () => services.now() });
