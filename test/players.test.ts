@@ -80,6 +80,15 @@ describeStores("players among themselves", (kind) => {
     expect((await list(back)).friends).toEqual([{ userId: a.userId, name: a.name, state: "friend", online: true, status: "" }]);
   });
 
+  test("a game's status for a player (ctx.players.setStatus) reaches its online friends at once, and is in their lists", async () => {
+    const a = await player();
+    const b = await player();
+    await befriend(a, b);
+    srv.services.players.setStatus(srv.hub.clients.get(a.c.id)!, "in cave 3");
+    expect(await update(b)).toEqual({ userId: a.userId, name: a.name, state: "friend", online: true, status: "in cave 3" });
+    expect((await list(b)).friends).toEqual([{ userId: a.userId, name: a.name, state: "friend", online: true, status: "in cave 3" }]);
+  });
+
   test("refusals: oneself, nobody, twice, a block (both ways), an unknown action, a full list; nothing else changes", async () => {
     const a = await player();
     const b = await player();
