@@ -60,6 +60,8 @@ export type IdentityProvider = (ticket: string) => Promise<string | undefined> |
 /** The provider name of device logins. */
 export const DEVICE_PROVIDER = "device";
 const MAX_SUBJECT_BYTES = 128;
+/** What a login's task comes to when another of the client's is in progress. */
+const BUSY = Symbol("busy");
 /** The characters of generated display names: no 0/O or 1/l/I to misread. */
 const NAME_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
 
@@ -72,7 +74,7 @@ export class Accounts {
   readonly throttle = new LoginThrottle();
   readonly sessions = new Sessions();
   private readonly providers = new Map<string, IdentityProvider>();
-  /** Clients whose login or registration is being hashed; another one meanwhile is ignored. */
+  /** Clients with a login or registration in progress (hashed, or checked by a provider); another one meanwhile is ignored. */
   private readonly busy = new Set<number>();
   readonly hashQueue: HashQueue;
   /** Registrations per address: a burst, then a steady rate. */
@@ -249,20 +251,15 @@ export class Accounts {
       client.log.info(`A ${provider} ticket refused unchecked: too many refused from ${client.ip}`);
       return { refused: IdentityReason.tooManyTickets, outcome: "throttled" };
     }
-    if (this.busy.has(client.id)) {
-      client.log.info("Ignored a login while another is in progress");
-      return undefined;
-    }
     const change = client.stateChanges;
-    this.busy.add(client.id);
     let subject: string | undefined;
     try {
-      subject = await verify(ticket);
+      const checked = await this.alone(client, async () => verify(ticket));
+      if (checked === BUSY) return undefined;
+      subject = checked;
     } catch (err) {
       client.log.warn(`The login provider "${provider}" could not check a ticket: ${errorText(err)}`);
       return { refused: IdentityReason.providerFailed, outcome: "failed" };
-    } finally {
-      this.busy.delete(client.id);
     }
     if (client.stateChanges !== change) return undefined;
     if (subject !== undefined && (typeof subject !== "string" || subject.length === 0 || Buffer.byteLength(subject) > MAX_SUBJECT_BYTES)) {
@@ -281,31 +278,27 @@ export class Accounts {
   /** Finds or makes the identity's account, then claims it for the client as a password login does. */
   private async loginIdentity(client: ClientInterfacer, identity: Identity, color: number): Promise<Account | undefined> {
     const { store, stats } = this.deps;
-    if (this.busy.has(client.id)) {
-      client.log.info("Ignored a login while another is in progress");
-      return undefined;
-    }
     const change = client.stateChanges;
-    this.busy.add(client.id);
-    let account: Account | undefined;
-    let created = false;
+    let found: { account: Account | undefined; created: boolean } | "limited" | typeof BUSY;
     try {
-      account = await store.findIdentity(identity);
-      if (!account) {
-        if (!this.mayRegister(client.ipBudget)) {
-          client.log.info(`A new ${identity.provider} account refused: over ${this.deps.limits.registerPerMinute} registrations a minute from ${client.ip}`);
-          return this.refuseIdentity(client, Reason.registerLimited, "throttled");
-        }
-        account = await this.createIdentityAccount(identity, color);
-        created = account !== undefined;
-        account ??= await store.findIdentity(identity);
-      }
+      found = await this.alone(client, async () => {
+        const known = await store.findIdentity(identity);
+        if (known) return { account: known, created: false };
+        if (!this.mayRegister(client.ipBudget)) return "limited" as const;
+        const made = await this.createIdentityAccount(identity, color);
+        // Another login of the same identity made it meanwhile: that account.
+        return { account: made ?? (await store.findIdentity(identity)), created: made !== undefined };
+      });
     } catch (err) {
       client.log.error(`A ${identity.provider} login failed: ${errorText(err)}`);
       return this.refuseIdentity(client, IdentityReason.failed, "failed");
-    } finally {
-      this.busy.delete(client.id);
     }
+    if (found === BUSY) return undefined;
+    if (found === "limited") {
+      client.log.info(`A new ${identity.provider} account refused: over ${this.deps.limits.registerPerMinute} registrations a minute from ${client.ip}`);
+      return this.refuseIdentity(client, Reason.registerLimited, "throttled");
+    }
+    const { account, created } = found;
     if (client.stateChanges !== change) return undefined;
     if (!account) return this.refuseIdentity(client, IdentityReason.failed, "failed");
     if (created) stats.registration("ok");
@@ -554,13 +547,19 @@ export class Accounts {
    * running; rejects with QueueFullError when the queue is full.
    */
   private async exclusive<T>(client: ClientInterfacer, task: () => Promise<T>): Promise<T | undefined> {
+    const done = await this.alone(client, () => this.hashQueue.run(client.ipBudget, task));
+    return done === BUSY ? undefined : done;
+  }
+
+  /** Runs `task` as the client's one login or registration in progress; BUSY (and a log line) when another is. */
+  private async alone<T>(client: ClientInterfacer, task: () => Promise<T>): Promise<T | typeof BUSY> {
     if (this.busy.has(client.id)) {
       client.log.info("Ignored a login or registration while another is in progress");
-      return undefined;
+      return BUSY;
     }
     this.busy.add(client.id);
     try {
-      return await this.hashQueue.run(client.ipBudget, task);
+      return await task();
     } finally {
       this.busy.delete(client.id);
     }
