@@ -43,15 +43,9 @@ export class Parties {
     });
   }
 
-  /** A login: the player gets its party, and the party sees it online. */
-  async loggedIn(session: PlayerSession): Promise<void> {
-    const party = await this.core.deps.store.social.partyOf(session.account.userId);
-    if (party) await this.tell(party);
-  }
-
-  /** A logout: the party sees the player away. */
-  async loggedOut(session: PlayerSession): Promise<void> {
-    const party = await this.core.deps.store.social.partyOf(session.account.userId);
+  /** The player came or went (a login: it gets its party too): its party sees it. */
+  async presenceChanged(userId: number): Promise<void> {
+    const party = await this.core.deps.store.social.partyOf(userId);
     if (party) await this.tell(party);
   }
 
@@ -133,11 +127,6 @@ export class Parties {
       await this.notify(other.userId, { kind: "party_invitation", subject: me.name, content: token, senderId: me.userId });
     }
     return undefined;
-  }
-
-  /** The party as it is, with who is online, to each of its members (a member's node died). */
-  told(party: PartyRow): Promise<void> {
-    return this.tell(party);
   }
 
   /** Sends the party as it is, with who is online, to each of its members. */

@@ -69,7 +69,7 @@ export class Players {
       try {
         await this.announce(session, true);
         await this.deliverKept(session);
-        await this.parties.loggedIn(session);
+        await this.parties.presenceChanged(account.userId);
       } catch (err) {
         client.log.error(`Could not tell the friends of account ${account.userId} or deliver its notifications: ${errorText(err)}`);
       }
@@ -85,7 +85,7 @@ export class Players {
     const told = session.queue.then(async () => {
       try {
         await this.announce(session, false);
-        await this.parties.loggedOut(session);
+        await this.parties.presenceChanged(account.userId);
       } catch (err) {
         client.log.warn(`Could not tell the friends of account ${account.userId} that it left: ${errorText(err)}`);
       }
@@ -223,8 +223,7 @@ export class Players {
       const friends = (await store.social.friendsOf(userId)).filter((r) => r.state === "friend").map((r) => r.userId);
       const online = await presence.lookup(friends);
       if (online.size > 0) this.core.toPlayers(online.keys(), { $case: "friendUpdate", value: { friend: row(userId, player.name, "friend", false) } });
-      const party = await store.social.partyOf(userId);
-      if (party) await this.parties.told(party);
+      await this.parties.presenceChanged(userId);
     }
   }
 
