@@ -14,7 +14,7 @@ import { loginDevice, TestClient } from "../src/testing/client.ts";
 import { cpuSeconds } from "../src/testing/load/coordinator.ts";
 import { TestRedis } from "../src/testing/redis.ts";
 import { ROOT, startServerProcess, type ServerProcess } from "../src/testing/server-process.ts";
-import { printRecord } from "../src/testing/record.ts";
+import { gitCommit, printRecord } from "../src/testing/record.ts";
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
@@ -111,7 +111,7 @@ try {
     symlinkSync(join(ROOT, "node_modules"), join(worktree, "node_modules"));
     results.push(await measure(`baseline ${values.baseline}`, worktree, redisServer));
   }
-  const commit = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: ROOT }).stdout.toString().trim();
+  const commit = gitCommit();
   results.push(await measure(`this code (${commit})`, ROOT, redisServer));
 } finally {
   await redisServer.destroy();

@@ -16,6 +16,7 @@ import { runBots } from "../src/testing/load/bots.ts";
 import type { ScenarioResult } from "../src/testing/load/coordinator.ts";
 import { runWorldBots } from "../src/testing/load/world-bots.ts";
 import { ROOT, startServerProcess } from "../src/testing/server-process.ts";
+import { gitCommit } from "../src/testing/record.ts";
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
@@ -70,7 +71,7 @@ for (const bots of classicCounts) {
 }
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, bun ${Bun.version}`;
-const commit = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: ROOT }).stdout.toString().trim();
+const commit = gitCommit();
 console.log(`\nmmo-server world: ${duration} s per run, view budget ${VIEW_BUDGET} B/s; commit ${commit}; ${new Date().toISOString()}; machine: ${machine}`);
 console.log("| bots | hotspot | world | worst in-view pair | in-view p50 | gap p99 ms | nearest-20 gap p99 ms | players in view p50 | bytes/client/s p99 | tick p99 ms | disconnected | server CPU | RSS MiB |");
 console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
