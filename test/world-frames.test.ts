@@ -240,6 +240,48 @@ describe("views on a field", () => {
       await crowdSrv.stop();
     }
   });
+
+  test("a crowd whose states change every tick: the nearest still move in most frames, and each one's newest state arrives", async () => {
+    const budget = 4000;
+    const crowdSrv = await startTestServer(fieldGame, { viewBudget: budget });
+    try {
+      const c = await TestClient.connect(crowdSrv.url);
+      await askFrames(c);
+      await frameWhere(c, (f) => f.reset, "reset");
+      // 60 entities, 10 near and 50 far, each moving and with a new state of 60 bytes every tick:
+      // their states alone are 3,600 bytes a tick against a budget of 200.
+      const crowd = Array.from({ length: 60 }, (_, i) => field!.entities.add("talker", i < 10 ? 20 + i * 5 : 300 + i * 3, 0));
+      const stateOf = (i: number, step: number) => ({ $case: "chat" as const, value: { msg: `${"s".repeat(50)} ${i} ${step}` } });
+      let step = 0;
+      const talk = setInterval(() => {
+        step++;
+        crowd.forEach((e, i) => {
+          e.move(e.x, step % 2 === 0 ? 0 : 1);
+          e.setState(stateOf(i, step));
+        });
+      }, 50);
+      await Bun.sleep(1500);
+      takeFrames(c);
+      const frames = await framesFor(c, 2000);
+      clearInterval(talk);
+      const lastStep = step;
+      const count = (ids: number[]) => frames.flatMap((f) => f.updated).filter((e) => ids.includes(e.id)).length / ids.length;
+      // States take at most half of a tight budget: positions still carry the nearest in most frames.
+      expect(count(crowd.slice(0, 10).map((e) => e.id))).toBeGreaterThan(frames.length * 0.6);
+      // Once the states stop changing, each entity's newest state reaches the client (the ones between
+      // are never needed: a state is a whole message).
+      const newest = new Map<number, string>();
+      const taken = await framesFor(c, 2500);
+      for (const f of [...frames, ...taken]) {
+        for (const e of [...f.entered, ...f.updated]) if (e.state?.msg?.$case === "chat") newest.set(e.id, e.state.msg.value.msg);
+      }
+      crowd.forEach((e, i) => expect(newest.get(e.id)).toBe(stateOf(i, lastStep).value.msg));
+      for (const e of crowd) e.remove();
+      c.close();
+    } finally {
+      await crowdSrv.stop();
+    }
+  }, 15_000);
 });
 
 describe("Radius Rumble in frames", () => {

@@ -36,6 +36,8 @@ export class Entity {
   mark = 0;
   marked: unknown;
   removed = false;
+  /** Moved or appeared lately, in the table's moving set (views look at it every tick); a field, so that views ask without a lookup. */
+  moving = false;
   /** The quantized position, as a frame carries it. */
   qx = 0;
   qy = 0;
@@ -203,17 +205,13 @@ export class EntityTable {
     this.grid.remove(entity);
     this.movers.remove(entity);
     this.moving.delete(entity);
+    entity.moving = false;
   }
 
   event(x: number, y: number, msg: Msg, senderId: number): void {
     if (!Number.isFinite(x) || !Number.isFinite(y)) throw new EntityError(`an event (${msg.$case}) has no position: x and y must be finite numbers`);
     const packet = encodePacket(senderId, msg);
     this.events.push({ x, y, entry: eventEntry(packet), packet, senderId });
-  }
-
-  /** Whether the entity moved or appeared lately (a view looks at it every tick). */
-  isMoving(entity: Entity): boolean {
-    return this.moving.has(entity);
   }
 
   /** @internal Entity.move's bookkeeping. */
@@ -225,8 +223,9 @@ export class EntityTable {
   /** @internal The entity changed: it counts as moving (views look at it every tick) for MOVER_TICKS. */
   touched(entity: Entity): void {
     entity.activeAt = this.tick;
-    if (this.moving.has(entity)) this.movers.moved(entity);
+    if (entity.moving) this.movers.moved(entity);
     else if (this.entities.has(entity.id)) {
+      entity.moving = true;
       this.moving.add(entity);
       this.movers.insert(entity);
     }
@@ -239,6 +238,7 @@ export class EntityTable {
     for (const entity of this.moving) {
       if (this.tick - entity.activeAt < MOVER_TICKS) continue;
       this.moving.delete(entity);
+      entity.moving = false;
       this.movers.remove(entity);
     }
     this.tick++;

@@ -13,8 +13,20 @@ export const HYSTERESIS = 0.15;
 const FULL_SCAN_TICKS = 5;
 /** The own entity's urgency: first in every frame. */
 const OWN_URGENCY = 1e12;
-/** Buckets of urgency, a quarter of a doubling each from 2^-8 up (the own entity has one above them). */
-const URGENCY_BUCKETS = 160;
+/** Buckets of urgency, a quarter of a doubling each from 2^-8 up to 2^23 (the own entity has one above them). */
+const URGENCY_BUCKETS = 120;
+
+/** An urgency's bucket: 4 per doubling of urgency × 256, from its highest bit and the two below it. */
+function bucketOf(urgency: number): number {
+  const scaled = urgency >= 0x800000 ? 0x7fffffff : Math.floor(urgency * 256);
+  if (scaled < 4) return scaled > 0 ? scaled - 1 : 0;
+  const high = 31 - Math.clz32(scaled);
+  return Math.min(URGENCY_BUCKETS - 1, (high - 1) * 4 + ((scaled >>> (high - 2)) & 3) - 1);
+}
+/** The share of a frame's budget that states may take when the budget cannot carry every change. */
+const STATE_SHARE = 0.5;
+/** The fewest bytes an entry takes (tag, length, id's tag, id). */
+const MIN_ENTRY_BYTES = 4;
 /** Room in a frame's budget for its header (seq, tick, reset, own). */
 const HEADER_BYTES = 20;
 /**
@@ -50,6 +62,8 @@ class Known {
   queued = false;
   /** Its urgency's bucket, while candidates are ordered. */
   bucket = 0;
+  /** No longer in the view's known (it left, or the view was cleared): lists that still hold it skip it. */
+  gone = false;
   constructor(readonly entity: Entity) {}
 }
 
@@ -186,6 +200,7 @@ export class Views implements ViewTarget {
 
   private clear(viewer: Viewer): void {
     viewer.reset = true;
+    for (const k of viewer.known.values()) k.gone = true;
     viewer.known.clear();
     viewer.movers.length = 0;
     viewer.pending.length = 0;
@@ -354,13 +369,13 @@ export class Views implements ViewTarget {
       for (const k of found) this.consider(viewer, k);
       // A mover seen last tick and not now has left (a still one waits for the next full scan).
       for (const k of viewer.movers) {
-        if (k.seen !== tick && known.get(k.entity.id) === k && (k.entity.removed || table.isMoving(k.entity))) this.leave(viewer, k);
+        if (k.seen !== tick && !k.gone && (k.entity.removed || k.entity.moving)) this.leave(viewer, k);
       }
       for (const entity of table.removed) {
         const k = known.get(entity.id);
         if (k !== undefined && k.entity === entity) this.leave(viewer, k);
       }
-      for (const k of viewer.pending) if (known.get(k.entity.id) === k) this.consider(viewer, k);
+      for (const k of viewer.pending) if (!k.gone) this.consider(viewer, k);
     }
     // The movers found this tick are next tick's to look for (in last tick's array: nothing allocated).
     const lastMovers = viewer.movers;
@@ -385,27 +400,53 @@ export class Views implements ViewTarget {
       }
     }
     // Ordered only when the budget cannot carry them all (most frames of a spread-out world can).
-    let wanted = 0;
-    for (const k of candidates) wanted += k.entered ? k.entity.entry(k.entity.stateVersion > k.sentState ? "updatedWithState" : "updated").length : k.entity.entry("entered").length;
+    let wanted = candidates.length * MIN_ENTRY_BYTES;
+    if (wanted <= budget) {
+      wanted = 0;
+      for (const k of candidates) wanted += k.entered ? k.entity.entry(k.entity.stateVersion > k.sentState ? "updatedWithState" : "updated").length : k.entity.entry("entered").length;
+    }
     const ordered = wanted > budget && candidates.length > 1 ? this.byUrgency(candidates) : candidates;
     const pending = viewer.pending;
     pending.length = 0;
+    // When the budget cannot carry every change, states (whole messages, often several times a
+    // position's size) take at most STATE_SHARE of it, the most urgent first, so that a crowd whose
+    // states change often still moves on every screen. An entity whose state waits still has its
+    // position sent; its newest state goes in a later frame (a whole message: the versions between
+    // are never needed).
+    let stateBudget = ordered === candidates ? Infinity : budget * STATE_SHARE;
     for (const k of ordered) {
       k.queued = false;
+      // Nothing more fits: the rest wait (without a look at their entries).
+      if (budget < MIN_ENTRY_BYTES && parts.length > 0) {
+        pending.push(k);
+        continue;
+      }
       const entity = k.entity;
-      const entry = !k.entered ? entity.entry("entered") : entity.entry(entity.stateVersion > k.sentState ? "updatedWithState" : "updated");
+      let entry = k.entered ? entity.entry("updated") : entity.entry("entered");
+      let stateLength = 0;
+      if (k.entered && entity.stateVersion > k.sentState) {
+        const withState = entity.entry("updatedWithState");
+        if (withState.length - entry.length <= stateBudget) {
+          stateLength = withState.length - entry.length;
+          entry = withState;
+        } else if (entity.movedAt <= k.sentMove) {
+          pending.push(k);
+          continue;
+        }
+      }
       // The most urgent always goes, so that a tiny budget still moves the own entity.
       if (entry.length > budget && parts.length > 0) {
         pending.push(k);
         continue;
       }
       budget -= entry.length;
+      stateBudget -= stateLength;
       parts.push(entry);
       partsLength += entry.length;
+      if (!k.entered || stateLength > 0) k.sentState = entity.stateVersion;
       k.entered = true;
       k.urgency = 0;
       k.sentMove = entity.movedAt;
-      k.sentState = entity.stateVersion;
     }
     viewer.reset = false;
     const own = viewer.follow && known.get(viewer.follow.id)?.entered ? viewer.follow.id : 0;
@@ -423,6 +464,7 @@ export class Views implements ViewTarget {
       this.leftBytes += varintSize(k.entity.id);
     }
     viewer.known.delete(k.entity.id);
+    k.gone = true;
   }
 
   /** The entity has something to send the member (it enters, or changed): a candidate, more urgent by its nearness. */
@@ -462,13 +504,14 @@ export class Views implements ViewTarget {
 
   /**
    * The candidates, most urgent first, by buckets of a quarter of a doubling of urgency (a counting
-   * sort: in a crowd of 500 in view, a comparison sort per view took a third of the tick).
+   * sort: in a crowd of 500 in view, a comparison sort per view took a third of the tick). A bucket is
+   * read from the urgency's integer part at 1/256 (its highest bit and the two after it): no logarithm.
    */
   private byUrgency(candidates: Known[]): Known[] {
     const counts = this.bucketCounts;
     counts.fill(0);
     for (const k of candidates) {
-      k.bucket = k.urgency >= OWN_URGENCY ? URGENCY_BUCKETS : Math.max(0, Math.min(URGENCY_BUCKETS - 1, Math.floor((Math.log2(k.urgency) + 8) * 4)));
+      k.bucket = k.urgency >= OWN_URGENCY ? URGENCY_BUCKETS : bucketOf(k.urgency);
       counts[k.bucket]!++;
     }
     let at = 0;
@@ -486,7 +529,7 @@ export class Views implements ViewTarget {
   /** The moving entities among those found, into the viewer's array of last tick (reused). */
   private keepMovers(found: Known[], into: Known[]): Known[] {
     into.length = 0;
-    for (const k of found) if (this.table.isMoving(k.entity)) into.push(k);
+    for (const k of found) if (k.entity.moving) into.push(k);
     return into;
   }
 }
