@@ -1,8 +1,9 @@
 // The world scenario: N bots register, log in to Radius Rumble's world, ask for frames and steer at
 // random (or, with `hotspot`, inside one view around the origin). Each bot reads its frames with a
 // small decoder of its own (no objects per entity) and measures, for every player it sees: the updates
-// it got while the player stayed in view, the gaps between them (all, and for its 20 nearest), and
-// the bytes it was sent.
+// it got while the player stayed in view (over the ticks it was in view, by the frames' tick numbers,
+// times the tick rate the bots saw; and over the time between the frames' arrivals), the gaps between
+// them (all, and for its 20 nearest), and the bytes it was sent.
 import { decodePacket, encodePacket, type MsgCase } from "../../packets/index.ts";
 import { Histogram } from "../histogram.ts";
 import { peek } from "../wire.ts";
@@ -10,9 +11,10 @@ import { cpuSeconds, expectMessage, rss, startBots, type ScenarioResult } from "
 import { commands, openMany, round, say, wallMs, type Conn } from "./workers.ts";
 
 const SIGN_IN_AT_ONCE = 16;
-/** A pair counts once it stayed in view this long. */
-const MIN_IN_VIEW_MS = 1000;
 const TICK_HZ = 20;
+/** A pair counts once it stayed in view this long (a second), in the server's ticks and in arrival time. */
+const MIN_IN_VIEW_MS = 1000;
+const MIN_IN_VIEW_TICKS = TICK_HZ;
 const NEAREST = 20;
 /** The bots steer this long before the window opens. */
 const WARM_UP_MS = 1000;
@@ -30,6 +32,8 @@ export interface WorldBotsTask {
 
 interface Seen {
   since: number;
+  /** The first tick of the pair's window (its entry's, or the first after the window opened). */
+  sinceTick: number;
   last: number;
   updates: number;
   x: number;
@@ -45,10 +49,18 @@ interface Bot {
   nearest: Set<number>;
   bytes: number;
   closed: boolean;
+  /** The tick of the last frame, and when it arrived. */
+  tick: number;
+  lastAt: number;
+  /** The first frame of the window: its tick and when it arrived (-1 before it). */
+  windowTick: number;
+  windowAt: number;
+  /** Each pair's updates over the ticks it was in view (times the server's tick rate, at the end). */
+  tickFractions: number[];
 }
 
 /** The frame's fields this scenario reads, walked in place. */
-function readFrame(bytes: Uint8Array, onEntity: (list: 5 | 6, id: number, isPlayer: boolean, x: number, y: number) => void, onLeft: (id: number) => void): { own: number; reset: boolean } | undefined {
+function readFrame(bytes: Uint8Array, onEntity: (list: 5 | 6, id: number, isPlayer: boolean, x: number, y: number, tick: number) => void, onLeft: (id: number, tick: number) => void): { own: number; reset: boolean; tick: number } | undefined {
   let pos = 0;
   const varint = (end: number): number => {
     let value = 0;
@@ -85,10 +97,13 @@ function readFrame(bytes: Uint8Array, onEntity: (list: 5 | 6, id: number, isPlay
   if (frameEnd < 0) return undefined;
   let own = 0;
   let reset = false;
+  // The header (seq, tick, reset, own) comes before the lists.
+  let tick = 0;
   while (pos < frameEnd) {
     const tag = varint(frameEnd);
     const field = tag >>> 3;
-    if (field === 3) reset = varint(frameEnd) === 1;
+    if (field === 2) tick = varint(frameEnd);
+    else if (field === 3) reset = varint(frameEnd) === 1;
     else if (field === 4) own = varint(frameEnd);
     else if (field === 5 || field === 6) {
       const len = varint(frameEnd);
@@ -111,28 +126,38 @@ function readFrame(bytes: Uint8Array, onEntity: (list: 5 | 6, id: number, isPlay
         } else skip(t & 7, end);
       }
       pos = end;
-      onEntity(field, id, isPlayer, x, y);
+      onEntity(field, id, isPlayer, x, y, tick);
     } else if (field === 7) {
       const len = varint(frameEnd);
       const end = pos + len;
-      while (pos < end) onLeft(varint(end));
+      while (pos < end) onLeft(varint(end), tick);
     } else skip(tag & 7, frameEnd);
   }
-  return { own, reset };
+  return { own, reset, tick };
 }
 
 export async function worldBotsWorker(task: WorldBotsTask): Promise<void> {
   const gaps = new Histogram();
   const nearestGaps = new Histogram();
-  const fractions: number[] = [];
+  const arrivalFractions: number[] = [];
   let counting = false;
   let countingSince = 0;
   let loginErrors = 0;
   let refused = 0;
   const bots = new Map<Conn, Bot>();
-  const settle = (seen: Seen, now: number) => {
+  /**
+   * A pair's window ends (its player left the view before tick `endTick`, a reset frame came, or the
+   * run ended). Its fraction is counted twice: over the ticks it spent in view, as the frames' tick
+   * numbers say (the server's clock: the bots' own delays on the shared cores do not stretch or
+   * shrink a window), and over the time between the frames' arrivals (the old count, which a frame
+   * that arrives late at the end of a window of one second takes 5% off).
+   */
+  const settle = (bot: Bot, seen: Seen, now: number, endTick: number) => {
+    if (!counting) return;
     const from = Math.max(seen.since, countingSince);
-    if (counting && now - from >= MIN_IN_VIEW_MS) fractions.push(Math.min(1, seen.updates / (((now - from) / 1000) * TICK_HZ)));
+    if (now - from >= MIN_IN_VIEW_MS) arrivalFractions.push(Math.min(1, seen.updates / (((now - from) / 1000) * TICK_HZ)));
+    const ticks = endTick - seen.sinceTick;
+    if (ticks >= MIN_IN_VIEW_TICKS) bot.tickFractions.push(Math.min(1, seen.updates / ticks));
   };
   const { conns, errors } = await openMany(task.url, task.bots, (conn, bytes) => {
     const bot = bots.get(conn);
@@ -141,7 +166,7 @@ export async function worldBotsWorker(task: WorldBotsTask): Promise<void> {
     if (counting) bot.bytes += bytes.length;
     const header = readFrame(
       bytes,
-      (list, id, isPlayer, x, y) => {
+      (list, id, isPlayer, x, y, tick) => {
         if (id === bot.own || (list === 5 && !isPlayer)) {
           if (id === bot.own) {
             bot.x = x;
@@ -152,7 +177,7 @@ export async function worldBotsWorker(task: WorldBotsTask): Promise<void> {
         let seen = bot.players.get(id);
         if (list === 5) {
           // The entering entry carries the position too: the first of the pair's updates.
-          if (isPlayer) bot.players.set(id, { since: now, last: now, updates: 1, x, y });
+          if (isPlayer) bot.players.set(id, { since: now, sinceTick: tick, last: now, updates: 1, x, y });
           return;
         }
         if (!seen) return;
@@ -166,23 +191,30 @@ export async function worldBotsWorker(task: WorldBotsTask): Promise<void> {
         seen.x = x;
         seen.y = y;
       },
-      (id) => {
+      (id, tick) => {
         const seen = bot.players.get(id);
         if (!seen) return;
-        settle(seen, now);
+        settle(bot, seen, now, tick);
         bot.players.delete(id);
       },
     );
-    if (header?.reset) {
-      for (const seen of bot.players.values()) settle(seen, now);
+    if (!header) return;
+    if (counting && bot.windowTick < 0) {
+      bot.windowTick = header.tick;
+      bot.windowAt = now;
     }
-    if (header && header.own !== 0 && header.own !== bot.own) {
+    bot.tick = header.tick;
+    bot.lastAt = now;
+    if (header.reset) {
+      for (const seen of bot.players.values()) settle(bot, seen, now, header.tick);
+    }
+    if (header.own !== 0 && header.own !== bot.own) {
       bot.own = header.own;
       bot.players.delete(header.own);
     }
   });
   const signIn = async (conn: Conn, i: number) => {
-    const bot: Bot = { conn, own: 0, x: 0, y: 0, players: new Map(), nearest: new Set(), bytes: 0, closed: false };
+    const bot: Bot = { conn, own: 0, x: 0, y: 0, players: new Map(), nearest: new Set(), bytes: 0, closed: false, tick: 0, lastAt: 0, windowTick: -1, windowAt: 0, tickFractions: [] };
     conn.ws.addEventListener("close", () => (bot.closed = true));
     const name = `${task.prefix}${i}`;
     const reply = (msg: Parameters<typeof encodePacket>[1], kinds: MsgCase[]) =>
@@ -238,7 +270,12 @@ export async function worldBotsWorker(task: WorldBotsTask): Promise<void> {
   counting = true;
   countingSince = performance.now();
   // A pair in view already counts from now: what it got before is not in the window.
-  for (const bot of bots.values()) for (const seen of bot.players.values()) seen.updates = 0;
+  for (const bot of bots.values()) {
+    for (const seen of bot.players.values()) {
+      seen.updates = 0;
+      seen.sinceTick = bot.tick + 1;
+    }
+  }
   const started = countingSince;
   const nearestEvery = setInterval(() => {
     for (const bot of bots.values()) {
@@ -249,13 +286,23 @@ export async function worldBotsWorker(task: WorldBotsTask): Promise<void> {
   const progress = setInterval(() => say({ type: "progress", done: Math.round((performance.now() - started) / 1000) }), 1000);
   await Bun.sleep(task.duration * 1000);
   const now = performance.now();
-  for (const bot of bots.values()) for (const seen of bot.players.values()) settle(seen, now);
+  for (const bot of bots.values()) for (const seen of bot.players.values()) settle(bot, seen, now, bot.tick + 1);
   counting = false;
   const seconds = (now - started) / 1000;
   clearInterval(steer);
   clearInterval(nearestEvery);
   clearInterval(progress);
   const all = [...bots.values()];
+  // The server's tick rate as each bot saw it over the whole window (frames' ticks against their
+  // arrival times, 20 s apart): a pair's share of its ticks, times that rate, is its share of 20 a second.
+  const tickRates: number[] = [];
+  const fractions: number[] = [];
+  for (const bot of all) {
+    if (bot.windowTick < 0 || bot.lastAt <= bot.windowAt) continue;
+    const rate = (bot.tick - bot.windowTick) / ((bot.lastAt - bot.windowAt) / 1000);
+    tickRates.push(rate);
+    for (const f of bot.tickFractions) fractions.push(f * Math.min(1, rate / TICK_HZ));
+  }
   say({
     type: "result",
     result: {
@@ -264,6 +311,8 @@ export async function worldBotsWorker(task: WorldBotsTask): Promise<void> {
       refused,
       seconds,
       fractions,
+      arrivalFractions,
+      tickRates,
       gaps: gaps.toSparse(),
       gapMax: gaps.max,
       nearestGaps: nearestGaps.toSparse(),
@@ -290,6 +339,8 @@ export async function runWorldBots(url: string, pid: number | undefined, bots: n
   await Promise.all(handles.map((h) => h.proc.exited));
   if (process.stderr.isTTY) process.stderr.write("\n");
   const fractions = parts.flatMap((r) => r.fractions as number[]).sort((a, b) => a - b);
+  const arrivalFractions = parts.flatMap((r) => r.arrivalFractions as number[]).sort((a, b) => a - b);
+  const tickRates = parts.flatMap((r) => r.tickRates as number[]).sort((a, b) => a - b);
   const merged = (key: string, max: string) => {
     const h = new Histogram();
     for (const r of parts) h.merge(Histogram.fromSparse(r[key] as number[], r[max] as number));
@@ -308,6 +359,10 @@ export async function runWorldBots(url: string, pid: number | undefined, bots: n
     worstPairInViewFraction: round(fractions[0] ?? 0, 3),
     inViewFractionP1: round(fractions[Math.floor(fractions.length * 0.01)] ?? 0, 3),
     inViewFractionP50: round(fractions[Math.floor(fractions.length / 2)] ?? 0, 3),
+    // The same pairs counted by the frames' arrival times, and the server's tick rate as the bots saw it.
+    worstPairByArrivalFraction: round(arrivalFractions[0] ?? 0, 3),
+    byArrivalFractionP1: round(arrivalFractions[Math.floor(arrivalFractions.length * 0.01)] ?? 0, 3),
+    tickRateMin: round(tickRates[0] ?? 0, 2),
     updateGapP99Ms: round(gaps.percentile(0.99)),
     nearest20GapP99Ms: round(nearestGaps.percentile(0.99)),
     playersInViewP50: inView[Math.floor(inView.length / 2)] ?? 0,
