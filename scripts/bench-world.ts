@@ -8,14 +8,18 @@
 // them, times the server's tick rate as the bots saw it; and, beside it, over the time between the
 // frames' arrivals, which the bots' own delays on shared cores blur), the gaps between updates (all,
 // and over each bot's 20 nearest), bytes a second per client, and bots disconnected; the server's tick
-// p99 (its step, the classic fan-out and the frames), CPU and RSS. The last lines are one JSON object per run.
+// p99 (its step, the classic fan-out and the frames), CPU and RSS. Beside each spread-out run, the
+// transport's floor in the same run: a bare Bun server (scripts/raw-hub.ts --frames) sending as many
+// idle clients a frame of the run's median size every 50 ms, its sends' time a tick and its CPU.
+// The last lines are one JSON object per run.
 // Options: --bots 1000 --duration 20 --hotspot --classic 200,300 --world-size N --binary PATH
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { runBots } from "../src/testing/load/bots.ts";
-import type { ScenarioResult } from "../src/testing/load/coordinator.ts";
+import { allReady, cpuSeconds, results as workerResults, split, startWorker, type ScenarioResult } from "../src/testing/load/coordinator.ts";
+import type { IdleTask } from "../src/testing/load/idle.ts";
 import { runWorldBots } from "../src/testing/load/world-bots.ts";
 import { ROOT, startServerProcess } from "../src/testing/server-process.ts";
 import { gitCommit } from "../src/testing/record.ts";
@@ -57,6 +61,32 @@ async function withServer(args: string[], run: (srv: Awaited<ReturnType<typeof s
   }
 }
 
+/**
+ * The transport's floor: a bare Bun server sending `clients` idle clients one frame of `frameBytes`
+ * every 50 ms (the same bytes to all, as the world's parts are shared), 10 s: its sends' time a tick
+ * (p50, p99) and its CPU. No world, views or bots' work: what the sends alone cost on this machine now.
+ */
+async function transportFloor(clients: number, frameBytes: number): Promise<{ floorTickP50Ms: number; floorTickP99Ms: number; floorCpuPct: number }> {
+  const hub = await startServerProcess([process.execPath, join(ROOT, "scripts", "raw-hub.ts")], ["--frames", String(frameBytes)]);
+  try {
+    const handles = split(clients, 2).map((n) => startWorker({ kind: "idle", url: hub.url, clients: n } satisfies IdleTask, () => {}));
+    await allReady(handles);
+    // The hub keeps its last 200 ticks: 10 s of them, all with every client connected.
+    await Bun.sleep(1000);
+    const cpuBefore = cpuSeconds(hub.proc.pid);
+    const started = performance.now();
+    await Bun.sleep(10_000);
+    const floorCpuPct = ((cpuSeconds(hub.proc.pid) - cpuBefore) / ((performance.now() - started) / 1000)) * 100;
+    const ticks = (await (await fetch(`http://127.0.0.1:${hub.port}/ticks`)).json()) as { p50: number; p99: number };
+    for (const h of handles) h.send("stop");
+    await workerResults(handles);
+    const round2 = (n: number) => Math.round(n * 100) / 100;
+    return { floorTickP50Ms: round2(ticks.p50), floorTickP99Ms: round2(ticks.p99), floorCpuPct: Math.round(floorCpuPct * 10) / 10 };
+  } finally {
+    await hub.stop();
+  }
+}
+
 const results: ScenarioResult[] = [];
 for (const bots of counts) {
   // A hotspot's world is the smallest there is: every spawn within one view of the origin.
@@ -65,6 +95,8 @@ for (const bots of counts) {
     runWorldBots(srv.url, srv.proc.pid, bots, duration, values.hotspot, `http://127.0.0.1:${srv.port}/healthz`),
   );
   result.worldSize = worldSize;
+  result.frameBytesP50 = Math.round((result.bytesPerClientPerSecP50 as number) / 20);
+  if (!values.hotspot) Object.assign(result, await transportFloor(bots, result.frameBytesP50 as number));
   results.push(result);
 }
 const classic: ScenarioResult[] = [];
@@ -82,6 +114,13 @@ for (const r of results) {
   console.log(
     `| ${r.bots} | ${r.hotspot} | ${r.worldSize} | ${pct(r.worstPairInViewFraction)} | ${pct(r.inViewFractionP1)} | ${pct(r.inViewFractionP50)} | ${pct(r.worstPairByArrivalFraction)}, ${pct(r.byArrivalFractionP1)} | ${r.tickRateMin} | ${r.updateGapP99Ms} | ${r.nearest20GapP99Ms} | ${r.playersInViewP50} | ${r.bytesPerClientPerSecP99} | ${r.tickP99Ms} | ${r.disconnected} | ${r.serverCpuPct}% | ${r.rssMiB} |`,
   );
+}
+const floors = results.filter((r) => r.floorTickP50Ms !== undefined);
+if (floors.length > 0) {
+  console.log("\nthe transport's floor, same run: a bare Bun server sending as many idle clients a frame of the run's median size every 50 ms:");
+  console.log("| clients | frame bytes | sends a tick p50 ms | p99 ms | its CPU | the world's tick p99 ms |");
+  console.log("|---|---|---|---|---|---|");
+  for (const r of floors) console.log(`| ${r.bots} | ${r.frameBytesP50} | ${r.floorTickP50Ms} | ${r.floorTickP99Ms} | ${r.floorCpuPct}% | ${r.tickP99Ms} |`);
 }
 if (classic.length > 0) {
   console.log("\nthe classic path (every player's state to every player, no frames), same run:");

@@ -1,21 +1,36 @@
 // The baseline for the benchmarks: the smallest Bun hub that speaks the same protocol for the same
 // scenarios. An id on connect, lobby chat via ws.publish, nothing else: no limits, states or logs.
-// Usage: bun scripts/raw-hub.ts --port 0   (prints "Starting server on :PORT")
+// With --frames BYTES, it is also the world's transport floor (bench:world): every 50 ms it sends each
+// client one frame of that size (the same bytes for all) and times each tick's sends, which
+// GET /ticks returns ({ p50, p99, max } in ms over the last 200 ticks).
+// Usage: bun scripts/raw-hub.ts --port 0 [--frames BYTES]   (prints "Starting server on :PORT")
 import { parseArgs } from "node:util";
 import { decodePacket, encodePacket } from "../src/packets/index.ts";
 
-const { values } = parseArgs({ args: Bun.argv.slice(2), options: { port: { type: "string", default: "0" }, host: { type: "string", default: "127.0.0.1" } } });
+const { values } = parseArgs({
+  args: Bun.argv.slice(2),
+  options: { port: { type: "string", default: "0" }, host: { type: "string", default: "127.0.0.1" }, frames: { type: "string", default: "" } },
+});
+const frameBytes = Number(values.frames) || 0;
+const sockets = new Set<import("bun").ServerWebSocket<{ id: number }>>();
+const tickMs: number[] = [];
 
 let lastId = 0;
 const server = Bun.serve<{ id: number }>({
   port: Number(values.port),
   hostname: values.host,
   fetch(req, server) {
+    if (new URL(req.url).pathname === "/ticks") {
+      const sorted = [...tickMs].sort((a, b) => a - b);
+      const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? 0;
+      return Response.json({ p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? 0, ticks: sorted.length });
+    }
     return server.upgrade(req, { data: { id: ++lastId } }) ? undefined : new Response("upgrade failed", { status: 400 });
   },
   websocket: {
     perMessageDeflate: false,
     open(ws) {
+      sockets.add(ws);
       ws.subscribe("lobby");
       ws.send(encodePacket(ws.data.id, { $case: "id", value: { id: ws.data.id } }));
     },
@@ -28,8 +43,21 @@ const server = Bun.serve<{ id: number }>({
         // dropped
       }
     },
+    close(ws) {
+      sockets.delete(ws);
+    },
   },
 });
+if (frameBytes > 0) {
+  // One buffer, sent to every client, as a world's frames are sent (the clients read nothing of it).
+  const frame = new Uint8Array(frameBytes);
+  setInterval(() => {
+    const started = performance.now();
+    for (const ws of sockets) ws.send(frame);
+    tickMs.push(performance.now() - started);
+    if (tickMs.length > 200) tickMs.shift();
+  }, 50);
+}
 console.log(`Starting server on :${server.port}`);
 process.on("SIGTERM", () => {
   void server.stop(true);
