@@ -32,17 +32,25 @@ export function defaultNodeName(): string {
   return `${hostname().split(".")[0]}-${process.pid}-${crypto.getRandomValues(new Uint32Array(1))[0]!.toString(36)}`;
 }
 
+/** What the server does with what the cluster tells it. */
+export interface ClusterHandlers {
+  /** The nodes that have left since the last heartbeat (expired or stopped). */
+  nodesGone(gone: ReadonlySet<string>): void;
+  /** Redis answers again after an outage. */
+  reconnected(): void;
+  /** Each shared room's owner, for /healthz. */
+  roomOwners(): Record<string, string>;
+}
+
+const NO_HANDLERS: ClusterHandlers = { nodesGone: () => undefined, reconnected: () => undefined, roomOwners: () => ({}) };
+
 export class Cluster {
   readonly leases: Leases;
   readonly sessions: ClusterSessions;
   readonly queues: ClusterQueues;
   readonly presence: ClusterPresence;
-  /** Told the nodes that have left since the last heartbeat (expired or stopped). */
-  onNodesGone: (gone: ReadonlySet<string>) => void = () => undefined;
-  /** Told when Redis answers again after an outage. */
-  onReconnected: () => void = () => undefined;
-  /** Each shared room's owner, for /healthz. */
-  roomOwners: () => Record<string, string> = () => ({});
+  /** What the server does with what the cluster tells it (attach, once the server's parts are made). */
+  private handlers: ClusterHandlers = NO_HANDLERS;
   bus!: Bus;
   private timer: ReturnType<typeof setInterval> | undefined;
   private refreshTimer: ReturnType<typeof setInterval> | undefined;
@@ -107,6 +115,15 @@ export class Cluster {
   }
 
   /** Redis answers, and the bus's connections are up. */
+  /**
+   * The server's handlers, once its parts exist (the cluster is joined before them, so that a node
+   * that cannot reach Redis never starts): called once.
+   */
+  attach(handlers: ClusterHandlers): void {
+    if (this.handlers !== NO_HANDLERS) throw new Error("the cluster's handlers are attached already");
+    this.handlers = handlers;
+  }
+
   get up(): boolean {
     return !this.down && this.bus.up;
   }
@@ -117,7 +134,7 @@ export class Cluster {
   }
 
   health(): ClusterHealth {
-    return { node: this.node, nodes: this.nodes, bus: this.up ? "up" : "down", rooms: this.roomOwners() };
+    return { node: this.node, nodes: this.nodes, bus: this.up ? "up" : "down", rooms: this.handlers.roomOwners() };
   }
 
   /** Leaves the cluster at once (its name free for a successor) and closes the connections. */
@@ -140,7 +157,7 @@ export class Cluster {
         this.log.info(`Cluster: Redis is back${restarted ? " (restarted)" : ""}; node ${this.node} registered again, ${this.nodes.length} node(s) live`);
         if (this.down) this.down = false;
         else this.outages++;
-        this.onReconnected();
+        this.handlers.reconnected();
       }
       const live = new Set(this.nodes);
       if (performance.now() < this.quietUntil) {
@@ -151,7 +168,7 @@ export class Cluster {
       this.known = live;
       if (gone.size > 0) {
         this.log.info(`Cluster: node(s) ${[...gone].join(", ")} left; ${live.size} node(s) live`);
-        this.onNodesGone(gone);
+        this.handlers.nodesGone(gone);
       }
     } catch (err) {
       this.trouble(err);

@@ -110,14 +110,14 @@ export class Resumption implements ClientResumption {
   private readonly pending = new Map<number, { fresh: WebSocketClient; timer: Timer }>();
   /** Set in a cluster. */
   cluster: ResumeCluster | undefined;
-  /** Set by the composition root. */
-  hooks: ResumeHooks = { away: () => undefined, back: () => undefined };
   /** Shown every broadcast while any session is held. */
   private readonly tapper: TopicTap = (topic, senderId, excludeSender, bytes, superseded, local) => this.keepBroadcast(topic, senderId, excludeSender, bytes, superseded, local);
 
   constructor(
     private readonly hub: Hub<WebSocketClient>,
     private readonly limits: ResumeLimits,
+    /** What the rooms do when a member's session is held and when it is back. */
+    private readonly hooks: ResumeHooks,
     private readonly now: () => number = () => performance.now(),
   ) {}
 

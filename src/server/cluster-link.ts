@@ -13,7 +13,7 @@ import type { Hub } from "../hub/hub.ts";
 import type { DashboardView } from "../rooms/game.ts";
 import { errorText, type Logger } from "../log.ts";
 import type { RoomEvent, SharedRooms } from "../rooms/shared-rooms.ts";
-import type { Leaderboards } from "../store/leaderboards.ts";
+import type { BoardChanges, Leaderboards } from "../store/leaderboards.ts";
 import type { Ban, RecordRow } from "../store/store.ts";
 import { QUEUE_ENTRY_TTL_MS, type MatchMade, type Matches, type SharedQueues } from "../rooms/matches.ts";
 import type { PartyMove } from "../players/party-moves.ts";
@@ -147,30 +147,38 @@ export interface ClusterLinkParts {
   resumeEvent(origin: string, resumeEvent: ResumeEvent): void;
 }
 
+/** What this node's boards tell the other nodes: the records it wrote and those its operator removed. */
+export function boardChanges(cluster: Cluster): BoardChanges {
+  return {
+    written: (rows) => cluster.bus.toAll(event({ type: "board", rows })),
+    removed: (board, owner) => cluster.bus.toAll(event({ type: "board-removed", board, owner: owner ?? null })),
+  };
+}
+
 export function linkCluster(cluster: Cluster, parts: ClusterLinkParts): void {
   const { hub, throttle, shared, accounts, leaderboards, matches, moderation, players, log, resumeEvent } = parts;
   hub.span(LOBBY_TOPIC);
   hub.attachRelay((topic, sender, exclude, bytes, superseded) => cluster.bus.toAll({ kind: FrameKind.topic, topic, sender, exclude, superseded, bytes }));
-  leaderboards.onChange = (rows) => cluster.bus.toAll(event({ type: "board", rows }));
-  leaderboards.onRemove = (board, owner) => cluster.bus.toAll(event({ type: "board-removed", board, owner: owner ?? null }));
   leaderboards.catchUpEvery(BOARD_CATCH_UP_MS);
-  cluster.onNodesGone = (gone) => {
-    shared.nodesGone(gone);
-    // The first node to take a dead node's players tells their friends and parties they went away.
-    for (const node of gone) {
-      void cluster.presence
-        .takeGone(node)
-        .then((users) => players.goneWithNode(users))
-        .catch((err: unknown) => log.warn(`Cluster: could not tell the friends of node ${node}'s players that it is gone: ${errorText(err)}`));
-    }
-  };
-  cluster.onReconnected = () => {
-    shared.reconnected();
-    // The bus's subscription comes back within a moment of Redis: then the others hear them.
-    setTimeout(() => throttle.resendMissed(), BOARD_CATCH_UP_AFTER_OUTAGE_MS / 3);
-    leaderboards.catchUpNowAndAfter(BOARD_CATCH_UP_AFTER_OUTAGE_MS);
-  };
-  cluster.roomOwners = () => shared.owners();
+  cluster.attach({
+    nodesGone(gone) {
+      shared.nodesGone(gone);
+      // The first node to take a dead node's players tells their friends and parties they went away.
+      for (const node of gone) {
+        void cluster.presence
+          .takeGone(node)
+          .then((users) => players.goneWithNode(users))
+          .catch((err: unknown) => log.warn(`Cluster: could not tell the friends of node ${node}'s players that it is gone: ${errorText(err)}`));
+      }
+    },
+    reconnected() {
+      shared.reconnected();
+      // The bus's subscription comes back within a moment of Redis: then the others hear them.
+      setTimeout(() => throttle.resendMissed(), BOARD_CATCH_UP_AFTER_OUTAGE_MS / 3);
+      leaderboards.catchUpNowAndAfter(BOARD_CATCH_UP_AFTER_OUTAGE_MS);
+    },
+    roomOwners: () => shared.owners(),
+  });
   const freshness = new Freshness();
   let behind = false;
   cluster.bus.onBatch(({ origin, sentAt, frames }) => {

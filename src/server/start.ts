@@ -31,7 +31,7 @@ import type { Account, Store } from "../store/store.ts";
 import { Admission } from "./admission.ts";
 import { ProxyTrust } from "./client-address.ts";
 import { loadClientFiles, loadTls } from "./files.ts";
-import { clusterMetrics, clusterModeration, friendsChanged, linkCluster, partyMoved, sharedAccounts, sharedQueues, withClusterTiles } from "./cluster-link.ts";
+import { boardChanges, clusterMetrics, clusterModeration, friendsChanged, linkCluster, partyMoved, sharedAccounts, sharedQueues, withClusterTiles } from "./cluster-link.ts";
 import { Lifecycle } from "./lifecycle.ts";
 import { readSavedRun, restoreRun, saveRun, type RestartParts } from "./restart.ts";
 import { linkResume } from "./resume-link.ts";
@@ -120,7 +120,7 @@ async function listen(
   // A player's own topic and the chat channels reach their subscribers on every node.
   hub.spanPrefix(PLAYER_TOPIC_PREFIX);
   hub.spanPrefix(CHANNEL_TOPIC_PREFIX);
-  const leaderboards = new Leaderboards(store.boards, log, parts.boardClock);
+  const leaderboards = new Leaderboards(store.boards, log, parts.boardClock, cluster && boardChanges(cluster));
   const rooms = new Rooms({ hub, storage, leaderboards, log, seed, now: () => services.now(), shared, viewBudget: config.viewBudget });
   const matches: Matches = new Matches(rooms, hub, log, cluster && sharedQueues(cluster, (match) => matches.made(match)), (userId) => players.clientOf(userId));
   const players = new Players({
@@ -175,8 +175,7 @@ async function listen(
   if (cluster) clusterMetrics(cluster, metrics);
   const gameView = () => runtime.dashboard?.() ?? {};
   const dashboard = new Dashboard(hub, stats, startedAt, cluster ? () => withClusterTiles(cluster, gameView()) : gameView, log);
-  const resumption = new Resumption(hub, config, () => services.now());
-  resumption.hooks = { away: (client) => rooms.away(client), back: (client) => rooms.back(client) };
+  const resumption = new Resumption(hub, config, { away: (client) => rooms.away(client), back: (client) => rooms.back(client) }, () => services.now());
   const context: ClientContext = {
     hub,
     states,

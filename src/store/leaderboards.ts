@@ -140,7 +140,7 @@ export class Leaderboard {
     else this.pending.delete(owner);
     await this.boards.backend.deleteRecords(this.id, owner);
     this.removed(owner);
-    this.boards.onRemove(this.id, owner);
+    this.boards.changes.removed(this.id, owner);
   }
 
   /** A record removed (or, with no owner, the board reset), here or on another node: the board in memory follows. */
@@ -289,12 +289,18 @@ export class Leaderboard {
   }
 }
 
+/** What this node's boards tell the other nodes of a cluster. */
+export interface BoardChanges {
+  /** The records this node wrote, as the store has them. */
+  written(rows: RecordRow[]): void;
+  /** A record this node's operator removed, or a board reset (no owner). */
+  removed(board: string, owner: number | undefined): void;
+}
+
+const NO_CHANGES: BoardChanges = { written: () => undefined, removed: () => undefined };
+
 export class Leaderboards {
   private readonly boards = new Map<string, Leaderboard>();
-  /** Told the records this node wrote, as the store has them (in a cluster: for the other nodes). */
-  onChange: (rows: RecordRow[]) => void = () => undefined;
-  /** Told a record this node's operator removed, or a board reset (no owner): in a cluster, for the other nodes. */
-  onRemove: (board: string, owner: number | undefined) => void = () => undefined;
   /** The newest store time seen in a record, for catchUp. */
   private newest = 0;
   private catchUpTimer: Timer | undefined;
@@ -305,6 +311,8 @@ export class Leaderboards {
     readonly log: Logger,
     /** Milliseconds since the epoch (UTC); tests set the clock. */
     readonly clock: () => number = Date.now,
+    /** In a cluster, the other nodes hear of this node's writes and removals. */
+    readonly changes: BoardChanges = NO_CHANGES,
   ) {}
 
   /** Declares a board (once per id), in the game's `create`; its records are loaded before the first client. */
@@ -376,7 +384,7 @@ export class Leaderboards {
   /** Called by a board with the records it wrote. */
   changed(rows: RecordRow[]): void {
     for (const row of rows) this.newest = Math.max(this.newest, row.updatedAt);
-    if (rows.length > 0) this.onChange(rows);
+    if (rows.length > 0) this.changes.written(rows);
   }
 
   /** Writes what is pending (one last attempt each). */
