@@ -12,6 +12,8 @@
 // transport's floor in the same run: a bare Bun server (scripts/raw-hub.ts --frames) sending as many
 // idle clients a frame of the run's median size every 50 ms, its sends' time a tick and its CPU.
 // The last lines are one JSON object per run.
+// The issue's targets are checked for the runs they name (1,000 spread out; 500 in a hotspot), each
+// printed met or NOT met, and a target not met makes the command exit 1.
 // Options: --bots 1000 --duration 20 --hotspot --classic 200,300 --world-size N --binary PATH
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
@@ -128,4 +130,30 @@ if (classic.length > 0) {
   console.log("|---|---|---|---|---|");
   for (const r of classic) console.log(`| ${r.bots} | ${((r.updateFractionMin as number) * 100).toFixed(1)}% | ${r.updateGapP99Ms} | ${r.serverTickP99Ms} | ${r.serverRssKiB} |`);
 }
+// The issue's targets, for the runs they name: 1,000 bots spread out, and a hotspot of 500.
+const checks: { run: string; what: string; met: boolean }[] = [];
+for (const r of results) {
+  const within = (r.bytesPerClientPerSecP99 as number) <= VIEW_BUDGET;
+  if (r.bots === 1000 && !r.hotspot) {
+    const run = "1,000 spread out";
+    checks.push({ run, what: `worst in-view pair ${pct(r.worstPairInViewFraction)} >= 95%`, met: (r.worstPairInViewFraction as number) >= 0.95 });
+    checks.push({ run, what: `update gap p99 ${r.updateGapP99Ms} ms <= 100`, met: (r.updateGapP99Ms as number) <= 100 });
+    checks.push({ run, what: `tick p99 ${r.tickP99Ms} ms <= 25`, met: (r.tickP99Ms as number) <= 25 });
+    checks.push({ run, what: `bytes a client p99 ${r.bytesPerClientPerSecP99} <= the budget`, met: within });
+    checks.push({ run, what: `${r.disconnected} disconnected`, met: r.disconnected === 0 });
+  }
+  if (r.bots === 500 && r.hotspot) {
+    const run = "500 in one view";
+    checks.push({ run, what: `${r.disconnected} disconnected`, met: r.disconnected === 0 });
+    checks.push({ run, what: `nearest-20 gap p99 ${r.nearest20GapP99Ms} ms <= 150`, met: (r.nearest20GapP99Ms as number) <= 150 });
+    checks.push({ run, what: `bytes a client p99 ${r.bytesPerClientPerSecP99} <= the budget`, met: within });
+    checks.push({ run, what: `tick p99 ${r.tickP99Ms} ms <= 50`, met: (r.tickP99Ms as number) <= 50 });
+  }
+}
+if (checks.length > 0) {
+  console.log("\ntargets:");
+  for (const c of checks) console.log(`- ${c.run}: ${c.what}: ${c.met ? "met" : "NOT met"}`);
+}
 for (const r of [...results, ...classic]) console.log(JSON.stringify({ ...r, commit, machine }));
+// A run the targets name and does not meet fails the command (the others only report).
+if (checks.some((c) => !c.met)) process.exit(1);
