@@ -82,6 +82,12 @@ function takeFrames(c: TestClient): Frame[] {
   return frames;
 }
 
+/** How many updates each of `entities` got in `frames`, on average. */
+function updatesEach(frames: Frame[], entities: Entity[]): number {
+  const ids = new Set(entities.map((e) => e.id));
+  return frames.flatMap((f) => f.updated).filter((e) => ids.has(e.id)).length / entities.length;
+}
+
 async function framesFor(c: TestClient, ms: number): Promise<Frame[]> {
   await Bun.sleep(ms);
   return takeFrames(c);
@@ -199,88 +205,89 @@ describe("views on a field", () => {
     c.close();
   });
 
-  test("a crowd: every frame within the budget, the nearest keep their rate, the far wait longer", async () => {
-    const budget = 4000;
+  /**
+   * A field server of its own with a budget of `budget` bytes a second, and a client past its first
+   * (whole) frame; `count` entities of `kind`, 10 near the client and the rest far, which `step` moves
+   * (and may change) every tick from then on; `run` gets them and the ticks so far.
+   */
+  async function inCrowd(
+    budget: number,
+    count: number,
+    kind: string,
+    step: (entity: Entity, i: number, tick: number) => void,
+    run: (c: TestClient, crowd: Entity[], ticks: () => number, stop: () => void) => Promise<void>,
+  ): Promise<void> {
     const crowdSrv = await startTestServer(fieldGame, { viewBudget: budget });
+    let ticks = 0;
+    let timer: Timer | undefined;
+    const crowd: Entity[] = [];
     try {
       const c = await TestClient.connect(crowdSrv.url);
       await askFrames(c);
       await frameWhere(c, (f) => f.reset, "reset");
-      // 200 entities, 10 near and 190 far, all moving every tick: far more than 200 bytes a tick.
-      const crowd = Array.from({ length: 200 }, (_, i) => field!.entities.add("walker", i < 10 ? 20 + i * 5 : 300 + i * 3, 0));
-      let step = 0;
-      const walk = setInterval(() => {
-        step++;
-        for (const e of crowd) e.move(e.x, step % 2 === 0 ? 0 : 1);
+      for (let i = 0; i < count; i++) crowd.push(field!.entities.add(kind, i < 10 ? 20 + i * 5 : 300 + i * 3, 0));
+      timer = setInterval(() => {
+        ticks++;
+        crowd.forEach((e, i) => step(e, i, ticks));
       }, 50);
       await Bun.sleep(1500);
       takeFrames(c);
+      await run(c, crowd, () => ticks, () => clearInterval(timer));
+      c.close();
+    } finally {
+      clearInterval(timer);
+      for (const e of crowd) e.remove();
+      await crowdSrv.stop();
+    }
+  }
+
+  test("a crowd: every frame within the budget, the nearest keep their rate, the far wait longer", async () => {
+    const budget = 4000;
+    // 200 entities, 10 near and 190 far, all moving every tick: far more than 200 bytes a tick.
+    await inCrowd(budget, 200, "walker", (e, _, tick) => e.move(e.x, tick % 2 === 0 ? 0 : 1), async (c, crowd, _, stop) => {
       const raw: number[] = [];
       const listener = (ev: MessageEvent) => raw.push((ev.data as ArrayBuffer).byteLength);
       c.ws.addEventListener("message", listener);
       const frames = await framesFor(c, 2000);
       c.ws.removeEventListener("message", listener);
-      clearInterval(walk);
+      stop();
       // What a tick does not spend is kept for the next, up to 4 ticks' worth: no frame is larger, and
       // the whole window carries the budget a second plus that once.
       const perTick = budget / 20;
       expect(Math.max(...raw)).toBeLessThanOrEqual(perTick * 4 + 8);
       const total = raw.reduce((a, b) => a + b, 0);
       expect(total).toBeLessThanOrEqual(budget * (frames.length / 20) + perTick * 4 + 8 * raw.length);
-      const count = (ids: number[]) => frames.flatMap((f) => f.updated).filter((e) => ids.includes(e.id)).length / ids.length;
-      const near = count(crowd.slice(0, 10).map((e) => e.id));
-      const far = count(crowd.slice(10).map((e) => e.id));
+      const near = updatesEach(frames, crowd.slice(0, 10));
+      const far = updatesEach(frames, crowd.slice(10));
       // The near ones are updated in most frames; the far ones far less often, and still now and then.
       expect(near).toBeGreaterThan(frames.length * 0.6);
       expect(far).toBeLessThan(near / 3);
       expect(far).toBeGreaterThan(0);
-      for (const e of crowd) e.remove();
-      c.close();
-    } finally {
-      await crowdSrv.stop();
-    }
+    });
   });
 
   test("a crowd whose states change every tick: the nearest still move in most frames, and each one's newest state arrives", async () => {
-    const budget = 4000;
-    const crowdSrv = await startTestServer(fieldGame, { viewBudget: budget });
-    try {
-      const c = await TestClient.connect(crowdSrv.url);
-      await askFrames(c);
-      await frameWhere(c, (f) => f.reset, "reset");
-      // 60 entities, 10 near and 50 far, each moving and with a new state of 60 bytes every tick:
-      // their states alone are 3,600 bytes a tick against a budget of 200.
-      const crowd = Array.from({ length: 60 }, (_, i) => field!.entities.add("talker", i < 10 ? 20 + i * 5 : 300 + i * 3, 0));
-      const stateOf = (i: number, step: number) => ({ $case: "chat" as const, value: { msg: `${"s".repeat(50)} ${i} ${step}` } });
-      let step = 0;
-      const talk = setInterval(() => {
-        step++;
-        crowd.forEach((e, i) => {
-          e.move(e.x, step % 2 === 0 ? 0 : 1);
-          e.setState(stateOf(i, step));
-        });
-      }, 50);
-      await Bun.sleep(1500);
-      takeFrames(c);
+    // 60 entities, 10 near and 50 far, each moving and with a new state of 60 bytes every tick:
+    // their states alone are 3,600 bytes a tick against a budget of 200.
+    const stateOf = (i: number, tick: number) => ({ $case: "chat" as const, value: { msg: `${"s".repeat(50)} ${i} ${tick}` } });
+    const talk = (e: Entity, i: number, tick: number) => {
+      e.move(e.x, tick % 2 === 0 ? 0 : 1);
+      e.setState(stateOf(i, tick));
+    };
+    await inCrowd(4000, 60, "talker", talk, async (c, crowd, ticks, stop) => {
       const frames = await framesFor(c, 2000);
-      clearInterval(talk);
-      const lastStep = step;
-      const count = (ids: number[]) => frames.flatMap((f) => f.updated).filter((e) => ids.includes(e.id)).length / ids.length;
+      stop();
+      const lastTick = ticks();
       // States take at most half of a tight budget: positions still carry the nearest in most frames.
-      expect(count(crowd.slice(0, 10).map((e) => e.id))).toBeGreaterThan(frames.length * 0.6);
+      expect(updatesEach(frames, crowd.slice(0, 10))).toBeGreaterThan(frames.length * 0.6);
       // Once the states stop changing, each entity's newest state reaches the client (the ones between
       // are never needed: a state is a whole message).
       const newest = new Map<number, string>();
-      const taken = await framesFor(c, 2500);
-      for (const f of [...frames, ...taken]) {
+      for (const f of [...frames, ...(await framesFor(c, 2500))]) {
         for (const e of [...f.entered, ...f.updated]) if (e.state?.msg?.$case === "chat") newest.set(e.id, e.state.msg.value.msg);
       }
-      crowd.forEach((e, i) => expect(newest.get(e.id)).toBe(stateOf(i, lastStep).value.msg));
-      for (const e of crowd) e.remove();
-      c.close();
-    } finally {
-      await crowdSrv.stop();
-    }
+      crowd.forEach((e, i) => expect(newest.get(e.id)).toBe(stateOf(i, lastTick).value.msg));
+    });
   }, 15_000);
 });
 
