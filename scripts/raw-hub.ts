@@ -4,6 +4,7 @@
 // client one frame of that size (the same bytes for all) and times each tick's sends, which
 // GET /ticks returns ({ p50, p99, max } in ms over the last 200 ticks).
 // Usage: bun scripts/raw-hub.ts --port 0 [--frames BYTES]   (prints "Starting server on :PORT")
+import type { ServerWebSocket } from "bun";
 import { parseArgs } from "node:util";
 import { decodePacket, encodePacket } from "../src/packets/index.ts";
 
@@ -12,7 +13,7 @@ const { values } = parseArgs({
   options: { port: { type: "string", default: "0" }, host: { type: "string", default: "127.0.0.1" }, frames: { type: "string", default: "" } },
 });
 const frameBytes = Number(values.frames) || 0;
-const sockets = new Set<import("bun").ServerWebSocket<{ id: number }>>();
+const sockets = new Set<ServerWebSocket<{ id: number }>>();
 const tickMs: number[] = [];
 
 let lastId = 0;

@@ -114,7 +114,6 @@ export class Cluster {
     return this.membership.nodes;
   }
 
-  /** Redis answers, and the bus's connections are up. */
   /**
    * The server's handlers, once its parts exist (the cluster is joined before them, so that a node
    * that cannot reach Redis never starts): called once.
@@ -124,6 +123,7 @@ export class Cluster {
     this.handlers = handlers;
   }
 
+  /** Redis answers, and the bus's connections are up. */
   get up(): boolean {
     return !this.down && this.bus.up;
   }
