@@ -57,15 +57,36 @@ export interface RoomSharing {
   /** This node's name, in the ids of the rooms it makes without one. */
   readonly node: string;
   /** Takes in a shared room just made: it starts where it runs, and is followed elsewhere. */
-  adopt(instance: RoomInstance): void;
-  joined(instance: RoomInstance, clientId: number, join: unknown): void;
-  left(instance: RoomInstance, clientId: number, farewell: Uint8Array): void;
-  message(instance: RoomInstance, clientId: number, bytes: Uint8Array): void;
-  framesTaken(instance: RoomInstance, clientId: number): void;
-  direct(instance: RoomInstance, clientId: number, bytes: Uint8Array): void;
-  setState(instance: RoomInstance, clientId: number, state: string, arg: unknown): void;
-  disposed(instance: RoomInstance, ran: boolean): void;
+  adopt(instance: SharedRoom): void;
+  joined(instance: SharedRoom, clientId: number, join: unknown): void;
+  left(instance: SharedRoom, clientId: number, farewell: Uint8Array): void;
+  message(instance: SharedRoom, clientId: number, bytes: Uint8Array): void;
+  framesTaken(instance: SharedRoom, clientId: number): void;
+  direct(instance: SharedRoom, clientId: number, bytes: Uint8Array): void;
+  setState(instance: SharedRoom, clientId: number, state: string, arg: unknown): void;
+  disposed(instance: SharedRoom, ran: boolean): void;
 }
+
+/**
+ * What a room shared by the nodes of a cluster keeps of its sharing, which shared-rooms.ts keeps up
+ * to date; a room of a server alone has none of it.
+ */
+export class RoomShare {
+  /** On the node that runs the room: the node of each member connected elsewhere. */
+  readonly remote = new Map<number, string>();
+  /** The node that runs the room (undefined while nobody is known to). */
+  owner: string | undefined;
+  /** Where another node runs the room: the figures its owner last reported. */
+  reported: { figures: RoomFigures; at: number } | undefined;
+  /**
+   * Whether the room may act now: a shared room's owner that cannot confirm its lease (cut off from
+   * Redis, or just woken from a pause) stands still, so that no two nodes run it at once.
+   */
+  mayAct: () => boolean = () => true;
+}
+
+/** A room shared by the nodes of a cluster: one with its share. */
+export type SharedRoom = RoomInstance & { readonly share: RoomShare };
 
 export interface RoomsDeps {
   hub: Hub;
@@ -92,19 +113,10 @@ export class RoomInstance implements RoomContext {
   readonly members = new Set<number>();
   /** What each member connected to this node brought when it joined (for a new owner, or a restart). */
   readonly joins = new Map<number, unknown>();
-  /** Shared rooms this node runs: the node of each member connected elsewhere. */
-  readonly remote = new Map<number, string>();
-  /** Shared rooms: the node that runs the room (undefined while nobody is known to). */
-  owner: string | undefined;
   /** The room's hooks and clock run here: always for a room of this node, only on the owner for a shared one. */
   running = false;
-  /** Shared rooms another node runs: the figures its owner last reported. */
-  reported: { figures: RoomFigures; at: number } | undefined;
-  /**
-   * Whether the room may act now: a shared room's owner that cannot confirm its lease (cut off from
-   * Redis, or just woken from a pause) stands still, so that no two nodes run it at once.
-   */
-  mayAct: () => boolean = () => true;
+  /** A shared room's sharing (undefined: a room of this node alone). */
+  readonly share: RoomShare | undefined;
   readonly log: Logger;
   readonly random: Random;
   readonly room: AnyRoom;
@@ -120,14 +132,25 @@ export class RoomInstance implements RoomContext {
     factory: RoomFactory,
     private readonly rooms: Rooms,
     private readonly deps: RoomsDeps,
-    readonly shared: boolean,
+    shared: boolean,
   ) {
+    this.share = shared ? new RoomShare() : undefined;
     this.topic = `room/${id}`;
     this.classicTopic = `room/${id}/classic`;
     this.log = deps.log.child(`Room ${id}: `);
     this.random = seededRandom((deps.seed ^ hashOf(id)) >>> 0);
     this.room = factory(this);
     if (this.room.tickHz > 0) this.ticker = new Ticker(1000 / this.room.tickHz, () => this.mayAct() && this.tick());
+  }
+
+  /** Shared by the nodes of a cluster. */
+  isShared(): this is SharedRoom {
+    return this.share !== undefined;
+  }
+
+  /** Whether the room may act now (a shared room's owner stands still while it cannot confirm its lease). */
+  mayAct(): boolean {
+    return this.share?.mayAct() ?? true;
   }
 
   private tick(): void {
@@ -143,7 +166,7 @@ export class RoomInstance implements RoomContext {
       replication,
       { viewBudget: this.deps.viewBudget, tickHz: () => this.room?.tickHz ?? 0 },
       {
-        open: (clientId) => !this.remote.has(clientId) && hub.clients.get(clientId)?.open === true,
+        open: (clientId) => !this.share?.remote.has(clientId) && hub.clients.get(clientId)?.open === true,
         send: (clientId, frame) => {
           hub.stats.packetOut("worldFrame", frame.length);
           hub.clients.get(clientId)?.sendBytes(frame);
@@ -175,8 +198,7 @@ export class RoomInstance implements RoomContext {
 
   send(clientId: number, msg: Msg, senderId = 0): void {
     if (!this.members.has(clientId)) return;
-    const node = this.remote.get(clientId);
-    if (node === undefined) this.deps.hub.clients.get(clientId)?.socketSendAs(msg, senderId);
+    if (!this.isShared() || !this.share.remote.has(clientId)) this.deps.hub.clients.get(clientId)?.socketSendAs(msg, senderId);
     else {
       const bytes = encodePacket(senderId, msg);
       this.deps.hub.stats.packetOut(msg.$case, bytes.length);
@@ -193,7 +215,7 @@ export class RoomInstance implements RoomContext {
   }
 
   setState(clientId: number, state: string, arg?: unknown): void {
-    if (this.remote.has(clientId)) this.deps.shared?.setState(this, clientId, state, arg);
+    if (this.isShared() && this.share.remote.has(clientId)) this.deps.shared?.setState(this, clientId, state, arg);
     else this.deps.hub.clients.get(clientId)?.setState(state, arg);
   }
 
@@ -224,7 +246,7 @@ export class RoomInstance implements RoomContext {
   /** Stops the clock and the timers: the room no longer runs here. */
   halt(): void {
     this.running = false;
-    if (this.shared) this.world?.becomeReplica();
+    if (this.share) this.world?.becomeReplica();
     this.ticker?.stop();
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
@@ -291,7 +313,7 @@ export class Rooms {
     if (this.instances.has(id)) throw new Error(`a room ${id} exists already`);
     const instance = new RoomInstance(type, id, factory, this, this.deps, shared !== undefined);
     this.instances.set(id, instance);
-    if (shared) shared.adopt(instance);
+    if (shared && instance.isShared()) shared.adopt(instance);
     else instance.start();
     this.deps.log.debug(`Room ${id} created`);
     return instance;
@@ -320,8 +342,8 @@ export class Rooms {
       if (instance.room.figures) instance.guard("figures", () => (figures = instance.room.figures!()));
       return { live: true, figures };
     }
-    const { reported, owner } = instance;
-    return { live: false, owner, reportedMsAgo: reported && Math.round(performance.now() - reported.at), figures: reported?.figures };
+    const reported = instance.share?.reported;
+    return { live: false, owner: instance.share?.owner, reportedMsAgo: reported && Math.round(performance.now() - reported.at), figures: reported?.figures };
   }
 
   /** The room the client is in and what it brought when it joined, if it is in one. */
@@ -336,7 +358,7 @@ export class Rooms {
   /** Whether the client is in no room, or in one shared by the nodes of a cluster (one that can follow it to another node). */
   movable(clientId: number): boolean {
     const instance = this.roomOf.get(clientId);
-    return !instance || instance.shared;
+    return !instance || instance.isShared();
   }
 
   /**
@@ -348,7 +370,7 @@ export class Rooms {
     if (!instance) return;
     this.roomOf.delete(clientId);
     instance.joins.delete(clientId);
-    if (instance.running) instance.remote.set(clientId, to);
+    if (instance.running) instance.share?.remote.set(clientId, to);
   }
 
   /** How many members the room of that id has (0 when there is no such room). */
@@ -366,7 +388,7 @@ export class Rooms {
     if (!declared) throw new Error(`no room type named ${type}`);
     let chosen: RoomInstance | undefined;
     for (const instance of this.instances.values()) {
-      if (instance.type !== type || instance.shared || instance.disposed) continue;
+      if (instance.type !== type || instance.share || instance.disposed) continue;
       if (declared.capacity === 0 || instance.members.size < declared.capacity || this.roomOf.get(client.id) === instance) {
         chosen = instance;
         break;
@@ -391,7 +413,7 @@ export class Rooms {
   roomWithSeats(type: string, clients: ClientInterfacer[]): string {
     const capacity = this.capacityOf(type);
     for (const instance of this.instances.values()) {
-      if (instance.type !== type || instance.shared || instance.disposed) continue;
+      if (instance.type !== type || instance.share || instance.disposed) continue;
       const arriving = clients.filter((c) => this.roomOf.get(c.id) !== instance).length;
       if (capacity === 0 || instance.members.size + arriving <= capacity) return instance.id;
     }
@@ -409,7 +431,7 @@ export class Rooms {
     client.subscribe(instance.classicTopic);
     instance.joins.set(client.id, join);
     if (instance.running) instance.room.onJoin(client.id, join);
-    else this.deps.shared?.joined(instance, client.id, join);
+    else if (instance.isShared()) this.deps.shared?.joined(instance, client.id, join);
   }
 
   /**
@@ -427,14 +449,14 @@ export class Rooms {
     if (!instance.running) {
       // The owner tells the others, once it has taken the member out: nothing of it follows the farewell.
       instance.members.delete(client.id);
-      this.deps.shared?.left(instance, client.id, farewell ? encodePacket(client.id, farewell) : new Uint8Array(0));
+      if (instance.isShared()) this.deps.shared?.left(instance, client.id, farewell ? encodePacket(client.id, farewell) : new Uint8Array(0));
       return;
     }
     if (farewell) client.broadcast(farewell, instance.topic);
     instance.guard("onLeave", () => instance.room.onLeave(client.id));
     instance.world?.forget(client.id);
     instance.members.delete(client.id);
-    if (instance.members.size === 0 && !instance.shared && !instance.disposed && this.types.get(instance.type)?.closeWhenEmpty) this.dispose(instance.id);
+    if (instance.members.size === 0 && !instance.share && !instance.disposed && this.types.get(instance.type)?.closeWhenEmpty) this.dispose(instance.id);
   }
 
   /** The client's connection dropped and its session is held (resume.ts): its room may freeze it. */
@@ -459,7 +481,7 @@ export class Rooms {
     }
     if (!instance?.room.messages[msg.$case]) return false;
     if (instance.running) instance.handle(client.id, msg);
-    else this.deps.shared?.message(instance, client.id, encodePacket(client.id, msg));
+    else if (instance.isShared()) this.deps.shared?.message(instance, client.id, encodePacket(client.id, msg));
     return true;
   }
 
@@ -475,8 +497,9 @@ export class Rooms {
     if (refusal) return refuse(refusal);
     client.unsubscribe(instance.classicTopic);
     // In a cluster this node makes the client's frames from its replica of the world; the owner is told.
-    if (!instance.running) this.deps.shared?.framesTaken(instance, client.id);
-    else if (instance.room.onFrames) instance.guard("onFrames", () => instance.room.onFrames!(client.id));
+    if (!instance.running) {
+      if (instance.isShared()) this.deps.shared?.framesTaken(instance, client.id);
+    } else if (instance.room.onFrames) instance.guard("onFrames", () => instance.room.onFrames!(client.id));
     client.socketSendAs({ $case: "worldInfo", value: { ok: true, reason: "", ...world.info(client.id) } }, 0);
   }
 
@@ -494,7 +517,7 @@ export class Rooms {
     if (!instance || instance.disposed) return;
     instance.disposed = true;
     for (const clientId of [...instance.members]) {
-      const client = instance.remote.has(clientId) ? undefined : this.deps.hub.clients.get(clientId);
+      const client = instance.share?.remote.has(clientId) ? undefined : this.deps.hub.clients.get(clientId);
       if (client) this.leave(client);
       else instance.members.delete(clientId);
     }
@@ -502,7 +525,7 @@ export class Rooms {
     if (ran) instance.guard("onDispose", () => instance.room.onDispose());
     instance.halt();
     this.instances.delete(id);
-    if (instance.shared) this.deps.shared?.disposed(instance, ran);
+    if (instance.isShared()) this.deps.shared?.disposed(instance, ran);
     this.deps.log.debug(`Room ${id} disposed`);
   }
 
@@ -514,7 +537,7 @@ export class Rooms {
   saveAll(): SavedRooms {
     const rooms: SavedRoom[] = [];
     for (const instance of this.instances.values()) {
-      if (instance.disposed || !instance.running || instance.shared) continue;
+      if (instance.disposed || !instance.running || instance.share) continue;
       let snapshot: unknown;
       instance.guard("snapshot", () => (snapshot = instance.room.snapshot()));
       rooms.push({ type: instance.type, id: instance.id, snapshot, members: [...instance.joins].map(([id, join]) => ({ id, join })) });

@@ -12,7 +12,7 @@ import { LEASE_TTL_MS, SNAPSHOT_TTL_MS, type Leases } from "../cluster/leases.ts
 import type { Hub } from "../hub/hub.ts";
 import { errorText, type Logger } from "../log.ts";
 import { decodePacket } from "../packets/index.ts";
-import type { RoomFigures, RoomInstance, RoomSharing } from "./rooms.ts";
+import type { RoomFigures, RoomSharing, SharedRoom } from "./rooms.ts";
 
 /** What the shared rooms need of the cluster. */
 export interface RoomsCluster {
@@ -55,7 +55,7 @@ const LEASE_CONFIRMED_MS = LEASE_TTL_MS - 1000;
 const QUIET_AFTER_OUTAGE_MS = NODE_TTL_MS;
 
 export class SharedRooms implements RoomSharing {
-  private readonly instances = new Map<string, RoomInstance>();
+  private readonly instances = new Map<string, SharedRoom>();
   private readonly checking = new Set<string>();
   private timer: ReturnType<typeof setInterval> | undefined;
   /** When each room this node runs last had its lease confirmed (the renewal's request time). */
@@ -79,12 +79,12 @@ export class SharedRooms implements RoomSharing {
   /** Each shared room's owner, for /healthz. */
   owners(): Record<string, string> {
     const owners: Record<string, string> = {};
-    for (const [id, instance] of this.instances) if (instance.owner) owners[id] = instance.owner;
+    for (const [id, instance] of this.instances) if (instance.share.owner) owners[id] = instance.share.owner;
     return owners;
   }
 
   /** A shared room made on this node: it runs here only once this node holds its lease. */
-  adopt(instance: RoomInstance): void {
+  adopt(instance: SharedRoom): void {
     this.instances.set(instance.id, instance);
     this.hub.span(instance.topic);
     this.hub.span(instance.classicTopic);
@@ -92,7 +92,7 @@ export class SharedRooms implements RoomSharing {
     instance.world?.linkTo({
       send: (tick) => this.cluster.bus.toAll({ kind: FrameKind.world, room: instance.id, bytes: tick }),
       askWhole: () => {
-        if (instance.owner && this.cluster.up) this.cluster.bus.toNode(instance.owner, event({ type: "world-whole", room: instance.id }));
+        if (instance.share.owner && this.cluster.up) this.cluster.bus.toNode(instance.share.owner, event({ type: "world-whole", room: instance.id }));
       },
     });
     instance.world?.becomeReplica();
@@ -100,7 +100,7 @@ export class SharedRooms implements RoomSharing {
     this.timer ??= setInterval(() => {
       // Redis work for the rooms this node runs or has members in (or whose owner it does not know
       // yet), not for every room: the others hear of a new owner on the bus.
-      for (const each of this.instances.values()) if (each.running || each.members.size > 0 || each.owner === undefined) void this.check(each);
+      for (const each of this.instances.values()) if (each.running || each.members.size > 0 || each.share.owner === undefined) void this.check(each);
     }, HEARTBEAT_MS);
   }
 
@@ -119,7 +119,7 @@ export class SharedRooms implements RoomSharing {
       }
       instance.guard("onDispose", () => instance.room.onDispose());
       instance.halt();
-      instance.owner = undefined;
+      instance.share.owner = undefined;
     }
     this.cluster.bus.flush();
   }
@@ -127,16 +127,16 @@ export class SharedRooms implements RoomSharing {
   /** Redis is back after an outage: leases are renewed or taken, and every owner hears again who is where. */
   reconnected(): void {
     this.quietUntil = performance.now() + QUIET_AFTER_OUTAGE_MS;
-    for (const instance of this.instances.values()) if (!instance.running && instance.owner) this.report(instance, instance.owner);
+    for (const instance of this.instances.values()) if (!instance.running && instance.share.owner) this.report(instance, instance.share.owner);
   }
 
   /** Nodes have left the cluster: their members leave the rooms run here, and rooms they ran await a new owner. */
   nodesGone(gone: ReadonlySet<string>): void {
     for (const instance of this.instances.values()) {
       if (instance.running) {
-        for (const [clientId, node] of instance.remote) if (gone.has(node)) this.lost(instance, clientId);
-      } else if (instance.owner && gone.has(instance.owner)) {
-        instance.owner = undefined;
+        for (const [clientId, node] of instance.share.remote) if (gone.has(node)) this.lost(instance, clientId);
+      } else if (instance.share.owner && gone.has(instance.share.owner)) {
+        instance.share.owner = undefined;
         void this.check(instance);
       }
     }
@@ -144,36 +144,36 @@ export class SharedRooms implements RoomSharing {
 
   // What a member connected to this node does, in a room another node runs.
 
-  joined(instance: RoomInstance, clientId: number, join: unknown): void {
-    if (instance.owner) this.cluster.bus.toNode(instance.owner, { kind: FrameKind.join, room: instance.id, clientId, json: JSON.stringify(join ?? null) });
+  joined(instance: SharedRoom, clientId: number, join: unknown): void {
+    if (instance.share.owner) this.cluster.bus.toNode(instance.share.owner, { kind: FrameKind.join, room: instance.id, clientId, json: JSON.stringify(join ?? null) });
   }
 
-  left(instance: RoomInstance, clientId: number, farewell: Uint8Array): void {
-    if (instance.owner) this.cluster.bus.toNode(instance.owner, { kind: FrameKind.leave, room: instance.id, clientId, bytes: farewell });
+  left(instance: SharedRoom, clientId: number, farewell: Uint8Array): void {
+    if (instance.share.owner) this.cluster.bus.toNode(instance.share.owner, { kind: FrameKind.leave, room: instance.id, clientId, bytes: farewell });
   }
 
-  message(instance: RoomInstance, clientId: number, bytes: Uint8Array): void {
-    if (instance.owner) this.cluster.bus.toNode(instance.owner, { kind: FrameKind.roomMessage, room: instance.id, clientId, bytes });
+  message(instance: SharedRoom, clientId: number, bytes: Uint8Array): void {
+    if (instance.share.owner) this.cluster.bus.toNode(instance.share.owner, { kind: FrameKind.roomMessage, room: instance.id, clientId, bytes });
   }
 
   /** A member connected here takes world frames (this node makes them): its room's owner stops the classic messages for it. */
-  framesTaken(instance: RoomInstance, clientId: number): void {
-    if (instance.owner) this.cluster.bus.toNode(instance.owner, event({ type: "frames", room: instance.id, clientId }));
+  framesTaken(instance: SharedRoom, clientId: number): void {
+    if (instance.share.owner) this.cluster.bus.toNode(instance.share.owner, event({ type: "frames", room: instance.id, clientId }));
   }
 
   // What the owner does for a member connected elsewhere.
 
-  direct(instance: RoomInstance, clientId: number, bytes: Uint8Array): void {
+  direct(instance: SharedRoom, clientId: number, bytes: Uint8Array): void {
     // On the channel every node hears, so that it arrives in order with the room's broadcasts.
     this.cluster.bus.toAll({ kind: FrameKind.direct, room: instance.id, clientId, bytes });
   }
 
-  setState(instance: RoomInstance, clientId: number, state: string, arg: unknown): void {
+  setState(instance: SharedRoom, clientId: number, state: string, arg: unknown): void {
     this.cluster.bus.toAll({ kind: FrameKind.state, room: instance.id, clientId, state, json: JSON.stringify(arg ?? null) });
   }
 
   /** The room is closed here (made by a game for a while, like a match): its owner tells every node, which close theirs. */
-  disposed(instance: RoomInstance, ran: boolean): void {
+  disposed(instance: SharedRoom, ran: boolean): void {
     if (this.instances.get(instance.id) !== instance) return;
     this.instances.delete(instance.id);
     this.leaseAt.delete(instance.id);
@@ -189,9 +189,9 @@ export class SharedRooms implements RoomSharing {
   /** A member's session moved from one node to another (resume-link.ts): the owner sends to it there from now. */
   memberMoved(roomId: string, clientId: number, from: string, to: string): void {
     const instance = this.instances.get(roomId);
-    if (!instance?.running || instance.remote.get(clientId) !== from) return;
-    if (to === this.cluster.node) instance.remote.delete(clientId);
-    else instance.remote.set(clientId, to);
+    if (!instance?.running || instance.share.remote.get(clientId) !== from) return;
+    if (to === this.cluster.node) instance.share.remote.delete(clientId);
+    else instance.share.remote.set(clientId, to);
   }
 
   /** A frame about a room, from node `origin`. */
@@ -201,7 +201,7 @@ export class SharedRooms implements RoomSharing {
     if (!instance) return;
     switch (frame.kind) {
       case FrameKind.world: {
-        if (!instance.running && origin === instance.owner) instance.guard("the world's tick", () => instance.world?.received(frame.bytes));
+        if (!instance.running && origin === instance.share.owner) instance.guard("the world's tick", () => instance.world?.received(frame.bytes));
         return;
       }
       case FrameKind.direct: {
@@ -215,7 +215,7 @@ export class SharedRooms implements RoomSharing {
       }
       case FrameKind.join: {
         if (!instance.running) return;
-        instance.remote.set(frame.clientId, origin);
+        instance.share.remote.set(frame.clientId, origin);
         if (instance.members.has(frame.clientId)) return;
         instance.members.add(frame.clientId);
         const join: unknown = JSON.parse(frame.json);
@@ -223,8 +223,8 @@ export class SharedRooms implements RoomSharing {
         return;
       }
       case FrameKind.leave: {
-        if (!instance.running || instance.remote.get(frame.clientId) !== origin) return;
-        instance.remote.delete(frame.clientId);
+        if (!instance.running || instance.share.remote.get(frame.clientId) !== origin) return;
+        instance.share.remote.delete(frame.clientId);
         if (frame.bytes.length > 0) this.hub.forward(instance.topic, frame.clientId, frame.bytes);
         instance.guard("onLeave", () => instance.room.onLeave(frame.clientId));
         instance.world?.forget(frame.clientId);
@@ -232,7 +232,7 @@ export class SharedRooms implements RoomSharing {
         return;
       }
       case FrameKind.roomMessage: {
-        if (!instance.running || instance.remote.get(frame.clientId) !== origin) return;
+        if (!instance.running || instance.share.remote.get(frame.clientId) !== origin) return;
         instance.guard("a member's message", () => {
           const { msg } = decodePacket(frame.bytes);
           if (msg) instance.handle(frame.clientId, msg);
@@ -252,7 +252,7 @@ export class SharedRooms implements RoomSharing {
         return;
       case "released":
         if (!instance.running) {
-          instance.owner = undefined;
+          instance.share.owner = undefined;
           void this.check(instance);
         }
         return;
@@ -263,13 +263,13 @@ export class SharedRooms implements RoomSharing {
         if (!instance.running) instance.dispose();
         return;
       case "figures":
-        if (!instance.running && origin === instance.owner) instance.reported = { figures: roomEvent.figures, at: performance.now() };
+        if (!instance.running && origin === instance.share.owner) instance.share.reported = { figures: roomEvent.figures, at: performance.now() };
         return;
       case "world-whole":
         if (instance.running) instance.world?.sendWhole();
         return;
       case "frames":
-        if (instance.running && instance.remote.get(roomEvent.clientId) === origin) {
+        if (instance.running && instance.share.remote.get(roomEvent.clientId) === origin) {
           instance.world?.markFrames(roomEvent.clientId);
           if (instance.room.onFrames) instance.guard("onFrames", () => instance.room.onFrames!(roomEvent.clientId));
         }
@@ -278,7 +278,7 @@ export class SharedRooms implements RoomSharing {
   }
 
   /** Once a second: the owner renews its lease and saves a snapshot; the others learn the owner, or take a lapsed lease. */
-  private async check(instance: RoomInstance): Promise<void> {
+  private async check(instance: SharedRoom): Promise<void> {
     if (this.checking.has(instance.id) || instance.disposed) return;
     this.checking.add(instance.id);
     const { leases, node } = this.cluster;
@@ -306,11 +306,11 @@ export class SharedRooms implements RoomSharing {
         await leases.release(instance.id);
         return;
       }
-      if (holder && holder === instance.owner && this.unreported.has(instance.id)) return this.report(instance, holder);
+      if (holder && holder === instance.share.owner && this.unreported.has(instance.id)) return this.report(instance, holder);
       if (holder) return this.ownerIs(instance, holder);
       // A lease is taken only from an owner known to be gone (or when none was ever known); and when
       // Redis has just returned (maybe empty), the owner re-takes its lease first.
-      if (instance.owner !== undefined || !this.cluster.up || performance.now() < this.quietUntil) return;
+      if (instance.share.owner !== undefined || !this.cluster.up || performance.now() < this.quietUntil) return;
       const took = await leases.take(instance.id);
       if (took.taken) this.takeOver(instance, took.snapshot);
       else if (took.holder) this.ownerIs(instance, took.holder);
@@ -321,33 +321,33 @@ export class SharedRooms implements RoomSharing {
     }
   }
 
-  private snapshotOf(instance: RoomInstance): string {
-    const members: [number, string][] = [...instance.members].map((id) => [id, instance.remote.get(id) ?? this.cluster.node]);
+  private snapshotOf(instance: SharedRoom): string {
+    const members: [number, string][] = [...instance.members].map((id) => [id, instance.share.remote.get(id) ?? this.cluster.node]);
     const snapshot: SharedSnapshot = { state: instance.room.snapshot(), members };
     return JSON.stringify(snapshot);
   }
 
   /** The lease was confirmed as of `at`: the room may act for a while (and says so if it stood still). */
-  private confirmed(instance: RoomInstance, at: number): void {
+  private confirmed(instance: SharedRoom, at: number): void {
     const was = this.leaseAt.get(instance.id);
     this.leaseAt.set(instance.id, at);
     if (was !== undefined && at - was > LEASE_CONFIRMED_MS) this.log.info(`Room ${instance.id}: its lease is confirmed again; the room goes on`);
   }
 
   /** This node holds the lease now: the room runs here, from the snapshot if there is one. */
-  private takeOver(instance: RoomInstance, json: string | undefined): void {
-    const previous = instance.owner;
-    instance.owner = this.cluster.node;
+  private takeOver(instance: SharedRoom, json: string | undefined): void {
+    const previous = instance.share.owner;
+    instance.share.owner = this.cluster.node;
     this.leaseAt.set(instance.id, performance.now());
     let still = false;
-    instance.mayAct = () => {
+    instance.share.mayAct = () => {
       const may = performance.now() - (this.leaseAt.get(instance.id) ?? -Infinity) < LEASE_CONFIRMED_MS;
       if (!may && !still) this.log.warn(`Room ${instance.id}: this node cannot confirm its lease (Redis unreachable, or the node was paused): the room stands still, so that no other node runs it at the same time`);
       still = !may;
       return may;
     };
     instance.members.clear();
-    instance.remote.clear();
+    instance.share.remote.clear();
     instance.start();
     const live = new Set(this.cluster.nodes);
     if (json) {
@@ -355,7 +355,7 @@ export class SharedRooms implements RoomSharing {
       instance.guard("restore", () => instance.room.restore(snapshot.state));
       for (const [clientId, node] of snapshot.members) {
         instance.members.add(clientId);
-        if (node !== this.cluster.node) instance.remote.set(clientId, node);
+        if (node !== this.cluster.node) instance.share.remote.set(clientId, node);
       }
       // Members whose node is gone, and this node's own that left meanwhile, leave; the others' nodes report.
       for (const [clientId, node] of snapshot.members) {
@@ -373,23 +373,23 @@ export class SharedRooms implements RoomSharing {
   }
 
   /** Another node holds the lease of a room this node ran (Redis was away from this node): the room moves there. */
-  private lostLease(instance: RoomInstance, holder: string): void {
+  private lostLease(instance: SharedRoom, holder: string): void {
     this.log.warn(`Room ${instance.id}: node ${holder} holds its lease now; this node's members move there`);
-    instance.mayAct = () => true;
+    instance.share.mayAct = () => true;
     this.leaseAt.delete(instance.id);
     this.saved.delete(instance.id);
     instance.guard("onDispose", () => instance.room.onDispose());
     instance.halt();
-    instance.remote.clear();
+    instance.share.remote.clear();
     instance.members.clear();
     for (const clientId of instance.joins.keys()) instance.members.add(clientId);
-    instance.owner = undefined;
+    instance.share.owner = undefined;
     this.ownerIs(instance, holder);
   }
 
-  private ownerIs(instance: RoomInstance, owner: string): void {
-    if (instance.owner === owner) return;
-    instance.owner = owner;
+  private ownerIs(instance: SharedRoom, owner: string): void {
+    if (instance.share.owner === owner) return;
+    instance.share.owner = owner;
     this.report(instance, owner);
   }
 
@@ -397,7 +397,7 @@ export class SharedRooms implements RoomSharing {
    * Tells the owner which of its members are connected to this node, and what they brought; while
    * the bus is down (it would be dropped), again once it is up (see check).
    */
-  private report(instance: RoomInstance, owner: string): void {
+  private report(instance: SharedRoom, owner: string): void {
     if (!this.cluster.up) {
       this.unreported.add(instance.id);
       return;
@@ -407,11 +407,11 @@ export class SharedRooms implements RoomSharing {
   }
 
   /** A node's report: its members that are not in the room join; those the room has that it no longer holds leave. */
-  private reconcile(instance: RoomInstance, node: string, members: [number, unknown][]): void {
+  private reconcile(instance: SharedRoom, node: string, members: [number, unknown][]): void {
     const reported = new Map(members);
-    for (const [clientId, at] of instance.remote) if (at === node && !reported.has(clientId)) this.lost(instance, clientId);
+    for (const [clientId, at] of instance.share.remote) if (at === node && !reported.has(clientId)) this.lost(instance, clientId);
     for (const [clientId, join] of reported) {
-      instance.remote.set(clientId, node);
+      instance.share.remote.set(clientId, node);
       if (instance.members.has(clientId)) continue;
       instance.members.add(clientId);
       instance.guard("onJoin", () => instance.room.onJoin(clientId, join));
@@ -419,8 +419,8 @@ export class SharedRooms implements RoomSharing {
   }
 
   /** A member gone without leaving (its node died, or its leave was lost): the others hear the room's farewell once. */
-  private lost(instance: RoomInstance, clientId: number): void {
-    instance.remote.delete(clientId);
+  private lost(instance: SharedRoom, clientId: number): void {
+    instance.share.remote.delete(clientId);
     if (!instance.members.has(clientId)) return;
     const farewell = instance.room.farewell?.(clientId);
     if (farewell) this.hub.broadcast(clientId, farewell, instance.topic);
