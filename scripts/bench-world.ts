@@ -22,6 +22,7 @@ import { parseArgs } from "node:util";
 import { runBots } from "../src/testing/load/bots.ts";
 import { allReady, cpuSeconds, results as workerResults, split, startWorker, type ScenarioResult } from "../src/testing/load/coordinator.ts";
 import type { IdleTask } from "../src/testing/load/idle.ts";
+import { round } from "../src/testing/load/workers.ts";
 import { runWorldBots } from "../src/testing/load/world-bots.ts";
 import { ROOT, startServerProcess } from "../src/testing/server-process.ts";
 import { gitCommit } from "../src/testing/record.ts";
@@ -82,8 +83,7 @@ async function transportFloor(clients: number, frameBytes: number): Promise<{ fl
     const ticks = (await (await fetch(`http://127.0.0.1:${hub.port}/ticks`)).json()) as { p50: number; p99: number };
     for (const h of handles) h.send("stop");
     await workerResults(handles);
-    const round2 = (n: number) => Math.round(n * 100) / 100;
-    return { floorTickP50Ms: round2(ticks.p50), floorTickP99Ms: round2(ticks.p99), floorCpuPct: Math.round(floorCpuPct * 10) / 10 };
+    return { floorTickP50Ms: round(ticks.p50), floorTickP99Ms: round(ticks.p99), floorCpuPct: round(floorCpuPct, 1) };
   } finally {
     await hub.stop();
   }

@@ -7,6 +7,7 @@
 import type { ServerWebSocket } from "bun";
 import { parseArgs } from "node:util";
 import { decodePacket, encodePacket } from "../src/packets/index.ts";
+import { percentiles } from "../src/world/world.ts";
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
@@ -22,9 +23,7 @@ const server = Bun.serve<{ id: number }>({
   hostname: values.host,
   fetch(req, server) {
     if (new URL(req.url).pathname === "/ticks") {
-      const sorted = [...tickMs].sort((a, b) => a - b);
-      const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? 0;
-      return Response.json({ p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? 0, ticks: sorted.length });
+      return Response.json({ ...percentiles(tickMs), ticks: tickMs.length });
     }
     return server.upgrade(req, { data: { id: ++lastId } }) ? undefined : new Response("upgrade failed", { status: 400 });
   },
