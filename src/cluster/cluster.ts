@@ -25,7 +25,10 @@ export interface ClusterHealth {
   node: string;
   nodes: string[];
   bus: "up" | "down";
+  /** Each shared room's owner. */
   rooms: Record<string, string>;
+  /** For each shared room another node runs: how long ago (ms) its owner reported the room's figures. */
+  reportedMsAgo: Record<string, number>;
 }
 
 export function defaultNodeName(): string {
@@ -40,9 +43,11 @@ export interface ClusterHandlers {
   reconnected(): void;
   /** Each shared room's owner, for /healthz. */
   roomOwners(): Record<string, string>;
+  /** For /healthz: how long ago the owner of each shared room run elsewhere reported its figures. */
+  roomReportAges(): Record<string, number>;
 }
 
-const NO_HANDLERS: ClusterHandlers = { nodesGone: () => undefined, reconnected: () => undefined, roomOwners: () => ({}) };
+const NO_HANDLERS: ClusterHandlers = { nodesGone: () => undefined, reconnected: () => undefined, roomOwners: () => ({}), roomReportAges: () => ({}) };
 
 export class Cluster {
   readonly leases: Leases;
@@ -134,7 +139,7 @@ export class Cluster {
   }
 
   health(): ClusterHealth {
-    return { node: this.node, nodes: this.nodes, bus: this.up ? "up" : "down", rooms: this.handlers.roomOwners() };
+    return { node: this.node, nodes: this.nodes, bus: this.up ? "up" : "down", rooms: this.handlers.roomOwners(), reportedMsAgo: this.handlers.roomReportAges() };
   }
 
   /** Leaves the cluster at once (its name free for a successor) and closes the connections. */

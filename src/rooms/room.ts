@@ -8,8 +8,8 @@ import type { Storage } from "../store/storage.ts";
 import type { Entities, Replication } from "../world/world.ts";
 import type { Random } from "./random.ts";
 
-/** What a room reports of itself (see Room.figures). */
-export type RoomFigures = Record<string, number | string>;
+/** What a room reports of itself (see Room.figures): values JSON carries (numbers, strings, objects of them). */
+export type RoomFigures = Record<string, unknown>;
 
 /** What the framework gives a room. */
 export interface RoomContext {
@@ -108,8 +108,9 @@ export abstract class Room<J = undefined, S = unknown> {
    */
   farewell?(clientId: number): Msg | undefined;
   /**
-   * A few figures of the room for /healthz, /metrics and the dashboard (players, spores): in a
-   * cluster, the owner's are what every other node shows of the room.
+   * A few figures of the room for /healthz, /metrics and the dashboard (players, spores, its tick):
+   * `ctx.rooms.figures(id)` gives them on any node; in a cluster, the owner reports them every second
+   * and they are what every other node shows of the room.
    */
   figures?(): RoomFigures;
   /** Once, after every member has left: flush what must be kept. */

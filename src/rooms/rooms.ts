@@ -17,11 +17,6 @@ export type AnyRoom = Room<any, any>;
 export type RoomFactory = (ctx: RoomContext) => AnyRoom;
 export type { RoomFigures };
 
-/** A room's figures as this node knows them: its own (it runs the room), or its owner's last report. */
-export type KnownFigures =
-  | { live: true; figures: RoomFigures }
-  | { live: false; owner: string | undefined; reportedMsAgo: number | undefined; figures: RoomFigures | undefined };
-
 /** A room as a restart keeps it: its snapshot, and its members with what each brought when it joined. */
 export interface SavedRoom {
   type: string;
@@ -324,6 +319,16 @@ export class Rooms {
     return this.instances.get(id)?.room as R | undefined;
   }
 
+  /**
+   * The room of that id where it runs on this node: undefined where there is none, and in a cluster
+   * where another node runs it (what this node holds of it then is an idle copy). For what shows a
+   * room's live state, such as a dashboard's map; its figures are `figures(id)`, on any node.
+   */
+  running<R extends AnyRoom = AnyRoom>(id: string): R | undefined {
+    const instance = this.instances.get(id);
+    return instance?.running ? (instance.room as R) : undefined;
+  }
+
   /** Every instance of one type, oldest first. */
   *ofType<R extends AnyRoom = AnyRoom>(type: string): IterableIterator<R> {
     for (const instance of this.instances.values()) if (instance.type === type) yield instance.room as R;
@@ -333,17 +338,18 @@ export class Rooms {
     return this.instances.size;
   }
 
-  /** The room's figures: live where it runs here, else as its owner last reported them (undefined: no such room). */
-  figures(id: string): KnownFigures | undefined {
+  /**
+   * The room's figures (`Room.figures`), wherever it runs: its own where it runs here; in a cluster,
+   * where another node runs it, as its owner last reported them (the cluster's part of /healthz says
+   * which node and how long ago). Undefined: no such room, or no report yet.
+   */
+  figures(id: string): RoomFigures | undefined {
     const instance = this.instances.get(id);
     if (!instance) return undefined;
-    if (instance.running) {
-      let figures: RoomFigures = {};
-      if (instance.room.figures) instance.guard("figures", () => (figures = instance.room.figures!()));
-      return { live: true, figures };
-    }
-    const reported = instance.share?.reported;
-    return { live: false, owner: instance.share?.owner, reportedMsAgo: reported && Math.round(performance.now() - reported.at), figures: reported?.figures };
+    if (!instance.running) return instance.share?.reported?.figures;
+    let figures: RoomFigures = {};
+    if (instance.room.figures) instance.guard("figures", () => (figures = instance.room.figures!()));
+    return figures;
   }
 
   /** The room the client is in and what it brought when it joined, if it is in one. */

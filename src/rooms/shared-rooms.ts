@@ -83,6 +83,14 @@ export class SharedRooms implements RoomSharing {
     return owners;
   }
 
+  /** How long ago (ms) the owner of each shared room run elsewhere reported its figures, for /healthz. */
+  reportAges(): Record<string, number> {
+    const ages: Record<string, number> = {};
+    const now = performance.now();
+    for (const [id, instance] of this.instances) if (!instance.running && instance.share.reported) ages[id] = Math.round(now - instance.share.reported.at);
+    return ages;
+  }
+
   /** A shared room made on this node: it runs here only once this node holds its lease. */
   adopt(instance: SharedRoom): void {
     this.instances.set(instance.id, instance);

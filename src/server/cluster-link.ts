@@ -178,6 +178,7 @@ export function linkCluster(cluster: Cluster, parts: ClusterLinkParts): void {
       leaderboards.catchUpNowAndAfter(BOARD_CATCH_UP_AFTER_OUTAGE_MS);
     },
     roomOwners: () => shared.owners(),
+    roomReportAges: () => shared.reportAges(),
   });
   const freshness = new Freshness();
   let behind = false;

@@ -4,7 +4,7 @@ import { lobbyState } from "../../accounts/lobby.ts";
 import { defineGame, type DashboardView } from "../../rooms/game.ts";
 import { browsingHiscoresState } from "./browsing-hiscores.ts";
 import { inGameState } from "./in-game.ts";
-import { WORLD_ROOM, WorldRoom } from "./world-room.ts";
+import { WORLD_ROOM, WorldRoom, type WorldFigures } from "./world-room.ts";
 
 /** The board of best scores. */
 export const HISCORES = "hiscores";
@@ -18,12 +18,10 @@ export const radiusRumble = defineGame({
     const tickSeconds = metrics.histogram("mmo_world_tick_seconds", "Duration of one world tick (simulation and fan-out)", [
       0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1,
     ]);
-    const room = () => rooms.get<WorldRoom>(WORLD_ROOM)!;
-    const world = () => room().world;
-    // In a cluster, a node that does not run the world shows its owner's figures, never its idle copy.
-    const figure = (name: "players" | "spores") => Number(rooms.figures(WORLD_ROOM)?.figures?.[name] ?? 0);
-    metrics.gauge("mmo_players", "Players in the world (in a cluster: as the world's owner last reported)", () => figure("players"));
-    metrics.gauge("mmo_spores", "Spores in the world (in a cluster: as the world's owner last reported)", () => figure("spores"));
+    // The world's figures on any node: in a cluster, where another node runs it, its owner's last report.
+    const figures = () => rooms.figures(WORLD_ROOM) as Partial<WorldFigures> | undefined;
+    metrics.gauge("mmo_players", "Players in the world (in a cluster: as the world's owner last reported)", () => figures()?.players ?? 0);
+    metrics.gauge("mmo_spores", "Spores in the world (in a cluster: as the world's owner last reported)", () => figures()?.spores ?? 0);
     return {
       states: {
         initial: "Connected",
@@ -48,20 +46,16 @@ export const radiusRumble = defineGame({
         rooms.create(WORLD_ROOM, WORLD_ROOM);
       },
       health() {
-        const known = rooms.figures(WORLD_ROOM);
-        if (known && !known.live) return { players: figure("players"), spores: figure("spores"), world: { runsOn: known.owner ?? null, reportedMsAgo: known.reportedMsAgo ?? null } };
-        const w = world();
-        return { players: w.players.size, spores: w.spores.size, tickMs: w.tickStats(), roomTickMs: room().entities.timings().tickMs, framesMs: room().entities.timings().framesMs };
+        // The frames this node makes for its own clients, wherever the world runs.
+        return { ...figures(), framesMs: rooms.get<WorldRoom>(WORLD_ROOM)?.entities.timings().framesMs };
       },
       dashboard(): DashboardView {
-        const known = rooms.figures(WORLD_ROOM);
-        if (known && !known.live) {
-          return { tiles: { World: `runs on ${known.owner ?? "no node yet"}`, Players: figure("players"), Spores: figure("spores") } };
-        }
-        const w = world();
+        const known = figures();
+        // The map of players where the world runs here; elsewhere the tiles, and the cluster's where it runs.
+        const world = rooms.running<WorldRoom>(WORLD_ROOM)?.world;
         return {
-          tiles: { "Tick p99 (ms)": w.tickStats().p99.toFixed(2) },
-          players: [...w.players.values()].map((p) => ({ id: p.id, name: p.name, score: p.bestScore, x: p.x, y: p.y, radius: p.radius, color: p.color })),
+          tiles: { Players: known?.players ?? 0, Spores: known?.spores ?? 0, ...(known?.tickMs && { "Tick p99 (ms)": known.tickMs.p99.toFixed(2) }) },
+          players: world && [...world.players.values()].map((p) => ({ id: p.id, name: p.name, score: p.bestScore, x: p.x, y: p.y, radius: p.radius, color: p.color })),
         };
       },
     };

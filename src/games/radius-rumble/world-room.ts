@@ -26,6 +26,16 @@ export const PRECISION = 0.1;
 /** What a client of the series hears, as from a player, when the player leaves its view in a large world. */
 export const OUT_OF_VIEW = "Out of view";
 
+/** The world's figures (see figures()); a type, not an interface, to be a RoomFigures. */
+export type WorldFigures = {
+  players: number;
+  spores: number;
+  /** The game's tick (see World.tickStats). */
+  tickMs: ReturnType<World["tickStats"]>;
+  /** The room's whole tick: the game's step and the frames. */
+  roomTickMs: ReturnType<Entities["timings"]>["tickMs"];
+};
+
 export class WorldRoom extends Room<PlayerProfile, WorldSnapshot> {
   override readonly tickHz = 1 / TICK_SECONDS;
   readonly world: World;
@@ -113,9 +123,9 @@ export class WorldRoom extends Room<PlayerProfile, WorldSnapshot> {
     this.world.framesOnly(clientId);
   }
 
-  /** What every node shows of the world: in a cluster, the owner's figures. */
-  override figures(): { players: number; spores: number } {
-    return { players: this.world.players.size, spores: this.world.spores.size };
+  /** What every node shows of the world (/healthz, /metrics, the dashboard): in a cluster, the owner's figures. */
+  override figures(): WorldFigures {
+    return { players: this.world.players.size, spores: this.world.spores.size, tickMs: this.world.tickStats(), roomTickMs: this.entities.timings().tickMs };
   }
 
   /** Back from away: its own player and every spore, as on joining; the others' positions come with the next tick. */
