@@ -4,7 +4,9 @@
 // the subscriber's callback (both ends in this process), the process's CPU time per batch, and the
 // bytes on the wire. Then the restart check: the subscriber is subscribed, Redis is killed and
 // started again, and a publish after the restart must reach it without any help from the caller.
-// Options: --batches 20000 --sizes 512,4096,32768
+// Last, the keys and scripts: the cluster's commands (a lease's renewal by EVAL, a GET, a SET with an
+// expiry), 32 in flight, through each client: commands a second and the CPU time per command.
+// Options: --batches 20000 --sizes 512,4096,32768 --commands 60000
 import Redis from "ioredis";
 import { RedisClient } from "bun";
 import { parseArgs } from "node:util";
@@ -13,8 +15,9 @@ import { printRecord } from "../src/testing/record.ts";
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
-  options: { batches: { type: "string", default: "20000" }, sizes: { type: "string", default: "512,4096,32768" } },
+  options: { batches: { type: "string", default: "20000" }, sizes: { type: "string", default: "512,4096,32768" }, commands: { type: "string", default: "60000" } },
 });
+const COMMANDS = Number(values.commands);
 const BATCHES = Number(values.batches);
 const SIZES = values.sizes.split(",").map(Number);
 const CHANNEL = "bench:relay";
@@ -99,6 +102,52 @@ async function throughput(transport: Transport, size: number): Promise<{ perSeco
   return { perSecond: BATCHES / seconds, cpuUsPerBatch: (used.user + used.system) / BATCHES, check };
 }
 
+/** The lease renewal of src/cluster/leases.ts: the cluster's most frequent script. */
+const RENEW = `local holder = redis.call('GET', KEYS[1])
+if holder == false or holder == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return ARGV[1]
+end
+return holder`;
+
+/** Sends one command through a client (the way src/cluster sends them: a name and string arguments). */
+type Send = (command: string, args: string[]) => Promise<unknown>;
+
+const clients: { name: string; open(url: string): { send: Send; close(): void } }[] = [
+  {
+    name: "Bun.redis",
+    open(url) {
+      const client = new RedisClient(url, { autoReconnect: true });
+      return { send: (command, args) => client.send(command, args), close: () => client.close() };
+    },
+  },
+  {
+    name: "ioredis",
+    open(url) {
+      const client = new Redis(url, { maxRetriesPerRequest: null });
+      client.on("error", () => undefined);
+      return { send: (command, args) => client.call(command, ...args), close: () => client.disconnect() };
+    },
+  },
+];
+
+/** COMMANDS commands (renewals, GETs and SETs in turn), WINDOW in flight: commands a second and CPU µs each. */
+async function commands(send: Send): Promise<{ perSecond: number; cpuUsPerCommand: number }> {
+  const one = (i: number): Promise<unknown> => {
+    const key = `bench:lease:${i % 100}`;
+    if (i % 3 === 0) return send("EVAL", [RENEW, "1", key, "node-a", "5000"]);
+    if (i % 3 === 1) return send("GET", [key]);
+    return send("SET", [`bench:status:${i % 100}`, "in the world", "PX", "60000"]);
+  };
+  for (let i = 0; i < 1000; i += WINDOW) await Promise.all(Array.from({ length: WINDOW }, (_, j) => one(i + j)));
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  for (let i = 0; i < COMMANDS; i += WINDOW) await Promise.all(Array.from({ length: Math.min(WINDOW, COMMANDS - i) }, (_, j) => one(i + j)));
+  const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  return { perSecond: COMMANDS / seconds, cpuUsPerCommand: (used.user + used.system) / COMMANDS };
+}
+
 /** True when a batch published after Redis restarted reaches the subscriber within 10 s. */
 async function survivesRestart(redis: TestRedis, make: (url: string) => Transport): Promise<string> {
   const transport = make(redis.url);
@@ -144,7 +193,21 @@ try {
     restarts[name] = await survivesRestart(redis, make);
     console.log(`- ${name}: ${restarts[name]}`);
   }
-  printRecord("bench:relay", { rows, restarts });
+  console.log(`\nKeys and scripts: ${COMMANDS} commands (a lease renewal by EVAL, a GET, a SET with PX, in turn), ${WINDOW} in flight, 3 rounds alternating:`);
+  console.log("| client | commands/s (median) | CPU µs per command (median) |");
+  console.log("|---|---|---|");
+  const commandRuns: Record<string, { perSecond: number; cpuUsPerCommand: number }[]> = {};
+  for (let round = 0; round < 3; round++) {
+    for (const client of clients) {
+      const opened = client.open(redis.url);
+      (commandRuns[client.name] ??= []).push(await commands(opened.send));
+      opened.close();
+    }
+  }
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const commandRows = Object.entries(commandRuns).map(([client, runs]) => ({ client, perSecond: median(runs.map((r) => r.perSecond)), cpuUsPerCommand: median(runs.map((r) => r.cpuUsPerCommand)) }));
+  for (const row of commandRows) console.log(`| ${row.client} | ${Math.round(row.perSecond).toLocaleString("en")} | ${row.cpuUsPerCommand.toFixed(2)} |`);
+  printRecord("bench:relay", { rows, restarts, commands: commandRows });
 } finally {
   await redis.destroy();
 }

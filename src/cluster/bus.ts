@@ -1,12 +1,12 @@
-// The traffic between nodes, over Redis pub/sub with ioredis: binary batches, re-subscribed by the
-// client itself when Redis comes back (bun run bench:relay measured both candidates; docs/cluster.md says
-// why this one). Every node listens on two channels: `mmo:all`, for what every node hears (topics,
+// The traffic between nodes, over Redis pub/sub (the node's one client, redis.ts): binary batches,
+// published on the commands connection and heard on the subscriber, which subscribes again by itself
+// when Redis comes back. Every node listens on two channels: `mmo:all`, for what every node hears (topics,
 // a room owner's output), and its own inbox, for what only it needs (a room's traffic to its owner).
 // Frames are coalesced: whatever a node says within FLUSH_MS goes out as one message per channel, in
 // the order it was said. While Redis is away, frames are dropped and counted, never queued.
-import Redis from "ioredis";
 import { errorText, type Logger } from "../log.ts";
 import { BatchWriter, readBatch, type Batch, type Frame } from "./frames.ts";
+import type { RedisConnection } from "./redis.ts";
 import { BUS_FORMAT, type Seal } from "./seal.ts";
 
 /** A rejected bus message is logged at most this often (with a count); every one is counted. */
@@ -20,6 +20,9 @@ const FLUSH_MS = 5;
 const FLUSH_BYTES = 256 * 1024;
 /** The origin of a batch a node sends to every node and to itself (see echo). */
 const ECHO = "+echo";
+
+/** The upper bounds (s) of the relay lag's buckets: from a batch's send on its node to its arrival here. */
+const LAG_BOUNDS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5];
 
 /** What /metrics reports of the bus. */
 export interface BusCounters {
@@ -39,54 +42,33 @@ export class Bus {
   readonly counters: BusCounters = { messagesOut: 0, bytesOut: 0, messagesIn: 0, bytesIn: 0, framesDropped: 0, staleDropped: 0, reconnects: 0, rejected: 0 };
   private rejectLoggedAt = -Infinity;
   private rejectHeld = 0;
-  /** Told each batch's delay from its origin's send to its arrival here, in seconds. */
-  observeLag: (seconds: number) => void = () => undefined;
+  /** Each batch's delay from its origin's send to its arrival here: batches by bucket (the last past every bound), their sum in seconds, their count. */
+  readonly lag = { bounds: LAG_BOUNDS, counts: LAG_BOUNDS.map(() => 0).concat(0), sum: 0, count: 0 };
   private readonly outboxes = new Map<string, BatchWriter>();
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private handler: (batch: Batch) => void = () => undefined;
   private readyOnce = false;
 
-  private constructor(
-    private readonly pub: Redis,
-    private readonly sub: Redis,
+  constructor(
+    /** The node's commands connection (redis.ts): publishes go out on it. */
+    private readonly pub: RedisConnection,
+    /** The bus's own: subscribed to `mmo:all` and this node's inbox. */
+    private readonly sub: RedisConnection,
     readonly node: string,
     private readonly log: Logger,
     private readonly seal: Seal,
-  ) {}
-
-  /** Connects the two connections and subscribes; rejects when Redis cannot be reached. */
-  static async open(url: string, node: string, log: Logger, timeoutMs: number, seal: Seal): Promise<Bus> {
-    const parsed = new URL(url);
-    // Parsed here: ioredis parses a URL string with the deprecated url.parse(), which warns on stderr.
-    const options = {
-      host: parsed.hostname.replace(/^\[|\]$/g, ""),
-      port: Number(parsed.port || 6379),
-      username: decodeURIComponent(parsed.username) || undefined,
-      password: decodeURIComponent(parsed.password) || undefined,
-      db: Number(parsed.pathname.slice(1) || 0),
-      tls: parsed.protocol === "rediss:" ? {} : undefined,
-      lazyConnect: true,
-      connectTimeout: timeoutMs,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      retryStrategy: (times: number) => Math.min(100 * times, 1000),
-    };
-    const bus = new Bus(new Redis(options), new Redis({ ...options, enableOfflineQueue: true }), node, log, seal);
-    // Connection errors are the cluster's outage, logged once by it; ioredis would print each one.
-    for (const connection of [bus.pub, bus.sub]) connection.on("error", () => undefined);
-    bus.sub.on("ready", () => {
-      if (bus.readyOnce) bus.counters.reconnects++;
-      bus.readyOnce = true;
+  ) {
+    sub.on("ready", () => {
+      if (this.readyOnce) this.counters.reconnects++;
+      this.readyOnce = true;
     });
-    bus.sub.on("messageBuffer", (_channel: Buffer, message: Buffer) => bus.received(message));
-    try {
-      await Promise.all([bus.pub.connect(), bus.sub.connect()]);
-      await bus.sub.subscribe(ALL_CHANNEL, INBOX_PREFIX + node);
-    } catch (err) {
-      bus.close();
-      throw err;
-    }
-    return bus;
+    sub.on("messageBuffer", (_channel: Buffer, message: Buffer) => this.received(message));
+  }
+
+  /** Connects the subscriber and subscribes; rejects when Redis cannot be reached. */
+  async subscribe(): Promise<void> {
+    await this.sub.connect();
+    await this.sub.subscribe(ALL_CHANNEL, INBOX_PREFIX + this.node);
   }
 
   /** Both connections are up (and the subscriptions in place). */
@@ -141,9 +123,9 @@ export class Bus {
     this.outboxes.clear();
   }
 
+  /** Sends what waits and closes the subscriber (the commands connection is the cluster's to close). */
   close(): void {
     this.flush();
-    this.pub.disconnect();
     this.sub.disconnect();
   }
 
@@ -189,7 +171,12 @@ export class Bus {
     if (batch.origin === this.node + ECHO) batch.origin = this.node;
     this.counters.messagesIn++;
     this.counters.bytesIn += message.length;
-    this.observeLag(Math.max(0, Date.now() - batch.sentAt) / 1000);
+    const lag = Math.max(0, Date.now() - batch.sentAt) / 1000;
+    let bucket = 0;
+    while (bucket < LAG_BOUNDS.length && lag > LAG_BOUNDS[bucket]!) bucket++;
+    this.lag.counts[bucket]!++;
+    this.lag.sum += lag;
+    this.lag.count++;
     this.handler(batch);
   }
 }

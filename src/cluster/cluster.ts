@@ -1,10 +1,9 @@
 // This process as a node of a cluster on Redis (--redis-url): its name, the live nodes, ids unique
-// across them, the bus between them, room leases and sessions. Keys and scripts go through Bun's
-// RedisClient; the bus's binary pub/sub through ioredis (see bus.ts). Redis going away is survived:
+// across them, the bus between them, room leases and sessions, all through one Redis client (redis.ts:
+// a commands connection, and the bus's subscriber). Redis going away is survived:
 // every node keeps serving its own clients, the heartbeat keeps trying, and the node re-registers
 // when Redis is back (logged once per outage).
 import { Seal } from "./seal.ts";
-import { RedisClient } from "bun";
 import { hostname } from "node:os";
 import { errorText, type Logger } from "../log.ts";
 import { maskUrl, urlTarget } from "../url.ts";
@@ -14,6 +13,7 @@ import { Leases } from "./leases.ts";
 import { HEARTBEAT_MS, Membership, NODE_TTL_MS } from "./membership.ts";
 import { ClusterPresence } from "./presence.ts";
 import { ClusterQueues } from "./queues.ts";
+import { commandsOf, redisConnections, type RedisConnection } from "./redis.ts";
 import { ClusterSessions, SESSION_REFRESH_MS } from "./sessions.ts";
 import { ClusterStartError } from "./start-error.ts";
 
@@ -50,13 +50,14 @@ export interface ClusterHandlers {
 const NO_HANDLERS: ClusterHandlers = { nodesGone: () => undefined, reconnected: () => undefined, roomOwners: () => ({}), roomReportAges: () => ({}) };
 
 export class Cluster {
+  readonly ids: ClusterIds;
   readonly leases: Leases;
   readonly sessions: ClusterSessions;
   readonly queues: ClusterQueues;
   readonly presence: ClusterPresence;
   /** What the server does with what the cluster tells it (attach, once the server's parts are made). */
   private handlers: ClusterHandlers = NO_HANDLERS;
-  bus!: Bus;
+  readonly bus: Bus;
   private timer: ReturnType<typeof setInterval> | undefined;
   private refreshTimer: ReturnType<typeof setInterval> | undefined;
   private down = false;
@@ -67,16 +68,19 @@ export class Cluster {
   private quietUntil = 0;
 
   private constructor(
-    private readonly redis: RedisClient,
+    private readonly redis: RedisConnection,
+    subscriber: RedisConnection,
     private readonly membership: Membership,
-    readonly ids: ClusterIds,
     private readonly log: Logger,
     seal: Seal,
   ) {
-    this.leases = new Leases(redis, membership.info.name, seal);
-    this.sessions = new ClusterSessions(redis, membership.info.name);
-    this.queues = new ClusterQueues(redis, membership.info.name);
-    this.presence = new ClusterPresence(redis, membership.info.name, (err) => this.trouble(err));
+    const commands = commandsOf(redis);
+    this.ids = new ClusterIds(commands, (err) => this.trouble(err));
+    this.bus = new Bus(redis, subscriber, membership.info.name, log, seal);
+    this.leases = new Leases(commands, membership.info.name, seal);
+    this.sessions = new ClusterSessions(commands, membership.info.name);
+    this.queues = new ClusterQueues(commands, membership.info.name);
+    this.presence = new ClusterPresence(commands, membership.info.name, (err) => this.trouble(err));
   }
 
   /** Connects, claims the node's name and reserves its first ids; throws ClusterStartError. */
@@ -87,27 +91,29 @@ export class Cluster {
     const seal = new Seal(clusterSecret);
     const name = nodeName || defaultNodeName();
     const target = urlTarget(redisUrl, 6379);
-    let redis: RedisClient | undefined;
+    const { commands, subscriber } = redisConnections(redisUrl, COMMAND_TIMEOUT_MS);
+    // What failed a connection (its promise says only that it closed).
+    let failure: unknown;
+    commands.on("error", (err: unknown) => (failure ??= err));
     try {
-      // Reconnects for as long as the node runs (2^32 - 1 tries, a few seconds apart at most).
-      redis = new RedisClient(redisUrl, { connectionTimeout: COMMAND_TIMEOUT_MS, autoReconnect: true, maxRetries: 2 ** 32 - 1, enableOfflineQueue: false });
-      const membership = new Membership(redis, { name, startedAt: Date.now() });
-      const cluster: Cluster = new Cluster(redis, membership, new ClusterIds(redis, (err) => cluster.trouble(err)), log, seal);
-      await withTimeout(redis.connect(), `connecting to ${target}`);
+      const membership = new Membership(commandsOf(commands), { name, startedAt: Date.now() });
+      const cluster = new Cluster(commands, subscriber, membership, log, seal);
+      await withTimeout(commands.connect(), `connecting to ${target}`);
       if (!(await withTimeout(membership.claim(), "registering the node"))) {
         throw new ClusterStartError(`the node name "${name}" is held by a live node of the cluster at ${target}: choose another --node-name`);
       }
       await withTimeout(cluster.ids.start(), "reserving ids");
-      cluster.bus = await Bus.open(redisUrl, name, log, COMMAND_TIMEOUT_MS, seal);
+      await withTimeout(cluster.bus.subscribe(), "subscribing to the bus");
       log.info(`Cluster node ${name} joined ${target}: ${membership.nodes.length} node(s) live (${membership.nodes.join(", ")})`);
       cluster.known = new Set(membership.nodes);
       cluster.timer = setInterval(() => void cluster.heartbeat(), HEARTBEAT_MS);
       cluster.refreshTimer = setInterval(() => void cluster.sessions.refresh().catch((err) => cluster.trouble(err)), SESSION_REFRESH_MS);
       return cluster;
     } catch (err) {
-      redis?.close();
+      commands.disconnect();
+      subscriber.disconnect();
       if (err instanceof ClusterStartError) throw err;
-      throw new ClusterStartError(`cannot join the cluster at ${maskUrl(redisUrl)}: ${errorText(err)} (check --redis-url and that Redis is running)`);
+      throw new ClusterStartError(`cannot join the cluster at ${maskUrl(redisUrl)}: ${errorText(failure ?? err)} (check --redis-url and that Redis is running)`);
     }
   }
 
@@ -146,9 +152,9 @@ export class Cluster {
   async leave(): Promise<void> {
     clearInterval(this.timer);
     clearInterval(this.refreshTimer);
-    this.bus?.close();
+    this.bus.close();
     await withTimeout(this.membership.leave(), "leaving").catch(() => undefined);
-    this.redis.close();
+    this.redis.disconnect();
   }
 
   private async heartbeat(): Promise<void> {

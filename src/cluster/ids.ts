@@ -5,7 +5,7 @@
 // A Redis restarted without its counter (or from an old snapshot) therefore never hands out an id
 // another node may already have used, as long as clocks agree within a minute; ids stay below 2^53
 // until the 23rd century.
-import type { RedisClient } from "bun";
+import type { Commands } from "./redis.ts";
 
 export const ID_BLOCK = 1000;
 export const IDS_KEY = "mmo:ids";
@@ -30,7 +30,7 @@ export class ClusterIds {
   private highest = 0;
 
   constructor(
-    private readonly redis: RedisClient,
+    private readonly redis: Commands,
     private readonly onError: (err: unknown) => void,
   ) {}
 

@@ -2,7 +2,7 @@
 // every second; `mmo:room:ID:snapshot` holds the owner's latest snapshot of the room, with an expiry
 // too. A lease that lapses (its owner died, or lost Redis while the others kept it) is taken by the
 // first node to ask, in one step with reading the snapshot to restore from.
-import type { RedisClient } from "bun";
+import type { Commands } from "./redis.ts";
 import type { Seal } from "./seal.ts";
 
 export const LEASE_TTL_MS = 3000;
@@ -37,7 +37,7 @@ export class Leases {
   rejectedSnapshots = 0;
 
   constructor(
-    private readonly redis: RedisClient,
+    private readonly redis: Commands,
     private readonly node: string,
     private readonly seal: Seal,
   ) {}
@@ -48,7 +48,7 @@ export class Leases {
   }
 
   async owner(room: string): Promise<string | undefined> {
-    return (await this.redis.get(ownerKey(room))) ?? undefined;
+    return ((await this.redis.send("GET", [ownerKey(room)])) as string | null) ?? undefined;
   }
 
   async take(room: string): Promise<TakeResult> {

@@ -1,7 +1,7 @@
 // Who is in the cluster: each node keeps a key of its own, `mmo:node:NAME`, alive with a heartbeat
 // every second and an expiry of three; a node that stops heart-beating is gone for the others
 // within three seconds. Every key a node writes has an expiry or an owner that deletes it.
-import type { RedisClient } from "bun";
+import type { Commands } from "./redis.ts";
 
 export const NODE_PREFIX = "mmo:node:";
 export const HEARTBEAT_MS = 1000;
@@ -18,7 +18,7 @@ export class Membership {
   private runId: string | undefined;
 
   constructor(
-    private readonly redis: RedisClient,
+    private readonly redis: Commands,
     readonly info: NodeInfo,
   ) {}
 

@@ -1,7 +1,7 @@
 // Where players are online across the cluster: an account's session key (sessions.ts) names the node
 // it is logged in on, which counts only while that node is live (its membership key exists); its
 // status (what its friends see) is kept beside it. One script answers for a whole friends list.
-import type { RedisClient } from "bun";
+import type { Commands } from "./redis.ts";
 import { NODE_PREFIX } from "./membership.ts";
 import { sessionKey } from "./sessions.ts";
 
@@ -38,7 +38,7 @@ export class ClusterPresence {
   private readonly here = new Map<number, string>();
 
   constructor(
-    private readonly redis: RedisClient,
+    private readonly redis: Commands,
     private readonly node: string,
     private readonly trouble: (err: unknown) => void,
   ) {}

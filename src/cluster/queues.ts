@@ -2,7 +2,7 @@
 // {node, clientId, at}. One Lua step adds an entry and, when the list holds a match's worth, takes
 // them out together, so an entry is in one match at most; entries past their expiry, and those of
 // nodes no longer live, are dropped on the way.
-import type { RedisClient } from "bun";
+import type { Commands } from "./redis.ts";
 import { NODE_PREFIX } from "./membership.ts";
 
 /** An entry's member as rooms/matches.ts has it: a client of a node, or a party member named by its account. */
@@ -67,7 +67,7 @@ return 0`;
 
 export class ClusterQueues {
   constructor(
-    private readonly redis: RedisClient,
+    private readonly redis: Commands,
     readonly node: string,
   ) {}
 

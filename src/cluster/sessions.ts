@@ -3,7 +3,7 @@
 // longer a live node (its membership key expired): a dead node's sessions are free at once. The key
 // expires after a while unless its node refreshes it (every few minutes, as long as the session
 // lives), so that nothing outlives a cluster that is gone, and a long session stays protected.
-import type { RedisClient } from "bun";
+import type { Commands } from "./redis.ts";
 import { NODE_PREFIX } from "./membership.ts";
 
 const SESSION_TTL_MS = 30 * 60_000;
@@ -33,7 +33,7 @@ export class ClusterSessions {
   private readonly held = new Set<number>();
 
   constructor(
-    private readonly redis: RedisClient,
+    private readonly redis: Commands,
     private readonly node: string,
   ) {}
 

@@ -26,6 +26,14 @@ function counterFrom(registry: Registry, name: string, help: string, label: stri
   });
 }
 
+/** A histogram kept as plain numbers by its owner: observations by bucket (the last past every bound), their sum and count. */
+export interface HistogramCounts {
+  readonly bounds: readonly number[];
+  readonly counts: readonly number[];
+  readonly sum: number;
+  readonly count: number;
+}
+
 export class Metrics implements GameMetrics {
   readonly registry = new Registry();
 
@@ -62,6 +70,18 @@ export class Metrics implements GameMetrics {
 
   histogram(name: string, help: string, buckets: number[]): { observe(value: number): void } {
     return new Histogram({ name, help, buckets, registers: [this.registry] });
+  }
+
+  /** A histogram whose counts are read when /metrics is scraped (its owner bumps plain numbers). */
+  histogramFrom(name: string, help: string, read: () => HistogramCounts): void {
+    const get = () => {
+      const { bounds, counts, sum, count } = read();
+      let cumulative = 0;
+      const values = bounds.map((le, i) => ({ metricName: `${name}_bucket`, labels: { le }, value: (cumulative += counts[i]!) }));
+      values.push({ metricName: `${name}_bucket`, labels: { le: "+Inf" as unknown as number }, value: count });
+      return { name, help, type: "histogram", aggregator: "sum", values: [...values, { metricName: `${name}_sum`, labels: {}, value: sum }, { metricName: `${name}_count`, labels: {}, value: count }] };
+    };
+    this.registry.registerMetric({ name, help, get } as unknown as Parameters<Registry["registerMetric"]>[0]);
   }
 
   async response(): Promise<Response> {

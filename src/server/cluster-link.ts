@@ -119,10 +119,7 @@ export function clusterMetrics(cluster: Cluster, metrics: Metrics): void {
   metrics.counter("mmo_cluster_outages_total", "Outages of Redis seen by this node", () => cluster.outageCount);
   metrics.gauge("mmo_cluster_nodes", "Live nodes of the cluster, as this node last saw them", () => cluster.nodes.length);
   metrics.gauge("mmo_bus_up", "1 while Redis answers and the bus is connected", () => (cluster.up ? 1 : 0));
-  const lag = metrics.histogram("mmo_bus_relay_lag_seconds", "From a bus message's send on its node to its arrival here (across machines, includes clock skew)", [
-    0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5,
-  ]);
-  cluster.bus.observeLag = (seconds) => lag.observe(seconds);
+  metrics.histogramFrom("mmo_bus_relay_lag_seconds", "From a bus message's send on its node to its arrival here (across machines, includes clock skew)", () => cluster.bus.lag);
 }
 
 /** The dashboard's view with the cluster's tiles first. */
