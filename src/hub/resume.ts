@@ -3,7 +3,8 @@
 // grace period: it stays in its state and its room, nobody hears of it, and what is addressed to it
 // (direct sends, and broadcasts on its topics but those a room marks as superseded by the next tick)
 // is kept, in order, up to a bound. A new connection whose first message presents the token takes
-// the session over: its id, its state, its room, then the kept packets, exactly once.
+// the session over: its id, its state, its room, then the kept packets, exactly once. In a cluster, a
+// token held on another node is sought through SessionsElsewhere (server/resume-link.ts moves it here).
 import { createHash, randomBytes } from "node:crypto";
 import { quote } from "../log.ts";
 import { encodePacket, newDenyResponse, type Msg } from "../packets/index.ts";
@@ -55,37 +56,21 @@ export interface SessionData {
   msLeft: number;
 }
 
-/** What a session moving between nodes carries (on the bus). */
-export interface MovingSession extends SessionData {
-  /** The node it moves to, and the new connection there that takes it. */
-  to: string;
-  freshId: number;
-}
-
-/** What the cluster does for sessions that move between nodes (resume-link.ts); absent on a server alone. */
-export interface ResumeCluster {
-  readonly node: string;
-  /** The token's session is held here (any node may look it up). */
+/** Sessions held on other nodes of a cluster (resume-link.ts); absent on a server alone. */
+export interface SessionsElsewhere {
+  /** The token's session is held here (any node may look it up), or no longer. */
   registered(token: string): void;
   dropped(token: string): void;
-  locate(token: string): Promise<string | undefined>;
-  /** Asks `node`, which holds the session, to move it here for the new connection `freshId`. */
-  ask(node: string, token: string, freshId: number): void;
-  refuse(node: string, freshId: number, reason: string): void;
-  /** Whether the client can move (a room made on its node alone cannot). */
-  movable(client: WebSocketClient): boolean;
-  /** The cut of the client's session (its token's key, where it goes, how long it may still be held): to every node, this one included, in the one order they all hear. */
-  cut(client: WebSocketClient, move: { token: string; to: string; freshId: number; msLeft: number }): void;
-  /** The packets this node kept up to the cut, to the new node. */
-  tail(node: string, freshId: number, kept: Uint8Array[]): void;
-  /** This node lets go of the client (no leave: it lives on elsewhere). */
-  release(client: WebSocketClient): void;
-  /** A client arriving here at the cut: made, in its state and room, held. */
-  arrive(session: MovingSession): WebSocketClient | undefined;
+  /**
+   * `fresh` (a new connection, in the first state) presents a token no session here holds: the
+   * cluster looks for it, and either hands it here (`holdArriving`, then `completeArrival`) or
+   * answers `fresh` with `refuse`.
+   */
+  seek(fresh: WebSocketClient, token: string): void;
 }
 
-/** A move that has not finished within this long is given up: the fresh connection is refused, the session ends. */
-const MOVE_TIMEOUT_MS = 5000;
+/** A move between nodes that has not finished within this long is given up (the sweep, at twice this, ends one left over). */
+export const MOVE_TIMEOUT_MS = 5000;
 
 /**
  * What the server keeps of a token, in memory, in the restart file and in Redis: its SHA-256. Reading
@@ -106,10 +91,6 @@ export class Resumption implements ClientResumption {
   private readonly tokens = new Map<string, WebSocketClient>();
   private readonly held = new Set<WebSocketClient>();
   private readonly failures = new Map<string, TokenBucket>();
-  /** New connections here waiting for a session held on another node. */
-  private readonly pending = new Map<number, { fresh: WebSocketClient; timer: Timer }>();
-  /** Set in a cluster. */
-  cluster: ResumeCluster | undefined;
   /** Shown every broadcast while any session is held. */
   private readonly tapper: TopicTap = (topic, senderId, excludeSender, bytes, superseded, local) => this.keepBroadcast(topic, senderId, excludeSender, bytes, superseded, local);
 
@@ -119,6 +100,8 @@ export class Resumption implements ClientResumption {
     /** What the rooms do when a member's session is held and when it is back. */
     private readonly hooks: ResumeHooks,
     private readonly now: () => number = () => performance.now(),
+    /** In a cluster: sessions held on other nodes. */
+    private readonly elsewhere?: SessionsElsewhere,
   ) {}
 
   get enabled(): boolean {
@@ -152,11 +135,11 @@ export class Resumption implements ClientResumption {
     const session = client.session;
     if (session) {
       this.tokens.delete(session.token);
-      this.cluster?.dropped(session.token);
+      this.elsewhere?.dropped(session.token);
       session.token = key;
     } else client.adoptSession(new ResumableSession(key));
     this.tokens.set(key, client);
-    this.cluster?.registered(key);
+    this.elsewhere?.registered(key);
     client.socketSend({ $case: "resumeToken", value: { token, graceSeconds: this.limits.resumeGrace } });
   }
 
@@ -165,7 +148,7 @@ export class Resumption implements ClientResumption {
     const session = client.session;
     if (!session) return;
     this.tokens.delete(session.token);
-    this.cluster?.dropped(session.token);
+    this.elsewhere?.dropped(session.token);
     this.unhold(client);
     client.adoptSession(undefined);
   }
@@ -282,7 +265,7 @@ export class Resumption implements ClientResumption {
     const now = this.now();
     for (const client of [...this.held]) {
       const held = client.session!.held!;
-      if (held.moving ? now - held.moving.since > 2 * MOVE_TIMEOUT_MS : !held.arriving && held.until <= now) this.end(client, held.moving ? "its move to another node did not finish" : "its grace period ran out");
+      if (held.transit ? now - held.transit.since > 2 * MOVE_TIMEOUT_MS : held.until <= now) this.end(client, held.transit ? "its move between nodes did not finish" : "its grace period ran out");
     }
     for (const [ip, bucket] of this.failures) if (bucket.full(now)) this.failures.delete(ip);
   }
@@ -293,13 +276,13 @@ export class Resumption implements ClientResumption {
     for (const client of this.held) {
       if (excludeSender && client.id === senderId) continue;
       // What this node says after sending a moving session's cut reaches the new node after the cut.
-      if (local && client.session!.held!.moving?.cutSent) continue;
+      if (local && client.session!.held!.transit?.leaving) continue;
       if (client.session!.topics.has(topic)) this.keep(client, bytes);
     }
   }
 
   /** The held session ends: the client leaves its state and room as a closed connection does. */
-  private end(client: WebSocketClient, why: string): void {
+  end(client: WebSocketClient, why: string): void {
     if (!this.held.has(client)) return;
     client.log.info(`Held session ended: ${why}`);
     this.forget(client);
@@ -309,16 +292,13 @@ export class Resumption implements ClientResumption {
   /** `fresh` (a new connection, in the first state) presents a token (as its key): it takes the session over, or is told why not. */
   private take(fresh: WebSocketClient, token: string): void {
     const now = this.now();
-    const refuse = (reason: string, failed = true) => {
-      fresh.socketSend({ $case: "resumeResponse", value: { ok: false, id: 0, reason, replayed: 0 } });
-      if (failed) this.failed(fresh, now, reason);
-    };
+    const refuse = (reason: string, failed = true) => this.refuse(fresh, reason, failed);
     if (!this.enabled) return refuse(ResumeReason.off, false);
     if (!this.withinBudget(fresh, now)) return refuse(ResumeReason.tooMany, false);
     if (!fresh.inFirstState) return refuse(ResumeReason.notFirst);
     const client = this.tokens.get(token);
     const held = client?.session?.held;
-    if (!client && this.cluster) return this.askElsewhere(fresh, token);
+    if (!client && this.elsewhere) return this.elsewhere.seek(fresh, token);
     if (!client) return refuse(ResumeReason.unknownToken);
     if (!held) return refuse(ResumeReason.stillConnected);
     if (held.overflowed) return refuse(ResumeReason.overflowed);
@@ -326,9 +306,9 @@ export class Resumption implements ClientResumption {
       this.end(client, "its grace period ran out");
       return refuse(ResumeReason.expired);
     }
-    if (held.moving || held.arriving) return refuse(ResumeReason.unknownToken);
+    if (held.transit) return refuse(ResumeReason.unknownToken);
     this.tokens.delete(token);
-    this.cluster?.dropped(token);
+    this.elsewhere?.dropped(token);
     this.complete(client, fresh, held.kept);
   }
 
@@ -346,102 +326,67 @@ export class Resumption implements ClientResumption {
     this.issue(client);
   }
 
-  // Sessions held on another node of a cluster (resume-link.ts carries these between nodes).
-
-  /** The token is not this node's: the node that holds it is asked to move the session here. */
-  private askElsewhere(fresh: WebSocketClient, token: string): void {
-    const cluster = this.cluster!;
-    const timer = setTimeout(() => this.refused(fresh.id, ResumeReason.unknownToken), MOVE_TIMEOUT_MS);
-    this.pending.set(fresh.id, { fresh, timer });
-    void cluster.locate(token).then(
-      (node) => {
-        if (node === undefined || node === cluster.node) this.refused(fresh.id, ResumeReason.unknownToken);
-        else cluster.ask(node, token, fresh.id);
-      },
-      () => this.refused(fresh.id, ResumeReason.unknownToken),
-    );
+  /** `fresh`'s resume is refused with `reason` (counted against its address unless `failed` is false). */
+  refuse(fresh: WebSocketClient, reason: string, failed = true): void {
+    fresh.socketSend({ $case: "resumeResponse", value: { ok: false, id: 0, reason, replayed: 0 } });
+    if (failed) this.failed(fresh, this.now(), reason);
   }
 
-  /** Another node's new connection asks for a session held here. */
-  takeRequested(origin: string, token: string, freshId: number): void {
-    const cluster = this.cluster;
-    if (!cluster) return;
+  // What the cluster's moves between nodes use (resume-link.ts).
+
+  /**
+   * Another node's new connection asks for the token's session: the client, leaving from now on (its
+   * token no longer works here), and how long it may still be held; or why it may not move (an
+   * expired session, or one `movable` refuses, ends here).
+   */
+  leave(token: string, movable: (client: WebSocketClient) => boolean): { client: WebSocketClient; msLeft: number } | { reason: string } {
     const client = this.tokens.get(token);
     const held = client?.session?.held;
     const now = this.now();
-    let reason: string | undefined;
-    if (!client) reason = ResumeReason.unknownToken;
-    else if (!held) reason = ResumeReason.stillConnected;
-    else if (held.overflowed) reason = ResumeReason.overflowed;
-    else if (held.moving || held.arriving) reason = ResumeReason.unknownToken;
-    else if (held.until <= now) reason = ResumeReason.expired;
-    else if (!cluster.movable(client)) reason = ResumeReason.cannotMove;
-    if (reason !== undefined) {
-      if (client && held && (reason === ResumeReason.expired || reason === ResumeReason.cannotMove)) this.end(client, reason === ResumeReason.expired ? "its grace period ran out" : "it cannot move to another node");
-      return cluster.refuse(origin, freshId, reason);
+    if (!client) return { reason: ResumeReason.unknownToken };
+    if (!held) return { reason: ResumeReason.stillConnected };
+    if (held.overflowed) return { reason: ResumeReason.overflowed };
+    if (held.transit) return { reason: ResumeReason.unknownToken };
+    if (held.until <= now) {
+      this.end(client, "its grace period ran out");
+      return { reason: ResumeReason.expired };
     }
-    held!.moving = { cutSent: true, since: now };
+    if (!movable(client)) {
+      this.end(client, "it cannot move to another node");
+      return { reason: ResumeReason.cannotMove };
+    }
+    held.transit = { leaving: true, since: now };
     this.tokens.delete(token);
-    cluster.dropped(token);
-    const c = client!;
-    c.log.info(`Session moving to node ${origin}`);
-    cluster.cut(c, { token, to: origin, freshId, msLeft: Math.max(0, held!.until - now) });
+    this.elsewhere?.dropped(token);
+    return { client, msLeft: Math.max(0, held.until - now) };
   }
 
-  /** The cut, heard by every node at one point of the bus's order. */
-  cutHeard(origin: string, session: MovingSession): void {
-    const cluster = this.cluster;
-    if (!cluster) return;
-    if (origin === cluster.node) {
-      // The old node: what it kept until here goes to the new node, and it lets go.
-      const client = this.hub.clients.get(session.id);
-      const held = client?.session?.held;
-      if (!client || !held?.moving) return;
-      cluster.tail(session.to, session.freshId, held.kept);
-      this.unhold(client);
-      client.adoptSession(undefined);
-      cluster.release(client);
-      return;
-    }
-    if (session.to !== cluster.node) return;
-    const client = cluster.arrive(session);
-    if (!client) return this.refused(session.freshId, ResumeReason.unknownToken);
-    const resumable = new ResumableSession(session.token);
-    for (const topic of session.topics) resumable.topics.add(topic);
-    resumable.held = new HeldSession(this.now() + session.msLeft);
-    resumable.held.arriving = { freshId: session.freshId };
-    client.adoptSession(resumable);
+  /** A leaving client at its cut: what was kept for it until then; it is no longer held here (undefined: it was not leaving). */
+  letGo(client: WebSocketClient): Uint8Array[] | undefined {
+    const held = client.session?.held;
+    if (!held?.transit?.leaving) return undefined;
+    this.unhold(client);
+    client.adoptSession(undefined);
+    return held.kept;
+  }
+
+  /** A client arriving from another node at its cut: held here, in transit, until `completeArrival`. */
+  holdArriving(client: WebSocketClient, token: string, topics: string[], msLeft: number): void {
+    const session = new ResumableSession(token);
+    for (const topic of topics) session.topics.add(topic);
+    session.held = new HeldSession(this.now() + msLeft);
+    session.held.transit = { leaving: false, since: this.now() };
+    client.adoptSession(session);
     this.held.add(client);
     this.hub.tap(this.tapper);
   }
 
-  /** The old node's kept packets: the arrived client takes the waiting connection over, with those first. */
-  tailHeard(freshId: number, kept: Uint8Array[]): void {
-    const waiting = this.pending.get(freshId);
-    const client = [...this.held].find((c) => c.session!.held!.arriving?.freshId === freshId);
-    if (!client) return;
-    const held = client.session!.held!;
-    if (!waiting || !waiting.fresh.open || held.overflowed) {
-      this.pending.delete(freshId);
-      if (waiting) clearTimeout(waiting.timer);
-      return this.end(client, "the new connection it moved for is gone");
-    }
-    clearTimeout(waiting.timer);
-    this.pending.delete(freshId);
-    this.complete(client, waiting.fresh, [...kept, ...held.kept]);
-  }
-
-  /** The holding node refused (or the move failed): the waiting connection is told, and stays a fresh one. */
-  refused(freshId: number, reason: string): void {
-    const waiting = this.pending.get(freshId);
-    if (!waiting) return;
-    clearTimeout(waiting.timer);
-    this.pending.delete(freshId);
-    const arrived = [...this.held].find((c) => c.session!.held!.arriving?.freshId === freshId);
-    if (arrived) this.end(arrived, "its move from another node did not finish");
-    if (!waiting.fresh.open) return;
-    waiting.fresh.socketSend({ $case: "resumeResponse", value: { ok: false, id: 0, reason, replayed: 0 } });
-    this.failed(waiting.fresh, this.now(), reason);
+  /** The old node's kept packets are here: the arrived client takes `fresh` over, with those first (or ends, when `fresh` is gone). */
+  completeArrival(client: WebSocketClient, fresh: WebSocketClient, kept: Uint8Array[]): void {
+    const held = client.session?.held;
+    if (!held || !this.held.has(client)) return;
+    if (!fresh.open || held.overflowed) return this.end(client, "the new connection it moved for is gone");
+    this.complete(client, fresh, [...kept, ...held.kept]);
   }
 
   private withinBudget(client: WebSocketClient, now: number): boolean {

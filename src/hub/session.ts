@@ -7,12 +7,12 @@ export class HeldSession {
   bytes = 0;
   overflowed = false;
   /**
-   * Moving to another node (the cluster, see resume-link.ts): `cutSent` once this node has sent the
-   * cut, from when what it says itself is the new node's to keep; `arriving` on the new node until
-   * the old one's kept packets arrive. Either way the grace no longer runs out: the move times out.
+   * In transit between the nodes of a cluster (resume-link.ts): `leaving` on the node it moves from,
+   * once the cut is sent (what this node says itself from then on is the new node's to keep); on the
+   * node it moves to until the old one's kept packets arrive. The grace no longer runs out: the move
+   * finishes, or is given up (resume.ts's sweep ends one still in transit after MOVE_TIMEOUT_MS × 2).
    */
-  moving: { cutSent: boolean; since: number } | undefined;
-  arriving: { freshId: number } | undefined;
+  transit: { leaving: boolean; since: number } | undefined;
 
   constructor(readonly until: number) {}
 }

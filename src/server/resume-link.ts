@@ -8,13 +8,20 @@ import type { Accounts } from "../accounts/accounts.ts";
 import type { Cluster } from "../cluster/cluster.ts";
 import { FrameKind } from "../cluster/frames.ts";
 import type { Hub } from "../hub/hub.ts";
-import type { MovingSession, ResumeCluster, Resumption } from "../hub/resume.ts";
+import { MOVE_TIMEOUT_MS, ResumeReason, type Resumption, type SessionData, type SessionsElsewhere } from "../hub/resume.ts";
 import { WebSocketClient, type ClientContext } from "../hub/websocket-client.ts";
 import { errorText, type Logger } from "../log.ts";
 import type { Rooms } from "../rooms/rooms.ts";
 import type { SharedRooms } from "../rooms/shared-rooms.ts";
 import type { Account } from "../store/store.ts";
 import { sessionData } from "./session-data.ts";
+
+/** What a session moving between nodes carries (on the bus). */
+export interface MovingSession extends SessionData {
+  /** The node it moves to, and the new connection there that takes it. */
+  to: string;
+  freshId: number;
+}
 
 export type ResumeEvent =
   | { type: "resume-take"; token: string; freshId: number }
@@ -30,69 +37,150 @@ export interface ResumeLinkParts {
   rooms: Rooms;
   shared: SharedRooms;
   accounts: Accounts;
-  resumption: Resumption;
-  context: ClientContext;
+  /** Made after this, which they hold: the resumption, and what a client made here is made with. */
+  resumption: () => Resumption;
+  context: () => ClientContext;
   /** A token's key outlives the grace a little: the holder deletes it when the session ends. */
   tokenTtlMs: number;
   log: Logger;
 }
 
-export function linkResume(parts: ResumeLinkParts): (origin: string, resumeEvent: ResumeEvent) => void {
-  const { cluster, hub, rooms, shared, accounts, resumption, context, tokenTtlMs, log } = parts;
-  const warn = (what: string) => (err: unknown) => log.warn(`Cluster: ${what}: ${errorText(err)}`);
-  const link: ResumeCluster = {
-    node: cluster.node,
-    registered: (token) => void cluster.sessions.tokenAt(token, tokenTtlMs).catch(warn("could not register a resume token")),
-    dropped: (token) => void cluster.sessions.tokenGone(token).catch(warn("could not drop a resume token")),
-    locate: (token) => cluster.sessions.locateToken(token),
-    ask: (node, token, freshId) => cluster.bus.toNode(node, event({ type: "resume-take", token, freshId })),
-    refuse: (node, freshId, reason) => cluster.bus.toNode(node, event({ type: "resume-refused", freshId, reason })),
-    movable: (client) => rooms.movable(client.id),
-    cut(client, { token, to, freshId, msLeft }) {
-      const session: MovingSession = { ...sessionData(client, rooms, token, msLeft), to, freshId };
-      // From here, what this node sends the client goes on the bus after the cut: the new node keeps it.
-      if (session.room) rooms.forget(session.id, session.to);
-      cluster.bus.echo(event({ type: "resume-cut", session, from: cluster.node }));
-    },
-    tail: (node, freshId, kept) => cluster.bus.toNode(node, event({ type: "resume-tail", freshId, kept: kept.map((b) => Buffer.from(b).toString("base64")) })),
-    release(client) {
-      const account = client.account as Account | undefined;
-      if (account) cluster.sessions.movedAway(account.userId);
-      accounts.releaseLocally(client);
-      hub.unregister(client.id);
-      client.log.info("Session moved to another node");
-    },
-    arrive(session) {
-      let client: WebSocketClient;
-      try {
-        client = WebSocketClient.detached(context, session.id, session.ip, session.state);
-      } catch (err) {
-        log.warn(`Cluster: a session moving here could not be made: ${errorText(err)}`);
-        return undefined;
-      }
-      hub.adopt(client);
-      accounts.restoreSession(client, session.account as Account);
-      void cluster.sessions.take((session.account as Account).userId).catch(warn("could not take over an account's session"));
-      if (session.room) rooms.restoreMember(client, session.room.id, session.room.join, session.room.frames, session.room.type);
-      return client;
-    },
-  };
-  resumption.cluster = link;
+/** Sessions moving between the nodes of a cluster: the resumption's sessions elsewhere, and the bus's resume events. */
+export class ResumeMoves implements SessionsElsewhere {
+  /** New connections here waiting for a session held on another node. */
+  private readonly waiting = new Map<number, { fresh: WebSocketClient; timer: Timer }>();
+  /** Clients arrived here at their cut, by the new connection they take over once their tail is here. */
+  private readonly arrived = new Map<number, WebSocketClient>();
+  private readonly warn = (what: string) => (err: unknown) => this.parts.log.warn(`Cluster: ${what}: ${errorText(err)}`);
 
-  return (origin, resumeEvent) => {
+  constructor(private readonly parts: ResumeLinkParts) {}
+
+  private get resumption(): Resumption {
+    return this.parts.resumption();
+  }
+
+  registered(token: string): void {
+    this.parts.cluster.sessions.tokenAt(token, this.parts.tokenTtlMs).catch(this.warn("could not register a resume token"));
+  }
+
+  dropped(token: string): void {
+    this.parts.cluster.sessions.tokenGone(token).catch(this.warn("could not drop a resume token"));
+  }
+
+  /** The token is not this node's: the node that holds it is asked to move the session here. */
+  seek(fresh: WebSocketClient, token: string): void {
+    const { cluster } = this.parts;
+    const timer = setTimeout(() => this.refused(fresh.id, ResumeReason.unknownToken), MOVE_TIMEOUT_MS);
+    this.waiting.set(fresh.id, { fresh, timer });
+    void cluster.sessions.locateToken(token).then(
+      (node) => {
+        if (node === undefined || node === cluster.node) this.refused(fresh.id, ResumeReason.unknownToken);
+        else cluster.bus.toNode(node, event({ type: "resume-take", token, freshId: fresh.id }));
+      },
+      () => this.refused(fresh.id, ResumeReason.unknownToken),
+    );
+  }
+
+  /** What the bus brings of sessions moving between nodes. */
+  heard(origin: string, resumeEvent: ResumeEvent): void {
     switch (resumeEvent.type) {
       case "resume-take":
-        return resumption.takeRequested(origin, resumeEvent.token, resumeEvent.freshId);
+        return this.takeRequested(origin, resumeEvent.token, resumeEvent.freshId);
       case "resume-refused":
-        return resumption.refused(resumeEvent.freshId, resumeEvent.reason);
+        return this.refused(resumeEvent.freshId, resumeEvent.reason);
       case "resume-cut":
-        if (resumeEvent.session.room) shared.memberMoved(resumeEvent.session.room.id, resumeEvent.session.id, resumeEvent.from, resumeEvent.session.to);
-        return resumption.cutHeard(origin, resumeEvent.session);
+        if (resumeEvent.session.room) this.parts.shared.memberMoved(resumeEvent.session.room.id, resumeEvent.session.id, resumeEvent.from, resumeEvent.session.to);
+        return this.cutHeard(origin, resumeEvent.session);
       case "resume-tail":
-        return resumption.tailHeard(
+        return this.tailHeard(
           resumeEvent.freshId,
           resumeEvent.kept.map((b) => Buffer.from(b, "base64")),
         );
     }
-  };
+  }
+
+  /** Another node's new connection asks for a session held here: its cut, or a refusal. */
+  private takeRequested(origin: string, token: string, freshId: number): void {
+    const { cluster, rooms } = this.parts;
+    const leaving = this.resumption.leave(token, (client) => rooms.movable(client.id));
+    if ("reason" in leaving) return cluster.bus.toNode(origin, event({ type: "resume-refused", freshId, reason: leaving.reason }));
+    const { client, msLeft } = leaving;
+    client.log.info(`Session moving to node ${origin}`);
+    const session: MovingSession = { ...sessionData(client, rooms, token, msLeft), to: origin, freshId };
+    // From here, what this node sends the client goes on the bus after the cut: the new node keeps it.
+    if (session.room) rooms.forget(session.id, session.to);
+    cluster.bus.echo(event({ type: "resume-cut", session, from: cluster.node }));
+  }
+
+  /** The cut, heard by every node at one point of the bus's order. */
+  private cutHeard(origin: string, session: MovingSession): void {
+    const { cluster, hub } = this.parts;
+    if (origin === cluster.node) {
+      // The old node: what it kept until here goes to the new node, and it lets go.
+      const client = hub.clients.get(session.id);
+      const kept = client && this.resumption.letGo(client);
+      if (!client || !kept) return;
+      cluster.bus.toNode(session.to, event({ type: "resume-tail", freshId: session.freshId, kept: kept.map((b) => Buffer.from(b).toString("base64")) }));
+      this.release(client);
+      return;
+    }
+    if (session.to !== cluster.node) return;
+    const client = this.arrive(session);
+    if (!client) return this.refused(session.freshId, ResumeReason.unknownToken);
+    this.resumption.holdArriving(client, session.token, session.topics, session.msLeft);
+    // The new connection gave up waiting (its move timed out): the session ends here.
+    if (!this.waiting.has(session.freshId)) return this.resumption.end(client, "the new connection it moved for is gone");
+    this.arrived.set(session.freshId, client);
+  }
+
+  /** The old node's kept packets: the arrived client takes the waiting connection over, with those first. */
+  private tailHeard(freshId: number, kept: Uint8Array[]): void {
+    const client = this.arrived.get(freshId);
+    if (!client) return;
+    this.arrived.delete(freshId);
+    const waiting = this.waiting.get(freshId);
+    this.waiting.delete(freshId);
+    if (waiting) clearTimeout(waiting.timer);
+    if (!waiting) return this.resumption.end(client, "the new connection it moved for is gone");
+    this.resumption.completeArrival(client, waiting.fresh, kept);
+  }
+
+  /** The holding node refused (or the move failed): the waiting connection is told, and stays a fresh one. */
+  private refused(freshId: number, reason: string): void {
+    const waiting = this.waiting.get(freshId);
+    if (!waiting) return;
+    clearTimeout(waiting.timer);
+    this.waiting.delete(freshId);
+    const arrived = this.arrived.get(freshId);
+    this.arrived.delete(freshId);
+    if (arrived) this.resumption.end(arrived, "its move from another node did not finish");
+    if (waiting.fresh.open) this.resumption.refuse(waiting.fresh, reason);
+  }
+
+  /** This node lets go of the client (no leave: it lives on elsewhere). */
+  private release(client: WebSocketClient): void {
+    const { cluster, accounts, hub } = this.parts;
+    const account = client.account as Account | undefined;
+    if (account) cluster.sessions.movedAway(account.userId);
+    accounts.releaseLocally(client);
+    hub.unregister(client.id);
+    client.log.info("Session moved to another node");
+  }
+
+  /** A client arriving here at the cut: made, in its state and room. */
+  private arrive(session: MovingSession): WebSocketClient | undefined {
+    const { cluster, hub, accounts, rooms, log } = this.parts;
+    let client: WebSocketClient;
+    try {
+      client = WebSocketClient.detached(this.parts.context(), session.id, session.ip, session.state);
+    } catch (err) {
+      log.warn(`Cluster: a session moving here could not be made: ${errorText(err)}`);
+      return undefined;
+    }
+    hub.adopt(client);
+    accounts.restoreSession(client, session.account as Account);
+    void cluster.sessions.take((session.account as Account).userId).catch(this.warn("could not take over an account's session"));
+    if (session.room) rooms.restoreMember(client, session.room.id, session.room.join, session.room.frames, session.room.type);
+    return client;
+  }
 }

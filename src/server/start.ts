@@ -34,7 +34,7 @@ import { loadClientFiles, loadTls } from "./files.ts";
 import { boardChanges, clusterMetrics, clusterModeration, friendsChanged, linkCluster, partyMoved, sharedAccounts, sharedQueues, withClusterTiles } from "./cluster-link.ts";
 import { Lifecycle } from "./lifecycle.ts";
 import { readSavedRun, restoreRun, saveRun, type RestartParts } from "./restart.ts";
-import { linkResume } from "./resume-link.ts";
+import { ResumeMoves } from "./resume-link.ts";
 import { fallback, routes, type RouteDeps } from "./routes.ts";
 import { websocketHandlers } from "./websocket.ts";
 
@@ -175,7 +175,9 @@ async function listen(
   if (cluster) clusterMetrics(cluster, metrics);
   const gameView = () => runtime.dashboard?.() ?? {};
   const dashboard = new Dashboard(hub, stats, startedAt, cluster ? () => withClusterTiles(cluster, gameView()) : gameView, log);
-  const resumption = new Resumption(hub, config, { away: (client) => rooms.away(client), back: (client) => rooms.back(client) }, () => services.now());
+  // In a cluster, sessions move between nodes: made first, it reads the resumption and the context once they exist.
+  const moves = cluster && shared && new ResumeMoves({ cluster, hub, rooms, shared, accounts, resumption: () => resumption, context: () => context, tokenTtlMs: (config.resumeGrace + 60) * 1000, log });
+  const resumption = new Resumption(hub, config, { away: (client) => rooms.away(client), back: (client) => rooms.back(client) }, () => services.now(), moves);
   const context: ClientContext = {
     hub,
     states,
@@ -209,9 +211,8 @@ async function listen(
     cluster: cluster && clusterModeration(cluster),
   });
   const restartParts: RestartParts = { hub, rooms, accounts, resumption, context, log };
-  if (cluster && shared) {
-    const resumeEvent = linkResume({ cluster, hub, rooms, shared, accounts, resumption, context, tokenTtlMs: (config.resumeGrace + 60) * 1000, log });
-    linkCluster(cluster, { hub, throttle: clusterAccounts!, shared, accounts, leaderboards, matches, moderation, players, log, resumeEvent });
+  if (cluster && shared && moves) {
+    linkCluster(cluster, { hub, throttle: clusterAccounts!, shared, accounts, leaderboards, matches, moderation, players, log, resumeEvent: (origin, resumeEvent) => moves.heard(origin, resumeEvent) });
   }
   const lifecycle = new Lifecycle({
     hub,
