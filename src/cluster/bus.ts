@@ -46,7 +46,6 @@ export class Bus {
   readonly lag = { bounds: LAG_BOUNDS, counts: LAG_BOUNDS.map(() => 0).concat(0), sum: 0, count: 0 };
   private readonly outboxes = new Map<string, BatchWriter>();
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
-  private handler: (batch: Batch) => void = () => undefined;
   private readyOnce = false;
 
   constructor(
@@ -57,6 +56,8 @@ export class Bus {
     readonly node: string,
     private readonly log: Logger,
     private readonly seal: Seal,
+    /** Each batch from another node (or this node's echo), in the order it arrives. */
+    private readonly onBatch: (batch: Batch) => void,
   ) {
     sub.on("ready", () => {
       if (this.readyOnce) this.counters.reconnects++;
@@ -74,10 +75,6 @@ export class Bus {
   /** Both connections are up (and the subscriptions in place). */
   get up(): boolean {
     return this.pub.status === "ready" && this.sub.status === "ready";
-  }
-
-  onBatch(handler: (batch: Batch) => void): void {
-    this.handler = handler;
   }
 
   /** To every other node. */
@@ -177,6 +174,6 @@ export class Bus {
     this.lag.counts[bucket]!++;
     this.lag.sum += lag;
     this.lag.count++;
-    this.handler(batch);
+    this.onBatch(batch);
   }
 }

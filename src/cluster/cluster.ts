@@ -8,6 +8,7 @@ import { hostname } from "node:os";
 import { errorText, type Logger } from "../log.ts";
 import { maskUrl, urlTarget } from "../url.ts";
 import { Bus } from "./bus.ts";
+import type { Batch } from "./frames.ts";
 import { ClusterIds } from "./ids.ts";
 import { Leases } from "./leases.ts";
 import { HEARTBEAT_MS, Membership, NODE_TTL_MS } from "./membership.ts";
@@ -45,9 +46,11 @@ export interface ClusterHandlers {
   roomOwners(): Record<string, string>;
   /** For /healthz: how long ago the owner of each shared room run elsewhere reported its figures. */
   roomReportAges(): Record<string, number>;
+  /** What the bus brings from the other nodes (dropped until the handlers are attached). */
+  batch(batch: Batch): void;
 }
 
-const NO_HANDLERS: ClusterHandlers = { nodesGone: () => undefined, reconnected: () => undefined, roomOwners: () => ({}), roomReportAges: () => ({}) };
+const NO_HANDLERS: ClusterHandlers = { nodesGone: () => undefined, reconnected: () => undefined, roomOwners: () => ({}), roomReportAges: () => ({}), batch: () => undefined };
 
 export class Cluster {
   readonly ids: ClusterIds;
@@ -76,7 +79,7 @@ export class Cluster {
   ) {
     const commands = commandsOf(redis);
     this.ids = new ClusterIds(commands, (err) => this.trouble(err));
-    this.bus = new Bus(redis, subscriber, membership.info.name, log, seal);
+    this.bus = new Bus(redis, subscriber, membership.info.name, log, seal, (batch) => this.handlers.batch(batch));
     this.leases = new Leases(commands, membership.info.name, seal);
     this.sessions = new ClusterSessions(commands, membership.info.name);
     this.queues = new ClusterQueues(commands, membership.info.name);

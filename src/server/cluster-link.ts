@@ -6,7 +6,7 @@ import { LOBBY_TOPIC } from "../accounts/lobby.ts";
 import type { Accounts, SharedAccounts } from "../accounts/accounts.ts";
 import type { Moderation, ModerationDeps } from "../accounts/moderation.ts";
 import type { Cluster } from "../cluster/cluster.ts";
-import { FrameKind, type Frame } from "../cluster/frames.ts";
+import { FrameKind, type Batch, type Frame } from "../cluster/frames.ts";
 import { Freshness, STALE_MS } from "../cluster/freshness.ts";
 import type { Metrics } from "../http/metrics.ts";
 import type { Hub } from "../hub/hub.ts";
@@ -157,6 +157,25 @@ export function linkCluster(cluster: Cluster, parts: ClusterLinkParts): void {
   hub.span(LOBBY_TOPIC);
   hub.attachRelay((topic, sender, exclude, bytes, superseded) => cluster.bus.toAll({ kind: FrameKind.topic, topic, sender, exclude, superseded, bytes }));
   leaderboards.catchUpEvery(BOARD_CATCH_UP_MS);
+  const freshness = new Freshness();
+  let behind = false;
+  const batch = ({ origin, sentAt, frames }: Batch) => {
+    // After a pause, the per-tick state in the backlog is dropped (the next tick supersedes it); the rest is delivered, late, once.
+    const lateness = freshness.lateness(origin, sentAt, Date.now());
+    const late = lateness > STALE_MS;
+    if (late && !behind) log.warn(`Cluster: frames from node ${origin} arrive ${Math.round(lateness)} ms late (was this node paused?); dropping the per-tick state among them until they are fresh`);
+    behind = late;
+    for (const frame of frames) {
+      try {
+        if (frame.kind === FrameKind.topic && frame.superseded && late) cluster.bus.counters.staleDropped++;
+        else if (frame.kind === FrameKind.topic) hub.relayed(frame.topic, frame.sender, frame.exclude, frame.bytes);
+        else if (frame.kind === FrameKind.event) received(origin, JSON.parse(frame.json) as ClusterEvent);
+        else shared.received(origin, frame);
+      } catch (err) {
+        log.error(`Cluster: a frame from node ${origin} failed: ${errorText(err)}`);
+      }
+    }
+  };
   cluster.attach({
     nodesGone(gone) {
       shared.nodesGone(gone);
@@ -176,25 +195,7 @@ export function linkCluster(cluster: Cluster, parts: ClusterLinkParts): void {
     },
     roomOwners: () => shared.owners(),
     roomReportAges: () => shared.reportAges(),
-  });
-  const freshness = new Freshness();
-  let behind = false;
-  cluster.bus.onBatch(({ origin, sentAt, frames }) => {
-    // After a pause, the per-tick state in the backlog is dropped (the next tick supersedes it); the rest is delivered, late, once.
-    const lateness = freshness.lateness(origin, sentAt, Date.now());
-    const late = lateness > STALE_MS;
-    if (late && !behind) log.warn(`Cluster: frames from node ${origin} arrive ${Math.round(lateness)} ms late (was this node paused?); dropping the per-tick state among them until they are fresh`);
-    behind = late;
-    for (const frame of frames) {
-      try {
-        if (frame.kind === FrameKind.topic && frame.superseded && late) cluster.bus.counters.staleDropped++;
-        else if (frame.kind === FrameKind.topic) hub.relayed(frame.topic, frame.sender, frame.exclude, frame.bytes);
-        else if (frame.kind === FrameKind.event) received(origin, JSON.parse(frame.json) as ClusterEvent);
-        else shared.received(origin, frame);
-      } catch (err) {
-        log.error(`Cluster: a frame from node ${origin} failed: ${errorText(err)}`);
-      }
-    }
+    batch,
   });
 
   function received(origin: string, clusterEvent: ClusterEvent): void {
