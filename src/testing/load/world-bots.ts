@@ -3,7 +3,9 @@
 // small decoder of its own (no objects per entity) and measures, for every player it sees: the updates
 // it got while the player stayed in view (over the ticks it was in view, by the frames' tick numbers,
 // times the tick rate the bots saw; and over the time between the frames' arrivals), the gaps between
-// them (all, and for its 20 nearest), and the bytes it was sent.
+// them (all, and for its 20 nearest; for a player among them at both its updates, also in ticks, by
+// the frames' tick numbers: what the server sent, whatever the bots' own delays), and the bytes it
+// was sent.
 import { decodePacket, encodePacket, type MsgCase } from "../../packets/index.ts";
 import { Histogram } from "../histogram.ts";
 import { peek } from "../wire.ts";
@@ -38,6 +40,9 @@ interface Seen {
   updates: number;
   x: number;
   y: number;
+  /** Among the bot's 20 nearest when its last update came, and that update's tick. */
+  near?: boolean;
+  lastTick?: number;
 }
 
 interface Bot {
@@ -139,6 +144,8 @@ function readFrame(bytes: Uint8Array, onEntity: (list: 5 | 6, id: number, isPlay
 export async function worldBotsWorker(task: WorldBotsTask): Promise<void> {
   const gaps = new Histogram();
   const nearestGaps = new Histogram();
+  /** For a player among the nearest at both its updates: the ticks between them (what the server sent, whatever the bots' delays). */
+  const nearestStayedTicks = new Histogram();
   const arrivalFractions: number[] = [];
   let counting = false;
   let countingSince = 0;
@@ -181,11 +188,15 @@ export async function worldBotsWorker(task: WorldBotsTask): Promise<void> {
           return;
         }
         if (!seen) return;
+        const near = bot.nearest.has(id);
         if (counting && seen.last >= countingSince) {
           const gap = now - seen.last;
           gaps.record(gap);
-          if (bot.nearest.has(id)) nearestGaps.record(gap);
+          if (near) nearestGaps.record(gap);
+          if (near && seen.near) nearestStayedTicks.record(tick - seen.lastTick!);
         }
+        seen.near = near;
+        seen.lastTick = tick;
         seen.updates++;
         seen.last = now;
         seen.x = x;
@@ -317,6 +328,8 @@ export async function worldBotsWorker(task: WorldBotsTask): Promise<void> {
       gapMax: gaps.max,
       nearestGaps: nearestGaps.toSparse(),
       nearestGapMax: nearestGaps.max,
+      nearestStayedTicks: nearestStayedTicks.toSparse(),
+      nearestStayedTickMax: nearestStayedTicks.max,
       bytesPerSec: all.map((b) => b.bytes / seconds),
       disconnected: all.filter((b) => b.closed).length,
       playersInView: all.map((b) => b.players.size),
@@ -348,6 +361,7 @@ export async function runWorldBots(url: string, pid: number | undefined, bots: n
   };
   const gaps = merged("gaps", "gapMax");
   const nearestGaps = merged("nearestGaps", "nearestGapMax");
+  const nearestStayedTicks = merged("nearestStayedTicks", "nearestStayedTickMax");
   const bytes = parts.flatMap((r) => r.bytesPerSec as number[]).sort((a, b) => a - b);
   const inView = parts.flatMap((r) => r.playersInView as number[]).sort((a, b) => a - b);
   return {
@@ -365,6 +379,9 @@ export async function runWorldBots(url: string, pid: number | undefined, bots: n
     tickRateMin: round(tickRates[0] ?? 0, 2),
     updateGapP99Ms: round(gaps.percentile(0.99)),
     nearest20GapP99Ms: round(nearestGaps.percentile(0.99)),
+    // How many ticks apart a player among a bot's 20 nearest at both its updates was sent.
+    nearest20StayedTicksP50: Math.round(nearestStayedTicks.percentile(0.5)),
+    nearest20StayedTicksP99: Math.round(nearestStayedTicks.percentile(0.99)),
     playersInViewP50: inView[Math.floor(inView.length / 2)] ?? 0,
     bytesPerClientPerSecP50: Math.round(bytes[Math.floor(bytes.length / 2)] ?? 0),
     bytesPerClientPerSecP99: Math.round(bytes[Math.floor(bytes.length * 0.99)] ?? 0),
