@@ -312,4 +312,66 @@ describeStores("storage", (kind) => {
     expect((await srv.services.storage.read([{ collection: "shutdown", key: "last" }]))[0]?.value).toEqual({ at: 1 });
     await srv.stop();
   });
+
+  test("writes still in flight at shutdown (a leaver's storage write and board score, a room's last write, none awaited) complete before the store closes", async () => {
+    const leftWith = 40;
+    const vault = defineGame({
+      name: "vault",
+      description: "writes a leaver's coins and score without waiting for them",
+      create({ rooms, accounts, storage, leaderboards }) {
+        const coins = storage.collection<{ coins: number }>("coins");
+        const board = leaderboards.define({ id: "coins", order: "desc", operator: "best" });
+        class VaultRoom extends Room<Account> {
+          private readonly accounts = new Map<number, Account>();
+          onJoin(clientId: number, account: Account) {
+            this.accounts.set(clientId, account);
+          }
+          // What a game does on a leave and at its room's end: start the writes, wait for none.
+          onLeave(clientId: number) {
+            const account = this.accounts.get(clientId)!;
+            void coins.put("purse", { coins: leftWith }, { owner: account.userId });
+            void board.submit(account.userId, leftWith, { name: account.name });
+          }
+          override onDispose() {
+            void storage.write([{ collection: "rooms", key: "vault", value: { closed: true } }]);
+          }
+          snapshot() {
+            return {};
+          }
+          restore() {}
+        }
+        return {
+          states: {
+            initial: "Connected",
+            states: {
+              Connected: lobbyState(accounts, { afterLogin: (c, a) => c.setState("InVault", a) }),
+              InVault: defineState<undefined, Account>({ onEnter: (client, account) => void rooms.joinOrCreate(client, "vault", account), handleMessage: {} }),
+            },
+            transitions: { Connected: ["InVault"], InVault: ["Connected"] },
+          },
+          rooms: { vault: { create: (ctx) => new VaultRoom(ctx), capacity: 4 } },
+        };
+      },
+    });
+    const options = { ...(await storeOptions(kind)), dataDir: mkdtempSync(join(tmpdir(), "mmo-inflight-")) };
+    dirs.push(options.dataDir);
+    let srv = await startTestServer(vault, options);
+    const clients = await Promise.all([0, 1, 2].map(() => TestClient.connect(srv.url)));
+    for (const [i, c] of clients.entries()) {
+      expect(await register(c, `Leaver${kind}${i}`, "password")).toBe("ok");
+      expect(await login(c, `Leaver${kind}${i}`, "password")).toBe("ok");
+    }
+    await waitFor(() => srv.rooms.memberCount("vault-1") === 3, 3000, "the three in the vault");
+    // Shut down with them in the room: they leave, the room closes, each starting writes nobody awaits.
+    await srv.stop();
+
+    srv = await startTestServer(vault, options);
+    for (let i = 0; i < 3; i++) {
+      const account = (await srv.services.store.findAccount(`Leaver${kind}${i}`))!;
+      expect((await srv.services.storage.collection<{ coins: number }>("coins").get("purse", account.userId))?.value.coins).toBe(leftWith);
+      expect(srv.services.leaderboards.get("coins")!.recordOf(account.userId)?.score).toBe(leftWith);
+    }
+    expect((await srv.services.storage.read([{ collection: "rooms", key: "vault" }]))[0]?.value).toEqual({ closed: true });
+    await srv.stop();
+  });
 });
