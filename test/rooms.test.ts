@@ -1,9 +1,11 @@
 // Room types a game declares, through a real server: a room that closes when its last member leaves.
 import { expect, test } from "bun:test";
 import { lobbyState } from "../src/accounts/lobby.ts";
+import type { ClientInterfacer } from "../src/hub/client.ts";
 import { defineState } from "../src/hub/states.ts";
 import { defineGame } from "../src/rooms/game.ts";
 import { Room } from "../src/rooms/room.ts";
+import type { Rooms } from "../src/rooms/rooms.ts";
 import { login, register, startTestServer, TestClient, waitFor } from "./helpers.ts";
 
 test("closeWhenEmpty: a cave closes (onDispose) when its last member leaves, by a logout or a closed connection; a cave with a member left stays", async () => {
@@ -63,3 +65,31 @@ test("closeWhenEmpty: a cave closes (onDispose) when its last member leaves, by 
     await srv.stop();
   }
 });
+
+// Join data is typed by the room's class (`rooms.join<R>`, `rooms.joinOrCreate<R>`): tsc checks the
+// tests, so these lines stop compiling if it is not. Never called.
+export function typedJoins(rooms: Rooms, client: ClientInterfacer): void {
+  class Cave extends Room<{ torch: boolean }> {
+    onJoin() {}
+    onLeave() {}
+    snapshot() {
+      return {};
+    }
+    restore() {}
+  }
+  class Open extends Room {
+    onJoin() {}
+    onLeave() {}
+    snapshot() {
+      return {};
+    }
+    restore() {}
+  }
+  rooms.join<Cave>(client, "cave-1", { torch: true });
+  rooms.joinOrCreate<Cave>(client, "cave", { torch: false });
+  // @ts-expect-error a Cave's join is { torch }, not a string
+  rooms.join<Cave>(client, "cave-1", "Ann");
+  // @ts-expect-error a Cave's join may not be left out
+  rooms.joinOrCreate<Cave>(client, "cave");
+  rooms.join<Open>(client, "open-1");
+}

@@ -260,7 +260,7 @@ describeStores("storage", (kind) => {
           restore() {}
         }
         const inVault = defineState<undefined, Account>({
-          onEnter: (client, account) => void rooms.joinOrCreate(client, "vault", account.userId),
+          onEnter: (client, account) => void rooms.joinOrCreate<VaultRoom>(client, "vault", account.userId),
           handleMessage: {},
           onExit: (client) => rooms.leave(client),
         });
@@ -345,7 +345,7 @@ describeStores("storage", (kind) => {
             initial: "Connected",
             states: {
               Connected: lobbyState(accounts, { afterLogin: (c, a) => c.setState("InVault", a) }),
-              InVault: defineState<undefined, Account>({ onEnter: (client, account) => void rooms.joinOrCreate(client, "vault", account), handleMessage: {} }),
+              InVault: defineState<undefined, Account>({ onEnter: (client, account) => void rooms.joinOrCreate<VaultRoom>(client, "vault", account), handleMessage: {} }),
             },
             transitions: { Connected: ["InVault"], InVault: ["Connected"] },
           },

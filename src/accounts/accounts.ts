@@ -86,7 +86,7 @@ export class Accounts {
 
   /** The account logged in on this client, if any. */
   accountOf(client: ClientInterfacer): Account | undefined {
-    return client.account as Account | undefined;
+    return client.account;
   }
 
   /**

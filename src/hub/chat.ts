@@ -44,7 +44,7 @@ export class ChatGate {
   /** A chat line as it may go out (cleaned), or the reason it may not. */
   check(client: ClientInterfacer, text: string, now: number): { text: string } | { refused: string } {
     // An operator's mute on the account (src/accounts/moderation.ts), while it holds.
-    const mute = (client.account as { mute?: { reason: string; until: number } } | undefined)?.mute;
+    const mute = client.account?.mute;
     if (mute && (mute.until === 0 || mute.until > Date.now())) return { refused: ChatReason.muted(mute) };
     if (lengthOver(text, this.limits.maxChatLength)) return { refused: ChatReason.tooLong(this.limits.maxChatLength) };
     let bucket = this.buckets.get(client);

@@ -1,6 +1,7 @@
 // The series' interface of a connected client, as the states and rooms see it.
 import type { Logger } from "../log.ts";
 import type { Msg } from "../packets/index.ts";
+import type { Account } from "../store/store.ts";
 
 export interface ClientInterfacer {
   /** 0 until the hub registers the client; then unique for the server's lifetime. */
@@ -24,7 +25,7 @@ export interface ClientInterfacer {
    */
   readonly stateChanges: number;
   /** The account logged in on this connection, from a successful login until it is back in the lobby. */
-  account: unknown;
+  account: Account | undefined;
   /** Called once by the hub with the client's id; enters the first state. */
   initialize(id: number): void;
   /** A message from this client: its state's handler, else its room's, else ignored. */

@@ -9,6 +9,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { quote } from "../log.ts";
 import { encodePacket, newDenyResponse, type Msg } from "../packets/index.ts";
 import { TokenBucket } from "../rate.ts";
+import type { Account } from "../store/store.ts";
 import type { Hub, TopicTap } from "./hub.ts";
 import type { ClientResumption, WebSocketClient } from "./websocket-client.ts";
 import { HeldSession, ResumableSession } from "./session.ts";
@@ -47,7 +48,7 @@ export interface SessionData {
   token: string;
   id: number;
   ip: string;
-  account: unknown;
+  account: Account;
   state: { name: string; data: unknown };
   topics: string[];
   /** The room the client is in (its id and type), what it brought when it joined, and whether it takes world frames. */
@@ -207,7 +208,7 @@ export class Resumption implements ClientResumption {
    */
   endResumedOf(userId: number): boolean {
     for (const client of this.tokens.values()) {
-      if (!client.session?.viaToken || client.session.held || (client.account as { userId?: number } | undefined)?.userId !== userId) continue;
+      if (!client.session?.viaToken || client.session.held || client.account?.userId !== userId) continue;
       client.log.warn(`Session continued through its token ended: its account logged in with the password`);
       this.forget(client);
       client.close(ResumeReason.reclaimed, RECLAIMED_CLOSE);
@@ -222,7 +223,7 @@ export class Resumption implements ClientResumption {
    * and `code`, its held sessions end, and none of its tokens resumes. Returns how many there were.
    */
   putOut(userId: number, reason: string, code: number): number {
-    const ofAccount = (client: WebSocketClient) => (client.account as { userId?: number } | undefined)?.userId === userId;
+    const ofAccount = (client: WebSocketClient) => client.account?.userId === userId;
     let count = 0;
     for (const client of [...this.held]) {
       if (!ofAccount(client)) continue;
@@ -242,7 +243,7 @@ export class Resumption implements ClientResumption {
 
   endHeldOf(userId: number): void {
     for (const client of this.held) {
-      if ((client.account as { userId?: number } | undefined)?.userId === userId) this.end(client, "its account logged in again");
+      if (client.account?.userId === userId) this.end(client, "its account logged in again");
     }
   }
 

@@ -7,6 +7,7 @@ import type { ChatGate } from "./chat.ts";
 import type { ClientInterfacer } from "./client.ts";
 import type { Hub } from "./hub.ts";
 import { StrikeWindow, TokenBucket } from "../rate.ts";
+import type { Account } from "../store/store.ts";
 import type { ResumableSession } from "./session.ts";
 import type { AnyClientState, StateMachine } from "./states.ts";
 import type { Stats } from "./stats.ts";
@@ -103,7 +104,7 @@ export class WebSocketClient implements ClientInterfacer {
   stateName = "None";
   stateChanges = 0;
   private lineBudget: LineBudget | undefined;
-  account: unknown = undefined;
+  account: Account | undefined = undefined;
   private state: AnyClientState | undefined;
   private stateData: unknown;
   private bucket: TokenBucket | undefined;

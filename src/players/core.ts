@@ -148,7 +148,7 @@ export class PlayersCore {
   constructor(readonly deps: PlayersDeps) {}
 
   sessionOf(client: ClientInterfacer): PlayerSession | undefined {
-    const account = client.account as Account | undefined;
+    const account = client.account;
     const session = account && this.sessions.get(account.userId);
     return session?.client === client ? session : undefined;
   }

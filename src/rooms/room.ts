@@ -80,6 +80,9 @@ export abstract class Room<J = undefined, S = unknown> {
   /** The messages the room takes from its members; the client's state sees every message first. */
   readonly messages: RoomHandlers = {};
 
+  /** What a member brings when it joins, as a type only (never set): what `rooms.join<R>` checks a join against. */
+  declare readonly joinType?: J;
+
   constructor(protected readonly ctx: RoomContext) {}
 
   /** Once, before anyone joins. */

@@ -15,6 +15,14 @@ import { EntityError, RoomWorld, type Entities, type Replication } from "../worl
 // The registry holds rooms of every join and snapshot type; each room's hooks see only their own.
 export type AnyRoom = Room<any, any>;
 export type RoomFactory = (ctx: RoomContext) => AnyRoom;
+/** What a member of a room of class R brings when it joins (its `Room<Join>`). */
+export type JoinOf<R extends AnyRoom> = R extends Room<infer J, any> ? J : never;
+/**
+ * The join argument of `join` and `joinOrCreate` for a room of class R: `rooms.join<CaveRoom>(client,
+ * id, join)` checks `join` against CaveRoom's Join, and may leave it out only where Join allows
+ * undefined. Without R, any value (the room's type is known by its name only).
+ */
+export type JoinArgs<R extends AnyRoom> = undefined extends JoinOf<R> ? [join?: JoinOf<R>] : [join: JoinOf<R>];
 export type { RoomFigures };
 
 /** A room as a restart keeps it: its snapshot, and its members with what each brought when it joined. */
@@ -389,7 +397,7 @@ export class Rooms {
    * one when all are full; returns the room's id. Without a capacity, every client joins the first.
    * In a cluster, only this node's own rooms (made without an id) are filled this way.
    */
-  joinOrCreate(client: ClientInterfacer, type: string, join?: unknown): string {
+  joinOrCreate<R extends AnyRoom = AnyRoom>(client: ClientInterfacer, type: string, ...[join]: JoinArgs<R>): string {
     const declared = this.types.get(type);
     if (!declared) throw new Error(`no room type named ${type}`);
     let chosen: RoomInstance | undefined;
@@ -401,7 +409,7 @@ export class Rooms {
       }
     }
     const id = (chosen ?? this.createInstance(type)).id;
-    if (this.roomOf.get(client.id)?.id !== id) this.join(client, id, join);
+    if (this.roomOf.get(client.id)?.id !== id) this.join(client, id, join as JoinOf<AnyRoom>);
     return id;
   }
 
@@ -427,7 +435,7 @@ export class Rooms {
   }
 
   /** Puts the client into the room (leaving any other first): subscribes it to the topic, then onJoin. */
-  join(client: ClientInterfacer, roomId: string, join?: unknown): void {
+  join<R extends AnyRoom = AnyRoom>(client: ClientInterfacer, roomId: string, ...[join]: JoinArgs<R>): void {
     const instance = this.instances.get(roomId);
     if (!instance) throw new Error(`no room ${roomId}`);
     this.leave(client);

@@ -110,7 +110,7 @@ export function saveRun(dataDir: string, game: string, parts: RestartParts): num
     }
     keptBytes += bytes;
     const data = sessionData(client, rooms, token, msLeft);
-    sessions.push({ ...data, account: data.account as Account, kept: kept.map((b) => Buffer.from(b).toString("base64")) });
+    sessions.push({ ...data, kept: kept.map((b) => Buffer.from(b).toString("base64")) });
   }
   if (dropped > 0) log.warn(`Not keeping ${dropped} session(s): the packets kept for the sessions reached ${MAX_KEPT_BYTES} bytes (they log in again)`);
   const run: SavedRun = { format: FORMAT, game, savedAt: Date.now(), highestId: hub.highestId, rooms: rooms.saveAll(), sessions };

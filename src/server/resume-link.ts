@@ -13,7 +13,6 @@ import { WebSocketClient, type ClientContext } from "../hub/websocket-client.ts"
 import { errorText, type Logger } from "../log.ts";
 import type { Rooms } from "../rooms/rooms.ts";
 import type { SharedRooms } from "../rooms/shared-rooms.ts";
-import type { Account } from "../store/store.ts";
 import { sessionData } from "./session-data.ts";
 
 /** What a session moving between nodes carries (on the bus). */
@@ -160,7 +159,7 @@ export class ResumeMoves implements SessionsElsewhere {
   /** This node lets go of the client (no leave: it lives on elsewhere). */
   private release(client: WebSocketClient): void {
     const { cluster, accounts, hub } = this.parts;
-    const account = client.account as Account | undefined;
+    const account = client.account;
     if (account) cluster.sessions.movedAway(account.userId);
     accounts.releaseLocally(client);
     hub.unregister(client.id);
@@ -178,8 +177,8 @@ export class ResumeMoves implements SessionsElsewhere {
       return undefined;
     }
     hub.adopt(client);
-    accounts.restoreSession(client, session.account as Account);
-    void cluster.sessions.take((session.account as Account).userId).catch(this.warn("could not take over an account's session"));
+    accounts.restoreSession(client, session.account);
+    void cluster.sessions.take(session.account.userId).catch(this.warn("could not take over an account's session"));
     if (session.room) rooms.restoreMember(client, session.room.id, session.room.join, session.room.frames, session.room.type);
     return client;
   }

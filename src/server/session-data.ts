@@ -4,14 +4,13 @@
 import type { SessionData } from "../hub/resume.ts";
 import type { WebSocketClient } from "../hub/websocket-client.ts";
 import type { Rooms } from "../rooms/rooms.ts";
-import type { Account } from "../store/store.ts";
 
 export function sessionData(client: WebSocketClient, rooms: Rooms, token: string, msLeft: number): SessionData {
   return {
     token,
     id: client.id,
     ip: client.ip,
-    account: { ...(client.account as Account), passwordHash: "" },
+    account: { ...client.account!, passwordHash: "" },
     state: client.stateSnapshot,
     topics: [...(client.session?.topics ?? [])],
     room: rooms.membershipOf(client.id),

@@ -27,7 +27,7 @@ import { SharedRooms } from "../rooms/shared-rooms.ts";
 import { Leaderboards } from "../store/leaderboards.ts";
 import { openStore } from "../store/open.ts";
 import { Storage } from "../store/storage.ts";
-import type { Account, Store } from "../store/store.ts";
+import type { Store } from "../store/store.ts";
 import { Admission } from "./admission.ts";
 import { ProxyTrust } from "./client-address.ts";
 import { loadClientFiles, loadTls } from "./files.ts";
@@ -199,12 +199,12 @@ async function listen(
     clock: Date.now,
     sessionsOf: (userId) =>
       [...hub.clients.values()]
-        .filter((client) => (client.open || client.session?.held) && (client.account as { userId?: number } | undefined)?.userId === userId)
+        .filter((client) => (client.open || client.session?.held) && client.account?.userId === userId)
         .map((client) => ({ clientId: client.id, state: client.stateName, address: client.ip, room: rooms.membershipOf(client.id)?.id ?? null, held: !client.open })),
     putOut: (userId, reason) => resumption.putOut(userId, reason, PUT_OUT_CLOSE),
     muteHere(userId, mute) {
       for (const client of hub.clients.values()) {
-        const account = client.account as Account | undefined;
+        const account = client.account;
         if (account?.userId === userId) account.mute = mute;
       }
     },

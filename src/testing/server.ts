@@ -7,7 +7,6 @@ import { defaultConfig, type Config } from "../config.ts";
 import { Logger, type LogLevel } from "../log.ts";
 import type { Game } from "../rooms/game.ts";
 import { startServer, type MmoServer, type ServerParts } from "../server/start.ts";
-import type { Account } from "../store/store.ts";
 
 /** Collects log lines in memory, so tests can read what the server said. */
 export class LogCapture {
@@ -44,7 +43,7 @@ export async function startTestServer(game: Game, overrides: Partial<Config> = {
     url: `ws://127.0.0.1:${mmo.port}/ws`,
     logs,
     config,
-    userIdOf: (client) => (mmo.hub.clients.get(client.id)?.account as Account | undefined)?.userId,
+    userIdOf: (client) => mmo.hub.clients.get(client.id)?.account?.userId,
     async stop() {
       await mmo.shutdown(1000);
       if (overrides.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });

@@ -7,7 +7,7 @@ import type { Matches } from "../../rooms/matches.ts";
 import type { Rooms } from "../../rooms/rooms.ts";
 import type { Leaderboard } from "../../store/leaderboards.ts";
 import type { Collection } from "../../store/storage.ts";
-import type { Account } from "../../store/store.ts";
+import type { DuelRoom } from "./duel-room.ts";
 import { EMPTY_RECORD, RECORD_KEY, type DuelRecord } from "./records.ts";
 
 /** How many of the wins board a client gets. */
@@ -28,12 +28,12 @@ export function readyState(matches: Matches, players: Players, records: Collecti
        */
       async matchRequest(client) {
         client.socketSend(newOkResponse());
-        const party = await players.partyOf((client.account as Account).userId);
+        const party = await players.partyOf(client.account!.userId);
         if (party?.members.length === 2 && !(await players.queueParty(client, DUEL_QUEUE)).refused) return;
         matches.ask(DUEL_QUEUE, client);
       },
       async duelRecordRequest(client) {
-        const { userId } = client.account as Account;
+        const { userId } = client.account!;
         try {
           const record = (await records.get(RECORD_KEY, userId))?.value ?? EMPTY_RECORD;
           client.socketSend({ $case: "duelRecord", value: record });
@@ -60,8 +60,8 @@ export function readyState(matches: Matches, players: Players, records: Collecti
 export function inMatchState(rooms: Rooms) {
   return defineState<undefined, string>({
     onEnter(client, matchId) {
-      const { name, userId } = client.account as Account;
-      rooms.join(client, matchId, { name, userId });
+      const { name, userId } = client.account!;
+      rooms.join<DuelRoom>(client, matchId, { name, userId });
     },
     handleMessage: {
       chat(client, chat) {

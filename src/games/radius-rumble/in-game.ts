@@ -5,7 +5,7 @@ import { newDisconnect, type Msg } from "../../packets/index.ts";
 import type { Rooms } from "../../rooms/rooms.ts";
 import type { Leaderboard } from "../../store/leaderboards.ts";
 import type { Account } from "../../store/store.ts";
-import { LEFT_REASON, WORLD_ROOM } from "./world-room.ts";
+import { LEFT_REASON, WORLD_ROOM, type WorldRoom } from "./world-room.ts";
 
 /** The client's own disconnect (its logout), told to the world when it leaves; else LEFT_REASON. */
 interface InGameData {
@@ -15,7 +15,7 @@ interface InGameData {
 export function inGameState(rooms: Rooms, hiscores: Leaderboard) {
   return defineState<InGameData, Account>({
     onEnter(client, { name, color, userId }) {
-      rooms.join(client, WORLD_ROOM, { name, color, bestScore: hiscores.recordOf(userId)?.score ?? 0, scoreKey: userId });
+      rooms.join<WorldRoom>(client, WORLD_ROOM, { name, color, bestScore: hiscores.recordOf(userId)?.score ?? 0, scoreKey: userId });
       return { farewell: undefined };
     },
     handleMessage: {
