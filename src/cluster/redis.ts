@@ -13,7 +13,7 @@ export interface Commands {
 
 /**
  * The two connections of a node, not yet connected: `commands` (keys, scripts and publishes; a
- * command gets no answer within `timeoutMs` fails, and none waits while Redis is away) and
+ * command that gets no answer within `timeoutMs` fails, and none waits while Redis is away) and
  * `subscriber` (its subscriptions made again by itself when Redis is back). Both reconnect for as
  * long as the node runs, at most a second apart.
  */

@@ -59,11 +59,11 @@ export class ResumeMoves implements SessionsElsewhere {
   }
 
   registered(token: string): void {
-    this.parts.cluster.sessions.tokenAt(token, this.parts.tokenTtlMs).catch(this.warn("could not register a resume token"));
+    void this.parts.cluster.sessions.tokenAt(token, this.parts.tokenTtlMs).catch(this.warn("could not register a resume token"));
   }
 
   dropped(token: string): void {
-    this.parts.cluster.sessions.tokenGone(token).catch(this.warn("could not drop a resume token"));
+    void this.parts.cluster.sessions.tokenGone(token).catch(this.warn("could not drop a resume token"));
   }
 
   /** The token is not this node's: the node that holds it is asked to move the session here. */
