@@ -29,7 +29,6 @@ export function localIds(last = 0): IdSource {
 export class Hub<C extends ClientInterfacer = ClientInterfacer> {
   readonly clients = new Map<number, C>();
   private serverPublish: ServerPublish | undefined;
-  private relay: TopicRelay | undefined;
   /** Topics whose subscribers may be on any node of a cluster: their broadcasts are relayed. */
   private readonly spanning = new Set<string>();
   /** Prefixes of topics that span the nodes (a player's own topic, whichever node it is on). */
@@ -43,16 +42,13 @@ export class Hub<C extends ClientInterfacer = ClientInterfacer> {
     private readonly log: Logger,
     readonly stats: Stats,
     private readonly ids: IdSource = localIds(),
+    /** In a cluster: the bus, which carries the broadcasts of topics that span the nodes. */
+    private readonly relay?: TopicRelay,
   ) {}
 
   /** Connects the hub to the server's own publish, for packets the server originates. */
   attach(serverPublish: ServerPublish): void {
     this.serverPublish = serverPublish;
-  }
-
-  /** Connects the hub to a cluster's bus. */
-  attachRelay(relay: TopicRelay): void {
-    this.relay = relay;
   }
 
   /** Starts (or with undefined, stops) showing every broadcast to `tap`. */

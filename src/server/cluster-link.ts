@@ -9,7 +9,7 @@ import type { Cluster } from "../cluster/cluster.ts";
 import { FrameKind, type Batch, type Frame } from "../cluster/frames.ts";
 import { Freshness, STALE_MS } from "../cluster/freshness.ts";
 import type { Metrics } from "../http/metrics.ts";
-import type { Hub } from "../hub/hub.ts";
+import type { Hub, TopicRelay } from "../hub/hub.ts";
 import type { DashboardView } from "../rooms/game.ts";
 import { errorText, type Logger } from "../log.ts";
 import type { RoomEvent, SharedRooms } from "../rooms/shared-rooms.ts";
@@ -144,6 +144,11 @@ export interface ClusterLinkParts {
   resumeEvent(origin: string, resumeEvent: ResumeEvent): void;
 }
 
+/** The hub's relay: broadcasts of the topics that span the nodes, to every other node over the bus. */
+export function topicRelay(cluster: Cluster): TopicRelay {
+  return (topic, sender, exclude, bytes, superseded) => cluster.bus.toAll({ kind: FrameKind.topic, topic, sender, exclude, superseded, bytes });
+}
+
 /** What this node's boards tell the other nodes: the records it wrote and those its operator removed. */
 export function boardChanges(cluster: Cluster): BoardChanges {
   return {
@@ -155,7 +160,6 @@ export function boardChanges(cluster: Cluster): BoardChanges {
 export function linkCluster(cluster: Cluster, parts: ClusterLinkParts): void {
   const { hub, throttle, shared, accounts, leaderboards, matches, moderation, players, log, resumeEvent } = parts;
   hub.span(LOBBY_TOPIC);
-  hub.attachRelay((topic, sender, exclude, bytes, superseded) => cluster.bus.toAll({ kind: FrameKind.topic, topic, sender, exclude, superseded, bytes }));
   leaderboards.catchUpEvery(BOARD_CATCH_UP_MS);
   const freshness = new Freshness();
   let behind = false;

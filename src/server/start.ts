@@ -31,7 +31,7 @@ import type { Store } from "../store/store.ts";
 import { Admission } from "./admission.ts";
 import { ProxyTrust } from "./client-address.ts";
 import { loadClientFiles, loadTls } from "./files.ts";
-import { boardChanges, clusterMetrics, clusterModeration, friendsChanged, linkCluster, partyMoved, sharedAccounts, sharedQueues, withClusterTiles } from "./cluster-link.ts";
+import { boardChanges, clusterMetrics, clusterModeration, friendsChanged, linkCluster, partyMoved, sharedAccounts, sharedQueues, topicRelay, withClusterTiles } from "./cluster-link.ts";
 import { Lifecycle } from "./lifecycle.ts";
 import { readSavedRun, restoreRun, saveRun, type RestartParts } from "./restart.ts";
 import { ResumeMoves } from "./resume-link.ts";
@@ -109,7 +109,7 @@ async function listen(
   // A single server with session resume keeps its game across a restart (restart.ts).
   const keepsGame = !cluster && config.resumeGrace > 0;
   const saved = keepsGame ? readSavedRun(config.dataDir, game.name, log) : undefined;
-  const hub = new Hub<WebSocketClient>(log, stats, cluster ? () => cluster.ids.next() : localIds(saved?.highestId));
+  const hub = new Hub<WebSocketClient>(log, stats, cluster ? () => cluster.ids.next() : localIds(saved?.highestId), cluster && topicRelay(cluster));
   const seed = config.seed || crypto.getRandomValues(new Uint32Array(1))[0]!;
   log.info(`Game ${game.name}, seed ${seed}`);
 
