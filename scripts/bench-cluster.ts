@@ -6,8 +6,11 @@
 // updates its own clients got (the fan-out it did), and its bus traffic. The machine's cores are
 // shared with the load generator and Redis, so the figures to read are the ratios: what the cluster
 // costs, and how each node's share of the fan-out falls with the number of nodes.
-// Every client comes from one address: the nodes let it register past the default limit.
-// Options: --bots 300 --duration 10 --chat-clients 200 --chat-senders 20 --chat-rate 10 --layouts alone,1,2,3
+// Every client comes from one address: the nodes let it register past the default limit. With
+// --baseline REV, that commit's executable (built in a checkout beside this one) runs every load and
+// layout too, in turn with this code's, so that a change is measured against the code before it in
+// the same run.
+// Options: --bots 300 --duration 10 --chat-clients 200 --chat-senders 20 --chat-rate 10 --layouts alone,1,2,3 --baseline REV
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,7 +20,8 @@ import { runChat } from "../src/testing/load/chat.ts";
 import { cpuSeconds, type ScenarioResult } from "../src/testing/load/coordinator.ts";
 import { redisUnavailable, TestRedis } from "../src/testing/redis.ts";
 import { ROOT, startServerProcess, type ServerProcess } from "../src/testing/server-process.ts";
-import { printRecord } from "../src/testing/record.ts";
+import { buildAt, checkoutBaseline } from "../src/testing/baseline.ts";
+import { gitCommit, printRecord } from "../src/testing/record.ts";
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
@@ -28,6 +32,7 @@ const { values } = parseArgs({
     "chat-senders": { type: "string", default: "20" },
     "chat-rate": { type: "string", default: "10" },
     layouts: { type: "string", default: "alone,1,2,3" },
+    baseline: { type: "string" },
   },
 });
 const BOTS = Number(values.bots);
@@ -57,6 +62,8 @@ interface NodeFigures {
 }
 
 interface Row {
+  /** Which executable: this code's, or the baseline's. */
+  code: string;
   layout: string;
   load: "bots" | "chat";
   result: ScenarioResult;
@@ -64,14 +71,14 @@ interface Row {
 }
 
 /** Starts the layout's nodes (the first runs the world), runs `load` on them, and stops them. */
-async function measure(layout: string, load: "bots" | "chat", redis: TestRedis): Promise<Row> {
+async function measure(code: { name: string; binary: string }, layout: string, load: "bots" | "chat", redis: TestRedis): Promise<Row> {
   const count = layout === "alone" ? 1 : Number(layout);
   const dataDir = mkdtempSync(join(tmpdir(), "mmo-bench-cluster-"));
   const nodes: ServerProcess[] = [];
   try {
     for (let i = 0; i < count; i++) {
       const cluster = layout === "alone" ? [] : ["--redis-url", redis.url, "--node-name", `bench${i + 1}`, "--cluster-secret", "bench:cluster's secret, 16+"];
-      nodes.push(await startServerProcess([join(ROOT, "mmo-server")], ["--data-dir", dataDir, "--log-level", "warn", "--seed", "1", "--register-burst", "100000", "--max-clients-per-ip", "0", ...cluster]));
+      nodes.push(await startServerProcess([code.binary], ["--data-dir", dataDir, "--log-level", "warn", "--seed", "1", "--register-burst", "100000", "--max-clients-per-ip", "0", ...cluster]));
       // The first node takes the world's lease before the next starts.
       if (i === 0) await Bun.sleep(500);
     }
@@ -97,48 +104,53 @@ async function measure(layout: string, load: "bots" | "chat", redis: TestRedis):
         busMessagesInPerSecond: before && after ? (after.messagesIn - before.messagesIn) / seconds : 0,
       };
     });
-    return { layout, load, result, nodes: figures };
+    return { code: code.name, layout, load, result, nodes: figures };
   } finally {
     await Promise.all(nodes.map((n) => n.stop()));
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
+const baseline = values.baseline ? checkoutBaseline(values.baseline) : undefined;
 const redis = await TestRedis.start();
 const rows: Row[] = [];
 try {
+  const codes = [...(baseline ? [{ name: `baseline ${values.baseline}`, binary: buildAt(baseline.dir) }] : []), { name: `this code (${gitCommit()})`, binary: join(ROOT, "mmo-server") }];
   for (const load of ["bots", "chat"] as const) {
     for (const layout of LAYOUTS) {
-      const row = await measure(layout, load, redis);
-      console.error(JSON.stringify(row));
-      rows.push(row);
-      await redis.flush();
+      for (const code of codes) {
+        const row = await measure(code, layout, load, redis);
+        console.error(JSON.stringify(row));
+        rows.push(row);
+        await redis.flush();
+      }
     }
   }
 } finally {
   await redis.destroy();
+  baseline?.remove();
 }
 
 const layoutName = (layout: string) => (layout === "alone" ? "one server, no Redis" : `${layout} node${layout === "1" ? "" : "s"}`);
 const f = (n: number, digits = 1) => n.toLocaleString("en", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 console.log(`\nbench:cluster, ${DURATION} s per run; machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, bun ${Bun.version}; load generator: 2 worker processes\n`);
 console.log(`Bots: ${BOTS} in one world, spread evenly over the nodes`);
-console.log("| layout | bots in the world, players each saw (fewest) | updates got, worst bot-player pair | median | gap p99 ms | node | its CPU s | its clients' updates/s | bus msgs/s out | bus KB/s out | bus msgs/s in |");
-console.log("|---|---|---|---|---|---|---|---|---|---|---|");
+console.log("| code | layout | bots in the world, players each saw (fewest) | updates got, worst bot-player pair | median | gap p99 ms | node | its CPU s | its clients' updates/s | bus msgs/s out | bus KB/s out | bus msgs/s in |");
+console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
 for (const row of rows.filter((r) => r.load === "bots")) {
   const r = row.result;
   row.nodes.forEach((n, i) => {
-    const head = i === 0 ? `| ${layoutName(row.layout)} | ${BOTS - (r.connectErrors as number)}, ${r.minPlayersSeenByABot} | ${((r.updateFractionMin as number) * 100).toFixed(1)}% | ${((r.updateFractionMedian as number) * 100).toFixed(1)}% | ${r.updateGapP99Ms} ` : "| | | | | ";
+    const head = i === 0 ? `| ${row.code} | ${layoutName(row.layout)} | ${BOTS - (r.connectErrors as number)}, ${r.minPlayersSeenByABot} | ${((r.updateFractionMin as number) * 100).toFixed(1)}% | ${((r.updateFractionMedian as number) * 100).toFixed(1)}% | ${r.updateGapP99Ms} ` : "| | | | | | ";
     console.log(`${head}| ${i + 1} | ${f(n.cpuSeconds, 2)} | ${f(n.deliveries / (r.seconds as number), 0)} | ${f(n.busMessagesOutPerSecond)} | ${f(n.busKBOutPerSecond)} | ${f(n.busMessagesInPerSecond)} |`);
   });
 }
 console.log(`\nLobby chat: ${values["chat-clients"]} clients spread over the nodes, ${values["chat-senders"]} of them sending ${values["chat-rate"]}/s`);
-console.log("| layout | sent | delivered | lost | deliveries/s | latency p50 ms | p99 ms | node | its CPU s | bus msgs/s out | bus KB/s out |");
-console.log("|---|---|---|---|---|---|---|---|---|---|---|");
+console.log("| code | layout | sent | delivered | lost | deliveries/s | latency p50 ms | p99 ms | node | its CPU s | bus msgs/s out | bus KB/s out |");
+console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
 for (const row of rows.filter((r) => r.load === "chat")) {
   const r = row.result;
   row.nodes.forEach((n, i) => {
-    const head = i === 0 ? `| ${layoutName(row.layout)} | ${r.sent} | ${r.delivered} | ${r.lost} | ${f(r.deliveriesPerSecond as number, 0)} | ${r.p50Ms} | ${r.p99Ms} ` : "| | | | | | | ";
+    const head = i === 0 ? `| ${row.code} | ${layoutName(row.layout)} | ${r.sent} | ${r.delivered} | ${r.lost} | ${f(r.deliveriesPerSecond as number, 0)} | ${r.p50Ms} | ${r.p99Ms} ` : "| | | | | | | | ";
     console.log(`${head}| ${i + 1} | ${f(n.cpuSeconds, 2)} | ${f(n.busMessagesOutPerSecond)} | ${f(n.busKBOutPerSecond)} |`);
   });
 }

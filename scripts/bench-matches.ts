@@ -5,13 +5,14 @@
 // own count, INFO stats), and each node's CPU. With --baseline REV the same is measured, in the same
 // run, on a checkout of that commit, for the figures before a change.
 // Options: --matches 1000 --seconds 10 --baseline REV
-import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { RedisClient } from "bun";
 import { loginDevice, TestClient } from "../src/testing/client.ts";
 import { cpuSeconds } from "../src/testing/load/coordinator.ts";
+import { checkoutBaseline } from "../src/testing/baseline.ts";
 import { TestRedis } from "../src/testing/redis.ts";
 import { ROOT, startServerProcess, type ServerProcess } from "../src/testing/server-process.ts";
 import { gitCommit, printRecord } from "../src/testing/record.ts";
@@ -102,20 +103,14 @@ async function measure(code: string, root: string, redisServer: TestRedis): Prom
 
 const redisServer = await TestRedis.start();
 const results: Figures[] = [];
-let worktree: string | undefined;
+const baseline = values.baseline ? checkoutBaseline(values.baseline) : undefined;
 try {
-  if (values.baseline) {
-    worktree = mkdtempSync(join(tmpdir(), "mmo-bench-baseline-"));
-    const added = Bun.spawnSync(["git", "worktree", "add", "--detach", worktree, values.baseline], { cwd: ROOT, stderr: "pipe" });
-    if (added.exitCode !== 0) throw new Error(`git worktree add ${values.baseline}: ${added.stderr.toString()}`);
-    symlinkSync(join(ROOT, "node_modules"), join(worktree, "node_modules"));
-    results.push(await measure(`baseline ${values.baseline}`, worktree, redisServer));
-  }
+  if (baseline) results.push(await measure(`baseline ${values.baseline}`, baseline.dir, redisServer));
   const commit = gitCommit();
   results.push(await measure(`this code (${commit})`, ROOT, redisServer));
 } finally {
   await redisServer.destroy();
-  if (worktree) Bun.spawnSync(["git", "worktree", "remove", "--force", worktree], { cwd: ROOT });
+  baseline?.remove();
 }
 
 console.log(`\nmmo-server bench:matches (${new Date().toISOString()}): ${NODES} nodes of --game duel on one Redis, ${MATCHES} matches asked for, ${SECONDS} s windows; machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, bun ${Bun.version}`);
