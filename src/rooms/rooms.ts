@@ -264,6 +264,13 @@ export class RoomInstance implements RoomContext {
     }
   }
 
+  /** The room's own figures (`Room.figures`), guarded: undefined when it reports none, or its hook threw. */
+  ownFigures(): RoomFigures | undefined {
+    let figures: RoomFigures | undefined;
+    if (this.room.figures) this.guard("figures", () => (figures = this.room.figures!()));
+    return figures;
+  }
+
   /** A member's message, to the room's handler for it (if any): a throw or a rejection drops that packet only. */
   handle(clientId: number, msg: Msg): void {
     const handler = this.room.messages[msg.$case] as ((clientId: number, value: unknown) => void | Promise<void>) | undefined;
@@ -354,10 +361,7 @@ export class Rooms {
   figures(id: string): RoomFigures | undefined {
     const instance = this.instances.get(id);
     if (!instance) return undefined;
-    if (!instance.running) return instance.share?.reported?.figures;
-    let figures: RoomFigures = {};
-    if (instance.room.figures) instance.guard("figures", () => (figures = instance.room.figures!()));
-    return figures;
+    return instance.running ? (instance.ownFigures() ?? {}) : instance.share?.reported?.figures;
   }
 
   /** The room the client is in and what it brought when it joined, if it is in one. */

@@ -303,8 +303,7 @@ export class SharedRooms implements RoomSharing {
           this.saved.set(instance.id, { json, at: asked });
         }
         // What /healthz and the dashboard of the other nodes show of the room: its owner's figures.
-        let figures: RoomFigures | undefined;
-        if (instance.room.figures) instance.guard("figures", () => (figures = instance.room.figures!()));
+        const figures = instance.ownFigures();
         if (figures) this.cluster.bus.toAll(event({ type: "figures", room: instance.id, figures }));
         return;
       }
