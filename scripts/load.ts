@@ -7,7 +7,7 @@
 //   churn  connect/close cycles, every third without a close frame; ids handed out twice
 //   bots   N bots register, log in and steer at random; each counts the player updates it gets
 // Usage: bun scripts/load.ts SCENARIO --url ws://127.0.0.1:PORT/ws [--pid SERVER_PID] [options]
-//   chat:  --clients 1000 --senders 40 --rate 10 --duration 10
+//   chat:  --clients 1000 --senders 40 --rate 10 --duration 10 [--warmup W: measure the D s after W s]
 //   idle:  --clients 15000
 //   churn: --cycles 5000
 //   bots:  --bots 200 --duration 10
@@ -31,6 +31,7 @@ const { values, positionals } = parseArgs({
     senders: { type: "string", default: "40" },
     rate: { type: "string", default: "10" },
     duration: { type: "string", default: "10" },
+    warmup: { type: "string", default: "0" },
     cycles: { type: "string", default: "5000" },
     bots: { type: "string", default: "200" },
   },
@@ -45,7 +46,7 @@ const pid = values.pid ? Number(values.pid) : undefined;
 const workers = Number(values.workers);
 let result: ScenarioResult;
 if (scenario === "chat") {
-  result = await runChat(url, pid, { clients: Number(values.clients ?? 1000), senders: Number(values.senders), rate: Number(values.rate), duration: Number(values.duration) }, workers);
+  result = await runChat(url, pid, { clients: Number(values.clients ?? 1000), senders: Number(values.senders), rate: Number(values.rate), duration: Number(values.duration), warmup: Number(values.warmup) }, workers);
 } else if (scenario === "idle") {
   result = await runIdle(url, pid, Number(values.clients ?? 15000), workers);
 } else if (scenario === "churn") {
