@@ -7,6 +7,7 @@ import { PlayersReason } from "../src/players/core.ts";
 import { FriendReason } from "../src/players/friends.ts";
 import { PartyReason } from "../src/players/parties.ts";
 import { lobbyState } from "../src/accounts/lobby.ts";
+import { TOPIC_SLICES } from "../src/hub/hub.ts";
 import { defineState } from "../src/hub/states.ts";
 import { newChat, newDenyResponse, newOkResponse, type MsgValue } from "../src/packets/index.ts";
 import { PartyMoveReason } from "../src/players/party-moves.ts";
@@ -14,6 +15,7 @@ import { defineGame } from "../src/rooms/game.ts";
 import { Room } from "../src/rooms/room.ts";
 import type { ServerProcess } from "../src/testing/server-process.ts";
 import { loginDevice } from "../src/testing/client.ts";
+import { TcpProxy } from "../src/testing/tcp-proxy.ts";
 import { clusterOnRedis, describeRedis, describeStores, radiusRumble, startTestServer, storeOptions, TestClient, waitFor, type TestServer } from "./helpers.ts";
 
 type Player = { c: TestClient; userId: number; name: string; device: string };
@@ -199,6 +201,62 @@ describeStores("players among themselves", (kind) => {
     expect((await a.c.expect("channelLine")).value.text).toBe("anyone?");
     await b.c.roundTrip();
     expect(b.c.take("channelLine")).toEqual([]);
+  });
+
+  test("a channel of many, heard in slices: every member gets every line in the order said, one away gets them on its resume", async () => {
+    const channel = `hall-${kind}`;
+    const proxy = TcpProxy.start(srv.port);
+    try {
+      const away = await guest(proxy.url, clients);
+      const members = [away];
+      for (let i = 0; i < 11; i++) members.push(await player());
+      // Ids in a row: every slice of the channel's topic has a member.
+      expect(new Set(members.map((m) => m.c.id % TOPIC_SLICES)).size).toBe(TOPIC_SLICES);
+      for (const m of members) {
+        m.c.send({ $case: "channelRequest", value: { action: "join", channel } });
+        expect((await m.c.expect("channelResponse")).value.ok).toBe(true);
+      }
+      away.c.send({ $case: "resumeTokenRequest", value: {} });
+      const { token } = (await away.c.expect("resumeToken")).value;
+      proxy.cut();
+      await waitFor(() => srv.logs.has(`Client ${away.c.id}: Session held for 30 s`), 3000, "the session to be held");
+
+      // Two speakers, their lines interleaved: each line goes out over eight turns of the event loop,
+      // the next one starting before the last is done.
+      const [x, y] = [members[1]!, members[2]!];
+      const said: string[] = [];
+      for (let i = 1; i <= 6; i++) {
+        for (const [p, who] of [[x, "x"], [y, "y"]] as const) {
+          p.c.send({ $case: "channelSend", value: { channel, toUserId: 0, text: `${who}${i}` } });
+          said.push(`${who}${i}`);
+        }
+      }
+      const heard = async (c: TestClient, n: number) => {
+        const got: string[] = [];
+        while (got.length < n) got.push((await c.expect("channelLine")).value.text);
+        return got;
+      };
+      const orders = await Promise.all(members.slice(1).map((m) => heard(m.c, said.length)));
+      // The store numbers the lines as it keeps them; everyone hears them in that one order, and each
+      // speaker's lines in the order said.
+      for (const order of orders) {
+        expect(order).toEqual(orders[0]!);
+        expect(order.filter((t) => t.startsWith("x"))).toEqual(said.filter((t) => t.startsWith("x")));
+        expect(order.filter((t) => t.startsWith("y"))).toEqual(said.filter((t) => t.startsWith("y")));
+      }
+
+      const back = await TestClient.connect(srv.url);
+      clients.push(back);
+      back.send({ $case: "resumeRequest", value: { token } });
+      const response = (await back.expect("resumeResponse")).value;
+      expect(response).toMatchObject({ ok: true, id: away.c.id });
+      expect(await heard(back, said.length)).toEqual(orders[0]!);
+      // Still a member: the next line comes live.
+      x.c.send({ $case: "channelSend", value: { channel, toUserId: 0, text: "welcome back" } });
+      expect(await heard(back, 1)).toEqual(["welcome back"]);
+    } finally {
+      proxy.stop();
+    }
   });
 
   test("direct messages: to a friend only, a muted sender not delivered, an away friend notified; the pair's history", async () => {

@@ -18,6 +18,24 @@ export type TopicRelay = (topic: string, senderId: number, excludeSender: boolea
  */
 export type TopicTap = (topic: string, senderId: number, excludeSender: boolean, bytes: Uint8Array, superseded: boolean, local: boolean) => void;
 
+/**
+ * How many slices a sliced topic has. A subscriber joins one, by its id; a broadcast goes to one slice
+ * a turn of the event loop, so that the native fan-out's writes to a topic of a thousand sockets come
+ * in eight runs with the loop's other work (a lobby chat, a tick) between them, not in one.
+ */
+export const TOPIC_SLICES = 8;
+
+/** A broadcast on a sliced topic whose slices are not all published yet. */
+interface SlicedBroadcast {
+  topic: string;
+  next: number;
+  senderId: number;
+  excludeSender: boolean;
+  bytes: Uint8Array;
+  superseded: boolean;
+  local: boolean;
+}
+
 /** Where ids come from: undefined when none can be given now (a cluster node cut off from Redis for long). */
 export type IdSource = () => number | undefined;
 
@@ -33,6 +51,9 @@ export class Hub<C extends ClientInterfacer = ClientInterfacer> {
   private readonly spanning = new Set<string>();
   /** Prefixes of topics that span the nodes (a player's own topic, whichever node it is on). */
   private readonly spanningPrefixes: string[] = [];
+  /** Prefixes of topics published a slice a turn (`sliceOf`), and the broadcasts under way on them. */
+  private readonly slicedPrefixes: string[] = [];
+  private readonly slicing: SlicedBroadcast[] = [];
   /** Set only while some session is held: clients that never ask for resumption cost nothing here. */
   private topicTap: TopicTap | undefined;
   /** The highest id given or adopted, for a restart to continue after. */
@@ -72,6 +93,24 @@ export class Hub<C extends ClientInterfacer = ClientInterfacer> {
 
   private spans(topic: string): boolean {
     return this.spanning.has(topic) || this.spanningPrefixes.some((prefix) => topic.startsWith(prefix));
+  }
+
+  /**
+   * Makes every topic that starts with `prefix` sliced: its subscribers subscribe to `sliceOf(topic,
+   * id)`, and a broadcast on it reaches one slice a turn of the event loop (a channel of thousands).
+   * A slice follows the slices before it, and broadcasts on a topic keep their order in every slice.
+   */
+  slicePrefix(prefix: string): void {
+    this.slicedPrefixes.push(prefix);
+  }
+
+  /** The topic a client subscribes to for `topic`: its slice of it, when the topic is sliced. */
+  sliceOf(topic: string, clientId: number): string {
+    return this.sliced(topic) ? `${topic}#${clientId % TOPIC_SLICES}` : topic;
+  }
+
+  private sliced(topic: string): boolean {
+    return this.slicedPrefixes.length > 0 && this.slicedPrefixes.some((prefix) => topic.startsWith(prefix));
   }
 
   get size(): number {
@@ -132,6 +171,20 @@ export class Hub<C extends ClientInterfacer = ClientInterfacer> {
   }
 
   private publishLocally(topic: string, senderId: number, excludeSender: boolean, bytes: Uint8Array, superseded = false, local = true): void {
+    if (!this.sliced(topic)) return this.publishHere(topic, senderId, excludeSender, bytes, superseded, local);
+    this.slicing.push({ topic, next: 0, senderId, excludeSender, bytes, superseded, local });
+    if (this.slicing.length === 1) this.publishSlices();
+  }
+
+  /** The next slice of every sliced broadcast under way, then again on the next turn while any is left. */
+  private publishSlices(): void {
+    for (const b of this.slicing) this.publishHere(`${b.topic}#${b.next++}`, b.senderId, b.excludeSender, b.bytes, b.superseded, b.local);
+    // The oldest started first, so they also finish first.
+    while (this.slicing.length > 0 && this.slicing[0]!.next === TOPIC_SLICES) this.slicing.shift();
+    if (this.slicing.length > 0) setImmediate(() => this.publishSlices());
+  }
+
+  private publishHere(topic: string, senderId: number, excludeSender: boolean, bytes: Uint8Array, superseded: boolean, local: boolean): void {
     this.topicTap?.(topic, senderId, excludeSender, bytes, superseded, local);
     const sender = excludeSender ? this.clients.get(senderId) : undefined;
     // A closing socket can no longer publish; it has already left every topic, so the server's
@@ -142,8 +195,7 @@ export class Hub<C extends ClientInterfacer = ClientInterfacer> {
 
   /** Already encoded bytes to every subscriber of `topic`, here and on every node (the topic spanning them). */
   publishBytes(topic: string, bytes: Uint8Array): void {
-    this.topicTap?.(topic, 0, false, bytes, false, true);
-    this.serverPublish?.(topic, bytes);
+    this.publishLocally(topic, 0, false, bytes);
     if (this.relay && this.spans(topic)) this.relay(topic, 0, false, bytes, false);
   }
 
@@ -154,8 +206,7 @@ export class Hub<C extends ClientInterfacer = ClientInterfacer> {
   publish(senderId: number, msg: Msg, topic: string, superseded = false): void {
     const bytes = encodePacket(senderId, msg);
     this.stats.packetOut(msg.$case, bytes.length);
-    this.topicTap?.(topic, senderId, false, bytes, superseded, true);
-    this.serverPublish?.(topic, bytes);
+    this.publishLocally(topic, senderId, false, bytes, superseded);
     if (this.relay && this.spans(topic)) this.relay(topic, senderId, false, bytes, superseded);
   }
 }

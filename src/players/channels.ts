@@ -37,6 +37,11 @@ export class Channels {
     private readonly notify: (userId: number, notice: Notice) => Promise<void>,
   ) {}
 
+  /** The topic the client hears a channel on: its slice of the channel's topic (sliced: see Hub.slicePrefix). */
+  private topicOf(client: ClientInterfacer, channel: string): string {
+    return this.core.deps.hub.sliceOf(CHANNEL_TOPIC_PREFIX + channel, client.id);
+  }
+
   handle(client: ClientInterfacer, msg: Msg): void {
     if (msg.$case === "channelRequest") this.joinOrLeave(client, msg.value);
     else if (msg.$case === "channelSend") this.send(client, msg.value);
@@ -45,7 +50,7 @@ export class Channels {
 
   /** The player's channels, left (its session is over on this node). */
   leaveAll(session: PlayerSession): void {
-    for (const name of session.channels) session.client.unsubscribe(CHANNEL_TOPIC_PREFIX + name);
+    for (const name of session.channels) session.client.unsubscribe(this.topicOf(session.client, name));
     session.channels.clear();
   }
 
@@ -55,12 +60,12 @@ export class Channels {
       if (action !== "join" && action !== "leave") return answer(ChannelReason.unknownAction);
       if (!CHANNEL_NAME.test(channel)) return answer(ChannelReason.badName);
       if (action === "leave") {
-        if (session.channels.delete(channel)) client.unsubscribe(CHANNEL_TOPIC_PREFIX + channel);
+        if (session.channels.delete(channel)) client.unsubscribe(this.topicOf(client, channel));
         return answer();
       }
       if (!session.channels.has(channel) && session.channels.size >= this.core.deps.limits.maxChannels) return answer(ChannelReason.tooMany(this.core.deps.limits.maxChannels));
       session.channels.add(channel);
-      client.subscribe(CHANNEL_TOPIC_PREFIX + channel);
+      client.subscribe(this.topicOf(client, channel));
       answer();
     });
   }

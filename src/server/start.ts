@@ -120,6 +120,7 @@ async function listen(
   // A player's own topic and the chat channels reach their subscribers on every node.
   hub.spanPrefix(PLAYER_TOPIC_PREFIX);
   hub.spanPrefix(CHANNEL_TOPIC_PREFIX);
+  hub.slicePrefix(CHANNEL_TOPIC_PREFIX);
   const leaderboards = new Leaderboards(store.boards, log, parts.boardClock, cluster && boardChanges(cluster));
   const rooms = new Rooms({ hub, storage, leaderboards, log, seed, now: () => services.now(), shared, viewBudget: config.viewBudget });
   const matches: Matches = new Matches(rooms, hub, log, cluster && sharedQueues(cluster, (match) => matches.made(match)), (userId) => players.clientOf(userId));
