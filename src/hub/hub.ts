@@ -110,7 +110,7 @@ export class Hub<C extends ClientInterfacer = ClientInterfacer> {
   }
 
   private sliced(topic: string): boolean {
-    return this.slicedPrefixes.length > 0 && this.slicedPrefixes.some((prefix) => topic.startsWith(prefix));
+    return this.slicedPrefixes.some((prefix) => topic.startsWith(prefix));
   }
 
   get size(): number {
