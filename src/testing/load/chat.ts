@@ -14,9 +14,12 @@ export interface ChatOptions {
   senders: number;
   rate: number;
   duration: number;
-  /** Seconds of the same load before the measured window (0: the window starts with the load). */
+  /** Whole seconds of the same load before the measured window (0: the window starts with the load). */
   warmup?: number;
 }
+
+/** How long the senders send: with a warm-up, a second past the window, so that the window ends loaded. */
+const sendingSeconds = (o: ChatOptions) => (o.warmup ? o.warmup + o.duration + 1 : o.duration);
 
 export interface ChatTask extends ChatOptions {
   kind: "chat";
@@ -52,9 +55,7 @@ export async function chatWorker(task: ChatTask): Promise<void> {
   await Bun.sleep(Math.max(0, startAt - wallMs()));
 
   const senders = conns.slice(0, task.senders);
-  // With a warm-up, the load goes on for a second after the window, so that the window ends loaded.
-  const sendingSeconds = task.warmup ? task.warmup + task.duration + 1 : task.duration;
-  const perSender = Math.floor(task.rate * sendingSeconds);
+  const perSender = Math.floor(task.rate * sendingSeconds(task));
   const sentBy = new Array<number>(senders.length).fill(0);
   let sent = 0;
   let reported = 0;
@@ -88,10 +89,11 @@ export async function runChat(url: string | string[], pid: number | undefined, o
   const urls = typeof url === "string" ? undefined : url;
   const clients = split(o.clients, workers);
   const senders = split(o.senders, workers);
-  const warmup = o.warmup ?? 0;
-  const sendingSeconds = warmup ? warmup + o.duration + 1 : o.duration;
+  // Arrivals are counted by whole seconds, so the window starts on one.
+  const warmup = Math.round(o.warmup ?? 0);
+  const seconds = sendingSeconds({ ...o, warmup });
   let sentSoFar = 0;
-  const progress = progressReporter("chat", o.senders * Math.floor(o.rate * sendingSeconds));
+  const progress = progressReporter("chat", o.senders * Math.floor(o.rate * seconds));
   const counts = new Array<number>(workers).fill(0);
   const handles = clients.map((n, i) =>
     startWorker(
@@ -116,7 +118,7 @@ export async function runChat(url: string | string[], pid: number | undefined, o
     }
   }
   // Sending takes its seconds; then give deliveries in flight two more seconds.
-  await Bun.sleep(Math.max(0, startAt + sendingSeconds * 1000 + 2000 - wallMs()));
+  await Bun.sleep(Math.max(0, startAt + seconds * 1000 + 2000 - wallMs()));
   const cpu = cpuSeconds(pid) - cpuBefore;
   for (const h of handles) h.send("stop");
   const parts = await results(handles);
