@@ -237,8 +237,7 @@ describeStores("players among themselves", (kind) => {
         return got;
       };
       const orders = await Promise.all(members.slice(1).map((m) => heard(m.c, said.length)));
-      // The store numbers the lines as it keeps them; everyone hears them in that one order, and each
-      // speaker's lines in the order said.
+      // Everyone hears them in one order, and each speaker's lines in the order said.
       for (const order of orders) {
         expect(order).toEqual(orders[0]!);
         expect(order.filter((t) => t.startsWith("x"))).toEqual(said.filter((t) => t.startsWith("x")));
