@@ -7,6 +7,7 @@
 // 3. a channel of --members members, one of them saying --rate lines a second for --seconds: the
 //    latency of every delivery, p99, and what never arrived;
 // 4. history: pages of 50 lines of that channel read by the readers, --history-rate a second in all.
+// Beside each phase: the server process's CPU over it (PostgreSQL's own processes not included).
 // Target: the friends lists offered all answered (≥ 10,000 a second by default), every friend told,
 // no line lost, and the canary's chat p99 within 1.5× its quiet figure in every phase, on both stores.
 // Options: --friends 200 --members 1000 --readers 10 --rate 10 --seconds 10 --list-rate 10000 --history-rate 2000
@@ -19,6 +20,7 @@ import { decodePacket, type Msg } from "../src/packets/index.ts";
 import { loginDevice, TestClient } from "../src/testing/client.ts";
 import { Histogram } from "../src/testing/histogram.ts";
 import { canary, type CanaryFigures } from "../src/testing/load/canary.ts";
+import { cpuSeconds } from "../src/testing/load/coordinator.ts";
 import { postgresUnavailable, TestPostgres } from "../src/testing/postgres.ts";
 import { startServerProcess, type ServerProcess } from "../src/testing/server-process.ts";
 import { gitCommit, printRecord } from "../src/testing/record.ts";
@@ -56,11 +58,14 @@ if (values["canary-url"]) {
   process.exit(0);
 }
 
+/** A phase's canary, and how busy the server was meanwhile (its CPU time over the phase's wall time). */
+type PhaseCanary = CanaryFigures & { serverCpuPct: number };
+
 /**
  * The canary in a process of its own (a client in the load generator's process would measure that
  * process's own delays), for SECONDS, beside the load `load(until)` starts here.
  */
-async function canaryBeside(srv: ServerProcess, load: (until: number) => Promise<unknown>[]): Promise<CanaryFigures> {
+async function canaryBeside(srv: ServerProcess, load: (until: number) => Promise<unknown>[]): Promise<PhaseCanary> {
   const proc = Bun.spawn([process.execPath, import.meta.path, "--canary-url", srv.url, "--canary-port", String(srv.port), "--seconds", String(SECONDS)], { stdout: "pipe", stderr: "inherit" });
   usualPriority(proc.pid);
   const lines: string[] = [];
@@ -79,10 +84,12 @@ async function canaryBeside(srv: ServerProcess, load: (until: number) => Promise
     }
   })();
   await Promise.race([isReady, proc.exited]);
+  const [cpuBefore, startedAt] = [cpuSeconds(srv.proc.pid), performance.now()];
   await Promise.all(load(performance.now() + SECONDS * 1000));
   if ((await proc.exited) !== 0) throw new Error("the canary's process failed");
+  const serverCpuPct = (100 * (cpuSeconds(srv.proc.pid) - cpuBefore)) / ((performance.now() - startedAt) / 1000);
   await reading;
-  return JSON.parse(lines.at(-1)!) as CanaryFigures;
+  return { ...(JSON.parse(lines.at(-1)!) as CanaryFigures), serverCpuPct: Math.round(serverCpuPct) };
 }
 
 /**
@@ -114,15 +121,15 @@ interface Offered {
   unanswered: number;
   p50: number;
   p99: number;
-  canary: CanaryFigures;
+  canary: PhaseCanary;
 }
 
 interface StoreFigures {
   store: string;
-  quiet: CanaryFigures;
+  quiet: PhaseCanary;
   lists: Offered;
-  presence: { p50: number; p99: number; told: number; expected: number; canary: CanaryFigures };
-  channel: { p50: number; p99: number; delivered: number; lost: number; canary: CanaryFigures };
+  presence: { p50: number; p99: number; told: number; expected: number; canary: PhaseCanary };
+  channel: { p50: number; p99: number; delivered: number; lost: number; canary: PhaseCanary };
   history: Offered;
 }
 
@@ -374,15 +381,15 @@ const commit = gitCommit();
 console.log(`\nmmo-server bench:players (commit ${commit}, ${new Date().toISOString()}): ${FRIENDS} friends, a channel of ${MEMBERS + READERS} members at ${RATE} lines/s, ${SECONDS} s a phase; machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, bun ${Bun.version}`);
 console.log(`priorities: ${priorities}`);
 console.log(`command: bun run bench:players -- --friends ${FRIENDS} --members ${MEMBERS} --readers ${READERS} --rate ${RATE} --seconds ${SECONDS} --list-rate ${LIST_RATE} --history-rate ${HISTORY_RATE}`);
-console.log("| store | phase | figure | p50 ms | p99 ms | canary chat p99 ms (quiet) | canary lost |");
-console.log("|---|---|---|---|---|---|---|");
+console.log("| store | phase | figure | p50 ms | p99 ms | canary chat p99 ms (quiet) | canary lost | server CPU |");
+console.log("|---|---|---|---|---|---|---|---|");
 for (const r of results) {
   const c = (f: CanaryFigures) => `${ms(f.chatP99)} (${ms(r.quiet.chatP99)})`;
-  console.log(`| ${r.store} | quiet | - | - | - | ${ms(r.quiet.chatP99)} | ${r.quiet.chatsLost} |`);
-  console.log(`| ${r.store} | friends lists (${FRIENDS} friends) | ${Math.round(r.lists.perSecond).toLocaleString("en")} /s of ${Math.round(r.lists.offered).toLocaleString("en")} offered | ${ms(r.lists.p50)} | ${ms(r.lists.p99)} | ${c(r.lists.canary)} | ${r.lists.canary.chatsLost} |`);
-  console.log(`| ${r.store} | presence at a login (${FRIENDS} friends told) | ${r.presence.told} of ${r.presence.expected} told | ${ms(r.presence.p50)} | ${ms(r.presence.p99)} | ${c(r.presence.canary)} | ${r.presence.canary.chatsLost} |`);
-  console.log(`| ${r.store} | channel of ${MEMBERS + READERS} at ${RATE}/s | ${r.channel.delivered.toLocaleString("en")} delivered, ${r.channel.lost} lost | ${ms(r.channel.p50)} | ${ms(r.channel.p99)} | ${c(r.channel.canary)} | ${r.channel.canary.chatsLost} |`);
-  console.log(`| ${r.store} | history pages of 50 | ${Math.round(r.history.perSecond).toLocaleString("en")} /s of ${Math.round(r.history.offered).toLocaleString("en")} offered | ${ms(r.history.p50)} | ${ms(r.history.p99)} | ${c(r.history.canary)} | ${r.history.canary.chatsLost} |`);
+  console.log(`| ${r.store} | quiet | - | - | - | ${ms(r.quiet.chatP99)} | ${r.quiet.chatsLost} | ${r.quiet.serverCpuPct}% |`);
+  console.log(`| ${r.store} | friends lists (${FRIENDS} friends) | ${Math.round(r.lists.perSecond).toLocaleString("en")} /s of ${Math.round(r.lists.offered).toLocaleString("en")} offered | ${ms(r.lists.p50)} | ${ms(r.lists.p99)} | ${c(r.lists.canary)} | ${r.lists.canary.chatsLost} | ${r.lists.canary.serverCpuPct}% |`);
+  console.log(`| ${r.store} | presence at a login (${FRIENDS} friends told) | ${r.presence.told} of ${r.presence.expected} told | ${ms(r.presence.p50)} | ${ms(r.presence.p99)} | ${c(r.presence.canary)} | ${r.presence.canary.chatsLost} | ${r.presence.canary.serverCpuPct}% |`);
+  console.log(`| ${r.store} | channel of ${MEMBERS + READERS} at ${RATE}/s | ${r.channel.delivered.toLocaleString("en")} delivered, ${r.channel.lost} lost | ${ms(r.channel.p50)} | ${ms(r.channel.p99)} | ${c(r.channel.canary)} | ${r.channel.canary.chatsLost} | ${r.channel.canary.serverCpuPct}% |`);
+  console.log(`| ${r.store} | history pages of 50 | ${Math.round(r.history.perSecond).toLocaleString("en")} /s of ${Math.round(r.history.offered).toLocaleString("en")} offered | ${ms(r.history.p50)} | ${ms(r.history.p99)} | ${c(r.history.canary)} | ${r.history.canary.chatsLost} | ${r.history.canary.serverCpuPct}% |`);
 }
 const phases = (r: StoreFigures) => [r.lists.canary, r.presence.canary, r.channel.canary, r.history.canary];
 const met = results.every(
