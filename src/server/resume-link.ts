@@ -137,23 +137,28 @@ export class ResumeMoves implements SessionsElsewhere {
     const client = this.arrived.get(freshId);
     if (!client) return;
     this.arrived.delete(freshId);
-    const waiting = this.waiting.get(freshId);
-    this.waiting.delete(freshId);
-    if (waiting) clearTimeout(waiting.timer);
-    if (!waiting) return this.resumption.end(client, "the new connection it moved for is gone");
-    this.resumption.completeArrival(client, waiting.fresh, kept);
+    const fresh = this.stopWaiting(freshId);
+    if (!fresh) return this.resumption.end(client, "the new connection it moved for is gone");
+    this.resumption.completeArrival(client, fresh, kept);
   }
 
   /** The holding node refused (or the move failed): the waiting connection is told, and stays a fresh one. */
   private refused(freshId: number, reason: string): void {
-    const waiting = this.waiting.get(freshId);
-    if (!waiting) return;
-    clearTimeout(waiting.timer);
-    this.waiting.delete(freshId);
+    const fresh = this.stopWaiting(freshId);
+    if (!fresh) return;
     const arrived = this.arrived.get(freshId);
     this.arrived.delete(freshId);
     if (arrived) this.resumption.end(arrived, "its move from another node did not finish");
-    if (waiting.fresh.open) this.resumption.refuse(waiting.fresh, reason);
+    if (fresh.open) this.resumption.refuse(fresh, reason);
+  }
+
+  /** The new connection waiting for move `freshId`, no longer waiting (its timer stopped); undefined if none was. */
+  private stopWaiting(freshId: number): WebSocketClient | undefined {
+    const waiting = this.waiting.get(freshId);
+    if (!waiting) return undefined;
+    clearTimeout(waiting.timer);
+    this.waiting.delete(freshId);
+    return waiting.fresh;
   }
 
   /** This node lets go of the client (no leave: it lives on elsewhere). */
