@@ -7,7 +7,7 @@ import { newId, type Packet } from "../src/packets/index.ts";
 import { defineGame } from "../src/rooms/game.ts";
 import { Room, type RoomContext } from "../src/rooms/room.ts";
 import { FramesRefusal } from "../src/rooms/rooms.ts";
-import type { Entities, Entity } from "../src/world/world.ts";
+import { threadTime, type Entities, type Entity } from "../src/world/world.ts";
 import { WORLD_ROOM, type WorldRoom } from "../src/games/radius-rumble/world-room.ts";
 import { login, radiusRumble, register, startTestServer, TestClient, waitFor, type TestServer } from "./helpers.ts";
 
@@ -18,6 +18,8 @@ class FieldRoom extends Room {
   override readonly tickHz = 20;
   readonly entities: Entities;
   readonly markers = new Map<number, Entity>();
+  /** How long each tick's step keeps the thread busy, ms (a test of the tick's timings sets it). */
+  busyMs = 0;
 
   constructor(ctx: RoomContext) {
     super(ctx);
@@ -33,6 +35,11 @@ class FieldRoom extends Room {
 
   onLeave(clientId: number): void {
     this.markers.get(clientId)?.remove();
+  }
+
+  override onTick(): void {
+    const until = performance.now() + this.busyMs;
+    while (performance.now() < until);
   }
 
   snapshot(): undefined {
@@ -144,6 +151,43 @@ describe("views on a field", () => {
     const seqs = [first, ...near, ...far].map((f) => f.seq);
     for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBeGreaterThan(seqs[i - 1]!);
     rock.remove();
+    c.close();
+  });
+
+  test("the thread's own clock: a busy stretch is time on a CPU, a blocked one is not", () => {
+    const before = threadTime();
+    if (process.platform !== "linux") return expect(before).toBeUndefined();
+    const wallStarted = performance.now();
+    while (performance.now() - wallStarted < 30);
+    const busy = threadTime()!;
+    const wall = performance.now() - wallStarted;
+    // What the thread did not run of the 30 ms, it waited for a CPU (it never slept).
+    expect(busy.cpuMs - before!.cpuMs + (busy.waitMs - before!.waitMs)).toBeGreaterThan(wall - 2);
+    expect(busy.cpuMs - before!.cpuMs).toBeLessThanOrEqual(wall + 0.5);
+    expect(busy.cpuMs - before!.cpuMs).toBeGreaterThan(10);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 30);
+    expect(threadTime()!.cpuMs - busy.cpuMs).toBeLessThan(5);
+  });
+
+  test("the room's tick in wall time and, on Linux, its thread's CPU and wait within it", async () => {
+    const c = await TestClient.connect(srv.url);
+    await askFrames(c);
+    field!.busyMs = 8;
+    try {
+      await Bun.sleep(500);
+    } finally {
+      field!.busyMs = 0;
+    }
+    const { tickMs, tickCpuMs, tickWaitMs } = field!.entities.timings();
+    expect(tickMs.max).toBeGreaterThanOrEqual(8);
+    if (process.platform !== "linux") {
+      expect(tickCpuMs).toBeUndefined();
+    } else {
+      // A tick's CPU and its wait each fit in its wall time, and the busy ticks spent theirs running or waiting to.
+      expect(tickCpuMs!.max).toBeLessThanOrEqual(tickMs.max + 0.5);
+      expect(tickWaitMs!.max).toBeLessThanOrEqual(tickMs.max + 0.5);
+      expect(tickCpuMs!.max + tickWaitMs!.max).toBeGreaterThanOrEqual(7);
+    }
     c.close();
   });
 

@@ -3,9 +3,10 @@
 import type { Msg } from "../packets/index.ts";
 import { Entity, EntityError, EntityTable, type Replication } from "./entities.ts";
 import { applyTick, tickHeader, writeTick, type ViewChange } from "./replica.ts";
+import { threadTime, type ThreadTime } from "./thread-clock.ts";
 import { Views, type ClassicShow, type FrameSink, type ViewOptions } from "./views.ts";
 
-export { Entity, EntityError, type ClassicShow, type Replication, type ViewOptions };
+export { Entity, EntityError, threadTime, type ClassicShow, type Replication, type ThreadTime, type ViewOptions };
 
 /** A view may be at most this many times the room's radius. */
 const MAX_RADIUS_FACTOR = 4;
@@ -36,9 +37,18 @@ export interface Entities {
   showClassic(show: ClassicShow): void;
   /**
    * The recent ticks in ms (for /healthz and the benchmarks): `tickMs`, the room's whole tick in wall
-   * time (the game's step and the frames); `framesMs`, the frames alone (made and sent).
+   * time (the game's step and the frames); `framesMs`, the frames alone (made and sent); on Linux, how
+   * the whole tick's wall time divides: `tickCpuMs`, the thread's time on a CPU, and `tickWaitMs`, its
+   * time runnable but waiting for a CPU (taken by other threads or processes).
    */
-  timings(): { tickMs: Percentiles; framesMs: Percentiles };
+  timings(): Timings;
+}
+
+export interface Timings {
+  tickMs: Percentiles;
+  framesMs: Percentiles;
+  tickCpuMs?: Percentiles;
+  tickWaitMs?: Percentiles;
 }
 
 export interface Percentiles {
@@ -83,6 +93,9 @@ export class RoomWorld implements Entities {
   private readonly flushMs: number[] = [];
   /** How long the last ticks took in all (the game's step and the frames), ms. */
   private readonly tickMs: number[] = [];
+  /** Of that, the thread's time on a CPU and waiting for one, ms (Linux only). */
+  private readonly tickCpuMs: number[] = [];
+  private readonly tickWaitMs: number[] = [];
 
   constructor(
     readonly replication: Replication,
@@ -218,14 +231,14 @@ export class RoomWorld implements Entities {
     const views = this.viewsOf;
     applyTick(tick, this.replica, views);
     const started = performance.now();
-    this.timed(started, started, () => views.flush());
+    this.timed(started, threadTime(), started, () => views.flush());
   }
 
   /**
-   * The tick is over (it began at `tickStarted`): one frame to each member that takes frames (and, in a
-   * cluster, the tick to the other nodes).
+   * The tick is over (it began at `tickStarted`, when its thread's time was `threadStarted`): one frame
+   * to each member that takes frames (and, in a cluster, the tick to the other nodes).
    */
-  flush(tickStarted = performance.now()): void {
+  flush(tickStarted = performance.now(), threadStarted = threadTime()): void {
     if (this.replica) return;
     const started = performance.now();
     if (this.link) {
@@ -234,21 +247,31 @@ export class RoomWorld implements Entities {
       this.link.send(writeTick(this.table, ++this.seq, whole, whole ? (this.views?.dump() ?? []) : this.viewLog));
       this.viewLog = [];
     }
-    this.timed(tickStarted, started, () => (this.views ? this.views.flush() : this.table.endTick()));
+    this.timed(tickStarted, threadStarted, started, () => (this.views ? this.views.flush() : this.table.endTick()));
   }
 
-  private timed(tickStarted: number, started: number, run: () => void): void {
+  private timed(tickStarted: number, threadStarted: ThreadTime | undefined, started: number, run: () => void): void {
     run();
     const now = performance.now();
-    this.flushMs.push(now - started);
-    this.tickMs.push(now - tickStarted);
-    if (this.flushMs.length > FLUSH_HISTORY) this.flushMs.shift();
-    if (this.tickMs.length > FLUSH_HISTORY) this.tickMs.shift();
+    const thread = threadStarted && threadTime();
+    keep(this.flushMs, now - started);
+    keep(this.tickMs, now - tickStarted);
+    if (threadStarted && thread) {
+      keep(this.tickCpuMs, thread.cpuMs - threadStarted.cpuMs);
+      keep(this.tickWaitMs, thread.waitMs - threadStarted.waitMs);
+    }
   }
 
-  timings(): { tickMs: Percentiles; framesMs: Percentiles } {
-    return { tickMs: percentiles(this.tickMs), framesMs: percentiles(this.flushMs) };
+  timings(): Timings {
+    const thread = this.tickCpuMs.length > 0 && { tickCpuMs: percentiles(this.tickCpuMs), tickWaitMs: percentiles(this.tickWaitMs) };
+    return { tickMs: percentiles(this.tickMs), framesMs: percentiles(this.flushMs), ...thread };
   }
+}
+
+/** Adds a tick's figure to the recent ones, forgetting the oldest past FLUSH_HISTORY. */
+function keep(recent: number[], value: number): void {
+  recent.push(value);
+  if (recent.length > FLUSH_HISTORY) recent.shift();
 }
 
 /** The p50, p99 and max of recent durations (0 when there are none). */

@@ -4,7 +4,7 @@
 import { newDisconnect, type Msg } from "../../packets/index.ts";
 import { Room, type RoomContext, type RoomHandlers } from "../../rooms/room.ts";
 import type { Leaderboard } from "../../store/leaderboards.ts";
-import type { Entities, Entity } from "../../world/world.ts";
+import type { Entities, Entity, Timings } from "../../world/world.ts";
 import { MAX_SPORES, SPAWN_BOUND, TICK_SECONDS } from "./rules.ts";
 import { World, type PlayerProfile, type WorldSnapshot } from "./world.ts";
 
@@ -33,7 +33,10 @@ export type WorldFigures = {
   /** The game's tick (see World.tickStats). */
   tickMs: ReturnType<World["tickStats"]>;
   /** The room's whole tick: the game's step and the frames. */
-  roomTickMs: ReturnType<Entities["timings"]>["tickMs"];
+  roomTickMs: Timings["tickMs"];
+  /** Of that tick, on Linux: its thread's time on a CPU, and waiting for one. */
+  roomTickCpuMs?: Timings["tickCpuMs"];
+  roomTickWaitMs?: Timings["tickWaitMs"];
 };
 
 export class WorldRoom extends Room<PlayerProfile, WorldSnapshot> {
@@ -125,7 +128,8 @@ export class WorldRoom extends Room<PlayerProfile, WorldSnapshot> {
 
   /** What every node shows of the world (/healthz, /metrics, the dashboard): in a cluster, the owner's figures. */
   override figures(): WorldFigures {
-    return { players: this.world.players.size, spores: this.world.spores.size, tickMs: this.world.tickStats(), roomTickMs: this.entities.timings().tickMs };
+    const { tickMs, tickCpuMs, tickWaitMs } = this.entities.timings();
+    return { players: this.world.players.size, spores: this.world.spores.size, tickMs: this.world.tickStats(), roomTickMs: tickMs, ...(tickCpuMs && { roomTickCpuMs: tickCpuMs, roomTickWaitMs: tickWaitMs }) };
   }
 
   /** Back from away: its own player and every spore, as on joining; the others' positions come with the next tick. */

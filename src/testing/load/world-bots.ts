@@ -346,7 +346,8 @@ export async function runWorldBots(url: string, pid: number | undefined, bots: n
   const parts: Record<string, unknown>[] = [];
   for (const h of handles) parts.push(((await expectMessage(h, "result")) as { result: Record<string, unknown> }).result);
   const serverCpuPct = ((cpuSeconds(pid) - cpuBefore) / ((performance.now() - wallBefore) / 1000)) * 100;
-  const health = (await (await fetch(healthUrl)).json()) as { roomTickMs?: { p99: number }; tickMs: { p99: number }; framesMs?: { p99: number } };
+  type Figures = { p50: number; p99: number };
+  const health = (await (await fetch(healthUrl)).json()) as { roomTickMs?: Figures; roomTickCpuMs?: Figures; roomTickWaitMs?: Figures; tickMs: Figures; framesMs?: Figures };
   const rssKiB = rss(pid);
   for (const h of handles) h.send("stop");
   await Promise.all(handles.map((h) => h.proc.exited));
@@ -387,6 +388,14 @@ export async function runWorldBots(url: string, pid: number | undefined, bots: n
     bytesPerClientPerSecP99: Math.round(bytes[Math.floor(bytes.length * 0.99)] ?? 0),
     // A binary from before roomTickMs (--binary): the sum of its step's and its frames' p99, an upper bound.
     tickP99Ms: round(health.roomTickMs?.p99 ?? health.tickMs.p99 + (health.framesMs?.p99 ?? 0), 2),
+    // Of the tick, on Linux: the server's thread on a CPU, and runnable but waiting for one (each its own percentiles).
+    ...(health.roomTickCpuMs &&
+      health.roomTickWaitMs && {
+        tickCpuP50Ms: round(health.roomTickCpuMs.p50, 2),
+        tickCpuP99Ms: round(health.roomTickCpuMs.p99, 2),
+        tickWaitP50Ms: round(health.roomTickWaitMs.p50, 2),
+        tickWaitP99Ms: round(health.roomTickWaitMs.p99, 2),
+      }),
     disconnected: parts.reduce((sum, r) => sum + (r.disconnected as number), 0),
     serverCpuPct: round(serverCpuPct, 1),
     rssMiB: round(rssKiB / 1024, 1),
