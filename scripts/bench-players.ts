@@ -7,7 +7,9 @@
 // 3. a channel of --members members, one of them saying --rate lines a second for --seconds: the
 //    latency of every delivery, p99, and what never arrived;
 // 4. history: pages of 50 lines of that channel read by the readers, --history-rate a second in all.
-// Beside each phase: the server process's CPU over it (PostgreSQL's own processes not included).
+// Beside each phase: the server process's CPU over it (PostgreSQL's own processes not included), and
+// how long, a second, the server's main thread and the canary's were runnable but waited for a CPU
+// (Linux): what of the canary's delay is the machine's other work rather than the server's own.
 // Target: the friends lists offered all answered (≥ 10,000 a second by default), every friend told,
 // no line lost, and the canary's chat p99 within 1.5× its quiet figure in every phase, on both stores.
 // Options: --friends 200 --members 1000 --readers 10 --rate 10 --seconds 10 --list-rate 10000 --history-rate 2000
@@ -20,7 +22,8 @@ import { decodePacket, type Msg } from "../src/packets/index.ts";
 import { loginDevice, TestClient } from "../src/testing/client.ts";
 import { Histogram } from "../src/testing/histogram.ts";
 import { canary, type CanaryFigures } from "../src/testing/load/canary.ts";
-import { cpuSeconds } from "../src/testing/load/coordinator.ts";
+import { cpuSeconds, mainThreadTime } from "../src/testing/load/coordinator.ts";
+import { round } from "../src/testing/load/workers.ts";
 import { postgresUnavailable, TestPostgres } from "../src/testing/postgres.ts";
 import { startServerProcess, type ServerProcess } from "../src/testing/server-process.ts";
 import { gitCommit, printRecord } from "../src/testing/record.ts";
@@ -53,13 +56,18 @@ const SERVER = [process.execPath, join(import.meta.dir, "..", "src", "main.ts")]
 
 if (values["canary-url"]) {
   console.log("READY");
+  const [before, startedAt] = [mainThreadTime(process.pid), performance.now()];
   const figures = await canary({ url: values["canary-url"], port: Number(values["canary-port"]) }, undefined, Number(values.seconds), () => []);
-  console.log(JSON.stringify(figures));
+  const canaryWaitMsPerSec = (mainThreadTime(process.pid).waitMs - before.waitMs) / ((performance.now() - startedAt) / 1000);
+  console.log(JSON.stringify({ ...figures, canaryWaitMsPerSec }));
   process.exit(0);
 }
 
-/** A phase's canary, and how busy the server was meanwhile (its CPU time over the phase's wall time). */
-type PhaseCanary = CanaryFigures & { serverCpuPct: number };
+/**
+ * A phase's canary, and how busy the server was meanwhile (its CPU time over the phase's wall time);
+ * the server's main thread's and the canary's time waiting for a CPU, ms a second.
+ */
+type PhaseCanary = CanaryFigures & { serverCpuPct: number; serverWaitMsPerSec: number; canaryWaitMsPerSec: number };
 
 /**
  * The canary in a process of its own (a client in the load generator's process would measure that
@@ -84,12 +92,15 @@ async function canaryBeside(srv: ServerProcess, load: (until: number) => Promise
     }
   })();
   await Promise.race([isReady, proc.exited]);
-  const [cpuBefore, startedAt] = [cpuSeconds(srv.proc.pid), performance.now()];
+  const [cpuBefore, threadBefore, startedAt] = [cpuSeconds(srv.proc.pid), mainThreadTime(srv.proc.pid), performance.now()];
   await Promise.all(load(performance.now() + SECONDS * 1000));
   if ((await proc.exited) !== 0) throw new Error("the canary's process failed");
-  const serverCpuPct = (100 * (cpuSeconds(srv.proc.pid) - cpuBefore)) / ((performance.now() - startedAt) / 1000);
+  const seconds = (performance.now() - startedAt) / 1000;
+  const serverCpuPct = (100 * (cpuSeconds(srv.proc.pid) - cpuBefore)) / seconds;
+  const serverWaitMsPerSec = (mainThreadTime(srv.proc.pid).waitMs - threadBefore.waitMs) / seconds;
   await reading;
-  return { ...(JSON.parse(lines.at(-1)!) as CanaryFigures), serverCpuPct: Math.round(serverCpuPct) };
+  const figures = JSON.parse(lines.at(-1)!) as CanaryFigures & { canaryWaitMsPerSec: number };
+  return { ...figures, serverCpuPct: Math.round(serverCpuPct), serverWaitMsPerSec: round(serverWaitMsPerSec, 1), canaryWaitMsPerSec: round(figures.canaryWaitMsPerSec, 1) };
 }
 
 /**
@@ -381,15 +392,16 @@ const commit = gitCommit();
 console.log(`\nmmo-server bench:players (commit ${commit}, ${new Date().toISOString()}): ${FRIENDS} friends, a channel of ${MEMBERS + READERS} members at ${RATE} lines/s, ${SECONDS} s a phase; machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, bun ${Bun.version}`);
 console.log(`priorities: ${priorities}`);
 console.log(`command: bun run bench:players -- --friends ${FRIENDS} --members ${MEMBERS} --readers ${READERS} --rate ${RATE} --seconds ${SECONDS} --list-rate ${LIST_RATE} --history-rate ${HISTORY_RATE}`);
-console.log("| store | phase | figure | p50 ms | p99 ms | canary chat p99 ms (quiet) | canary lost | server CPU |");
-console.log("|---|---|---|---|---|---|---|---|");
+console.log("| store | phase | figure | p50 ms | p99 ms | canary chat p99 ms (quiet) | canary lost | server CPU | waiting for a CPU, ms a second: server's thread, canary's |");
+console.log("|---|---|---|---|---|---|---|---|---|");
 for (const r of results) {
   const c = (f: CanaryFigures) => `${ms(f.chatP99)} (${ms(r.quiet.chatP99)})`;
-  console.log(`| ${r.store} | quiet | - | - | - | ${ms(r.quiet.chatP99)} | ${r.quiet.chatsLost} | ${r.quiet.serverCpuPct}% |`);
-  console.log(`| ${r.store} | friends lists (${FRIENDS} friends) | ${Math.round(r.lists.perSecond).toLocaleString("en")} /s of ${Math.round(r.lists.offered).toLocaleString("en")} offered | ${ms(r.lists.p50)} | ${ms(r.lists.p99)} | ${c(r.lists.canary)} | ${r.lists.canary.chatsLost} | ${r.lists.canary.serverCpuPct}% |`);
-  console.log(`| ${r.store} | presence at a login (${FRIENDS} friends told) | ${r.presence.told} of ${r.presence.expected} told | ${ms(r.presence.p50)} | ${ms(r.presence.p99)} | ${c(r.presence.canary)} | ${r.presence.canary.chatsLost} | ${r.presence.canary.serverCpuPct}% |`);
-  console.log(`| ${r.store} | channel of ${MEMBERS + READERS} at ${RATE}/s | ${r.channel.delivered.toLocaleString("en")} delivered, ${r.channel.lost} lost | ${ms(r.channel.p50)} | ${ms(r.channel.p99)} | ${c(r.channel.canary)} | ${r.channel.canary.chatsLost} | ${r.channel.canary.serverCpuPct}% |`);
-  console.log(`| ${r.store} | history pages of 50 | ${Math.round(r.history.perSecond).toLocaleString("en")} /s of ${Math.round(r.history.offered).toLocaleString("en")} offered | ${ms(r.history.p50)} | ${ms(r.history.p99)} | ${c(r.history.canary)} | ${r.history.canary.chatsLost} | ${r.history.canary.serverCpuPct}% |`);
+  const w = (f: PhaseCanary) => `${f.serverWaitMsPerSec}, ${f.canaryWaitMsPerSec}`;
+  console.log(`| ${r.store} | quiet | - | - | - | ${ms(r.quiet.chatP99)} | ${r.quiet.chatsLost} | ${r.quiet.serverCpuPct}% | ${w(r.quiet)} |`);
+  console.log(`| ${r.store} | friends lists (${FRIENDS} friends) | ${Math.round(r.lists.perSecond).toLocaleString("en")} /s of ${Math.round(r.lists.offered).toLocaleString("en")} offered | ${ms(r.lists.p50)} | ${ms(r.lists.p99)} | ${c(r.lists.canary)} | ${r.lists.canary.chatsLost} | ${r.lists.canary.serverCpuPct}% | ${w(r.lists.canary)} |`);
+  console.log(`| ${r.store} | presence at a login (${FRIENDS} friends told) | ${r.presence.told} of ${r.presence.expected} told | ${ms(r.presence.p50)} | ${ms(r.presence.p99)} | ${c(r.presence.canary)} | ${r.presence.canary.chatsLost} | ${r.presence.canary.serverCpuPct}% | ${w(r.presence.canary)} |`);
+  console.log(`| ${r.store} | channel of ${MEMBERS + READERS} at ${RATE}/s | ${r.channel.delivered.toLocaleString("en")} delivered, ${r.channel.lost} lost | ${ms(r.channel.p50)} | ${ms(r.channel.p99)} | ${c(r.channel.canary)} | ${r.channel.canary.chatsLost} | ${r.channel.canary.serverCpuPct}% | ${w(r.channel.canary)} |`);
+  console.log(`| ${r.store} | history pages of 50 | ${Math.round(r.history.perSecond).toLocaleString("en")} /s of ${Math.round(r.history.offered).toLocaleString("en")} offered | ${ms(r.history.p50)} | ${ms(r.history.p99)} | ${c(r.history.canary)} | ${r.history.canary.chatsLost} | ${r.history.canary.serverCpuPct}% | ${w(r.history.canary)} |`);
 }
 const phases = (r: StoreFigures) => [r.lists.canary, r.presence.canary, r.channel.canary, r.history.canary];
 const met = results.every(

@@ -115,6 +115,19 @@ export function cpuSeconds(pid: number | undefined): number {
 }
 
 /**
+ * A process's main thread (in Bun, its JavaScript thread) so far, ms: on a CPU, and runnable but waiting
+ * for one (Linux's /proc/PID/task/PID/schedstat; NaN elsewhere).
+ */
+export function mainThreadTime(pid: number | undefined): { cpuMs: number; waitMs: number } {
+  try {
+    const [cpu, wait] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, "latin1").split(" ");
+    return { cpuMs: Number(cpu) / 1e6, waitMs: Number(wait) / 1e6 };
+  } catch {
+    return { cpuMs: Number.NaN, waitMs: Number.NaN };
+  }
+}
+
+/**
  * Bots spread over `workers` processes, each given its share and a name prefix of its own (`task`):
  * started with a progress line, and, once every one has signed in, told to go at one moment.
  */
