@@ -22,7 +22,7 @@ import { decodePacket, type Msg } from "../src/packets/index.ts";
 import { loginDevice, TestClient } from "../src/testing/client.ts";
 import { Histogram } from "../src/testing/histogram.ts";
 import { canary, type CanaryFigures } from "../src/testing/load/canary.ts";
-import { cpuSeconds, mainThreadTime } from "../src/testing/load/coordinator.ts";
+import { cpuSeconds, mainThreadWaitedMs } from "../src/testing/load/coordinator.ts";
 import { round } from "../src/testing/load/workers.ts";
 import { postgresUnavailable, TestPostgres } from "../src/testing/postgres.ts";
 import { startServerProcess, type ServerProcess } from "../src/testing/server-process.ts";
@@ -56,9 +56,9 @@ const SERVER = [process.execPath, join(import.meta.dir, "..", "src", "main.ts")]
 
 if (values["canary-url"]) {
   console.log("READY");
-  const [before, startedAt] = [mainThreadTime(process.pid), performance.now()];
+  const [waitedBefore, startedAt] = [mainThreadWaitedMs(process.pid), performance.now()];
   const figures = await canary({ url: values["canary-url"], port: Number(values["canary-port"]) }, undefined, Number(values.seconds), () => []);
-  const canaryWaitMsPerSec = (mainThreadTime(process.pid).waitMs - before.waitMs) / ((performance.now() - startedAt) / 1000);
+  const canaryWaitMsPerSec = (mainThreadWaitedMs(process.pid) - waitedBefore) / ((performance.now() - startedAt) / 1000);
   console.log(JSON.stringify({ ...figures, canaryWaitMsPerSec }));
   process.exit(0);
 }
@@ -92,12 +92,12 @@ async function canaryBeside(srv: ServerProcess, load: (until: number) => Promise
     }
   })();
   await Promise.race([isReady, proc.exited]);
-  const [cpuBefore, threadBefore, startedAt] = [cpuSeconds(srv.proc.pid), mainThreadTime(srv.proc.pid), performance.now()];
+  const [cpuBefore, waitedBefore, startedAt] = [cpuSeconds(srv.proc.pid), mainThreadWaitedMs(srv.proc.pid), performance.now()];
   await Promise.all(load(performance.now() + SECONDS * 1000));
   if ((await proc.exited) !== 0) throw new Error("the canary's process failed");
   const seconds = (performance.now() - startedAt) / 1000;
   const serverCpuPct = (100 * (cpuSeconds(srv.proc.pid) - cpuBefore)) / seconds;
-  const serverWaitMsPerSec = (mainThreadTime(srv.proc.pid).waitMs - threadBefore.waitMs) / seconds;
+  const serverWaitMsPerSec = (mainThreadWaitedMs(srv.proc.pid) - waitedBefore) / seconds;
   await reading;
   const figures = JSON.parse(lines.at(-1)!) as CanaryFigures & { canaryWaitMsPerSec: number };
   return { ...figures, serverCpuPct: Math.round(serverCpuPct), serverWaitMsPerSec: round(serverWaitMsPerSec, 1), canaryWaitMsPerSec: round(figures.canaryWaitMsPerSec, 1) };

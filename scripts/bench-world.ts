@@ -10,8 +10,8 @@
 // and over each bot's 20 nearest; and how many ticks apart, by the frames' tick numbers, a player that
 // stayed among them was sent), bytes a second per client, and bots disconnected; the server's tick
 // p99 (its step, the classic fan-out and the frames) and, on Linux, of each tick the time its thread
-// ran on a CPU and the time it waited for one (a tick with more to do against one that waited for a
-// core: /proc/thread-self/schedstat read around the tick), CPU and RSS. Beside each spread-out run, the
+// was runnable but waited for a CPU (/proc/thread-self/schedstat read around the tick) and the rest,
+// its own (a tick with more to do against one that waited for a core), CPU and RSS. Beside each spread-out run, the
 // transport's floor in the same run: a bare Bun server (scripts/raw-hub.ts --frames) sending as many
 // idle clients a frame of the run's median size every 50 ms, its sends' time a tick and its CPU.
 // The last lines are one JSON object per run.
@@ -112,12 +112,12 @@ for (const bots of classicCounts) {
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, bun ${Bun.version}`;
 const commit = gitCommit();
 console.log(`\nmmo-server world: ${duration} s per run, view budget ${VIEW_BUDGET} B/s; commit ${commit}; ${new Date().toISOString()}; machine: ${machine}`);
-console.log("| bots | hotspot | world | worst in-view pair | in-view p1 | in-view p50 | by arrival: worst, p1 | ticks/s | gap p99 ms | nearest-20 gap p99 ms | nearest-20 sent every (ticks) p50, p99 | players in view p50 | bytes/client/s p99 | tick p99 ms | tick's thread on a CPU p50, p99 ms | waiting for a CPU p50, p99 ms | disconnected | server CPU | RSS MiB |");
+console.log("| bots | hotspot | world | worst in-view pair | in-view p1 | in-view p50 | by arrival: worst, p1 | ticks/s | gap p99 ms | nearest-20 gap p99 ms | nearest-20 sent every (ticks) p50, p99 | players in view p50 | bytes/client/s p99 | tick p99 ms | of the tick, its own p50, p99 ms | waiting for a CPU p50, p99 ms | disconnected | server CPU | RSS MiB |");
 console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
 const pct = (value: unknown) => `${((value as number) * 100).toFixed(1)}%`;
 for (const r of results) {
   console.log(
-    `| ${r.bots} | ${r.hotspot} | ${r.worldSize} | ${pct(r.worstPairInViewFraction)} | ${pct(r.inViewFractionP1)} | ${pct(r.inViewFractionP50)} | ${pct(r.worstPairByArrivalFraction)}, ${pct(r.byArrivalFractionP1)} | ${r.tickRateMin} | ${r.updateGapP99Ms} | ${r.nearest20GapP99Ms} | ${r.nearest20StayedTicksP50}, ${r.nearest20StayedTicksP99} | ${r.playersInViewP50} | ${r.bytesPerClientPerSecP99} | ${r.tickP99Ms} | ${r.tickCpuP50Ms ?? "-"}, ${r.tickCpuP99Ms ?? "-"} | ${r.tickWaitP50Ms ?? "-"}, ${r.tickWaitP99Ms ?? "-"} | ${r.disconnected} | ${r.serverCpuPct}% | ${r.rssMiB} |`,
+    `| ${r.bots} | ${r.hotspot} | ${r.worldSize} | ${pct(r.worstPairInViewFraction)} | ${pct(r.inViewFractionP1)} | ${pct(r.inViewFractionP50)} | ${pct(r.worstPairByArrivalFraction)}, ${pct(r.byArrivalFractionP1)} | ${r.tickRateMin} | ${r.updateGapP99Ms} | ${r.nearest20GapP99Ms} | ${r.nearest20StayedTicksP50}, ${r.nearest20StayedTicksP99} | ${r.playersInViewP50} | ${r.bytesPerClientPerSecP99} | ${r.tickP99Ms} | ${r.tickRunP50Ms ?? "-"}, ${r.tickRunP99Ms ?? "-"} | ${r.tickWaitP50Ms ?? "-"}, ${r.tickWaitP99Ms ?? "-"} | ${r.disconnected} | ${r.serverCpuPct}% | ${r.rssMiB} |`,
   );
 }
 const floors = results.filter((r) => r.floorTickP50Ms !== undefined);

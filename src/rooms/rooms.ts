@@ -10,7 +10,7 @@ import type { Storage } from "../store/storage.ts";
 import { seededRandom, type Random } from "./random.ts";
 import type { Room, RoomContext, RoomFigures } from "./room.ts";
 import { Ticker } from "./ticker.ts";
-import { EntityError, RoomWorld, threadTime, type Entities, type Replication } from "../world/world.ts";
+import { EntityError, RoomWorld, waitedMs, type Entities, type Replication } from "../world/world.ts";
 
 // The registry holds rooms of every join and snapshot type; each room's hooks see only their own.
 export type AnyRoom = Room<any, any>;
@@ -158,9 +158,9 @@ export class RoomInstance implements RoomContext {
 
   private tick(): void {
     const started = performance.now();
-    const threadStarted = this.world && threadTime();
+    const waitedBefore = this.world && waitedMs();
     this.guard("onTick", () => this.room.onTick());
-    if (this.world) this.guard("the world's frames", () => this.world!.flush(started, threadStarted));
+    if (this.world) this.guard("the world's frames", () => this.world!.flush(started, waitedBefore));
   }
 
   replicate(replication: Replication): Entities {

@@ -1,19 +1,17 @@
-// Where the calling thread's time went, as the Linux scheduler counts it: time on a CPU, and time
-// runnable but waiting for one (behind other threads or processes). Around a tick it tells a tick that
-// had more to do from one that waited for a core. Elsewhere than Linux there is no reading.
+// How long the calling thread was runnable but waited for a CPU (behind other threads or processes),
+// as the Linux scheduler counts it. Around a tick it tells a tick that had more to do from one that
+// waited for a core. Elsewhere than Linux there is no reading.
 import { readFileSync } from "node:fs";
 
-/** The thread's totals so far, ms. */
-export interface ThreadTime {
-  cpuMs: number;
-  waitMs: number;
-}
-
-const SCHEDSTAT = "/proc/thread-self/schedstat";
-
-function read(): ThreadTime | undefined {
-  // "<ns on a cpu> <ns waiting on a run queue> <timeslices>"
-  const [cpu, wait] = readFileSync(SCHEDSTAT, "latin1").split(" ");
+/**
+ * A thread's totals from its schedstat file (`/proc/thread-self/schedstat`, or another process's
+ * `/proc/PID/task/TID/schedstat`: "<ns on a cpu> <ns waiting on a run queue> <timeslices>"), ms. The
+ * wait is exact (counted when the thread gets its CPU); the time on a CPU of a thread that is running
+ * is brought up to date only at the scheduler's ticks (every 4 ms at 250 Hz), so a reading of a
+ * running thread's `cpuMs` may lag by that much. Throws where there is no such file.
+ */
+export function readSchedstat(path: string): { cpuMs: number; waitMs: number } | undefined {
+  const [cpu, wait] = readFileSync(path, "latin1").split(" ");
   const cpuMs = Number(cpu) / 1e6;
   const waitMs = Number(wait) / 1e6;
   return Number.isFinite(cpuMs) && Number.isFinite(waitMs) ? { cpuMs, waitMs } : undefined;
@@ -21,13 +19,13 @@ function read(): ThreadTime | undefined {
 
 let available: boolean | undefined;
 
-/** The calling thread's time so far, or undefined where the system does not tell it (read once to find out). */
-export function threadTime(): ThreadTime | undefined {
+/** The calling thread's time waiting for a CPU so far, ms, or undefined where the system does not tell it. */
+export function waitedMs(): number | undefined {
   if (available === false) return undefined;
   try {
-    const time = read();
-    available = time !== undefined;
-    return time;
+    const waitMs = readSchedstat("/proc/thread-self/schedstat")?.waitMs;
+    available = waitMs !== undefined;
+    return waitMs;
   } catch {
     available = false;
     return undefined;

@@ -3,10 +3,10 @@
 import type { Msg } from "../packets/index.ts";
 import { Entity, EntityError, EntityTable, type Replication } from "./entities.ts";
 import { applyTick, tickHeader, writeTick, type ViewChange } from "./replica.ts";
-import { threadTime, type ThreadTime } from "./thread-clock.ts";
+import { waitedMs } from "./thread-clock.ts";
 import { Views, type ClassicShow, type FrameSink, type ViewOptions } from "./views.ts";
 
-export { Entity, EntityError, threadTime, type ClassicShow, type Replication, type ThreadTime, type ViewOptions };
+export { Entity, EntityError, waitedMs, type ClassicShow, type Replication, type ViewOptions };
 
 /** A view may be at most this many times the room's radius. */
 const MAX_RADIUS_FACTOR = 4;
@@ -38,8 +38,9 @@ export interface Entities {
   /**
    * The recent ticks in ms (for /healthz and the benchmarks): `tickMs`, the room's whole tick in wall
    * time (the game's step and the frames); `framesMs`, the frames alone (made and sent); on Linux, how
-   * the whole tick's wall time divides: `tickCpuMs`, the thread's time on a CPU, and `tickWaitMs`, its
-   * time runnable but waiting for a CPU (taken by other threads or processes).
+   * the whole tick's wall time divides: `tickWaitMs`, the thread's time runnable but waiting for a CPU
+   * (taken by other threads or processes), and `tickRunMs`, the rest (the tick's own work: running, or
+   * held by the collector).
    */
   timings(): Timings;
 }
@@ -47,7 +48,7 @@ export interface Entities {
 export interface Timings {
   tickMs: Percentiles;
   framesMs: Percentiles;
-  tickCpuMs?: Percentiles;
+  tickRunMs?: Percentiles;
   tickWaitMs?: Percentiles;
 }
 
@@ -93,8 +94,8 @@ export class RoomWorld implements Entities {
   private readonly flushMs: number[] = [];
   /** How long the last ticks took in all (the game's step and the frames), ms. */
   private readonly tickMs: number[] = [];
-  /** Of that, the thread's time on a CPU and waiting for one, ms (Linux only). */
-  private readonly tickCpuMs: number[] = [];
+  /** Of that, the thread's time waiting for a CPU, and the rest, ms (Linux only). */
+  private readonly tickRunMs: number[] = [];
   private readonly tickWaitMs: number[] = [];
 
   constructor(
@@ -231,14 +232,14 @@ export class RoomWorld implements Entities {
     const views = this.viewsOf;
     applyTick(tick, this.replica, views);
     const started = performance.now();
-    this.timed(started, threadTime(), started, () => views.flush());
+    this.timed(started, waitedMs(), started, () => views.flush());
   }
 
   /**
-   * The tick is over (it began at `tickStarted`, when its thread's time was `threadStarted`): one frame
-   * to each member that takes frames (and, in a cluster, the tick to the other nodes).
+   * The tick is over (it began at `tickStarted`, when its thread had waited `waitedBefore` ms for a CPU
+   * in all): one frame to each member that takes frames (and, in a cluster, the tick to the other nodes).
    */
-  flush(tickStarted = performance.now(), threadStarted = threadTime()): void {
+  flush(tickStarted = performance.now(), waitedBefore = waitedMs()): void {
     if (this.replica) return;
     const started = performance.now();
     if (this.link) {
@@ -247,23 +248,24 @@ export class RoomWorld implements Entities {
       this.link.send(writeTick(this.table, ++this.seq, whole, whole ? (this.views?.dump() ?? []) : this.viewLog));
       this.viewLog = [];
     }
-    this.timed(tickStarted, threadStarted, started, () => (this.views ? this.views.flush() : this.table.endTick()));
+    this.timed(tickStarted, waitedBefore, started, () => (this.views ? this.views.flush() : this.table.endTick()));
   }
 
-  private timed(tickStarted: number, threadStarted: ThreadTime | undefined, started: number, run: () => void): void {
+  private timed(tickStarted: number, waitedBefore: number | undefined, started: number, run: () => void): void {
     run();
     const now = performance.now();
-    const thread = threadStarted && threadTime();
+    const waitedAfter = waitedBefore === undefined ? undefined : waitedMs();
     keep(this.flushMs, now - started);
     keep(this.tickMs, now - tickStarted);
-    if (threadStarted && thread) {
-      keep(this.tickCpuMs, thread.cpuMs - threadStarted.cpuMs);
-      keep(this.tickWaitMs, thread.waitMs - threadStarted.waitMs);
+    if (waitedBefore !== undefined && waitedAfter !== undefined) {
+      const waited = waitedAfter - waitedBefore;
+      keep(this.tickWaitMs, waited);
+      keep(this.tickRunMs, now - tickStarted - waited);
     }
   }
 
   timings(): Timings {
-    const thread = this.tickCpuMs.length > 0 && { tickCpuMs: percentiles(this.tickCpuMs), tickWaitMs: percentiles(this.tickWaitMs) };
+    const thread = this.tickRunMs.length > 0 && { tickRunMs: percentiles(this.tickRunMs), tickWaitMs: percentiles(this.tickWaitMs) };
     return { tickMs: percentiles(this.tickMs), framesMs: percentiles(this.flushMs), ...thread };
   }
 }

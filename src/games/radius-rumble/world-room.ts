@@ -34,8 +34,8 @@ export type WorldFigures = {
   tickMs: ReturnType<World["tickStats"]>;
   /** The room's whole tick: the game's step and the frames. */
   roomTickMs: Timings["tickMs"];
-  /** Of that tick, on Linux: its thread's time on a CPU, and waiting for one. */
-  roomTickCpuMs?: Timings["tickCpuMs"];
+  /** Of that tick, on Linux: its own time (running, or held by the collector), and its wait for a CPU. */
+  roomTickRunMs?: Timings["tickRunMs"];
   roomTickWaitMs?: Timings["tickWaitMs"];
 };
 
@@ -128,8 +128,8 @@ export class WorldRoom extends Room<PlayerProfile, WorldSnapshot> {
 
   /** What every node shows of the world (/healthz, /metrics, the dashboard): in a cluster, the owner's figures. */
   override figures(): WorldFigures {
-    const { tickMs, tickCpuMs, tickWaitMs } = this.entities.timings();
-    return { players: this.world.players.size, spores: this.world.spores.size, tickMs: this.world.tickStats(), roomTickMs: tickMs, ...(tickCpuMs && { roomTickCpuMs: tickCpuMs, roomTickWaitMs: tickWaitMs }) };
+    const { tickMs, tickRunMs, tickWaitMs } = this.entities.timings();
+    return { players: this.world.players.size, spores: this.world.spores.size, tickMs: this.world.tickStats(), roomTickMs: tickMs, ...(tickRunMs && { roomTickRunMs: tickRunMs, roomTickWaitMs: tickWaitMs }) };
   }
 
   /** Back from away: its own player and every spore, as on joining; the others' positions come with the next tick. */

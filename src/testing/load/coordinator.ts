@@ -4,6 +4,7 @@ import type { FileSink } from "bun";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { readRssKiB } from "../server-process.ts";
+import { readSchedstat } from "../../world/thread-clock.ts";
 import { wallMs, type WorkerMessage } from "./workers.ts";
 
 export interface ScenarioResult {
@@ -115,15 +116,14 @@ export function cpuSeconds(pid: number | undefined): number {
 }
 
 /**
- * A process's main thread (in Bun, its JavaScript thread) so far, ms: on a CPU, and runnable but waiting
- * for one (Linux's /proc/PID/task/PID/schedstat; NaN elsewhere).
+ * How long a process's main thread (in Bun, its JavaScript thread) was runnable but waited for a CPU
+ * so far, ms (Linux's /proc/PID/task/PID/schedstat; NaN elsewhere).
  */
-export function mainThreadTime(pid: number | undefined): { cpuMs: number; waitMs: number } {
+export function mainThreadWaitedMs(pid: number | undefined): number {
   try {
-    const [cpu, wait] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, "latin1").split(" ");
-    return { cpuMs: Number(cpu) / 1e6, waitMs: Number(wait) / 1e6 };
+    return readSchedstat(`/proc/${pid}/task/${pid}/schedstat`)?.waitMs ?? Number.NaN;
   } catch {
-    return { cpuMs: Number.NaN, waitMs: Number.NaN };
+    return Number.NaN;
   }
 }
 

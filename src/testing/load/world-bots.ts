@@ -347,7 +347,7 @@ export async function runWorldBots(url: string, pid: number | undefined, bots: n
   for (const h of handles) parts.push(((await expectMessage(h, "result")) as { result: Record<string, unknown> }).result);
   const serverCpuPct = ((cpuSeconds(pid) - cpuBefore) / ((performance.now() - wallBefore) / 1000)) * 100;
   type Figures = { p50: number; p99: number };
-  const health = (await (await fetch(healthUrl)).json()) as { roomTickMs?: Figures; roomTickCpuMs?: Figures; roomTickWaitMs?: Figures; tickMs: Figures; framesMs?: Figures };
+  const health = (await (await fetch(healthUrl)).json()) as { roomTickMs?: Figures; roomTickRunMs?: Figures; roomTickWaitMs?: Figures; tickMs: Figures; framesMs?: Figures };
   const rssKiB = rss(pid);
   for (const h of handles) h.send("stop");
   await Promise.all(handles.map((h) => h.proc.exited));
@@ -388,11 +388,11 @@ export async function runWorldBots(url: string, pid: number | undefined, bots: n
     bytesPerClientPerSecP99: Math.round(bytes[Math.floor(bytes.length * 0.99)] ?? 0),
     // A binary from before roomTickMs (--binary): the sum of its step's and its frames' p99, an upper bound.
     tickP99Ms: round(health.roomTickMs?.p99 ?? health.tickMs.p99 + (health.framesMs?.p99 ?? 0), 2),
-    // Of the tick, on Linux: the server's thread on a CPU, and runnable but waiting for one (each its own percentiles).
-    ...(health.roomTickCpuMs &&
+    // Of the tick, on Linux: the server's thread runnable but waiting for a CPU, and the rest (each its own percentiles).
+    ...(health.roomTickRunMs &&
       health.roomTickWaitMs && {
-        tickCpuP50Ms: round(health.roomTickCpuMs.p50, 2),
-        tickCpuP99Ms: round(health.roomTickCpuMs.p99, 2),
+        tickRunP50Ms: round(health.roomTickRunMs.p50, 2),
+        tickRunP99Ms: round(health.roomTickRunMs.p99, 2),
         tickWaitP50Ms: round(health.roomTickWaitMs.p50, 2),
         tickWaitP99Ms: round(health.roomTickWaitMs.p99, 2),
       }),
