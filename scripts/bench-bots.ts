@@ -12,13 +12,14 @@ import { parseArgs } from "node:util";
 import { runBots } from "../src/testing/load/bots.ts";
 import type { ScenarioResult } from "../src/testing/load/coordinator.ts";
 import { ROOT, startServerProcess } from "../src/testing/server-process.ts";
+import { buildAt } from "../src/testing/baseline.ts";
 import { printRecord } from "../src/testing/record.ts";
 
 const { values } = parseArgs({ args: Bun.argv.slice(2), options: { bots: { type: "string", default: "50,100,200,300" }, duration: { type: "string", default: "10" } } });
 const counts = values.bots.split(",").map(Number);
 const duration = Number(values.duration);
 
-if (Bun.spawnSync([process.execPath, join(ROOT, "scripts", "build.ts")], { stdout: "inherit", stderr: "inherit" }).exitCode !== 0) process.exit(1);
+const binary = buildAt(ROOT);
 
 /** Every bot connects and registers from this one address: past the default limits per address, most could not. */
 const BOTS_MAY_REGISTER = ["--register-burst", "100000", "--max-clients-per-ip", "0"];
@@ -26,7 +27,7 @@ const BOTS_MAY_REGISTER = ["--register-burst", "100000", "--max-clients-per-ip",
 const results: ScenarioResult[] = [];
 for (const bots of counts) {
   const dataDir = mkdtempSync(join(tmpdir(), "mmo-bots-"));
-  const srv = await startServerProcess([join(ROOT, "mmo-server")], ["--data-dir", dataDir, "--log-level", "warn", "--seed", "1", ...BOTS_MAY_REGISTER]);
+  const srv = await startServerProcess([binary], ["--data-dir", dataDir, "--log-level", "warn", "--seed", "1", ...BOTS_MAY_REGISTER]);
   try {
     const result = await runBots(srv.url, srv.proc.pid, bots, duration, 2, `http://127.0.0.1:${srv.port}/healthz`);
     console.error(JSON.stringify(result));

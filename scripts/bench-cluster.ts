@@ -44,7 +44,7 @@ if (why) {
   console.error(`bench:cluster needs redis-server: ${why}`);
   process.exit(1);
 }
-if (Bun.spawnSync([process.execPath, join(ROOT, "scripts", "build.ts")], { stdout: "inherit", stderr: "inherit" }).exitCode !== 0) process.exit(1);
+const built = buildAt(ROOT);
 
 async function busCounters(node: ServerProcess): Promise<{ messagesOut: number; bytesOut: number; messagesIn: number; bytesIn: number }> {
   const text = await (await fetch(`http://127.0.0.1:${node.port}/metrics`)).text();
@@ -115,7 +115,7 @@ const baseline = values.baseline ? checkoutBaseline(values.baseline) : undefined
 const redis = await TestRedis.start();
 const rows: Row[] = [];
 try {
-  const codes = [...(baseline ? [{ name: `baseline ${values.baseline}`, binary: buildAt(baseline.dir) }] : []), { name: `this code (${gitCommit()})`, binary: join(ROOT, "mmo-server") }];
+  const codes = [...(baseline ? [{ name: `baseline ${values.baseline}`, binary: buildAt(baseline.dir) }] : []), { name: `this code (${gitCommit()})`, binary: built }];
   for (const load of ["bots", "chat"] as const) {
     for (const layout of LAYOUTS) {
       for (const code of codes) {

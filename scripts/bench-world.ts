@@ -28,6 +28,7 @@ import type { IdleTask } from "../src/testing/load/idle.ts";
 import { round } from "../src/testing/load/workers.ts";
 import { runWorldBots } from "../src/testing/load/world-bots.ts";
 import { ROOT, startServerProcess } from "../src/testing/server-process.ts";
+import { buildAt } from "../src/testing/baseline.ts";
 import { gitCommit } from "../src/testing/record.ts";
 
 const { values } = parseArgs({
@@ -48,11 +49,7 @@ const duration = Number(values.duration);
 const worldSizeFor = (bots: number) => Number(values["world-size"]) || Math.max(6000, Math.round(6000 * Math.sqrt(bots / 250)));
 const VIEW_BUDGET = 24_000;
 
-let binary = values.binary;
-if (!binary) {
-  if (Bun.spawnSync([process.execPath, join(ROOT, "scripts", "build.ts")], { stdout: "inherit", stderr: "inherit" }).exitCode !== 0) process.exit(1);
-  binary = join(ROOT, "mmo-server");
-}
+const binary = values.binary || buildAt(ROOT);
 /** Every bot connects and registers from this one address: past the default limits per address, most could not. */
 const BOTS_MAY_REGISTER = ["--register-burst", "100000", "--max-clients-per-ip", "0"];
 

@@ -15,6 +15,7 @@ import { runChat } from "../src/testing/load/chat.ts";
 import type { ScenarioResult } from "../src/testing/load/coordinator.ts";
 import { runIdle } from "../src/testing/load/idle.ts";
 import { ROOT, startServerProcess, type ServerProcess } from "../src/testing/server-process.ts";
+import { buildAt } from "../src/testing/baseline.ts";
 import { printRecord } from "../src/testing/record.ts";
 
 const { values } = parseArgs({
@@ -31,9 +32,7 @@ const duration = Number(values.duration);
 const warmup = Number(values.warmup);
 const idleClients = Number(values.idle);
 
-const build = Bun.spawnSync([process.execPath, join(ROOT, "scripts", "build.ts")], { stdout: "inherit", stderr: "inherit" });
-if (build.exitCode !== 0) process.exit(1);
-const binary = join(ROOT, "mmo-server");
+const binary = buildAt(ROOT);
 
 type Target = "mmo" | "raw";
 const dataDir = mkdtempSync(join(tmpdir(), "mmo-bench-"));
