@@ -4,17 +4,15 @@
 import { readFileSync } from "node:fs";
 
 /**
- * A thread's totals from its schedstat file (`/proc/thread-self/schedstat`, or another process's
- * `/proc/PID/task/TID/schedstat`: "<ns on a cpu> <ns waiting on a run queue> <timeslices>"), ms. The
- * wait is exact (counted when the thread gets its CPU); the time on a CPU of a thread that is running
- * is brought up to date only at the scheduler's ticks (every 4 ms at 250 Hz), so a reading of a
- * running thread's `cpuMs` may lag by that much. Throws where there is no such file.
+ * A thread's total wait for a CPU, ms, from its schedstat file (`/proc/thread-self/schedstat`, or
+ * another process's `/proc/PID/task/TID/schedstat`: "<ns on a cpu> <ns waiting on a run queue>
+ * <timeslices>"). The wait is exact (counted when the thread gets its CPU); the time on a CPU is not
+ * read: for a running thread the kernel brings it up to date only at the scheduler's ticks (every 4 ms
+ * at 250 Hz). Throws where there is no such file.
  */
-export function readSchedstat(path: string): { cpuMs: number; waitMs: number } | undefined {
-  const [cpu, wait] = readFileSync(path, "latin1").split(" ");
-  const cpuMs = Number(cpu) / 1e6;
-  const waitMs = Number(wait) / 1e6;
-  return Number.isFinite(cpuMs) && Number.isFinite(waitMs) ? { cpuMs, waitMs } : undefined;
+export function readWaitMs(path: string): number | undefined {
+  const waitMs = Number(readFileSync(path, "latin1").split(" ")[1]) / 1e6;
+  return Number.isFinite(waitMs) ? waitMs : undefined;
 }
 
 let available: boolean | undefined;
@@ -23,7 +21,7 @@ let available: boolean | undefined;
 export function waitedMs(): number | undefined {
   if (available === false) return undefined;
   try {
-    const waitMs = readSchedstat("/proc/thread-self/schedstat")?.waitMs;
+    const waitMs = readWaitMs("/proc/thread-self/schedstat");
     available = waitMs !== undefined;
     return waitMs;
   } catch {

@@ -4,7 +4,7 @@ import type { FileSink } from "bun";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { readRssKiB } from "../server-process.ts";
-import { readSchedstat } from "../../world/thread-clock.ts";
+import { readWaitMs } from "../../world/thread-clock.ts";
 import { wallMs, type WorkerMessage } from "./workers.ts";
 
 export interface ScenarioResult {
@@ -121,7 +121,7 @@ export function cpuSeconds(pid: number | undefined): number {
  */
 export function mainThreadWaitedMs(pid: number | undefined): number {
   try {
-    return readSchedstat(`/proc/${pid}/task/${pid}/schedstat`)?.waitMs ?? Number.NaN;
+    return readWaitMs(`/proc/${pid}/task/${pid}/schedstat`) ?? Number.NaN;
   } catch {
     return Number.NaN;
   }
